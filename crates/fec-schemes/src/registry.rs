@@ -1,0 +1,84 @@
+//! The registry of FEC schemes, keyed by (FEC Encoding ID, FEC Instance ID).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::{FecEncodingId, FecError, FecInstanceId, FecScheme, Oti, SchemeKey};
+
+/// Maps (FEC Encoding ID, FEC Instance ID) to a scheme. Senders and receivers take one in
+/// their configuration, so a scheme defined in another crate plugs in with
+/// [`FecRegistry::register`] and no change anywhere else.
+#[derive(Debug, Clone, Default)]
+pub struct FecRegistry {
+    schemes: BTreeMap<SchemeKey, Arc<dyn FecScheme>>,
+}
+
+impl FecRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry holding every built-in scheme (see [`crate::schemes`]).
+    pub fn with_builtin() -> Self {
+        let mut r = Self::new();
+        for s in crate::schemes::builtin() {
+            // Built-in keys are distinct by construction; a clash is a bug caught by tests.
+            let _ = r.register(s);
+        }
+        r
+    }
+
+    /// Adds `scheme`. Refuses a second scheme with the same key.
+    pub fn register(&mut self, scheme: Arc<dyn FecScheme>) -> Result<(), FecError> {
+        let key = scheme.key();
+        if self.schemes.contains_key(&key) {
+            return Err(FecError::DuplicateScheme {
+                encoding_id: key.encoding_id,
+                instance_id: key.instance_id,
+            });
+        }
+        self.schemes.insert(key, scheme);
+        Ok(())
+    }
+
+    /// Looks a scheme up. For Fully-Specified IDs the Instance ID is ignored.
+    pub fn get(
+        &self,
+        encoding_id: FecEncodingId,
+        instance_id: Option<FecInstanceId>,
+    ) -> Result<&Arc<dyn FecScheme>, FecError> {
+        let key = SchemeKey::normalized(encoding_id, instance_id);
+        self.schemes.get(&key).ok_or(FecError::UnknownScheme {
+            encoding_id,
+            instance_id,
+        })
+    }
+
+    /// Looks up the scheme of an OTI.
+    pub fn for_oti(&self, oti: &Oti) -> Result<&Arc<dyn FecScheme>, FecError> {
+        self.get(oti.encoding_id, oti.instance_id)
+    }
+
+    /// Finds the scheme for a packet whose only clue is the FEC Encoding ID (the LCT
+    /// codepoint): the Fully-Specified scheme, or the only registered instance of an
+    /// Under-Specified one. Returns `None` if there is none or several.
+    pub fn by_encoding_id(&self, encoding_id: FecEncodingId) -> Option<&Arc<dyn FecScheme>> {
+        let mut it = self
+            .schemes
+            .iter()
+            .filter(|(k, _)| k.encoding_id == encoding_id)
+            .map(|(_, s)| s);
+        let first = it.next()?;
+        if it.next().is_some() {
+            None
+        } else {
+            Some(first)
+        }
+    }
+
+    /// Iterates over the registered schemes in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn FecScheme>> {
+        self.schemes.values()
+    }
+}

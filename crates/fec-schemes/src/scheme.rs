@@ -1,0 +1,131 @@
+//! The pluggable FEC scheme interface.
+//!
+//! A scheme is only known at run time (from the codepoint, EXT_FTI or the FDT), so the
+//! interface is object-safe: a [`FecScheme`] is a factory and a wire codec for one
+//! (FEC Encoding ID, FEC Instance ID); it hands out one [`BlockEncoder`] or
+//! [`BlockDecoder`] per source block. Nothing in `alc`, the sender or the receiver knows
+//! any concrete scheme.
+
+use core::fmt;
+
+use bytes::Bytes;
+
+use crate::{BlockSpec, Blocking, FecError, Oti, PayloadId, SchemeKey, SchemeSpecific};
+
+/// The header extension type of EXT_FTI (RFC 5775 §5.2).
+pub const EXT_FTI: u8 = 64;
+
+/// One FEC scheme: its wire formats (FEC Payload ID, EXT_FTI, FDT scheme-specific info),
+/// its OTI rules, its block partitioning, and its codec.
+///
+/// Implementations must never panic on any input: every length and value coming from the
+/// wire is checked and reported as a [`FecError`].
+pub trait FecScheme: Send + Sync + fmt::Debug {
+    /// The (Encoding ID, Instance ID) this scheme is registered under.
+    fn key(&self) -> SchemeKey;
+
+    /// A short human-readable name, e.g. `"Compact No-Code"`.
+    fn name(&self) -> &'static str;
+
+    /// Length in bytes of the FEC Payload ID this scheme puts in front of the symbols.
+    fn payload_id_len(&self) -> usize;
+
+    /// Reads a FEC Payload ID from the first [`Self::payload_id_len`] bytes of `buf`.
+    ///
+    /// `oti` is `None` when the receiver does not know the object's OTI yet; schemes whose
+    /// Payload ID layout depends on the OTI (ID 2) return [`FecError::NeedsOti`] then.
+    fn read_payload_id(&self, buf: &[u8], oti: Option<&Oti>) -> Result<PayloadId, FecError>;
+
+    /// Writes `id` into the first [`Self::payload_id_len`] bytes of `out`.
+    fn write_payload_id(&self, id: &PayloadId, oti: &Oti, out: &mut [u8]) -> Result<(), FecError>;
+
+    /// Length in bytes of this scheme's EXT_FTI, HET and HEL included (a multiple of 4).
+    fn fti_len(&self, oti: &Oti) -> usize;
+
+    /// Decodes an EXT_FTI header extension: `ext` is the whole extension, starting with
+    /// HET (= 64) and HEL, exactly `HEL * 4` bytes long.
+    fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError>;
+
+    /// Encodes `oti` as an EXT_FTI header extension into `out` (HET and HEL included) and
+    /// returns the number of bytes written ([`Self::fti_len`]).
+    fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError>;
+
+    /// Decodes the FDT attribute `FEC-OTI-Scheme-Specific-Info` (already base64-decoded).
+    fn read_scheme_specific_info(&self, info: &[u8]) -> Result<SchemeSpecific, FecError>;
+
+    /// Encodes the scheme-specific OTI for the FDT attribute `FEC-OTI-Scheme-Specific-Info`
+    /// (before base64). Empty when the scheme has none.
+    fn write_scheme_specific_info(&self, oti: &Oti) -> Vec<u8>;
+
+    /// Checks every OTI field against the scheme's limits. Receivers call this on any OTI
+    /// from the wire or the FDT before anything else.
+    fn validate_oti(&self, oti: &Oti) -> Result<(), FecError>;
+
+    /// The object's block partitioning. Calls [`Self::validate_oti`] first.
+    fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError>;
+
+    /// Exclusive upper bound of the ESIs of block `block`: `n` for block codes, the ESI
+    /// field limit for rateless codes.
+    fn esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32;
+
+    /// Makes an encoder for one source block. `data` holds exactly `block.len` bytes.
+    fn encoder(
+        &self,
+        oti: &Oti,
+        block: &BlockSpec,
+        data: Bytes,
+    ) -> Result<Box<dyn BlockEncoder>, FecError>;
+
+    /// Makes a decoder for one source block.
+    fn decoder(&self, oti: &Oti, block: &BlockSpec) -> Result<Box<dyn BlockDecoder>, FecError>;
+}
+
+/// Encodes one source block. Repair symbols are generated on demand.
+pub trait BlockEncoder: Send {
+    /// The block being encoded.
+    fn block(&self) -> &BlockSpec;
+
+    /// Exclusive upper bound of the ESIs this encoder can produce.
+    fn esi_limit(&self) -> u32;
+
+    /// Writes encoding symbol `esi` into `out` and returns its length: `E` bytes, except
+    /// for the last source symbol of the object, which may be short (RFC 5052 §9.1).
+    /// `out` must hold at least `E` bytes.
+    fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError>;
+}
+
+/// What happened to a symbol pushed into a [`BlockDecoder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushOutcome {
+    /// The symbol was new and was kept.
+    Accepted,
+    /// The same symbol had been received before (identical content); it was dropped.
+    Duplicate,
+    /// The block was already decodable; the symbol was not needed.
+    NotNeeded,
+}
+
+/// Decodes one source block from symbols pushed one at a time, in any order.
+pub trait BlockDecoder: Send {
+    /// The block being decoded.
+    fn block(&self) -> &BlockSpec;
+
+    /// Adds encoding symbol `esi`. Source symbols are `E` bytes long except the last
+    /// source symbol of the object, which may be short. Errors: ESI out of range, wrong
+    /// length, or (where the decoder can tell) the same ESI with different content.
+    fn push(&mut self, esi: u32, symbol: &[u8]) -> Result<PushOutcome, FecError>;
+
+    /// Number of distinct symbols accepted so far.
+    fn received(&self) -> u32;
+
+    /// True once [`Self::decode`] would succeed (for codes like Raptor where this can only
+    /// be known by trying, true once decoding is likely and `decode` may still fail).
+    fn is_decodable(&self) -> bool;
+
+    /// Recovers the source block: exactly `block().len` bytes.
+    fn decode(&mut self) -> Result<Bytes, FecError>;
+
+    /// Source symbols (ESI < k) not received so far, for repair requests.
+    fn missing_source_symbols(&self) -> Vec<u32>;
+}

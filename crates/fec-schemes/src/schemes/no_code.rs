@@ -1,0 +1,425 @@
+//! Compact No-Code FEC scheme, FEC Encoding ID 0 (RFC 5445 §3).
+//!
+//! - FEC Payload ID (RFC 5445 §3.1): SBN (16 bits) | ESI (16 bits).
+//! - EXT_FTI (RFC 5445 §3.2, RFC 5775 §5.2): HET=64 | HEL=4 | Transfer Length (48) |
+//!   Reserved (16) | E (16) | B (32).
+//! - Only source symbols exist: ESI < k.
+
+use bytes::Bytes;
+
+use crate::schemes::SourceBlockBuffer;
+use crate::wire::{be, put_be};
+use crate::{
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError, FecScheme,
+    Oti, PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+};
+
+const FTI_LEN: usize = 16;
+
+/// The Compact No-Code scheme (FEC Encoding ID 0).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompactNoCode;
+
+impl CompactNoCode {
+    /// An OTI for this scheme.
+    pub fn oti(transfer_length: u64, symbol_length: u16, max_source_block_length: u32) -> Oti {
+        Oti {
+            encoding_id: FecEncodingId::COMPACT_NO_CODE,
+            instance_id: None,
+            transfer_length,
+            encoding_symbol_length: symbol_length,
+            max_source_block_length,
+            max_encoding_symbols: None,
+            scheme_specific: SchemeSpecific::None,
+        }
+    }
+}
+
+impl FecScheme for CompactNoCode {
+    fn key(&self) -> SchemeKey {
+        SchemeKey::fully_specified(FecEncodingId::COMPACT_NO_CODE)
+    }
+
+    fn name(&self) -> &'static str {
+        "Compact No-Code"
+    }
+
+    fn payload_id_len(&self) -> usize {
+        4
+    }
+
+    fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
+        let sbn = be(buf, 0, 2).ok_or(FecError::Truncated {
+            what: "FEC Payload ID (ID 0)",
+            needed: 4,
+            available: buf.len(),
+        })?;
+        let esi = be(buf, 2, 2).ok_or(FecError::Truncated {
+            what: "FEC Payload ID (ID 0)",
+            needed: 4,
+            available: buf.len(),
+        })?;
+        Ok(PayloadId {
+            sbn: sbn as u32,
+            esi: esi as u32,
+            source_block_length: None,
+        })
+    }
+
+    fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
+        if id.sbn > 0xFFFF {
+            return Err(FecError::FieldOverflow {
+                field: "SBN",
+                value: id.sbn.into(),
+                bits: 16,
+            });
+        }
+        if id.esi > 0xFFFF {
+            return Err(FecError::FieldOverflow {
+                field: "ESI",
+                value: id.esi.into(),
+                bits: 16,
+            });
+        }
+        let available = out.len();
+        put_be(out, 0, 2, id.sbn.into()).ok_or(FecError::Truncated {
+            what: "FEC Payload ID (ID 0)",
+            needed: 4,
+            available,
+        })?;
+        put_be(out, 2, 2, id.esi.into()).ok_or(FecError::Truncated {
+            what: "FEC Payload ID (ID 0)",
+            needed: 4,
+            available,
+        })?;
+        Ok(())
+    }
+
+    fn fti_len(&self, _oti: &Oti) -> usize {
+        FTI_LEN
+    }
+
+    fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
+        let (het, hel) = match ext {
+            [het, hel, ..] => (*het, usize::from(*hel)),
+            _ => {
+                return Err(FecError::Truncated {
+                    what: "EXT_FTI",
+                    needed: 2,
+                    available: ext.len(),
+                });
+            }
+        };
+        if het != EXT_FTI {
+            return Err(FecError::NotFti { het });
+        }
+        if hel != FTI_LEN / 4 || ext.len() != FTI_LEN {
+            return Err(FecError::FtiLength {
+                encoding_id: FecEncodingId::COMPACT_NO_CODE,
+                hel,
+                expected: FTI_LEN / 4,
+            });
+        }
+        // Lengths checked above: every field below is in range.
+        let l = be(ext, 2, 6).unwrap_or(0);
+        let e = be(ext, 10, 2).unwrap_or(0) as u16;
+        let b = be(ext, 12, 4).unwrap_or(0) as u32;
+        let oti = Self::oti(l, e, b);
+        self.validate_oti(&oti)?;
+        Ok(oti)
+    }
+
+    fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
+        self.validate_oti(oti)?;
+        let available = out.len();
+        let out = out.get_mut(..FTI_LEN).ok_or(FecError::Truncated {
+            what: "EXT_FTI",
+            needed: FTI_LEN,
+            available,
+        })?;
+        out.fill(0);
+        out[0] = EXT_FTI;
+        out[1] = (FTI_LEN / 4) as u8;
+        put_be(out, 2, 6, oti.transfer_length);
+        put_be(out, 10, 2, oti.encoding_symbol_length.into());
+        put_be(out, 12, 4, oti.max_source_block_length.into());
+        Ok(FTI_LEN)
+    }
+
+    fn read_scheme_specific_info(&self, info: &[u8]) -> Result<SchemeSpecific, FecError> {
+        if info.is_empty() {
+            Ok(SchemeSpecific::None)
+        } else {
+            Err(FecError::InvalidOti {
+                field: "Scheme-Specific-Info",
+                value: info.len() as u64,
+                reason: "Compact No-Code has no scheme-specific OTI (RFC 5445 §3.2)",
+            })
+        }
+    }
+
+    fn write_scheme_specific_info(&self, _oti: &Oti) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {
+        if oti.encoding_id != FecEncodingId::COMPACT_NO_CODE {
+            return Err(FecError::SchemeMismatch {
+                expected: FecEncodingId::COMPACT_NO_CODE,
+                found: oti.encoding_id,
+            });
+        }
+        if oti.transfer_length >= 1 << 48 {
+            return Err(FecError::FieldOverflow {
+                field: "L",
+                value: oti.transfer_length,
+                bits: 48,
+            });
+        }
+        if oti.encoding_symbol_length == 0 {
+            return Err(FecError::InvalidOti {
+                field: "E",
+                value: 0,
+                reason: "encoding symbol length must be > 0 (RFC 5052 §9.1)",
+            });
+        }
+        if oti.max_source_block_length == 0 {
+            return Err(FecError::InvalidOti {
+                field: "B",
+                value: 0,
+                reason: "maximum source block length must be > 0 (RFC 5052 §9.1)",
+            });
+        }
+        let blocking = Blocking::rfc5052(
+            oti.transfer_length,
+            oti.encoding_symbol_length,
+            oti.max_source_block_length,
+        )?;
+        if blocking.blocks > 1 << 16 {
+            return Err(FecError::InvalidOti {
+                field: "N",
+                value: blocking.blocks,
+                reason: "more source blocks than the 16-bit SBN can number (RFC 5445 §3.1)",
+            });
+        }
+        if blocking.large > 1 << 16 {
+            return Err(FecError::InvalidOti {
+                field: "B",
+                value: blocking.large.into(),
+                reason: "more source symbols per block than the 16-bit ESI can number (RFC 5445 §3.1)",
+            });
+        }
+        Ok(())
+    }
+
+    fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError> {
+        self.validate_oti(oti)?;
+        Blocking::rfc5052(
+            oti.transfer_length,
+            oti.encoding_symbol_length,
+            oti.max_source_block_length,
+        )
+    }
+
+    fn esi_limit(&self, _oti: &Oti, block: &BlockSpec) -> u32 {
+        block.source_symbols
+    }
+
+    fn encoder(
+        &self,
+        oti: &Oti,
+        block: &BlockSpec,
+        data: Bytes,
+    ) -> Result<Box<dyn BlockEncoder>, FecError> {
+        self.validate_oti(oti)?;
+        if data.len() as u64 != block.len {
+            return Err(FecError::InvalidOti {
+                field: "block length",
+                value: data.len() as u64,
+                reason: "source data does not match the block length",
+            });
+        }
+        Ok(Box::new(NoCodeEncoder {
+            block: *block,
+            data,
+        }))
+    }
+
+    fn decoder(&self, oti: &Oti, block: &BlockSpec) -> Result<Box<dyn BlockDecoder>, FecError> {
+        self.validate_oti(oti)?;
+        Ok(Box::new(NoCodeDecoder {
+            buf: SourceBlockBuffer::new(*block),
+        }))
+    }
+}
+
+struct NoCodeEncoder {
+    block: BlockSpec,
+    data: Bytes,
+}
+
+impl BlockEncoder for NoCodeEncoder {
+    fn block(&self) -> &BlockSpec {
+        &self.block
+    }
+
+    fn esi_limit(&self) -> u32 {
+        self.block.source_symbols
+    }
+
+    fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError> {
+        let len = self
+            .block
+            .source_symbol_len(esi)
+            .ok_or(FecError::EsiOutOfRange {
+                esi,
+                limit: self.block.source_symbols,
+            })?;
+        let start = esi as usize * usize::from(self.block.symbol_length);
+        let src = self
+            .data
+            .get(start..start + len)
+            .ok_or(FecError::EsiOutOfRange {
+                esi,
+                limit: self.block.source_symbols,
+            })?;
+        let available = out.len();
+        out.get_mut(..len)
+            .ok_or(FecError::Truncated {
+                what: "symbol buffer",
+                needed: len,
+                available,
+            })?
+            .copy_from_slice(src);
+        Ok(len)
+    }
+}
+
+struct NoCodeDecoder {
+    buf: SourceBlockBuffer,
+}
+
+impl BlockDecoder for NoCodeDecoder {
+    fn block(&self) -> &BlockSpec {
+        self.buf.block()
+    }
+
+    fn push(&mut self, esi: u32, symbol: &[u8]) -> Result<PushOutcome, FecError> {
+        self.buf.push(esi, symbol)
+    }
+
+    fn received(&self) -> u32 {
+        self.buf.count()
+    }
+
+    fn is_decodable(&self) -> bool {
+        self.buf.is_complete()
+    }
+
+    fn decode(&mut self) -> Result<Bytes, FecError> {
+        if !self.buf.is_complete() {
+            return Err(FecError::NotEnoughSymbols {
+                have: self.buf.count(),
+                need: self.buf.block().source_symbols,
+            });
+        }
+        Ok(self.buf.take())
+    }
+
+    fn missing_source_symbols(&self) -> Vec<u32> {
+        self.buf.missing()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hex_literal::hex;
+
+    /// RFC 5445 §3.2 / RFC 5775 §5.2: EXT_FTI for ID 0, hand-assembled:
+    /// HET=64, HEL=4, L=0x0000_0001_0435 (66613), reserved 0, E=1400 (0x0578), B=64.
+    #[test]
+    fn rfc5445_3_2_ext_fti_vector() {
+        let bytes = hex!("40 04 000000010435 0000 0578 00000040");
+        let oti = CompactNoCode.read_fti(&bytes).unwrap();
+        assert_eq!(oti, CompactNoCode::oti(66613, 1400, 64));
+        let mut out = [0xAAu8; 16];
+        assert_eq!(CompactNoCode.write_fti(&oti, &mut out).unwrap(), 16);
+        assert_eq!(out, bytes);
+    }
+
+    /// RFC 5445 §3.1: FEC Payload ID is SBN(16) | ESI(16).
+    #[test]
+    fn rfc5445_3_1_payload_id_vector() {
+        let id = CompactNoCode
+            .read_payload_id(&hex!("0102 0304"), None)
+            .unwrap();
+        assert_eq!(
+            id,
+            PayloadId {
+                sbn: 0x0102,
+                esi: 0x0304,
+                source_block_length: None
+            }
+        );
+        let mut out = [0u8; 4];
+        CompactNoCode
+            .write_payload_id(&id, &CompactNoCode::oti(1, 1, 1), &mut out)
+            .unwrap();
+        assert_eq!(out, hex!("01020304"));
+        assert!(matches!(
+            CompactNoCode.read_payload_id(&[1, 2, 3], None),
+            Err(FecError::Truncated { .. })
+        ));
+    }
+
+    /// Catalogue item 22: EXT_FTI HEL wrong for the scheme.
+    #[test]
+    fn bad_input_22_fti_wrong_hel() {
+        let bytes = hex!("40 03 000000010435 0000 0578");
+        assert!(matches!(
+            CompactNoCode.read_fti(&bytes),
+            Err(FecError::FtiLength {
+                hel: 3,
+                expected: 4,
+                ..
+            })
+        ));
+    }
+
+    /// Catalogue item 30: ESI >= k for No-Code.
+    #[test]
+    fn bad_input_30_esi_beyond_block() {
+        let oti = CompactNoCode::oti(100, 10, 4);
+        let b = CompactNoCode.blocking(&oti).unwrap();
+        let blk = b.block(0).unwrap();
+        let mut d = CompactNoCode.decoder(&oti, &blk).unwrap();
+        assert_eq!(
+            d.push(4, &[0; 10]),
+            Err(FecError::EsiOutOfRange { esi: 4, limit: 4 })
+        );
+    }
+
+    #[test]
+    fn round_trip_object() {
+        let data: Vec<u8> = (0..1077u32).map(|i| i as u8).collect();
+        let oti = CompactNoCode::oti(data.len() as u64, 64, 8);
+        let b = CompactNoCode.blocking(&oti).unwrap();
+        let mut out = Vec::new();
+        for blk in b.iter() {
+            let src =
+                Bytes::copy_from_slice(&data[blk.offset as usize..(blk.offset + blk.len) as usize]);
+            let mut enc = CompactNoCode.encoder(&oti, &blk, src).unwrap();
+            let mut dec = CompactNoCode.decoder(&oti, &blk).unwrap();
+            for esi in (0..enc.esi_limit()).rev() {
+                let mut sym = [0u8; 64];
+                let n = enc.write_symbol(esi, &mut sym).unwrap();
+                assert_eq!(dec.push(esi, &sym[..n]).unwrap(), PushOutcome::Accepted);
+                assert_eq!(dec.push(esi, &sym[..n]).unwrap(), PushOutcome::Duplicate);
+            }
+            assert!(dec.is_decodable());
+            out.extend_from_slice(&dec.decode().unwrap());
+        }
+        assert_eq!(out, data);
+    }
+}
