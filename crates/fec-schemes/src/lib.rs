@@ -31,7 +31,7 @@
 //! assert_eq!(&dec.decode()?[..], b"0123456789");
 //! # Ok::<(), fec_schemes::FecError>(())
 //! ```
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod error;
 mod id;

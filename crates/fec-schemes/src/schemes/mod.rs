@@ -3,6 +3,9 @@
 //! | FEC Encoding ID | Scheme | RFC | module |
 //! |---|---|---|---|
 //! | 0 | Compact No-Code | RFC 5445 §3 | [`no_code`] |
+//! | 2 | Reed-Solomon over GF(2^m) | RFC 5510 §5 | [`rs`] ([`rs::RsGf2m`]) |
+//! | 5 | Reed-Solomon over GF(2^8) | RFC 5510 §4 | [`rs`] ([`rs::RsGf28`]) |
+//! | 129, instance 0 | Reed-Solomon over GF(2^8), Small Block Systematic | RFC 5510 §6 | [`rs`] ([`rs::RsSmallBlock`]) |
 //!
 //! Each is an ordinary implementation of [`crate::FecScheme`]; none has privileges an
 //! out-of-tree scheme would lack.
@@ -13,10 +16,16 @@ use crate::FecScheme;
 
 mod common;
 pub mod no_code;
+pub mod rs;
 
 pub use common::SourceBlockBuffer;
 
 /// Every built-in scheme, one instance each.
 pub fn builtin() -> Vec<Arc<dyn FecScheme>> {
-    vec![Arc::new(no_code::CompactNoCode)]
+    vec![
+        Arc::new(no_code::CompactNoCode),
+        Arc::new(rs::RsGf2m),
+        Arc::new(rs::RsGf28),
+        Arc::new(rs::RsSmallBlock),
+    ]
 }
