@@ -33,6 +33,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod conformance;
 mod error;
 mod id;
 mod oti;

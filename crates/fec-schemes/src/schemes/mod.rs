@@ -3,9 +3,12 @@
 //! | FEC Encoding ID | Scheme | RFC | module |
 //! |---|---|---|---|
 //! | 0 | Compact No-Code | RFC 5445 §3 | [`no_code`] |
+//! | 1 | Raptor | RFC 5053 | [`raptor`] |
 //! | 2 | Reed-Solomon over GF(2^m) | RFC 5510 §5 | [`rs`] ([`rs::RsGf2m`]) |
 //! | 5 | Reed-Solomon over GF(2^8) | RFC 5510 §4 | [`rs`] ([`rs::RsGf28`]) |
+//! | 6 | RaptorQ | RFC 6330 | [`raptorq`] |
 //! | 129, instance 0 | Reed-Solomon over GF(2^8), Small Block Systematic | RFC 5510 §6 | [`rs`] ([`rs::RsSmallBlock`]) |
+//! | 128, 130 | wire formats only (no codec, not registered) | RFC 5445 §4, §6 | [`under_specified`] |
 //!
 //! Each is an ordinary implementation of [`crate::FecScheme`]; none has privileges an
 //! out-of-tree scheme would lack.
@@ -16,7 +19,10 @@ use crate::FecScheme;
 
 mod common;
 pub mod no_code;
+pub mod raptor;
+pub mod raptorq;
 pub mod rs;
+pub mod under_specified;
 
 pub use common::SourceBlockBuffer;
 
@@ -24,6 +30,8 @@ pub use common::SourceBlockBuffer;
 pub fn builtin() -> Vec<Arc<dyn FecScheme>> {
     vec![
         Arc::new(no_code::CompactNoCode),
+        Arc::new(raptor::Raptor),
+        Arc::new(raptorq::RaptorQ),
         Arc::new(rs::RsGf2m),
         Arc::new(rs::RsGf28),
         Arc::new(rs::RsSmallBlock),

@@ -1,0 +1,733 @@
+//! RaptorQ FEC scheme, FEC Encoding ID 6 (RFC 6330), on the [`raptorq`] crate.
+//!
+//! # Wire formats
+//!
+//! - FEC Payload ID (RFC 6330 §3.2): SBN (8 bits) | ESI (24 bits).
+//! - EXT_FTI (RFC 6330 §3.3.2 / §3.3.3 carried in RFC 5775 §5.2, HEL = 4):
+//!
+//!   | bytes | field |
+//!   |---|---|
+//!   | `[0]` | HET = 64 |
+//!   | `[1]` | HEL = 4 |
+//!   | `[2..7)` | Transfer Length F (40 bits) |
+//!   | `[7]` | reserved (0) |
+//!   | `[8..10)` | Symbol Size T (16 bits) |
+//!   | `[10]` | Z, number of source blocks (8 bits) |
+//!   | `[11..13)` | N, number of sub-blocks per source block (16 bits) |
+//!   | `[13]` | Al, symbol alignment (8 bits) |
+//!   | `[14..16)` | padding (0), ignored on read |
+//!
+//! - FDT `FEC-OTI-Scheme-Specific-Info` (RFC 6330 §3.3.3): Z (8) | N (16) | Al (8), 4 bytes.
+//!
+//! # Validation
+//!
+//! The `raptorq` crate panics on malformed input (short packets, `symbol_size == 0`,
+//! `T % Al != 0`, more than 56403 symbols per block, ...). Everything coming from the wire is
+//! therefore checked here first (catalogue item 34 of `shared/spec/NOTES.md` §4):
+//! Z = 0, Z > 255 (see below), N = 0, Al = 0, T = 0, T not a multiple of Al, T/Al < N,
+//! K > 56403 in the largest source block (so K' ≤ 56403, RFC 6330 §4.4.1.2 and Table 2),
+//! F > 946270874880 (RFC 6330 §4.3), ESI ≥ 2^24 and SBN ≥ Z.
+//!
+//! **Z = 256** [UNV]: the catalogue says Z ≤ 256, but Z is an 8-bit field. We do **not**
+//! reinterpret Z = 0 as 256, because catalogue item 34 requires Z = 0 to be rejected, the
+//! `raptorq` crate itself stores Z as a `u8`, and RFC 6330 erratum 5548 lowers the F limit to
+//! 942574504275 = 56403 · 65535 · 255, which is exactly the limit for Z ≤ 255. So
+//! `SchemeSpecific::RaptorQ { z: 256, .. }` is refused with [`FecError::FieldOverflow`].
+//!
+//! # Blocking and sub-blocking
+//!
+//! Source blocks follow RFC 6330 §4.4.1.2 through [`Blocking::raptor`]; the tests check that
+//! it gives the same block sizes as `raptorq::calculate_block_offsets`. Sub-blocks (N > 1)
+//! follow the same clause: the (zero-padded) source block of K·T bytes is split into N
+//! sub-blocks by `Partition[T/Al, N]`, and source symbol i is the concatenation of sub-symbol
+//! i of every sub-block. The `raptorq` per-block API (`SourceBlockEncoder`,
+//! `SourceBlockDecoder`) does the coding with the same sub-block layout.
+//!
+//! # Symbols on the wire
+//!
+//! Every encoding symbol is T bytes (RFC 6330 §4.4.1.2 pads the last source block with
+//! zeros), so the encoder always writes T bytes. The decoder also accepts the last source
+//! symbol of the object short (the RFC 5052 convention) and pads it with zeros.
+//!
+//! Repair symbols are generated on demand: source symbols are copied straight from the block
+//! data, and the `raptorq` encoder (which solves for the intermediate symbols) is only built
+//! when the first repair symbol is asked for.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use raptorq::{
+    EncodingPacket, ObjectTransmissionInformation, SourceBlockDecoder, SourceBlockEncoder,
+};
+
+use crate::wire::{be, put_be};
+use crate::{
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError, FecScheme,
+    Oti, PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+};
+
+const FTI_LEN: usize = 16;
+/// Largest F allowed by RFC 6330 §4.3.
+pub const MAX_TRANSFER_LENGTH: u64 = 946_270_874_880;
+/// Largest number of source symbols per source block (K'max of RFC 6330 Table 2).
+pub const MAX_SOURCE_SYMBOLS: u32 = 56_403;
+/// Exclusive limit of the 24-bit ESI field (catalogue item 34).
+pub const ESI_LIMIT: u32 = 1 << 24;
+
+/// The RaptorQ scheme (FEC Encoding ID 6, RFC 6330).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RaptorQ;
+
+impl RaptorQ {
+    /// An OTI for RaptorQ: transfer length F, symbol size T, Z source blocks, N sub-blocks,
+    /// alignment Al. `max_source_block_length` is filled with the largest block length (in
+    /// symbols), or 0 when the parameters are invalid or the object is empty.
+    pub fn oti(transfer_length: u64, symbol_size: u16, z: u16, n: u16, al: u8) -> Oti {
+        let large = if z == 0 {
+            0
+        } else {
+            Blocking::raptor(transfer_length, symbol_size, u32::from(z))
+                .map(|b| b.large)
+                .unwrap_or(0)
+        };
+        Oti {
+            encoding_id: FecEncodingId::RAPTORQ,
+            instance_id: None,
+            transfer_length,
+            encoding_symbol_length: symbol_size,
+            max_source_block_length: large,
+            max_encoding_symbols: None,
+            scheme_specific: SchemeSpecific::RaptorQ { z, n, al },
+        }
+    }
+
+    /// Picks Z for an object so that no source block exceeds `max_k` source symbols
+    /// (clamped to 1..=56403), with N = 1 and Al = 1. Returns `None` if the object needs
+    /// more than 255 blocks.
+    pub fn oti_for(transfer_length: u64, symbol_size: u16, max_k: u32) -> Option<Oti> {
+        if symbol_size == 0 {
+            return None;
+        }
+        let max_k = u64::from(max_k.clamp(1, MAX_SOURCE_SYMBOLS));
+        let kt = transfer_length.div_ceil(u64::from(symbol_size));
+        let z = kt.div_ceil(max_k).max(1);
+        let z = u16::try_from(z).ok().filter(|&z| z <= 255)?;
+        Some(Self::oti(transfer_length, symbol_size, z, 1, 1))
+    }
+}
+
+/// RaptorQ scheme-specific parameters (Z, N, Al) of an OTI, checked.
+pub(crate) fn rq_params(oti: &Oti) -> Result<(u16, u16, u8), FecError> {
+    match oti.scheme_specific {
+        SchemeSpecific::RaptorQ { z, n, al } => Ok((z, n, al)),
+        _ => Err(FecError::InvalidOti {
+            field: "Scheme-Specific-Info",
+            value: 0,
+            reason: "RaptorQ OTI needs SchemeSpecific::RaptorQ { z, n, al } (RFC 6330 §3.3.3)",
+        }),
+    }
+}
+
+/// Checks T, N and Al against RFC 6330 §4.3 / §4.4.1.2 (shared with Raptor, RFC 5053 §4.3).
+pub(crate) fn check_t_n_al(t: u16, n: u32, al: u8) -> Result<(), FecError> {
+    if t == 0 {
+        return Err(FecError::InvalidOti {
+            field: "T",
+            value: 0,
+            reason: "symbol size must be > 0",
+        });
+    }
+    if al == 0 {
+        return Err(FecError::InvalidOti {
+            field: "Al",
+            value: 0,
+            reason: "symbol alignment must be > 0",
+        });
+    }
+    if n == 0 {
+        return Err(FecError::InvalidOti {
+            field: "N",
+            value: 0,
+            reason: "number of sub-blocks must be > 0",
+        });
+    }
+    if t % u16::from(al) != 0 {
+        return Err(FecError::InvalidOti {
+            field: "T",
+            value: t.into(),
+            reason: "symbol size must be a multiple of the alignment Al",
+        });
+    }
+    if u32::from(t / u16::from(al)) < n {
+        return Err(FecError::InvalidOti {
+            field: "N",
+            value: n.into(),
+            reason: "T/Al must be at least N (every sub-symbol holds at least Al bytes)",
+        });
+    }
+    Ok(())
+}
+
+/// Writes source symbol `esi` of a block (`data` = the block's bytes, possibly shorter than
+/// K·T: the rest is zero padding) into `out[..T]`, interleaving N sub-blocks as in RFC 6330
+/// §4.4.1.2 / RFC 5053 §5.3.1.2. The caller checked `esi < k`, `out.len() >= T` and the
+/// T/N/Al invariants.
+pub(crate) fn write_interleaved_source_symbol(
+    data: &[u8],
+    k: u32,
+    t: u16,
+    n: u32,
+    al: u8,
+    esi: u32,
+    out: &mut [u8],
+) {
+    let t = usize::from(t);
+    let out = &mut out[..t];
+    if n <= 1 {
+        let start = esi as usize * t;
+        let avail = data.len().saturating_sub(start).min(t);
+        out[..avail].copy_from_slice(&data[start..start + avail]);
+        out[avail..].fill(0);
+        return;
+    }
+    let al = usize::from(al);
+    let (tl, ts, nl, _) = crate::partition((t / al) as u64, u64::from(n)).unwrap_or((0, 0, 0, 0));
+    let k = k as usize;
+    let mut sub_block_start = 0usize;
+    let mut dst = 0usize;
+    for j in 0..n as u64 {
+        let bytes = if j < nl { tl as usize } else { ts as usize } * al;
+        let src = sub_block_start + esi as usize * bytes;
+        let avail = data.len().saturating_sub(src).min(bytes);
+        out[dst..dst + avail].copy_from_slice(&data[src..src + avail]);
+        out[dst + avail..dst + bytes].fill(0);
+        dst += bytes;
+        sub_block_start += bytes * k;
+    }
+}
+
+impl FecScheme for RaptorQ {
+    fn key(&self) -> SchemeKey {
+        SchemeKey::fully_specified(FecEncodingId::RAPTORQ)
+    }
+
+    fn name(&self) -> &'static str {
+        "RaptorQ"
+    }
+
+    fn payload_id_len(&self) -> usize {
+        4
+    }
+
+    fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
+        let v = be(buf, 0, 4).ok_or(FecError::Truncated {
+            what: "FEC Payload ID (ID 6)",
+            needed: 4,
+            available: buf.len(),
+        })?;
+        Ok(PayloadId {
+            sbn: (v >> 24) as u32,
+            esi: (v & 0x00FF_FFFF) as u32,
+            source_block_length: None,
+        })
+    }
+
+    fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
+        if id.sbn > 0xFF {
+            return Err(FecError::FieldOverflow {
+                field: "SBN",
+                value: id.sbn.into(),
+                bits: 8,
+            });
+        }
+        if id.esi >= ESI_LIMIT {
+            return Err(FecError::FieldOverflow {
+                field: "ESI",
+                value: id.esi.into(),
+                bits: 24,
+            });
+        }
+        let available = out.len();
+        put_be(out, 0, 4, (u64::from(id.sbn) << 24) | u64::from(id.esi)).ok_or(
+            FecError::Truncated {
+                what: "FEC Payload ID (ID 6)",
+                needed: 4,
+                available,
+            },
+        )
+    }
+
+    fn fti_len(&self, _oti: &Oti) -> usize {
+        FTI_LEN
+    }
+
+    fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
+        let (het, hel) = match ext {
+            [het, hel, ..] => (*het, usize::from(*hel)),
+            _ => {
+                return Err(FecError::Truncated {
+                    what: "EXT_FTI",
+                    needed: 2,
+                    available: ext.len(),
+                });
+            }
+        };
+        if het != EXT_FTI {
+            return Err(FecError::NotFti { het });
+        }
+        if hel != FTI_LEN / 4 || ext.len() != FTI_LEN {
+            return Err(FecError::FtiLength {
+                encoding_id: FecEncodingId::RAPTORQ,
+                hel,
+                expected: FTI_LEN / 4,
+            });
+        }
+        // Length checked above: every field is in range.
+        let f = be(ext, 2, 5).unwrap_or(0);
+        let t = be(ext, 8, 2).unwrap_or(0) as u16;
+        let z = be(ext, 10, 1).unwrap_or(0) as u16;
+        let n = be(ext, 11, 2).unwrap_or(0) as u16;
+        let al = be(ext, 13, 1).unwrap_or(0) as u8;
+        let oti = Self::oti(f, t, z, n, al);
+        self.validate_oti(&oti)?;
+        Ok(oti)
+    }
+
+    fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
+        self.validate_oti(oti)?;
+        let (z, n, al) = rq_params(oti)?;
+        let available = out.len();
+        let out = out.get_mut(..FTI_LEN).ok_or(FecError::Truncated {
+            what: "EXT_FTI",
+            needed: FTI_LEN,
+            available,
+        })?;
+        out.fill(0);
+        out[0] = EXT_FTI;
+        out[1] = (FTI_LEN / 4) as u8;
+        put_be(out, 2, 5, oti.transfer_length);
+        put_be(out, 8, 2, oti.encoding_symbol_length.into());
+        put_be(out, 10, 1, z.into());
+        put_be(out, 11, 2, n.into());
+        put_be(out, 13, 1, al.into());
+        Ok(FTI_LEN)
+    }
+
+    fn read_scheme_specific_info(&self, info: &[u8]) -> Result<SchemeSpecific, FecError> {
+        if info.len() != 4 {
+            return Err(FecError::InvalidOti {
+                field: "Scheme-Specific-Info",
+                value: info.len() as u64,
+                reason: "RaptorQ scheme-specific info is 4 bytes: Z(8) N(16) Al(8) (RFC 6330 §3.3.3)",
+            });
+        }
+        let z = u16::from(info[0]);
+        let n = u16::from_be_bytes([info[1], info[2]]);
+        let al = info[3];
+        if z == 0 {
+            return Err(FecError::InvalidOti {
+                field: "Z",
+                value: 0,
+                reason: "number of source blocks must be > 0 (RFC 6330 §4.3)",
+            });
+        }
+        if n == 0 {
+            return Err(FecError::InvalidOti {
+                field: "N",
+                value: 0,
+                reason: "number of sub-blocks must be > 0 (RFC 6330 §4.3)",
+            });
+        }
+        if al == 0 {
+            return Err(FecError::InvalidOti {
+                field: "Al",
+                value: 0,
+                reason: "symbol alignment must be > 0 (RFC 6330 §4.3)",
+            });
+        }
+        Ok(SchemeSpecific::RaptorQ { z, n, al })
+    }
+
+    fn write_scheme_specific_info(&self, oti: &Oti) -> Vec<u8> {
+        match rq_params(oti) {
+            Ok((z, n, al)) => {
+                let n = n.to_be_bytes();
+                vec![z.min(255) as u8, n[0], n[1], al]
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {
+        if oti.encoding_id != FecEncodingId::RAPTORQ {
+            return Err(FecError::SchemeMismatch {
+                expected: FecEncodingId::RAPTORQ,
+                found: oti.encoding_id,
+            });
+        }
+        let (z, n, al) = rq_params(oti)?;
+        if oti.transfer_length > MAX_TRANSFER_LENGTH {
+            return Err(FecError::InvalidOti {
+                field: "F",
+                value: oti.transfer_length,
+                reason: "transfer length above 946270874880 (RFC 6330 §4.3)",
+            });
+        }
+        if z == 0 {
+            return Err(FecError::InvalidOti {
+                field: "Z",
+                value: 0,
+                reason: "number of source blocks must be > 0 (RFC 6330 §4.3)",
+            });
+        }
+        if z > 255 {
+            return Err(FecError::FieldOverflow {
+                field: "Z",
+                value: z.into(),
+                bits: 8,
+            });
+        }
+        check_t_n_al(oti.encoding_symbol_length, n.into(), al)?;
+        let blocking = Blocking::raptor(
+            oti.transfer_length,
+            oti.encoding_symbol_length,
+            u32::from(z),
+        )?;
+        if blocking.total_symbols > 0 && blocking.large > MAX_SOURCE_SYMBOLS {
+            return Err(FecError::InvalidOti {
+                field: "K",
+                value: blocking.large.into(),
+                reason: "more than K'max = 56403 source symbols in a block: ceil(ceil(F/T)/Z) too large (RFC 6330 §4.4.1.2)",
+            });
+        }
+        if blocking.total_symbols > 0 && blocking.small == 0 {
+            return Err(FecError::InvalidOti {
+                field: "Z",
+                value: z.into(),
+                reason: "more source blocks than source symbols: some blocks would be empty (RFC 6330 §4.4.1.2)",
+            });
+        }
+        Ok(())
+    }
+
+    fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError> {
+        self.validate_oti(oti)?;
+        let (z, _, _) = rq_params(oti)?;
+        Blocking::raptor(
+            oti.transfer_length,
+            oti.encoding_symbol_length,
+            u32::from(z),
+        )
+    }
+
+    fn esi_limit(&self, _oti: &Oti, _block: &BlockSpec) -> u32 {
+        ESI_LIMIT
+    }
+
+    fn encoder(
+        &self,
+        oti: &Oti,
+        block: &BlockSpec,
+        data: Bytes,
+    ) -> Result<Box<dyn BlockEncoder>, FecError> {
+        let params = BlockParams::new(self, oti, block)?;
+        if data.len() as u64 != block.len {
+            return Err(FecError::InvalidOti {
+                field: "block length",
+                value: data.len() as u64,
+                reason: "source data does not match the block length",
+            });
+        }
+        Ok(Box::new(RqEncoder {
+            p: params,
+            data,
+            inner: None,
+        }))
+    }
+
+    fn decoder(&self, oti: &Oti, block: &BlockSpec) -> Result<Box<dyn BlockDecoder>, FecError> {
+        let p = BlockParams::new(self, oti, block)?;
+        Ok(Box::new(RqDecoder {
+            p,
+            seen: HashMap::new(),
+            pending: Vec::new(),
+            inner: None,
+            source_received: 0,
+            missing: vec![true; p.block.source_symbols as usize],
+            result: None,
+        }))
+    }
+}
+
+/// Everything a block coder needs, validated once.
+#[derive(Debug, Clone, Copy)]
+struct BlockParams {
+    block: BlockSpec,
+    t: u16,
+    n: u16,
+    al: u8,
+}
+
+impl BlockParams {
+    fn new(scheme: &RaptorQ, oti: &Oti, block: &BlockSpec) -> Result<Self, FecError> {
+        let blocking = scheme.blocking(oti)?;
+        // The block must be one of this object's blocks: a hostile BlockSpec must not reach
+        // raptorq (which would panic on K = 0 or K > 56403).
+        let expected = blocking.block(block.sbn)?;
+        if expected != *block {
+            return Err(FecError::InvalidOti {
+                field: "block",
+                value: block.sbn.into(),
+                reason: "block does not belong to this OTI's partitioning",
+            });
+        }
+        let (_, n, al) = rq_params(oti)?;
+        Ok(Self {
+            block: *block,
+            t: oti.encoding_symbol_length,
+            n,
+            al,
+        })
+    }
+
+    fn k(&self) -> u32 {
+        self.block.source_symbols
+    }
+
+    /// raptorq OTI for one block: F = K·T, one block, N sub-blocks, Al. All asserts of
+    /// `ObjectTransmissionInformation::new` hold: K ≤ 56403, T % Al == 0.
+    fn rq_config(&self) -> ObjectTransmissionInformation {
+        ObjectTransmissionInformation::new(
+            u64::from(self.k()) * u64::from(self.t),
+            self.t,
+            1,
+            self.n,
+            self.al,
+        )
+    }
+}
+
+struct RqEncoder {
+    p: BlockParams,
+    data: Bytes,
+    inner: Option<SourceBlockEncoder>,
+}
+
+impl BlockEncoder for RqEncoder {
+    fn block(&self) -> &BlockSpec {
+        &self.p.block
+    }
+
+    fn esi_limit(&self) -> u32 {
+        ESI_LIMIT
+    }
+
+    fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError> {
+        let t = usize::from(self.p.t);
+        if esi >= ESI_LIMIT {
+            return Err(FecError::EsiOutOfRange {
+                esi,
+                limit: ESI_LIMIT,
+            });
+        }
+        let available = out.len();
+        let out = out.get_mut(..t).ok_or(FecError::Truncated {
+            what: "symbol buffer",
+            needed: t,
+            available,
+        })?;
+        let k = self.p.k();
+        if esi < k {
+            write_interleaved_source_symbol(
+                &self.data,
+                k,
+                self.p.t,
+                self.p.n.into(),
+                self.p.al,
+                esi,
+                out,
+            );
+            return Ok(t);
+        }
+        let p = self.p;
+        let data = &self.data;
+        let enc = self.inner.get_or_insert_with(|| {
+            let mut padded = vec![0u8; k as usize * t];
+            padded[..data.len()].copy_from_slice(data);
+            SourceBlockEncoder::new(p.block.sbn as u8, &p.rq_config(), &padded)
+        });
+        let packets = enc.repair_packets(esi - k, 1);
+        let sym = packets
+            .first()
+            .map(EncodingPacket::data)
+            .filter(|d| d.len() == t)
+            .ok_or(FecError::DecodeFailed)?;
+        out.copy_from_slice(sym);
+        Ok(t)
+    }
+}
+
+/// FNV-1a, used to recognise a repeated ESI without keeping a second copy of every symbol.
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+struct RqDecoder {
+    p: BlockParams,
+    /// ESI -> fingerprint of the (padded) symbol, for duplicate/conflict detection.
+    seen: HashMap<u32, u64>,
+    /// Symbols not yet handed to raptorq.
+    pending: Vec<EncodingPacket>,
+    inner: Option<SourceBlockDecoder>,
+    source_received: u32,
+    missing: Vec<bool>,
+    result: Option<Bytes>,
+}
+
+impl BlockDecoder for RqDecoder {
+    fn block(&self) -> &BlockSpec {
+        &self.p.block
+    }
+
+    fn push(&mut self, esi: u32, symbol: &[u8]) -> Result<PushOutcome, FecError> {
+        if esi >= ESI_LIMIT {
+            return Err(FecError::EsiOutOfRange {
+                esi,
+                limit: ESI_LIMIT,
+            });
+        }
+        let t = usize::from(self.p.t);
+        let k = self.p.k();
+        // Only the last source symbol of the object may be short; it is padded with zeros.
+        let short_ok = self.p.n <= 1
+            && self
+                .p
+                .block
+                .source_symbol_len(esi)
+                .filter(|&l| l < t)
+                .is_some_and(|l| symbol.len() == l);
+        if symbol.len() != t && !short_ok {
+            return Err(FecError::SymbolLength {
+                esi,
+                len: symbol.len(),
+                expected: t,
+            });
+        }
+        let mut data = Vec::with_capacity(t);
+        data.extend_from_slice(symbol);
+        data.resize(t, 0);
+        let fp = fingerprint(&data);
+        if let Some(&old) = self.seen.get(&esi) {
+            return if old == fp {
+                Ok(PushOutcome::Duplicate)
+            } else {
+                Err(FecError::ConflictingSymbol { esi })
+            };
+        }
+        if self.result.is_some() {
+            return Ok(PushOutcome::NotNeeded);
+        }
+        self.seen.insert(esi, fp);
+        if esi < k {
+            self.source_received += 1;
+            if let Some(m) = self.missing.get_mut(esi as usize) {
+                *m = false;
+            }
+        }
+        self.pending.push(EncodingPacket::new(
+            raptorq::PayloadId::new(self.p.block.sbn as u8, esi),
+            data,
+        ));
+        Ok(PushOutcome::Accepted)
+    }
+
+    fn received(&self) -> u32 {
+        self.seen.len() as u32
+    }
+
+    fn is_decodable(&self) -> bool {
+        self.result.is_some() || self.seen.len() as u64 >= u64::from(self.p.k())
+    }
+
+    fn decode(&mut self) -> Result<Bytes, FecError> {
+        if let Some(r) = &self.result {
+            return Ok(r.clone());
+        }
+        let k = self.p.k();
+        let have = self.seen.len() as u32;
+        if have < k {
+            return Err(FecError::NotEnoughSymbols { have, need: k });
+        }
+        let len = self.p.block.len as usize;
+        let out = if self.source_received == k && self.p.n <= 1 && self.inner.is_none() {
+            // Every source symbol is here: no decoding, just concatenation.
+            let t = usize::from(self.p.t);
+            let mut buf = vec![0u8; k as usize * t];
+            for pkt in &self.pending {
+                let esi = pkt.payload_id().encoding_symbol_id() as usize;
+                if esi < k as usize {
+                    buf[esi * t..(esi + 1) * t].copy_from_slice(pkt.data());
+                }
+            }
+            buf
+        } else {
+            let p = self.p;
+            let dec = self.inner.get_or_insert_with(|| {
+                SourceBlockDecoder::new(
+                    p.block.sbn as u8,
+                    &p.rq_config(),
+                    u64::from(k) * u64::from(p.t),
+                )
+            });
+            let pending = core::mem::take(&mut self.pending);
+            dec.decode(pending).ok_or(FecError::DecodeFailed)?
+        };
+        let mut out = out;
+        out.truncate(len);
+        let bytes = Bytes::from(out);
+        self.pending = Vec::new();
+        self.missing.fill(false);
+        self.result = Some(bytes.clone());
+        Ok(bytes)
+    }
+
+    fn missing_source_symbols(&self) -> Vec<u32> {
+        if self.result.is_some() {
+            return Vec::new();
+        }
+        (0..self.p.k())
+            .filter(|&i| self.missing.get(i as usize).copied().unwrap_or(false))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocking_matches_raptorq_calculate_block_offsets() {
+        for &(f, t, z) in &[
+            (1u64, 1u16, 1u16),
+            (1000, 10, 3),
+            (1_000_000, 1280, 7),
+            (65_536, 64, 255),
+            (123_457, 100, 13),
+        ] {
+            let ours = Blocking::raptor(f, t, z.into()).unwrap();
+            let cfg = ObjectTransmissionInformation::new(f, t, z as u8, 1, 1);
+            let data = vec![0u8; f as usize];
+            let theirs = raptorq::calculate_block_offsets(&data, &cfg);
+            let ours: Vec<(usize, usize)> = ours
+                .iter()
+                .map(|b| {
+                    let start = b.offset as usize;
+                    (start, start + b.source_symbols as usize * usize::from(t))
+                })
+                .collect();
+            assert_eq!(ours, theirs, "F={f} T={t} Z={z}");
+        }
+    }
+}

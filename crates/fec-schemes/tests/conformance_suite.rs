@@ -1,0 +1,43 @@
+//! The shared conformance suite (`fec_schemes::conformance`) run against every scheme in the
+//! crate. One `#[test]` per (scheme, check); see `docs/conformance/fec-schemes.md`.
+
+use fec_schemes::schemes::no_code::CompactNoCode;
+use fec_schemes::schemes::raptor::Raptor;
+use fec_schemes::schemes::raptorq::RaptorQ;
+
+fec_schemes::fec_conformance!(
+    compact_no_code,
+    CompactNoCode,
+    vec![
+        CompactNoCode::oti(1077, 64, 8),
+        CompactNoCode::oti(640, 64, 10),
+        CompactNoCode::oti(5, 16, 1),
+    ]
+);
+
+fec_schemes::fec_conformance!(
+    raptorq,
+    RaptorQ,
+    vec![
+        // one block, short last symbol
+        RaptorQ::oti(1000, 64, 1, 1, 1),
+        // several blocks of different sizes
+        RaptorQ::oti(10_001, 32, 3, 1, 4),
+        // sub-blocking N = 4, Al = 4
+        RaptorQ::oti(3001, 64, 2, 4, 4),
+        // K = 1
+        RaptorQ::oti(10, 16, 1, 1, 1),
+    ]
+);
+
+fec_schemes::fec_conformance!(
+    raptor,
+    Raptor,
+    vec![
+        Raptor::oti(1000, 64, 1, 1, 1),
+        Raptor::oti(10_001, 32, 3, 1, 4),
+        Raptor::oti(3001, 64, 2, 4, 4),
+        // K = 4, the smallest block RFC 5053 defines
+        Raptor::oti(61, 16, 1, 1, 1),
+    ]
+);
