@@ -1,0 +1,2 @@
+//! The `flute` command.
+fn main() {}

@@ -1,0 +1,35 @@
+//! The I/O layer of the FLUTE toolkit: the only crate that touches sockets, files and
+//! clocks (ARCHITECTURE.md).
+//!
+//! - [`udp`]: UDP over IPv4 and IPv6, unicast and multicast (ASM and SSM joins), interface
+//!   choice, TTL / hops, multicast loopback, large buffers, and batched I/O
+//!   (`sendmmsg`/`recvmmsg` with UDP GSO/GRO on Linux, a plain fallback elsewhere).
+//! - [`pcap`]: pcap / pcapng files as a packet source and sink, with Ethernet, IP and UDP
+//!   headers (and checksums) written and parsed.
+//! - [`adapter`]: the two loops, [`run_sender`] and [`run_receiver`], that drive the sans-IO
+//!   cores; they contain no protocol logic.
+//! - [`endpoints`]: the sinks and sources those loops move datagrams through, including a
+//!   seeded lossy filter for demos and tests.
+//!
+//! # Unsafe code
+//! The workspace denies `unsafe_code`. The one exception here is the private `sys` module
+//! (Linux only), which calls `sendmmsg`, `recvmmsg`, `setsockopt` (UDP_SEGMENT, UDP_GRO,
+//! IP_MULTICAST_IF by index, MCAST_JOIN_SOURCE_GROUP) and `if_nametoindex`; every block
+//! there has a SAFETY comment.
+// This crate is where clocks and sockets live, so the workspace's sans-IO bans
+// (Instant::now, SystemTime::now, UdpSocket::bind) do not apply here.
+#![allow(clippy::disallowed_methods)]
+
+pub mod adapter;
+pub mod endpoints;
+pub mod pcap;
+#[cfg(target_os = "linux")]
+mod sys;
+pub mod udp;
+
+pub use adapter::{
+    DatagramSink, DatagramSource, LoopStats, ReceiverCore, SenderCore, run_receiver, run_sender,
+};
+pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, SeededRng, UdpSink, UdpSource, sleep_until};
+pub use pcap::{CapturedDatagram, PcapReader, PcapWriter, ReadStats};
+pub use udp::{BatchMode, TxBatch, UdpOptions, UdpReceiver, UdpSender};
