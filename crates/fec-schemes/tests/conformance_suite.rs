@@ -41,3 +41,30 @@ fec_schemes::fec_conformance!(
         Raptor::oti(61, 16, 1, 1, 1),
     ]
 );
+
+// Reed-Solomon (RFC 5510), written by another engineer: the same suite, unchanged.
+use fec_schemes::schemes::rs::{RsGf2m, RsGf28, RsSmallBlock};
+
+fec_schemes::fec_conformance!(
+    rs_gf28,
+    RsGf28,
+    vec![RsGf28::oti(1077, 64, 8, 12), RsGf28::oti(500, 32, 20, 40)]
+);
+
+fec_schemes::fec_conformance!(
+    rs_gf2m,
+    RsGf2m,
+    vec![
+        RsGf2m::oti(1077, 64, 8, 12, 8, 1),
+        RsGf2m::oti(500, 32, 20, 40, 8, 1),
+    ]
+);
+
+fec_schemes::fec_conformance!(
+    rs_small_block,
+    RsSmallBlock,
+    vec![
+        RsSmallBlock::oti(1077, 64, 8, 12),
+        RsSmallBlock::oti(500, 32, 20, 40)
+    ]
+);
