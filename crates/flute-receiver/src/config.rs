@@ -1,0 +1,141 @@
+//! Receiver configuration and the wall-clock trait.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fec_schemes::FecRegistry;
+
+/// Wall-clock time, needed only to check FDT `Expires` (RFC 6726 §3.4.2). The receiver never
+/// reads a clock itself: the caller supplies one (a system clock in `flute-io`, a fixed or
+/// simulated one in tests).
+pub trait WallClock: Send + Sync + fmt::Debug {
+    /// The current wall-clock time.
+    fn now(&self) -> SystemTime;
+}
+
+/// A wall clock that always reads the same time.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedWallClock(pub SystemTime);
+
+impl WallClock for FixedWallClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Seconds between the NTP era-0 epoch (1900) and the Unix epoch.
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// The low 32 bits of the NTP seconds of `t`, as carried by FDT `Expires`.
+pub fn ntp_seconds(t: SystemTime) -> u32 {
+    let unix = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    (unix.wrapping_add(NTP_UNIX_OFFSET) & 0xFFFF_FFFF) as u32
+}
+
+/// True if `expires` (32-bit NTP seconds) is before `now`, comparing on the NTP era circle
+/// (a difference of less than 2^31 s in either direction; RFC 5905 era handling, item 57).
+pub(crate) fn is_expired(expires: u32, now: SystemTime) -> bool {
+    (expires.wrapping_sub(ntp_seconds(now)) as i32) < 0
+}
+
+/// Limits and policies of a [`crate::Receiver`]. Every limit is documented with what
+/// happens when it is reached.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReceiverConfig {
+    /// The FEC schemes the receiver can decode.
+    pub registry: Arc<FecRegistry>,
+    /// Wall clock for FDT `Expires`. `None`: `Expires` is not checked.
+    pub wall_clock: Option<Arc<dyn WallClock>>,
+    /// If set, only these TSIs are accepted; other datagrams are dropped
+    /// ([`crate::DropReason::TsiFiltered`]).
+    pub tsi_allow_list: Option<Vec<u64>>,
+    /// Maximum number of live sessions. A datagram that would open one more is dropped
+    /// ([`crate::DropReason::SessionLimit`]).
+    pub max_sessions: usize,
+    /// Maximum number of objects being received at once, over all sessions. Packets of a
+    /// further object are dropped ([`crate::DropReason::ObjectLimit`]) until one finishes;
+    /// the object starts when a later packet finds room (carousels repeat).
+    pub max_concurrent_objects: usize,
+    /// Largest accepted transfer length and largest content after content decoding. A
+    /// larger object fails with [`crate::FailReason::TooLarge`] and is not retried.
+    pub max_object_size: u64,
+    /// Bytes held in undecoded source blocks (k·E per block being decoded) plus decoded
+    /// blocks waiting to be written in order. A symbol that would open a block beyond the
+    /// budget is dropped ([`crate::DropReason::BlockBudget`]); blocks already open go on.
+    pub max_buffered_bytes: u64,
+    /// Bytes of datagrams kept while their object's FDT entry or OTI is unknown. Beyond it,
+    /// new such datagrams are dropped ([`crate::DropReason::BufferFull`]).
+    pub max_pending_bytes: u64,
+    /// How long such datagrams are kept.
+    pub pending_timeout: Duration,
+    /// An object with no new symbol for this long fails ([`crate::FailReason::Timeout`]).
+    pub object_idle_timeout: Duration,
+    /// A session with no datagram for this long is closed.
+    pub session_idle_timeout: Duration,
+    /// After close-session (A flag), the session keeps taking datagrams this long (late,
+    /// reordered packets), then ends: incomplete objects fail with
+    /// [`crate::FailReason::SessionClosed`].
+    pub close_session_grace: Duration,
+    /// Largest FDT instance (transfer length, and size after EXT_CENC decompression).
+    pub max_fdt_size: u64,
+    /// Largest number of `File` entries in one FDT instance.
+    pub max_fdt_files: usize,
+    /// Largest number of TOIs remembered as finished per session (to ignore carousel
+    /// repetitions of delivered objects). The oldest is forgotten first.
+    pub max_finished_memory: usize,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        Self {
+            registry: Arc::new(FecRegistry::with_builtin()),
+            wall_clock: None,
+            tsi_allow_list: None,
+            max_sessions: 64,
+            max_concurrent_objects: 256,
+            max_object_size: 1 << 40,
+            max_buffered_bytes: 256 << 20,
+            max_pending_bytes: 16 << 20,
+            pending_timeout: Duration::from_secs(30),
+            object_idle_timeout: Duration::from_secs(30),
+            session_idle_timeout: Duration::from_secs(300),
+            close_session_grace: Duration::from_millis(500),
+            max_fdt_size: 4 << 20,
+            max_fdt_files: 100_000,
+            max_finished_memory: 65_536,
+        }
+    }
+}
+
+impl ReceiverConfig {
+    /// The default configuration with `registry`.
+    pub fn with_registry(registry: Arc<FecRegistry>) -> Self {
+        Self {
+            registry,
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_57_expiry_on_the_era_circle() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let now = ntp_seconds(t);
+        assert!(is_expired(now.wrapping_sub(1), t));
+        assert!(!is_expired(now.wrapping_add(10), t));
+        // Across the 2036 era wrap.
+        let t = UNIX_EPOCH + Duration::from_secs((1u64 << 32) - NTP_UNIX_OFFSET - 5);
+        let now = ntp_seconds(t);
+        assert!(!is_expired(now.wrapping_add(100), t));
+        assert!(now.wrapping_add(100) < now);
+    }
+}

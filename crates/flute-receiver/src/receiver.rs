@@ -1,0 +1,1206 @@
+//! The receiver state machine.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::io::Read as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use fec_schemes::{FecEncodingId, FecInstanceId, FecScheme, Oti};
+
+use crate::assembly::{Assembly, Budget, MissingBlock, Pushed};
+use crate::config::{ReceiverConfig, is_expired};
+use crate::fdt_model::{FdtFile, FdtLimits, parse_fdt};
+use crate::packet::{self, LctView};
+use crate::pipeline::{Pipeline, supported_encoding};
+use crate::sink::{MemorySink, ObjectLocation, ObjectMeta, ObjectSink};
+use crate::stats::{DropReason, SessionStats};
+
+/// Where a datagram came from and was sent to. Part of the session key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Endpoint {
+    /// Source address, if known (source-specific multicast).
+    pub source: Option<IpAddr>,
+    /// Destination address and port.
+    pub destination: SocketAddr,
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Self {
+            source: None,
+            destination: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        }
+    }
+}
+
+/// A FLUTE session: an endpoint and a Transport Session Identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionId {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Transport Session Identifier.
+    pub tsi: u64,
+}
+
+/// Why an object was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FailReason {
+    /// The content could not be decoded per its Content-Encoding.
+    #[error("content decoding failed: {0}")]
+    ContentDecoding(String),
+    /// Content-Length does not match the delivered content.
+    #[error("Content-Length {expected} but {actual} bytes of content")]
+    ContentLengthMismatch {
+        /// From the FDT.
+        expected: u64,
+        /// Delivered.
+        actual: u64,
+    },
+    /// The OTI is invalid for its scheme or no scheme is registered for it.
+    #[error("invalid or unsupported OTI")]
+    InvalidOti,
+    /// Content-MD5 does not match.
+    #[error("Content-MD5 mismatch")]
+    Md5Mismatch,
+    /// The object was received but no FDT entry described it before the timeout.
+    #[error("no FDT entry for the object")]
+    NoFdtEntry,
+    /// The session ended (close-session or idle) before the object was complete.
+    #[error("session closed before the object was complete")]
+    SessionClosed,
+    /// The sink refused the object or failed.
+    #[error("sink: {0}")]
+    Sink(String),
+    /// No new symbol arrived within the object idle timeout.
+    #[error("timed out with {missing_blocks} source blocks not decodable")]
+    Timeout {
+        /// Blocks still not decoded.
+        missing_blocks: u64,
+    },
+    /// Transfer length or content larger than `max_object_size`.
+    #[error("object larger than max_object_size")]
+    TooLarge,
+    /// The FDT and EXT_FTI disagree on the transfer length (catalogue item 54).
+    #[error("transfer length {fdt} in the FDT, {fti} in EXT_FTI")]
+    TransferLengthMismatch {
+        /// From the FDT.
+        fdt: u64,
+        /// From EXT_FTI.
+        fti: u64,
+    },
+    /// The Content-Encoding is not supported.
+    #[error("unsupported Content-Encoding {0:?}")]
+    UnsupportedContentEncoding(String),
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The sender set the A flag (close session, RFC 5651 §5.1).
+    CloseSession,
+    /// No datagram within the session idle timeout.
+    Idle,
+}
+
+/// What the receiver reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReceiverEvent {
+    /// An FDT instance was accepted.
+    FdtReceived {
+        /// Session.
+        session: SessionId,
+        /// FDT Instance ID.
+        instance_id: u32,
+        /// Number of `File` entries.
+        files: usize,
+        /// The `Complete` attribute.
+        complete: bool,
+    },
+    /// The receiver started assembling an object.
+    ObjectStarted {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: u64,
+        /// Transfer length from the OTI.
+        transfer_length: u64,
+        /// Content-Location, if the FDT entry is known already.
+        content_location: Option<String>,
+    },
+    /// A source block of an object was decoded.
+    Progress {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: u64,
+        /// Blocks decoded so far.
+        blocks_decoded: u64,
+        /// Blocks in the object.
+        blocks_total: u64,
+    },
+    /// An object was delivered complete and verified.
+    ObjectComplete {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: u64,
+        /// Content-Location.
+        content_location: String,
+        /// Where the sink put it.
+        location: ObjectLocation,
+        /// Length of the content after content decoding.
+        content_length: u64,
+    },
+    /// An object failed; nothing was delivered.
+    ObjectFailed {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: u64,
+        /// Why.
+        reason: FailReason,
+    },
+    /// A session ended.
+    SessionClosed {
+        /// Session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// Counters of the receiver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReceiverStats {
+    /// Everything, including datagrams that could not be attributed to a session and
+    /// sessions that have ended.
+    pub total: SessionStats,
+    /// Live sessions.
+    pub sessions: BTreeMap<SessionId, SessionStats>,
+    /// Bytes currently held in undecoded or not-yet-written blocks.
+    pub buffered_bytes: u64,
+    /// Bytes of datagrams currently waiting for their FDT entry or OTI.
+    pub pending_bytes: u64,
+    /// Objects currently being received.
+    pub active_objects: usize,
+}
+
+struct Ctx {
+    sink: Box<dyn ObjectSink>,
+    events: VecDeque<ReceiverEvent>,
+    budget: Budget,
+    pending_bytes: u64,
+    objects: usize,
+    unattributed: SessionStats,
+    retired: SessionStats,
+}
+
+struct ObjectState {
+    asm: Assembly,
+    file: Option<Arc<FdtFile>>,
+    pipeline: Option<Pipeline>,
+    last_activity: Instant,
+    sender_closed: bool,
+}
+
+struct FdtAsm {
+    asm: Assembly,
+    cenc: Option<u8>,
+    buf: Vec<u8>,
+    last: Instant,
+}
+
+struct Pending {
+    toi: u64,
+    at: Instant,
+    data: Bytes,
+}
+
+struct Session {
+    id: SessionId,
+    stats: SessionStats,
+    last_activity: Instant,
+    closing_at: Option<Instant>,
+    files: HashMap<u64, Arc<FdtFile>>,
+    current_fdt: Option<u32>,
+    fdt_complete: bool,
+    fdt_asm: HashMap<u32, FdtAsm>,
+    fdt_seen: VecDeque<u32>,
+    objects: HashMap<u64, ObjectState>,
+    finished: HashSet<u64>,
+    finished_order: VecDeque<u64>,
+    pending: VecDeque<Pending>,
+}
+
+const MAX_FDT_ASSEMBLIES: usize = 8;
+const FDT_SEEN_MEMORY: usize = 64;
+
+/// The FLUTE receiver. See the crate documentation.
+pub struct Receiver {
+    cfg: ReceiverConfig,
+    ctx: Ctx,
+    sessions: HashMap<SessionId, Session>,
+    tombstones: HashMap<SessionId, Instant>,
+}
+
+impl core::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("sessions", &self.sessions.len())
+            .field("objects", &self.ctx.objects)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Receiver {
+    /// A receiver delivering objects in memory ([`MemorySink`]).
+    pub fn new(config: ReceiverConfig) -> Self {
+        Self::with_sink(config, Box::new(MemorySink))
+    }
+
+    /// A receiver delivering objects to `sink`.
+    pub fn with_sink(config: ReceiverConfig, sink: Box<dyn ObjectSink>) -> Self {
+        let budget = Budget {
+            used: 0,
+            max: config.max_buffered_bytes,
+        };
+        Self {
+            cfg: config,
+            ctx: Ctx {
+                sink,
+                events: VecDeque::new(),
+                budget,
+                pending_bytes: 0,
+                objects: 0,
+                unattributed: SessionStats::default(),
+                retired: SessionStats::default(),
+            },
+            sessions: HashMap::new(),
+            tombstones: HashMap::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ReceiverConfig {
+        &self.cfg
+    }
+
+    /// Handles one datagram received at `now` on `endpoint`. Never fails: a bad datagram is
+    /// counted in the stats under its [`DropReason`].
+    pub fn handle_datagram(&mut self, now: Instant, endpoint: Endpoint, datagram: &[u8]) {
+        let view = match packet::parse(datagram) {
+            Ok(v) => v,
+            Err(r) => {
+                self.ctx.unattributed.datagrams += 1;
+                self.ctx.unattributed.bytes += datagram.len() as u64;
+                self.ctx.unattributed.drop(r);
+                return;
+            }
+        };
+        if let Some(allow) = &self.cfg.tsi_allow_list {
+            if !allow.contains(&view.tsi) {
+                self.ctx.unattributed.datagrams += 1;
+                self.ctx.unattributed.bytes += datagram.len() as u64;
+                self.ctx.unattributed.drop(DropReason::TsiFiltered);
+                return;
+            }
+        }
+        let id = SessionId {
+            endpoint,
+            tsi: view.tsi,
+        };
+        if self.tombstones.contains_key(&id) {
+            self.ctx.unattributed.datagrams += 1;
+            self.ctx.unattributed.bytes += datagram.len() as u64;
+            self.ctx.unattributed.drop(DropReason::ClosedSession);
+            return;
+        }
+        if !self.sessions.contains_key(&id) {
+            if self.sessions.len() >= self.cfg.max_sessions {
+                self.ctx.unattributed.datagrams += 1;
+                self.ctx.unattributed.bytes += datagram.len() as u64;
+                self.ctx.unattributed.drop(DropReason::SessionLimit);
+                return;
+            }
+            self.sessions.insert(id, Session::new(id, now));
+        }
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        s.stats.datagrams += 1;
+        s.stats.bytes += datagram.len() as u64;
+        s.last_activity = now;
+        let close = view.close_session;
+        process(&self.cfg, &mut self.ctx, s, now, view, datagram);
+        if close && s.closing_at.is_none() {
+            s.closing_at = Some(now + self.cfg.close_session_grace);
+            if self.cfg.close_session_grace.is_zero() {
+                self.end_session(id, now, CloseReason::CloseSession);
+            }
+        }
+    }
+
+    fn end_session(&mut self, id: SessionId, now: Instant, reason: CloseReason) {
+        let Some(mut s) = self.sessions.remove(&id) else {
+            return;
+        };
+        let ctx = &mut self.ctx;
+        let mut tois: Vec<u64> = s.objects.keys().copied().collect();
+        tois.sort_unstable();
+        for toi in tois {
+            fail_object(ctx, &mut s, toi, FailReason::SessionClosed);
+        }
+        for (_, mut f) in s.fdt_asm.drain() {
+            f.asm.release(&mut ctx.budget);
+        }
+        for p in s.pending.drain(..) {
+            ctx.pending_bytes = ctx.pending_bytes.saturating_sub(p.data.len() as u64);
+        }
+        ctx.retired.add(&s.stats);
+        ctx.events.push_back(ReceiverEvent::SessionClosed {
+            session: id,
+            reason,
+        });
+        self.tombstones
+            .insert(id, now + self.cfg.session_idle_timeout);
+    }
+
+    /// Handles timers due at or before `now`: object idle timeouts, session idle timeouts,
+    /// the end of the close-session grace period, and expiry of buffered datagrams.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.tombstones.retain(|_, until| *until > now);
+        let mut ended = Vec::new();
+        for (id, s) in &mut self.sessions {
+            if s.closing_at.is_some_and(|t| t <= now) {
+                ended.push((*id, CloseReason::CloseSession));
+                continue;
+            }
+            if s.last_activity + self.cfg.session_idle_timeout <= now {
+                ended.push((*id, CloseReason::Idle));
+                continue;
+            }
+            let ctx = &mut self.ctx;
+            let mut idle: Vec<u64> = s
+                .objects
+                .iter()
+                .filter(|(_, o)| o.last_activity + self.cfg.object_idle_timeout <= now)
+                .map(|(t, _)| *t)
+                .collect();
+            idle.sort_unstable();
+            for toi in idle {
+                let reason = match s.objects.get(&toi) {
+                    Some(o) if o.file.is_none() => FailReason::NoFdtEntry,
+                    Some(o) => FailReason::Timeout {
+                        missing_blocks: o.asm.blocks() - o.asm.decoded_blocks(),
+                    },
+                    None => continue,
+                };
+                fail_object(ctx, s, toi, reason);
+            }
+            let timeout = self.cfg.pending_timeout;
+            s.pending.retain(|p| {
+                let keep = p.at + timeout > now;
+                if !keep {
+                    ctx.pending_bytes = ctx.pending_bytes.saturating_sub(p.data.len() as u64);
+                }
+                keep
+            });
+            let idle_t = self.cfg.object_idle_timeout;
+            s.fdt_asm.retain(|_, f| {
+                let keep = f.last + idle_t > now;
+                if !keep {
+                    f.asm.release(&mut ctx.budget);
+                }
+                keep
+            });
+        }
+        ended.sort_by_key(|(id, _)| *id);
+        for (id, reason) in ended {
+            self.end_session(id, now, reason);
+        }
+    }
+
+    /// The earliest time [`Self::handle_timeout`] has something to do, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut min = |x: Instant| t = Some(t.map_or(x, |y| y.min(x)));
+        for until in self.tombstones.values() {
+            min(*until);
+        }
+        for s in self.sessions.values() {
+            if let Some(c) = s.closing_at {
+                min(c);
+            }
+            min(s.last_activity + self.cfg.session_idle_timeout);
+            for o in s.objects.values() {
+                min(o.last_activity + self.cfg.object_idle_timeout);
+            }
+            if let Some(p) = s.pending.front() {
+                min(p.at + self.cfg.pending_timeout);
+            }
+            for f in s.fdt_asm.values() {
+                min(f.last + self.cfg.object_idle_timeout);
+            }
+        }
+        t
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<ReceiverEvent> {
+        self.ctx.events.pop_front()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ReceiverStats {
+        let mut total = self.ctx.unattributed.clone();
+        total.add(&self.ctx.retired);
+        let mut sessions = BTreeMap::new();
+        for (id, s) in &self.sessions {
+            total.add(&s.stats);
+            sessions.insert(*id, s.stats.clone());
+        }
+        ReceiverStats {
+            total,
+            sessions,
+            buffered_bytes: self.ctx.budget.used,
+            pending_bytes: self.ctx.pending_bytes,
+            active_objects: self.ctx.objects,
+        }
+    }
+
+    /// What is still missing of object `toi` (in the first live session that has it): per
+    /// source block not yet decoded, the source ESIs not received. `None` if no live
+    /// session is receiving that object.
+    pub fn missing(&self, toi: u64) -> Option<Vec<MissingBlock>> {
+        let mut ids: Vec<&SessionId> = self.sessions.keys().collect();
+        ids.sort();
+        ids.into_iter().find_map(|id| self.missing_in(id, toi))
+    }
+
+    /// Like [`Self::missing`], for one session.
+    pub fn missing_in(&self, session: &SessionId, toi: u64) -> Option<Vec<MissingBlock>> {
+        self.sessions
+            .get(session)?
+            .objects
+            .get(&toi)
+            .map(|o| o.asm.missing())
+    }
+}
+
+impl Session {
+    fn new(id: SessionId, now: Instant) -> Self {
+        Self {
+            id,
+            stats: SessionStats::default(),
+            last_activity: now,
+            closing_at: None,
+            files: HashMap::new(),
+            current_fdt: None,
+            fdt_complete: false,
+            fdt_asm: HashMap::new(),
+            fdt_seen: VecDeque::new(),
+            objects: HashMap::new(),
+            finished: HashSet::new(),
+            finished_order: VecDeque::new(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    fn mark_finished(&mut self, toi: u64, max: usize) {
+        if self.finished.insert(toi) {
+            self.finished_order.push_back(toi);
+            while self.finished_order.len() > max.max(1) {
+                if let Some(old) = self.finished_order.pop_front() {
+                    self.finished.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+fn scheme_by_codepoint(cfg: &ReceiverConfig, codepoint: u8) -> Option<Arc<dyn FecScheme>> {
+    cfg.registry
+        .by_encoding_id(FecEncodingId(codepoint))
+        .cloned()
+}
+
+fn oti_from_fti(cfg: &ReceiverConfig, view: &LctView<'_>) -> Result<Option<Oti>, DropReason> {
+    let Some(fti) = view.fti else {
+        return Ok(None);
+    };
+    let scheme = scheme_by_codepoint(cfg, view.codepoint).ok_or(DropReason::UnknownScheme)?;
+    scheme
+        .read_fti(fti)
+        .map(Some)
+        .map_err(|_| DropReason::BadFti)
+}
+
+/// The transfer length the FDT gives for a file: Transfer-Length, or Content-Length when
+/// there is no content encoding (RFC 6726 §3.4.2).
+fn fdt_transfer_length(f: &FdtFile) -> Option<u64> {
+    let identity = matches!(
+        f.content_encoding
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        None | Some("" | "identity")
+    );
+    f.transfer_length
+        .or(if identity { f.content_length } else { None })
+}
+
+fn oti_from_fdt(cfg: &ReceiverConfig, f: &FdtFile, codepoint: u8) -> Option<Oti> {
+    let l = fdt_transfer_length(f)?;
+    let enc = u8::try_from(f.fec.encoding_id.unwrap_or(u64::from(codepoint))).ok()?;
+    let encoding_id = FecEncodingId(enc);
+    let instance_id = match f.fec.instance_id {
+        Some(i) => Some(FecInstanceId(u16::try_from(i).ok()?)),
+        None => None,
+    };
+    let scheme = cfg.registry.get(encoding_id, instance_id).ok()?;
+    let e = u16::try_from(f.fec.encoding_symbol_length?).ok()?;
+    let b = u32::try_from(f.fec.max_source_block_length.unwrap_or(0)).ok()?;
+    let max_n = match f.fec.max_encoding_symbols {
+        Some(n) => Some(u32::try_from(n).ok()?),
+        None => None,
+    };
+    let ss = scheme
+        .read_scheme_specific_info(f.fec.scheme_specific_info.as_deref().unwrap_or(&[]))
+        .ok()?;
+    let oti = Oti {
+        encoding_id,
+        instance_id,
+        transfer_length: l,
+        encoding_symbol_length: e,
+        max_source_block_length: b,
+        max_encoding_symbols: max_n,
+        scheme_specific: ss,
+    };
+    scheme.validate_oti(&oti).ok()?;
+    Some(oti)
+}
+
+fn buffer(
+    ctx: &mut Ctx,
+    cfg: &ReceiverConfig,
+    s: &mut Session,
+    now: Instant,
+    toi: u64,
+    raw: &[u8],
+) {
+    let n = raw.len() as u64;
+    if ctx.pending_bytes.saturating_add(n) > cfg.max_pending_bytes {
+        s.stats.drop(DropReason::BufferFull);
+        return;
+    }
+    ctx.pending_bytes += n;
+    s.stats.buffered += 1;
+    s.pending.push_back(Pending {
+        toi,
+        at: now,
+        data: Bytes::copy_from_slice(raw),
+    });
+}
+
+fn replay(ctx: &mut Ctx, cfg: &ReceiverConfig, s: &mut Session, now: Instant, toi: u64) {
+    if !s.pending.iter().any(|p| p.toi == toi) {
+        return;
+    }
+    let (mine, rest): (VecDeque<Pending>, VecDeque<Pending>) = std::mem::take(&mut s.pending)
+        .into_iter()
+        .partition(|p| p.toi == toi);
+    s.pending = rest;
+    for p in mine {
+        ctx.pending_bytes = ctx.pending_bytes.saturating_sub(p.data.len() as u64);
+        if let Ok(view) = packet::parse(&p.data) {
+            process(cfg, ctx, s, now, view, &p.data);
+        }
+    }
+}
+
+fn process(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    now: Instant,
+    view: LctView<'_>,
+    raw: &[u8],
+) {
+    if view.toi == 0 {
+        process_fdt(cfg, ctx, s, now, &view, raw);
+    } else {
+        process_data(cfg, ctx, s, now, &view, raw);
+    }
+}
+
+fn read_symbol(
+    scheme: &dyn FecScheme,
+    oti: &Oti,
+    payload: &[u8],
+) -> Result<(u32, u32, usize), DropReason> {
+    let id = scheme
+        .read_payload_id(payload, Some(oti))
+        .map_err(|_| DropReason::BadPayloadId)?;
+    Ok((id.sbn, id.esi, scheme.payload_id_len()))
+}
+
+fn process_fdt(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    now: Instant,
+    view: &LctView<'_>,
+    raw: &[u8],
+) {
+    let Some((_, id)) = view.fdt else {
+        return;
+    };
+    if s.fdt_seen.contains(&id) {
+        s.stats.drop(DropReason::Done);
+        return;
+    }
+    let fti = match oti_from_fti(cfg, view) {
+        Ok(o) => o,
+        Err(r) => {
+            s.stats.drop(r);
+            return;
+        }
+    };
+    if !s.fdt_asm.contains_key(&id) {
+        let Some(oti) = fti.clone() else {
+            // Without EXT_FTI the FDT instance's length is unknown: keep the packet until
+            // a packet of the same instance brings it.
+            buffer(ctx, cfg, s, now, fdt_pending_key(id), raw);
+            return;
+        };
+        if oti.transfer_length > cfg.max_fdt_size {
+            s.stats.drop(DropReason::FdtRejected);
+            return;
+        }
+        let Ok(scheme) = cfg.registry.for_oti(&oti).cloned() else {
+            s.stats.drop(DropReason::UnknownScheme);
+            return;
+        };
+        let Ok(asm) = Assembly::new(oti, scheme) else {
+            s.stats.drop(DropReason::BadFti);
+            return;
+        };
+        if s.fdt_asm.len() >= MAX_FDT_ASSEMBLIES {
+            if let Some(old) = s
+                .fdt_asm
+                .iter()
+                .min_by_key(|(_, f)| f.last)
+                .map(|(k, _)| *k)
+            {
+                if let Some(mut f) = s.fdt_asm.remove(&old) {
+                    f.asm.release(&mut ctx.budget);
+                }
+            }
+        }
+        s.fdt_asm.insert(
+            id,
+            FdtAsm {
+                asm,
+                cenc: view.cenc,
+                buf: Vec::new(),
+                last: now,
+            },
+        );
+        replay(ctx, cfg, s, now, fdt_pending_key(id));
+        if s.fdt_seen.contains(&id) {
+            s.stats.drop(DropReason::Done);
+            return;
+        }
+    }
+    let Some(f) = s.fdt_asm.get_mut(&id) else {
+        return;
+    };
+    if let Some(oti) = &fti {
+        if *oti != f.asm.oti {
+            s.stats.drop(DropReason::BadFti);
+            return;
+        }
+    }
+    if f.cenc.is_none() {
+        f.cenc = view.cenc;
+    }
+    f.last = now;
+    let (sbn, esi, pl) = match read_symbol(f.asm.scheme.as_ref(), &f.asm.oti, view.payload) {
+        Ok(x) => x,
+        Err(r) => {
+            s.stats.drop(r);
+            return;
+        }
+    };
+    let sym = view.payload.get(pl..).unwrap_or(&[]);
+    match f.asm.push(
+        sbn,
+        esi,
+        sym,
+        &mut ctx.budget,
+        &mut s.stats.symbols_accepted,
+    ) {
+        Pushed::Dropped(r) => s.stats.drop(r),
+        Pushed::Accepted => {}
+        Pushed::Decoded(_) => {
+            for b in f.asm.take_in_order(&mut ctx.budget) {
+                f.buf.extend_from_slice(&b);
+            }
+        }
+    }
+    if f.asm.is_complete() {
+        if let Some(f) = s.fdt_asm.remove(&id) {
+            s.fdt_seen.push_back(id);
+            while s.fdt_seen.len() > FDT_SEEN_MEMORY {
+                s.fdt_seen.pop_front();
+            }
+            finish_fdt(cfg, ctx, s, now, id, f.cenc, f.buf);
+        }
+    }
+}
+
+/// Pending packets of FDT instance `id` are filed under a key that no data TOI uses
+/// (data TOIs are >= 1; FDT keys are `u64::MAX - id`).
+fn fdt_pending_key(id: u32) -> u64 {
+    u64::MAX - u64::from(id)
+}
+
+fn inflate(cenc: Option<u8>, data: Vec<u8>, cap: u64) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let r = match cenc {
+        None | Some(0) => return Some(data),
+        Some(1) => flate2::read::ZlibDecoder::new(&data[..])
+            .take(cap + 1)
+            .read_to_end(&mut out),
+        Some(2) => flate2::read::DeflateDecoder::new(&data[..])
+            .take(cap + 1)
+            .read_to_end(&mut out),
+        Some(3) => flate2::read::GzDecoder::new(&data[..])
+            .take(cap + 1)
+            .read_to_end(&mut out),
+        Some(_) => return None,
+    };
+    match r {
+        Ok(n) if (n as u64) <= cap => Some(out),
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish_fdt(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    now: Instant,
+    id: u32,
+    cenc: Option<u8>,
+    buf: Vec<u8>,
+) {
+    let Some(xml) = inflate(cenc, buf, cfg.max_fdt_size) else {
+        s.stats.drop(DropReason::FdtRejected);
+        return;
+    };
+    let limits = FdtLimits {
+        max_files: cfg.max_fdt_files,
+        max_depth: 32,
+        max_attr_len: 64 * 1024,
+    };
+    let Ok(info) = parse_fdt(&xml, &limits) else {
+        s.stats.drop(DropReason::FdtRejected);
+        return;
+    };
+    if let Some(clock) = &cfg.wall_clock {
+        if is_expired(info.expires, clock.now()) {
+            s.stats.drop(DropReason::FdtRejected);
+            return;
+        }
+    }
+    // Newest by instance-ID order on the 20-bit circle (RFC 6726 §3.4.1; item 19).
+    let newer = match s.current_fdt {
+        None => true,
+        Some(cur) => {
+            let d = id.wrapping_sub(cur) & 0xF_FFFF;
+            d != 0 && d < 0x8_0000
+        }
+    };
+    let mut touched = Vec::new();
+    for file in info.files {
+        let known = s.files.contains_key(&file.toi);
+        if !known && s.fdt_complete {
+            // Complete="true" promised no new files (RFC 6726 §3.4.2; item 58).
+            continue;
+        }
+        if known && !newer {
+            continue;
+        }
+        touched.push(file.toi);
+        s.files.insert(file.toi, Arc::new(file));
+    }
+    if newer {
+        s.current_fdt = Some(id);
+        if info.complete {
+            s.fdt_complete = true;
+        }
+    }
+    s.stats.fdt_instances += 1;
+    ctx.events.push_back(ReceiverEvent::FdtReceived {
+        session: s.id,
+        instance_id: id,
+        files: s.files.len(),
+        complete: info.complete,
+    });
+    touched.sort_unstable();
+    for toi in touched {
+        if s.finished.contains(&toi) {
+            continue;
+        }
+        let Some(file) = s.files.get(&toi).cloned() else {
+            continue;
+        };
+        if s.objects.contains_key(&toi) {
+            let attach = s.objects.get(&toi).is_some_and(|o| o.file.is_none());
+            if attach {
+                attach_file(cfg, ctx, s, toi, file);
+            }
+        } else if s.pending.iter().any(|p| p.toi == toi) {
+            replay(ctx, cfg, s, now, toi);
+        } else if fdt_transfer_length(&file) == Some(0) {
+            deliver_empty(cfg, ctx, s, toi, &file);
+        }
+    }
+}
+
+fn meta(s: &Session, toi: u64, f: &FdtFile) -> ObjectMeta {
+    ObjectMeta {
+        session: s.id,
+        toi,
+        content_location: f.content_location.clone(),
+        content_type: f.content_type.clone(),
+        content_length: f.content_length,
+    }
+}
+
+/// A zero-length object needs no packet: the FDT entry is all there is (item 36).
+fn deliver_empty(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u64, f: &FdtFile) {
+    let result = (|| {
+        if !supported_encoding(f.content_encoding.as_deref()) {
+            return Err(FailReason::UnsupportedContentEncoding(
+                f.content_encoding.clone().unwrap_or_default(),
+            ));
+        }
+        let w = ctx.sink.open(&meta(s, toi, f))?;
+        let p = Pipeline::new(
+            w,
+            f.content_encoding.as_deref(),
+            f.content_md5.clone(),
+            f.content_length,
+            cfg.max_object_size,
+        )?;
+        p.finish()
+    })();
+    report(cfg, ctx, s, toi, f, result);
+}
+
+fn report(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    toi: u64,
+    f: &FdtFile,
+    result: Result<(ObjectLocation, u64), FailReason>,
+) {
+    s.mark_finished(toi, cfg.max_finished_memory);
+    match result {
+        Ok((location, len)) => {
+            s.stats.objects_completed += 1;
+            ctx.events.push_back(ReceiverEvent::ObjectComplete {
+                session: s.id,
+                toi,
+                content_location: f.content_location.clone(),
+                location,
+                content_length: len,
+            });
+        }
+        Err(reason) => {
+            s.stats.objects_failed += 1;
+            ctx.events.push_back(ReceiverEvent::ObjectFailed {
+                session: s.id,
+                toi,
+                reason,
+            });
+        }
+    }
+}
+
+fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u64, reason: FailReason) {
+    let Some(mut o) = s.objects.remove(&toi) else {
+        return;
+    };
+    ctx.objects = ctx.objects.saturating_sub(1);
+    o.asm.release(&mut ctx.budget);
+    if let Some(p) = o.pipeline.take() {
+        p.abort();
+    }
+    // Not remembered as finished: a carousel repetition may start it again.
+    s.stats.objects_failed += 1;
+    ctx.events.push_back(ReceiverEvent::ObjectFailed {
+        session: s.id,
+        toi,
+        reason,
+    });
+}
+
+fn attach_file(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u64, file: Arc<FdtFile>) {
+    let Some(o) = s.objects.get_mut(&toi) else {
+        return;
+    };
+    if let Some(l) = fdt_transfer_length(&file) {
+        if l != o.asm.oti.transfer_length {
+            let fti = o.asm.oti.transfer_length;
+            finish_object(
+                cfg,
+                ctx,
+                s,
+                toi,
+                Some(Err(FailReason::TransferLengthMismatch { fdt: l, fti })),
+            );
+            return;
+        }
+    }
+    o.file = Some(file);
+    advance(cfg, ctx, s, toi);
+}
+
+/// Writes out whatever is ready, and finishes the object if it is complete.
+fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u64) {
+    let id = s.id;
+    let Some(o) = s.objects.get_mut(&toi) else {
+        return;
+    };
+    let Some(file) = o.file.clone() else {
+        return;
+    };
+    let result = (|| {
+        if o.pipeline.is_none() {
+            let m = ObjectMeta {
+                session: id,
+                toi,
+                content_location: file.content_location.clone(),
+                content_type: file.content_type.clone(),
+                content_length: file.content_length,
+            };
+            let w = ctx.sink.open(&m)?;
+            o.pipeline = Some(Pipeline::new(
+                w,
+                file.content_encoding.as_deref(),
+                file.content_md5.clone(),
+                file.content_length,
+                cfg.max_object_size,
+            )?);
+        }
+        let blocks = o.asm.take_in_order(&mut ctx.budget);
+        if let Some(p) = &mut o.pipeline {
+            for b in blocks {
+                p.write(&b)?;
+            }
+        }
+        if o.asm.is_complete() {
+            match o.pipeline.take() {
+                Some(p) => p.finish().map(Some),
+                None => Ok(None),
+            }
+        } else {
+            Ok(None)
+        }
+    })();
+    match result {
+        Ok(None) => {}
+        Ok(Some(done)) => finish_object(cfg, ctx, s, toi, Some(Ok(done))),
+        Err(e) => finish_object(cfg, ctx, s, toi, Some(Err(e))),
+    }
+}
+
+fn finish_object(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    toi: u64,
+    result: Option<Result<(ObjectLocation, u64), FailReason>>,
+) {
+    let Some(result) = result else {
+        return;
+    };
+    let Some(mut o) = s.objects.remove(&toi) else {
+        return;
+    };
+    ctx.objects = ctx.objects.saturating_sub(1);
+    o.asm.release(&mut ctx.budget);
+    if let Some(p) = o.pipeline.take() {
+        p.abort();
+    }
+    let file = o.file.clone().unwrap_or_else(|| {
+        Arc::new(FdtFile {
+            toi,
+            content_location: String::new(),
+            content_length: None,
+            transfer_length: None,
+            content_type: None,
+            content_encoding: None,
+            content_md5: None,
+            fec: Default::default(),
+        })
+    });
+    report(cfg, ctx, s, toi, &file, result);
+}
+
+fn process_data(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    now: Instant,
+    view: &LctView<'_>,
+    raw: &[u8],
+) {
+    let toi = view.toi;
+    if s.finished.contains(&toi) {
+        s.stats.drop(DropReason::Done);
+        return;
+    }
+    if !s.objects.contains_key(&toi) {
+        let oti = match oti_from_fti(cfg, view) {
+            Ok(Some(o)) => Some(o),
+            Ok(None) => s
+                .files
+                .get(&toi)
+                .and_then(|f| oti_from_fdt(cfg, f, view.codepoint)),
+            Err(r) => {
+                s.stats.drop(r);
+                return;
+            }
+        };
+        let Some(oti) = oti else {
+            // Neither EXT_FTI nor a usable FDT entry yet (item 42).
+            buffer(ctx, cfg, s, now, toi, raw);
+            return;
+        };
+        let Ok(scheme) = cfg.registry.for_oti(&oti).cloned() else {
+            s.stats.drop(DropReason::UnknownScheme);
+            return;
+        };
+        if oti.transfer_length > cfg.max_object_size {
+            s.mark_finished(toi, cfg.max_finished_memory);
+            s.stats.objects_failed += 1;
+            ctx.events.push_back(ReceiverEvent::ObjectFailed {
+                session: s.id,
+                toi,
+                reason: FailReason::TooLarge,
+            });
+            return;
+        }
+        if ctx.objects >= cfg.max_concurrent_objects {
+            s.stats.drop(DropReason::ObjectLimit);
+            return;
+        }
+        let Ok(asm) = Assembly::new(oti, scheme) else {
+            s.stats.drop(DropReason::BadFti);
+            return;
+        };
+        let transfer_length = asm.oti.transfer_length;
+        ctx.objects += 1;
+        s.objects.insert(
+            toi,
+            ObjectState {
+                asm,
+                file: None,
+                pipeline: None,
+                last_activity: now,
+                sender_closed: false,
+            },
+        );
+        ctx.events.push_back(ReceiverEvent::ObjectStarted {
+            session: s.id,
+            toi,
+            transfer_length,
+            content_location: s.files.get(&toi).map(|f| f.content_location.clone()),
+        });
+        push_data(cfg, ctx, s, now, view);
+        replay(ctx, cfg, s, now, toi);
+        if let Some(file) = s.files.get(&toi).cloned() {
+            if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
+                attach_file(cfg, ctx, s, toi, file);
+            }
+        }
+        return;
+    }
+    push_data(cfg, ctx, s, now, view);
+}
+
+fn push_data(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    now: Instant,
+    view: &LctView<'_>,
+) {
+    let toi = view.toi;
+    let id = s.id;
+    let Some(o) = s.objects.get_mut(&toi) else {
+        s.stats.drop(DropReason::Done);
+        return;
+    };
+    if let Some(fti) = view.fti {
+        match o.asm.scheme.read_fti(fti) {
+            Ok(oti) if oti == o.asm.oti => {}
+            _ => {
+                // Conflicting OTI for the same TOI (item 40).
+                s.stats.drop(DropReason::BadFti);
+                return;
+            }
+        }
+    }
+    if view.close_object {
+        // B flag: no more packets will be sent for this object. It stays open (it may
+        // still complete from packets in flight) until its idle timeout.
+        o.sender_closed = true;
+    }
+    let (sbn, esi, pl) = match read_symbol(o.asm.scheme.as_ref(), &o.asm.oti, view.payload) {
+        Ok(x) => x,
+        Err(r) => {
+            s.stats.drop(r);
+            return;
+        }
+    };
+    let sym = view.payload.get(pl..).unwrap_or(&[]);
+    match o.asm.push(
+        sbn,
+        esi,
+        sym,
+        &mut ctx.budget,
+        &mut s.stats.symbols_accepted,
+    ) {
+        Pushed::Dropped(r) => s.stats.drop(r),
+        Pushed::Accepted => o.last_activity = now,
+        Pushed::Decoded(_) => {
+            o.last_activity = now;
+            s.stats.blocks_decoded += 1;
+            ctx.events.push_back(ReceiverEvent::Progress {
+                session: id,
+                toi,
+                blocks_decoded: o.asm.decoded_blocks(),
+                blocks_total: o.asm.blocks(),
+            });
+            advance(cfg, ctx, s, toi);
+            return;
+        }
+    }
+    if o.asm.is_complete() {
+        // Zero-block object (transfer length 0) started from EXT_FTI.
+        advance(cfg, ctx, s, toi);
+    }
+}
