@@ -1,0 +1,435 @@
+//! Parsing ALC packets (RFC 5775 §4): LCT header, FEC Payload ID, encoding symbols.
+
+use fec_schemes::{
+    FecEncodingId, FecError, FecInstanceId, FecRegistry, FecScheme, Oti, PayloadId, SchemeSpecific,
+};
+use lct_header::{
+    EXT_CENC, EXT_FDT, ExtCenc, ExtFdt, ExtTime, KnownExtensions, LctError, LctPacket, LctRepr,
+    RawExtension, Toi, Tsi,
+};
+
+use crate::AlcError;
+
+/// Maps LCT codepoints to FEC Encoding IDs.
+///
+/// RFC 5775 §5.1 leaves the codepoint to the session; ALC and FLUTE deployments (and
+/// every implementation surveyed) use codepoint = FEC Encoding ID, which is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodepointMap {
+    map: [Option<FecEncodingId>; 256],
+}
+
+impl Default for CodepointMap {
+    fn default() -> Self {
+        Self::identity()
+    }
+}
+
+impl CodepointMap {
+    /// Codepoint `n` means FEC Encoding ID `n`.
+    pub const fn identity() -> Self {
+        let mut map = [None; 256];
+        let mut i = 0;
+        while i < 256 {
+            map[i] = Some(FecEncodingId(i as u8));
+            i += 1;
+        }
+        Self { map }
+    }
+
+    /// No codepoint mapped.
+    pub const fn empty() -> Self {
+        Self { map: [None; 256] }
+    }
+
+    /// Maps `codepoint` to `id` (or unmaps it with `None`).
+    pub fn set(&mut self, codepoint: u8, id: Option<FecEncodingId>) -> &mut Self {
+        self.map[usize::from(codepoint)] = id;
+        self
+    }
+
+    /// The FEC Encoding ID of `codepoint`.
+    pub fn get(&self, codepoint: u8) -> Option<FecEncodingId> {
+        self.map[usize::from(codepoint)]
+    }
+}
+
+/// Parses ALC packets against a [`FecRegistry`] and a [`CodepointMap`].
+///
+/// Construction resolves every codepoint to its scheme once, so parsing a packet without
+/// EXT_FTI costs a table lookup.
+#[derive(Debug, Clone)]
+pub struct AlcParser<'r> {
+    registry: &'r FecRegistry,
+    codepoints: CodepointMap,
+    /// Scheme per codepoint, when the codepoint alone determines it.
+    direct: Vec<Option<&'r dyn FecScheme>>,
+    flute: bool,
+}
+
+impl<'r> AlcParser<'r> {
+    /// A parser with the default codepoint = FEC Encoding ID mapping.
+    pub fn new(registry: &'r FecRegistry) -> Self {
+        Self::with_codepoints(registry, CodepointMap::identity())
+    }
+
+    /// A parser with an explicit codepoint mapping.
+    pub fn with_codepoints(registry: &'r FecRegistry, codepoints: CodepointMap) -> Self {
+        let direct = (0..=255u8)
+            .map(|cp| {
+                let id = codepoints.get(cp)?;
+                let s = if id.is_under_specified() {
+                    registry.by_encoding_id(id)?
+                } else {
+                    registry.get(id, None).ok()?
+                };
+                Some(&**s)
+            })
+            .collect();
+        Self {
+            registry,
+            codepoints,
+            direct,
+            flute: false,
+        }
+    }
+
+    /// Also apply the FLUTE header rules (RFC 6726 §3.3, §3.4; see
+    /// [`lct_header::FluteHeaderCheck`]): TSI and TOI present, EXT_FDT exactly on TOI 0,
+    /// EXT_CENC only on TOI 0.
+    pub fn flute(mut self, on: bool) -> Self {
+        self.flute = on;
+        self
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &'r FecRegistry {
+        self.registry
+    }
+
+    /// The codepoint mapping.
+    pub fn codepoints(&self) -> &CodepointMap {
+        &self.codepoints
+    }
+
+    /// Parses one datagram.
+    #[inline]
+    pub fn parse<'a>(&'a self, datagram: &'a [u8]) -> Result<AlcPacket<'a>, AlcError> {
+        self.parse_with_oti(datagram, None)
+    }
+
+    /// Parses one datagram, using `known_oti` (e.g. from the FDT) to choose the scheme
+    /// and decode the FEC Payload ID when the packet has no EXT_FTI.
+    pub fn parse_with_oti<'a>(
+        &'a self,
+        datagram: &'a [u8],
+        known_oti: Option<&Oti>,
+    ) -> Result<AlcPacket<'a>, AlcError> {
+        let view = LctPacket::new_unchecked(datagram);
+        let lct = LctRepr::parse(&view)?;
+        let codepoint = lct.codepoint;
+        let encoding_id = self
+            .codepoints
+            .get(codepoint)
+            .ok_or(AlcError::UnknownCodepoint { codepoint })?;
+        let ext_area_empty = view.header_len() == lct.header_len();
+        let extensions = if ext_area_empty {
+            KnownExtensions::default()
+        } else {
+            KnownExtensions::collect(view.into_extensions())?
+        };
+        if self.flute {
+            flute_rules(&lct, &extensions)?;
+        }
+
+        let (scheme, fti_oti) = match extensions.fti {
+            Some(fti) => {
+                let (scheme, oti) = self.read_fti(encoding_id, fti)?;
+                (scheme, Some(oti))
+            }
+            None => (
+                self.scheme_without_fti(codepoint, encoding_id, known_oti)?,
+                None,
+            ),
+        };
+        if let Some(k) = known_oti {
+            if k.encoding_id != encoding_id {
+                return Err(AlcError::SchemeMismatch {
+                    expected: encoding_id,
+                    found: k.encoding_id,
+                });
+            }
+        }
+
+        if let (Some(f), Some(k)) = (&fti_oti, known_oti) {
+            if f != k {
+                return Err(AlcError::ConflictingOti { encoding_id });
+            }
+        }
+
+        let payload = view.into_payload();
+        let pid_len = scheme.payload_id_len();
+        let (payload_id_bytes, symbols) =
+            payload
+                .split_at_checked(pid_len)
+                .ok_or(AlcError::TruncatedPayloadId {
+                    needed: pid_len,
+                    available: payload.len(),
+                })?;
+        if symbols.is_empty() {
+            return Err(AlcError::EmptySymbol);
+        }
+        let oti_for_id = fti_oti.as_ref().or(known_oti);
+        if let Some(oti) = oti_for_id {
+            let max = max_symbol_data(oti);
+            if symbols.len() > max {
+                return Err(AlcError::SymbolTooLong {
+                    len: symbols.len(),
+                    max,
+                });
+            }
+        }
+        let payload_id = match scheme.read_payload_id(payload_id_bytes, oti_for_id) {
+            Ok(id) => Some(id),
+            Err(FecError::NeedsOti { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(AlcPacket {
+            lct,
+            encoding_id,
+            scheme,
+            extensions,
+            oti: fti_oti,
+            payload_id_bytes,
+            payload_id,
+            symbols,
+        })
+    }
+
+    fn scheme_without_fti(
+        &self,
+        codepoint: u8,
+        encoding_id: FecEncodingId,
+        known_oti: Option<&Oti>,
+    ) -> Result<&'r dyn FecScheme, AlcError> {
+        if let Some(oti) = known_oti {
+            if oti.encoding_id == encoding_id {
+                return Ok(&**self.registry.for_oti(oti)?);
+            }
+        }
+        self.direct
+            .get(usize::from(codepoint))
+            .copied()
+            .flatten()
+            .ok_or(AlcError::UnknownScheme {
+                encoding_id,
+                instance_id: None,
+            })
+    }
+
+    fn read_fti(
+        &self,
+        encoding_id: FecEncodingId,
+        fti: RawExtension<'_>,
+    ) -> Result<(&'r dyn FecScheme, Oti), AlcError> {
+        let bytes = fti.bytes();
+        let scheme: &'r dyn FecScheme =
+            if encoding_id.is_under_specified() {
+                // RFC 5445 §4.2/§5.2/§6.2 (IDs 128, 129, 130): the FEC Instance ID is at
+                // bytes [8..10) of EXT_FTI. Other Under-Specified IDs fall back to the only
+                // registered instance.
+                let instance = bytes
+                    .get(8..10)
+                    .map(|b| FecInstanceId(u16::from_be_bytes([b[0], b[1]])));
+                match self.registry.get(encoding_id, instance) {
+                    Ok(s) => &**s,
+                    Err(_) => &**self.registry.by_encoding_id(encoding_id).ok_or(
+                        AlcError::UnknownScheme {
+                            encoding_id,
+                            instance_id: instance,
+                        },
+                    )?,
+                }
+            } else {
+                &**self.registry.get(encoding_id, None)?
+            };
+        let oti = scheme.read_fti(bytes)?;
+        if oti.encoding_id != encoding_id {
+            return Err(AlcError::SchemeMismatch {
+                expected: encoding_id,
+                found: oti.encoding_id,
+            });
+        }
+        Ok((scheme, oti))
+    }
+}
+
+/// Most symbol bytes one packet may carry: E, or G * E for RS over GF(2^m) (RFC 5510 §5).
+fn max_symbol_data(oti: &Oti) -> usize {
+    let g = match oti.scheme_specific {
+        SchemeSpecific::ReedSolomon { g, .. } => usize::from(g.max(1)),
+        _ => 1,
+    };
+    g * usize::from(oti.encoding_symbol_length)
+}
+
+fn flute_rules(lct: &LctRepr, ext: &KnownExtensions<'_>) -> Result<(), LctError> {
+    lct.tsi.ok_or(LctError::MissingField { field: "TSI" })?;
+    let toi = lct.toi.ok_or(LctError::MissingField { field: "TOI" })?;
+    if toi.0 == 0 {
+        if ext.fdt.is_none() {
+            return Err(LctError::MissingField { field: "EXT_FDT" });
+        }
+    } else if ext.fdt.is_some() {
+        return Err(LctError::UnexpectedExtension {
+            het: EXT_FDT,
+            toi: toi.0,
+        });
+    } else if ext.cenc.is_some() {
+        return Err(LctError::UnexpectedExtension {
+            het: EXT_CENC,
+            toi: toi.0,
+        });
+    }
+    Ok(())
+}
+
+/// One parsed ALC packet, borrowing the datagram (zero copy).
+#[derive(Debug, Clone)]
+pub struct AlcPacket<'a> {
+    lct: LctRepr,
+    encoding_id: FecEncodingId,
+    scheme: &'a dyn FecScheme,
+    extensions: KnownExtensions<'a>,
+    oti: Option<Oti>,
+    payload_id_bytes: &'a [u8],
+    payload_id: Option<PayloadId>,
+    symbols: &'a [u8],
+}
+
+impl<'a> AlcPacket<'a> {
+    /// The fixed part of the LCT header.
+    pub fn lct(&self) -> &LctRepr {
+        &self.lct
+    }
+
+    /// TSI, if the header has one.
+    pub fn tsi(&self) -> Option<Tsi> {
+        self.lct.tsi
+    }
+
+    /// TOI, if the header has one.
+    pub fn toi(&self) -> Option<Toi> {
+        self.lct.toi
+    }
+
+    /// The FEC Encoding ID given by the codepoint.
+    pub fn encoding_id(&self) -> FecEncodingId {
+        self.encoding_id
+    }
+
+    /// The FEC scheme used to read the packet.
+    pub fn scheme(&self) -> &'a dyn FecScheme {
+        self.scheme
+    }
+
+    /// The ALC/FLUTE header extensions (EXT_FTI raw, the rest typed).
+    pub fn extensions(&self) -> &KnownExtensions<'a> {
+        &self.extensions
+    }
+
+    /// EXT_FDT, if present.
+    pub fn fdt(&self) -> Option<ExtFdt> {
+        self.extensions.fdt
+    }
+
+    /// EXT_CENC, if present.
+    pub fn cenc(&self) -> Option<ExtCenc> {
+        self.extensions.cenc
+    }
+
+    /// EXT_TIME, if present.
+    pub fn time(&self) -> Option<ExtTime> {
+        self.extensions.time
+    }
+
+    /// The OTI decoded from EXT_FTI, if the packet had one.
+    pub fn oti(&self) -> Option<&Oti> {
+        self.oti.as_ref()
+    }
+
+    /// The raw FEC Payload ID bytes.
+    pub fn payload_id_bytes(&self) -> &'a [u8] {
+        self.payload_id_bytes
+    }
+
+    /// The decoded FEC Payload ID, when the scheme can read it without the OTI, or the
+    /// packet carried EXT_FTI (or an OTI was given to the parser). See
+    /// [`Self::payload_id_with`].
+    pub fn payload_id(&self) -> Option<PayloadId> {
+        self.payload_id
+    }
+
+    /// Decodes the FEC Payload ID with `oti` (for schemes such as FEC Encoding ID 2 whose
+    /// layout depends on the OTI).
+    pub fn payload_id_with(&self, oti: &Oti) -> Result<PayloadId, AlcError> {
+        if oti.encoding_id != self.encoding_id {
+            return Err(AlcError::SchemeMismatch {
+                expected: self.encoding_id,
+                found: oti.encoding_id,
+            });
+        }
+        Ok(self
+            .scheme
+            .read_payload_id(self.payload_id_bytes, Some(oti))?)
+    }
+
+    /// The encoding symbol bytes (one or more symbols), borrowed from the datagram.
+    pub fn symbols(&self) -> &'a [u8] {
+        self.symbols
+    }
+
+    /// Checks the packet against the object's OTI: symbol data length, SBN below the
+    /// number of blocks, ESI below the block's limit, the 129 Source Block Length, and
+    /// the symbol length (E, or the object's short last symbol). Catalogue items 28–32.
+    /// Returns the FEC Payload ID.
+    pub fn validate(&self, oti: &Oti) -> Result<PayloadId, AlcError> {
+        let id = self.payload_id_with(oti)?;
+        let max = max_symbol_data(oti);
+        if self.symbols.len() > max {
+            return Err(AlcError::SymbolTooLong {
+                len: self.symbols.len(),
+                max,
+            });
+        }
+        let blocking = self.scheme.blocking(oti)?;
+        let block = blocking.block(id.sbn)?;
+        if let Some(sbl) = id.source_block_length {
+            if sbl != block.source_symbols {
+                return Err(AlcError::SourceBlockLength {
+                    sbn: id.sbn,
+                    in_packet: sbl,
+                    expected: block.source_symbols,
+                });
+            }
+        }
+        let limit = self.scheme.esi_limit(oti, &block);
+        if id.esi >= limit {
+            return Err(FecError::EsiOutOfRange { esi: id.esi, limit }.into());
+        }
+        if max == usize::from(oti.encoding_symbol_length) {
+            let e = usize::from(block.symbol_length);
+            let expected = block.source_symbol_len(id.esi).unwrap_or(e);
+            let len = self.symbols.len();
+            if len != expected && len != e {
+                return Err(FecError::SymbolLength {
+                    esi: id.esi,
+                    len,
+                    expected,
+                }
+                .into());
+            }
+        }
+        Ok(id)
+    }
+}
