@@ -1,0 +1,57 @@
+//! Errors of the sender.
+
+use crate::Toi;
+
+/// Everything the sender can refuse. Constructors never log; the caller decides.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The object's FEC scheme is not in the configured registry, or its OTI is invalid
+    /// for the object (wrong Encoding ID, transfer length too large for the scheme, ...).
+    #[error("FEC: {0}")]
+    Fec(#[from] fec_schemes::FecError),
+    /// An LCT header could not be written (RFC 5651 field limits).
+    #[error("LCT: {0}")]
+    Lct(#[from] lct_header::LctError),
+    /// Reading the object source failed.
+    #[error("reading object source: {0}")]
+    Io(#[from] std::io::Error),
+    /// TOI 0 is reserved for FDT Instances (RFC 6726 §3.3).
+    #[error("TOI 0 is reserved for FDT Instances (RFC 6726 §3.3)")]
+    ReservedToi,
+    /// The TOI does not fit in 112 bits (RFC 5651 §5.1: O=3 with H=1).
+    #[error("TOI {0} does not fit in 112 bits (RFC 5651 §5.1)")]
+    ToiTooLarge(u128),
+    /// The TOI is already used by an object in the session.
+    #[error("TOI {0:?} is already in use")]
+    DuplicateToi(Toi),
+    /// No more TOIs can be allocated (112-bit space exhausted).
+    #[error("TOI space exhausted")]
+    ToiExhausted,
+    /// The object has no usable Content-Location.
+    #[error("Content-Location must not be empty (RFC 6726 §3.4.2)")]
+    EmptyContentLocation,
+    /// A packet of this object cannot fit in the configured maximum datagram size.
+    #[error("packet of {needed} bytes exceeds the maximum datagram size {max}")]
+    PacketTooLarge {
+        /// Bytes needed for the largest packet of the object.
+        needed: usize,
+        /// Configured maximum.
+        max: usize,
+    },
+    /// The caller's buffer cannot hold the packet.
+    #[error("buffer too small: {0} bytes needed")]
+    BufferTooSmall(usize),
+    /// The session was closed with [`crate::Sender::close`]; no more objects are accepted.
+    #[error("the session is closed")]
+    Closed,
+    /// The content encoding is not allowed by the configured profile.
+    #[error("Content-Encoding {0} is not allowed by the profile")]
+    EncodingNotAllowed(&'static str),
+    /// The object is not known to the sender.
+    #[error("unknown TOI {0:?}")]
+    UnknownToi(Toi),
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(&'static str),
+}

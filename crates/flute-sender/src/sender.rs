@@ -1,0 +1,1115 @@
+//! The sans-IO sender state machine.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use fec_schemes::{
+    BlockEncoder, Blocking, FecEncodingId, FecScheme, Oti, PayloadId, SchemeSpecific,
+};
+use lct_header::{ExtCenc, ExtFdt};
+
+use crate::config::{FdtMode, FtiMode, Profile, SenderConfig};
+use crate::fdt_out::{self, FileEntry};
+use crate::object::{Carousel, FecChoice, Object, ObjectSource, Repair};
+use crate::pacing::TokenBucket;
+use crate::wire::{self, Header};
+use crate::{ContentEncoding, SendError, Toi};
+
+/// Largest TOI: 112 bits (RFC 5651 §5.1, O=3 and H=1).
+const TOI_MAX: u128 = (1 << 112) - 1;
+/// FDT Instance IDs are 20 bits and wrap (RFC 6726 §3.4.1).
+const FDT_ID_MASK: u32 = (1 << 20) - 1;
+
+/// One datagram written by [`Sender::poll_transmit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transmit {
+    /// Bytes written at the start of the caller's buffer.
+    pub len: usize,
+    /// TOI of the packet (0 for FDT Instances).
+    pub toi: Toi,
+    /// Source Block Number of the symbol.
+    pub sbn: u32,
+    /// Encoding Symbol ID of the symbol.
+    pub esi: u32,
+    /// FDT Instance ID for FDT packets.
+    pub fdt_instance_id: Option<u32>,
+    /// The close-object flag B is set.
+    pub close_object: bool,
+    /// The close-session flag A is set.
+    pub close_session: bool,
+}
+
+/// Something the application may want to know; drained with [`Sender::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SenderEvent {
+    /// A pass over the object finished (every source and repair symbol of every block was
+    /// sent once more). `pass` counts from 1.
+    CarouselCycleDone {
+        /// The object.
+        toi: Toi,
+        /// Number of passes finished so far.
+        pass: u32,
+    },
+    /// An FDT Instance was transmitted completely for the first time.
+    FdtPublished {
+        /// Its FDT Instance ID.
+        instance_id: u32,
+        /// Number of File entries it describes.
+        files: usize,
+    },
+    /// Reading the object's source failed; the object was dropped (no close-object flag).
+    ObjectFailed {
+        /// The object.
+        toi: Toi,
+        /// What went wrong.
+        kind: std::io::ErrorKind,
+    },
+    /// The object was removed by [`Sender::remove_object`].
+    ObjectRemoved {
+        /// The object.
+        toi: Toi,
+    },
+    /// The first packet of the object was sent.
+    ObjectStarted {
+        /// The object.
+        toi: Toi,
+    },
+    /// The object's last packet (with the close-object flag) was sent.
+    ObjectSent {
+        /// The object.
+        toi: Toi,
+    },
+    /// The session's last packet (with the close-session flag) was sent, or the session
+    /// ended with nothing to send after [`Sender::close`].
+    SessionClosed,
+}
+
+/// Counters, from [`Sender::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SenderStats {
+    /// Datagrams written.
+    pub packets: u64,
+    /// Bytes written (datagram lengths).
+    pub bytes: u64,
+    /// FDT packets among them.
+    pub fdt_packets: u64,
+    /// FDT Instances built.
+    pub fdt_instances: u64,
+    /// Source symbols sent.
+    pub source_symbols: u64,
+    /// Repair symbols sent.
+    pub repair_symbols: u64,
+    /// Objects completely sent.
+    pub objects_sent: u64,
+    /// Objects dropped after a source read error.
+    pub objects_failed: u64,
+    /// Times [`Sender::poll_transmit`] held a packet back because of pacing.
+    pub paced: u64,
+}
+
+struct ActiveBlock {
+    enc: Box<dyn BlockEncoder>,
+    sbn: u32,
+    k: u32,
+    next_esi: u32,
+    end_esi: u32,
+}
+
+struct ObjEntry {
+    file: FileEntry,
+    scheme: Arc<dyn FecScheme>,
+    blocking: Blocking,
+    source: Box<dyn ObjectSource>,
+    repair: Repair,
+    priority: u8,
+    carousel: Carousel,
+    interleave: u32,
+    passes_done: u32,
+    started: bool,
+    /// Current pass: next block to load, the interleaved group, the cursor in it.
+    in_pass: bool,
+    pass_start: Option<Instant>,
+    next_sbn: u64,
+    group: Vec<ActiveBlock>,
+    cursor: usize,
+    group_left: u64,
+}
+
+impl ObjEntry {
+    fn is_last_pass(&self, closing: bool) -> bool {
+        match self.carousel {
+            Carousel::Times { times, .. } => self.passes_done + 1 >= times.max(1),
+            Carousel::UntilRemoved { .. } => closing,
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        match self.carousel {
+            Carousel::Times { interval, .. } | Carousel::UntilRemoved { interval } => interval,
+        }
+    }
+
+    /// Loads the next group of `interleave` blocks.
+    fn load_group(&mut self) -> Result<(), SendError> {
+        self.group.clear();
+        self.cursor = 0;
+        self.group_left = 0;
+        let oti = &self.file.oti;
+        for _ in 0..self.interleave {
+            if self.next_sbn >= self.blocking.blocks {
+                break;
+            }
+            let sbn = u32::try_from(self.next_sbn).map_err(|_| SendError::InvalidConfig("SBN"))?;
+            let spec = self.blocking.block(sbn)?;
+            let len = usize::try_from(spec.len).map_err(|_| SendError::InvalidConfig("block"))?;
+            let data = self.source.read_block(spec.offset, len)?;
+            let enc = self.scheme.encoder(oti, &spec, data)?;
+            let k = spec.source_symbols;
+            let limit = enc.esi_limit().max(k);
+            let end = k.saturating_add(self.repair.symbols(k)).min(limit);
+            self.group_left += u64::from(end);
+            self.group.push(ActiveBlock {
+                enc,
+                sbn,
+                k,
+                next_esi: 0,
+                end_esi: end,
+            });
+            self.next_sbn += 1;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<u128>,
+    active: Vec<u128>,
+    rr: usize,
+}
+
+struct FdtInstance {
+    id: u32,
+    data: Bytes,
+    oti: Oti,
+    blocking: Blocking,
+    created: SystemTime,
+    tois: Vec<u128>,
+    published: bool,
+}
+
+struct FdtTx {
+    id: u32,
+    sbn: u32,
+    esi: u32,
+    enc: Option<Box<dyn BlockEncoder>>,
+}
+
+/// What a call to the object scheduler produced.
+enum Produced {
+    Packet(Transmit),
+    Nothing,
+}
+
+/// A sans-IO FLUTE sender: objects in, ALC/LCT datagrams out.
+///
+/// # Polling order
+///
+/// The sender never reads a clock and never does I/O. The caller:
+/// 1. inserts objects with [`Self::insert_object`] (at any time);
+/// 2. calls [`Self::poll_transmit`] with the current time until it returns `None`,
+///    sending each datagram it writes;
+/// 3. drains [`Self::poll_event`];
+/// 4. sleeps until [`Self::poll_timeout`] (or until it has a new object), then calls
+///    [`Self::handle_timeout`] and goes back to 2.
+///
+/// Packets leave in this order: FDT Instances that are due first (an object's data never
+/// precedes the first complete transmission of an FDT Instance describing it), then data
+/// of the highest-priority queue that has an object ready; inside a queue, up to
+/// `objects_per_queue` objects take turns packet by packet; inside an object,
+/// `interleave` blocks take turns symbol by symbol, each block sending source symbols
+/// (ESI 0..k) then repair symbols.
+pub struct Sender {
+    cfg: SenderConfig,
+    objects: HashMap<u128, ObjEntry>,
+    queues: BTreeMap<u8, Queue>,
+    pending_announce: Vec<u128>,
+    timers: Vec<(Instant, u128)>,
+    fdt_scheme: Arc<dyn FecScheme>,
+    fdt_next_id: u32,
+    fdt_instances: Vec<FdtInstance>,
+    fdt_dirty: bool,
+    fdt_queue: VecDeque<u32>,
+    fdt_tx: Option<FdtTx>,
+    fdt_next_carousel: Option<Instant>,
+    last_fdt: Option<FdtInstance>,
+    events: VecDeque<SenderEvent>,
+    stats: SenderStats,
+    pacer: Option<TokenBucket>,
+    next_toi: u128,
+    last_payload: usize,
+    closing: bool,
+    closed: bool,
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("tsi", &self.cfg.tsi)
+            .field("objects", &self.objects.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    /// A sender for `config`. Fails if the FDT's FEC scheme is not registered or the
+    /// configuration is out of range.
+    pub fn new(config: SenderConfig) -> Result<Self, SendError> {
+        if config.tsi.0 >= 1 << 48 {
+            return Err(SendError::InvalidConfig("TSI must fit in 48 bits"));
+        }
+        if config.pacing.is_some_and(|p| p.bits_per_second == 0) {
+            return Err(SendError::InvalidConfig("pacing rate must be > 0"));
+        }
+        if config.symbol_length == 0 || config.max_source_block_length == 0 {
+            return Err(SendError::InvalidConfig("symbol length and block length must be > 0"));
+        }
+        if config.profile == Profile::Mbms && config.fdt_encoding.cenc().is_none() {
+            return Err(SendError::EncodingNotAllowed("for the FDT"));
+        }
+        if config.fdt_encoding.cenc().is_none() {
+            return Err(SendError::InvalidConfig("FDT Content-Encoding needs an EXT_CENC code"));
+        }
+        let fdt_oti = fdt_oti_template(&config, 1);
+        let fdt_scheme = config.registry.for_oti(&fdt_oti)?.clone();
+        Ok(Self {
+            pacer: config.pacing.map(TokenBucket::new),
+            cfg: config,
+            objects: HashMap::new(),
+            queues: BTreeMap::new(),
+            pending_announce: Vec::new(),
+            timers: Vec::new(),
+            fdt_scheme,
+            fdt_next_id: 0,
+            fdt_instances: Vec::new(),
+            fdt_dirty: false,
+            fdt_queue: VecDeque::new(),
+            fdt_tx: None,
+            fdt_next_carousel: None,
+            last_fdt: None,
+            events: VecDeque::new(),
+            stats: SenderStats::default(),
+            next_toi: 1,
+            last_payload: 0,
+            closing: false,
+            closed: false,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SenderConfig {
+        &self.cfg
+    }
+
+    /// Adds an object. It is described in the next FDT Instance, and its data follows
+    /// once that instance has been sent. Returns its TOI.
+    ///
+    /// With a Content-Encoding or Content-MD5 the source is read once, in 64 KiB chunks,
+    /// here; otherwise it is only read block by block while it is sent.
+    pub fn insert_object(&mut self, obj: Object, now: Instant) -> Result<Toi, SendError> {
+        let _ = now;
+        if self.closing {
+            return Err(SendError::Closed);
+        }
+        if obj.content_location.is_empty() {
+            return Err(SendError::EmptyContentLocation);
+        }
+        if self.cfg.profile == Profile::Mbms && obj.encoding.cenc().is_none() {
+            return Err(SendError::EncodingNotAllowed(obj.encoding.token().unwrap_or("?")));
+        }
+        let toi = match obj.toi {
+            Some(Toi(0)) => return Err(SendError::ReservedToi),
+            Some(Toi(t)) if t > TOI_MAX => return Err(SendError::ToiTooLarge(t)),
+            Some(Toi(t)) if self.objects.contains_key(&t) => {
+                return Err(SendError::DuplicateToi(Toi(t)));
+            }
+            Some(Toi(t)) => t,
+            None => self.allocate_toi()?,
+        };
+        let Object {
+            mut source,
+            content_location,
+            content_type,
+            fec,
+            repair,
+            encoding,
+            md5,
+            cache_control,
+            etag,
+            groups,
+            priority,
+            carousel,
+            interleave,
+            ..
+        } = obj;
+        let content_length = source.len();
+        let (encoded, md5) = if encoding != ContentEncoding::Null || md5 {
+            crate::encode::scan(source.as_mut(), encoding, md5)?
+        } else {
+            (None, None)
+        };
+        if let Some(e) = encoded {
+            source = Box::new(Bytes::from(e));
+        }
+        let transfer_length = source.len();
+        let oti = match fec {
+            FecChoice::Default => default_oti(&self.cfg, transfer_length),
+            FecChoice::Template(mut o) => {
+                o.transfer_length = transfer_length;
+                o
+            }
+            FecChoice::Builder(f) => {
+                let mut o = f(transfer_length);
+                o.transfer_length = transfer_length;
+                o
+            }
+        };
+        let scheme = self.cfg.registry.for_oti(&oti)?.clone();
+        let blocking = scheme.blocking(&oti)?;
+        if blocking.blocks > u64::from(u32::MAX) {
+            return Err(SendError::InvalidConfig("too many source blocks"));
+        }
+        let fixed = Header::new(self.cfg.tsi.0, toi, oti.encoding_id.0)?.len();
+        let needed = fixed
+            + scheme.fti_len(&oti)
+            + scheme.payload_id_len()
+            + usize::from(oti.encoding_symbol_length);
+        if needed > self.cfg.max_datagram_size {
+            return Err(SendError::PacketTooLarge {
+                needed,
+                max: self.cfg.max_datagram_size,
+            });
+        }
+        let mbms = self.cfg.profile == Profile::Mbms;
+        let file = FileEntry {
+            toi,
+            content_location,
+            content_length,
+            content_type,
+            content_encoding: encoding.token(),
+            md5,
+            scheme_specific: scheme.write_scheme_specific_info(&oti),
+            oti,
+            cache_control: if mbms { cache_control } else { None },
+            etag: if mbms { etag } else { None },
+            groups: if mbms { groups } else { Vec::new() },
+        };
+        self.objects.insert(
+            toi,
+            ObjEntry {
+                file,
+                scheme,
+                blocking,
+                source,
+                repair,
+                priority,
+                carousel,
+                interleave: interleave.max(1),
+                passes_done: 0,
+                started: false,
+                in_pass: false,
+                pass_start: None,
+                next_sbn: 0,
+                group: Vec::with_capacity(interleave.clamp(1, 64) as usize),
+                cursor: 0,
+                group_left: 0,
+            },
+        );
+        self.pending_announce.push(toi);
+        self.fdt_dirty = true;
+        Ok(Toi(toi))
+    }
+
+    /// Removes an object at once: it leaves the FDT and no more of its packets are sent
+    /// (so it gets no close-object flag).
+    pub fn remove_object(&mut self, toi: Toi) -> Result<(), SendError> {
+        if self.objects.remove(&toi.0).is_none() {
+            return Err(SendError::UnknownToi(toi));
+        }
+        self.forget(toi.0);
+        self.events.push_back(SenderEvent::ObjectRemoved { toi });
+        Ok(())
+    }
+
+    /// Closes the session: no new objects; objects repeated until removed finish their
+    /// current pass; the FDT carries `Complete="true"` (Full FDT mode); the last packet of
+    /// the session carries the close-session flag A.
+    pub fn close(&mut self) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        self.fdt_dirty = true;
+    }
+
+    /// True once the close-session packet has gone out (or there was nothing to close).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> SenderStats {
+        self.stats
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<SenderEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] (or [`Self::poll_transmit`]) should be called next:
+    /// the pacer's release time, the next FDT carousel repetition or the next object
+    /// carousel pass. `None`: nothing is scheduled.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let mut t: Option<Instant> = None;
+        let mut min = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        if self.has_ready_work() {
+            min(self.pacer.as_ref().and_then(TokenBucket::next_ready));
+        }
+        min(self.fdt_next_carousel);
+        min(self.timers.iter().map(|(t, _)| *t).min());
+        t
+    }
+
+    /// Processes timers due at `now`: FDT carousel repetitions and carousel passes.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.timers.iter().any(|(t, _)| *t <= now) {
+            let mut i = 0;
+            while i < self.timers.len() {
+                if self.timers[i].0 <= now {
+                    let (_, toi) = self.timers.swap_remove(i);
+                    if let Some(o) = self.objects.get(&toi) {
+                        self.queues.entry(o.priority).or_default().waiting.push_back(toi);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        if self.fdt_next_carousel.is_some_and(|t| t <= now) {
+            self.fdt_next_carousel = None;
+            let wall = self.cfg.clock.wall_time(now);
+            let half = self.cfg.fdt_carousel.expires_after / 2;
+            let stale = self
+                .fdt_instances
+                .iter()
+                .any(|i| i.created + half <= wall);
+            if stale {
+                self.rebuild_all_fdt(now);
+            }
+            for i in &self.fdt_instances {
+                let busy = self.fdt_tx.as_ref().is_some_and(|t| t.id == i.id);
+                if !busy && !self.fdt_queue.contains(&i.id) {
+                    self.fdt_queue.push_back(i.id);
+                }
+            }
+            if let Some(iv) = self.cfg.fdt_carousel.interval {
+                if !self.fdt_instances.is_empty() {
+                    self.fdt_next_carousel = Some(now + iv);
+                }
+            }
+        }
+    }
+
+    /// Writes the next datagram into `buf` and describes it, or returns `None` when there
+    /// is nothing to send at `now` (idle, waiting for a carousel timer, or held back by
+    /// pacing: see [`Self::poll_timeout`]). `buf` should hold
+    /// [`SenderConfig::max_datagram_size`] bytes; a shorter buffer gets `None`.
+    ///
+    /// Allocation-free per packet in steady state: symbols are written by the FEC scheme
+    /// straight into `buf`; allocations happen once per source block (reading it and
+    /// making its encoder) and once per FDT Instance.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if self.closed || buf.len() < self.cfg.max_datagram_size {
+            return None;
+        }
+        self.handle_timeout(now);
+        if self.fdt_dirty {
+            self.refresh_fdt(now);
+        }
+        if !self.has_ready_work() && !(self.closing && self.is_idle()) {
+            return None;
+        }
+        if let Some(p) = self.pacer.as_mut() {
+            if p.ready_at(now).is_some() {
+                self.stats.paced += 1;
+                return None;
+            }
+        }
+        let mut t = if self.fdt_tx.is_some() || !self.fdt_queue.is_empty() {
+            self.next_fdt_packet(now, buf)
+        } else {
+            match self.next_data_packet(now, buf) {
+                Produced::Packet(t) => Some(t),
+                Produced::Nothing => None,
+            }
+        };
+        if t.is_none() && self.closing && self.is_idle() {
+            // Nothing left but the close-session flag: repeat the first packet of the
+            // last FDT Instance with A set (RFC 5651 §5.1).
+            t = self.close_packet(now, buf);
+            if t.is_none() {
+                self.closed = true;
+                self.events.push_back(SenderEvent::SessionClosed);
+                return None;
+            }
+        }
+        let mut t = t?;
+        if self.closing && self.is_idle() && !t.close_session {
+            // This is the session's last packet: set A (RFC 5651 §5.1).
+            lct_header::LctPacket::new_unchecked(&mut buf[..]).set_close_session(true);
+            t.close_session = true;
+        }
+        if t.close_session {
+            self.closed = true;
+            self.events.push_back(SenderEvent::SessionClosed);
+        }
+        self.stats.packets += 1;
+        self.stats.bytes += t.len as u64;
+        if let Some(p) = self.pacer.as_mut() {
+            p.consume(t.len, self.last_payload);
+        }
+        Some(t)
+    }
+
+    fn has_ready_work(&self) -> bool {
+        self.fdt_tx.is_some()
+            || !self.fdt_queue.is_empty()
+            || self
+                .queues
+                .values()
+                .any(|q| !q.active.is_empty() || !q.waiting.is_empty())
+    }
+
+    /// Nothing is left to send: every object finished and no FDT is pending.
+    fn is_idle(&self) -> bool {
+        self.objects.is_empty() && self.fdt_tx.is_none() && self.fdt_queue.is_empty()
+    }
+
+    fn allocate_toi(&mut self) -> Result<u128, SendError> {
+        for _ in 0..1024 {
+            let t = self.next_toi;
+            self.next_toi = if t >= TOI_MAX { 1 } else { t + 1 };
+            if !self.objects.contains_key(&t) {
+                return Ok(t);
+            }
+        }
+        Err(SendError::ToiExhausted)
+    }
+
+    /// Drops every trace of `toi` from the queues, timers and FDT.
+    fn forget(&mut self, toi: u128) {
+        for q in self.queues.values_mut() {
+            q.waiting.retain(|t| *t != toi);
+            q.active.retain(|t| *t != toi);
+        }
+        self.timers.retain(|(_, t)| *t != toi);
+        self.pending_announce.retain(|t| *t != toi);
+        self.fdt_dirty = true;
+    }
+
+    // ---------------------------------------------------------------- FDT
+
+    fn build_instance(&mut self, now: Instant, tois: Vec<u128>) -> Option<FdtInstance> {
+        let files: Vec<&FileEntry> = tois
+            .iter()
+            .filter_map(|t| self.objects.get(t).map(|o| &o.file))
+            .collect();
+        if files.is_empty() {
+            return None; // never an empty FDT Instance
+        }
+        let wall = self.cfg.clock.wall_time(now);
+        let expires = wire::ntp(wall + self.cfg.fdt_carousel.expires_after).0;
+        let full = self.cfg.fdt_mode == FdtMode::Full;
+        let xml = fdt_out::render(
+            self.cfg.profile,
+            expires,
+            self.closing && full,
+            full,
+            &files,
+        );
+        let data = match self.cfg.fdt_encoding {
+            ContentEncoding::Null => xml.into_bytes(),
+            e => crate::encode::compress(e, xml.as_bytes()).ok()?,
+        };
+        let oti = fdt_oti_template(&self.cfg, data.len() as u64);
+        let blocking = self.fdt_scheme.blocking(&oti).ok()?;
+        let id = self.fdt_next_id;
+        self.fdt_next_id = (id + 1) & FDT_ID_MASK;
+        self.stats.fdt_instances += 1;
+        Some(FdtInstance {
+            id,
+            data: Bytes::from(data),
+            oti,
+            blocking,
+            created: wall,
+            tois,
+            published: false,
+        })
+    }
+
+    /// Brings the FDT Instances in line with the live objects.
+    fn refresh_fdt(&mut self, now: Instant) {
+        self.fdt_dirty = false;
+        match self.cfg.fdt_mode {
+            FdtMode::Full => {
+                let mut tois: Vec<u128> = self.objects.keys().copied().collect();
+                tois.sort_unstable();
+                let same = self.fdt_instances.first().is_some_and(|i| i.tois == tois)
+                    && !self.closing;
+                if same {
+                    return;
+                }
+                let inst = self.build_instance(now, tois);
+                self.replace_instances(inst.into_iter().collect(), now);
+            }
+            FdtMode::PerObject => {
+                // Drop instances of objects that are gone; add one per new object.
+                let objects = &self.objects;
+                self.fdt_instances
+                    .retain(|i| i.tois.iter().any(|t| objects.contains_key(t)));
+                let live: Vec<u32> = self.fdt_instances.iter().map(|i| i.id).collect();
+                self.fdt_queue.retain(|id| live.contains(id));
+                if self.fdt_tx.as_ref().is_some_and(|t| !live.contains(&t.id)) {
+                    self.fdt_tx = None;
+                }
+                let pending = self.pending_announce.clone();
+                for toi in pending {
+                    let has = self.fdt_instances.iter().any(|i| i.tois.contains(&toi));
+                    if !has {
+                        if let Some(inst) = self.build_instance(now, vec![toi]) {
+                            self.fdt_queue.push_back(inst.id);
+                            self.fdt_instances.push(inst);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn replace_instances(&mut self, new: Vec<FdtInstance>, _now: Instant) {
+        if let Some(old) = self.fdt_instances.pop() {
+            self.last_fdt = Some(old);
+        }
+        self.fdt_instances = new;
+        self.fdt_queue.clear();
+        self.fdt_tx = None;
+        for i in &self.fdt_instances {
+            self.fdt_queue.push_back(i.id);
+        }
+    }
+
+    /// Replaces every instance by a fresh one (new ID, new Expires).
+    fn rebuild_all_fdt(&mut self, now: Instant) {
+        match self.cfg.fdt_mode {
+            FdtMode::Full => {
+                let tois = self
+                    .fdt_instances
+                    .first()
+                    .map(|i| i.tois.clone())
+                    .unwrap_or_default();
+                let inst = self.build_instance(now, tois);
+                self.replace_instances(inst.into_iter().collect(), now);
+            }
+            FdtMode::PerObject => {
+                let old = std::mem::take(&mut self.fdt_instances);
+                let mut new = Vec::with_capacity(old.len());
+                for i in old {
+                    if let Some(n) = self.build_instance(now, i.tois.clone()) {
+                        new.push(n);
+                    }
+                    self.last_fdt = Some(i);
+                }
+                self.replace_instances(new, now);
+            }
+        }
+    }
+
+    fn fdt_header(&self, inst_id: u32, oti: &Oti, now: Instant) -> Result<Header, SendError> {
+        let mut h = Header::new(self.cfg.tsi.0, 0, oti.encoding_id.0)?;
+        h.fdt = Some(ExtFdt {
+            version: self.cfg.profile.flute_version(),
+            instance_id: inst_id,
+        });
+        h.cenc = match self.cfg.fdt_encoding {
+            ContentEncoding::Null => None,
+            e => wire::cenc(e).map(|encoding| ExtCenc { encoding }),
+        };
+        h.time = self
+            .cfg
+            .fdt_ext_time
+            .then(|| wire::sct(self.cfg.clock.wall_time(now)));
+        // The FDT object's OTI goes in EXT_FTI on every FDT packet (RFC 6726 §3.4.1).
+        h.fti_len = self.fdt_scheme.fti_len(oti);
+        Ok(h)
+    }
+
+    /// Next packet of the FDT Instance being sent.
+    fn next_fdt_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        loop {
+            if self.fdt_tx.is_none() {
+                let id = self.fdt_queue.pop_front()?;
+                self.fdt_tx = Some(FdtTx {
+                    id,
+                    sbn: 0,
+                    esi: 0,
+                    enc: None,
+                });
+            }
+            let id = self.fdt_tx.as_ref()?.id;
+            let Some(idx) = self.fdt_instances.iter().position(|i| i.id == id) else {
+                self.fdt_tx = None;
+                continue;
+            };
+            let inst = &self.fdt_instances[idx];
+            let Ok(spec) = inst.blocking.block(self.fdt_tx.as_ref()?.sbn) else {
+                self.fdt_tx = None;
+                continue;
+            };
+            let Ok(header) = self.fdt_header(id, &inst.oti, now) else {
+                self.fdt_tx = None;
+                continue;
+            };
+            let tx = self.fdt_tx.as_mut()?;
+            if tx.enc.is_none() {
+                let r = spec.offset as usize..(spec.offset + spec.len) as usize;
+                tx.enc = self
+                    .fdt_scheme
+                    .encoder(&inst.oti, &spec, inst.data.slice(r))
+                    .ok();
+            }
+            let (sbn, esi) = (tx.sbn, tx.esi);
+            let Some(enc) = tx.enc.as_mut() else {
+                self.fdt_tx = None;
+                continue;
+            };
+            let Ok(len) = write_packet(
+                &header,
+                &*self.fdt_scheme,
+                &inst.oti,
+                sbn,
+                esi,
+                Some(enc),
+                buf,
+            ) else {
+                self.fdt_tx = None;
+                continue;
+            };
+            // Advance.
+            let tx = self.fdt_tx.as_mut()?;
+            tx.esi += 1;
+            if tx.esi >= spec.source_symbols {
+                tx.esi = 0;
+                tx.sbn += 1;
+                tx.enc = None;
+            }
+            if u64::from(tx.sbn) >= self.fdt_instances[idx].blocking.blocks {
+                self.fdt_tx = None;
+                self.fdt_sent(idx, now);
+            }
+            self.stats.fdt_packets += 1;
+            self.last_payload = len.1;
+            return Some(Transmit {
+                len: len.0,
+                toi: Toi(0),
+                sbn,
+                esi,
+                fdt_instance_id: Some(id),
+                close_object: false,
+                close_session: false,
+            });
+        }
+    }
+
+    fn fdt_sent(&mut self, idx: usize, now: Instant) {
+        let inst = &mut self.fdt_instances[idx];
+        if !inst.published {
+            inst.published = true;
+            self.events.push_back(SenderEvent::FdtPublished {
+                instance_id: inst.id,
+                files: inst.tois.len(),
+            });
+        }
+        let tois = inst.tois.clone();
+        for toi in tois {
+            if let Some(p) = self.pending_announce.iter().position(|t| *t == toi) {
+                self.pending_announce.swap_remove(p);
+                if let Some(o) = self.objects.get(&toi) {
+                    self.queues.entry(o.priority).or_default().waiting.push_back(toi);
+                }
+            }
+        }
+        if self.fdt_next_carousel.is_none() {
+            if let Some(iv) = self.cfg.fdt_carousel.interval {
+                self.fdt_next_carousel = Some(now + iv);
+            }
+        }
+    }
+
+    /// The close-session packet when nothing else is left: packet 0 of the last FDT
+    /// Instance sent, with A set.
+    fn close_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let inst = self.last_fdt.take().or_else(|| self.fdt_instances.pop())?;
+        let spec = inst.blocking.block(0).ok()?;
+        let r = spec.offset as usize..(spec.offset + spec.len) as usize;
+        let mut enc = self
+            .fdt_scheme
+            .encoder(&inst.oti, &spec, inst.data.slice(r))
+            .ok()?;
+        let mut header = self.fdt_header(inst.id, &inst.oti, now).ok()?;
+        header.repr.close_session = true;
+        let (len, payload) =
+            write_packet(&header, &*self.fdt_scheme, &inst.oti, 0, 0, Some(&mut enc), buf).ok()?;
+        self.stats.fdt_packets += 1;
+        self.last_payload = payload;
+        Some(Transmit {
+            len,
+            toi: Toi(0),
+            sbn: 0,
+            esi: 0,
+            fdt_instance_id: Some(inst.id),
+            close_object: false,
+            close_session: true,
+        })
+    }
+
+    // ---------------------------------------------------------------- data
+
+    fn next_data_packet(&mut self, now: Instant, buf: &mut [u8]) -> Produced {
+        let per_queue = self.cfg.objects_per_queue.max(1);
+        // Highest priority first.
+        let prios: Option<u8> = self
+            .queues
+            .iter_mut()
+            .rev()
+            .find_map(|(p, q)| {
+                while q.active.len() < per_queue {
+                    match q.waiting.pop_front() {
+                        Some(t) => q.active.push(t),
+                        None => break,
+                    }
+                }
+                (!q.active.is_empty()).then_some(*p)
+            });
+        let Some(prio) = prios else {
+            return Produced::Nothing;
+        };
+        let Some(q) = self.queues.get_mut(&prio) else {
+            return Produced::Nothing;
+        };
+        let idx = q.rr % q.active.len();
+        q.rr = idx + 1;
+        let toi = q.active[idx];
+        match self.object_packet(toi, now, buf) {
+            Ok(t) => Produced::Packet(t),
+            Err(e) => {
+                let kind = match e {
+                    SendError::Io(e) => e.kind(),
+                    _ => std::io::ErrorKind::InvalidData,
+                };
+                self.objects.remove(&toi);
+                self.forget(toi);
+                self.stats.objects_failed += 1;
+                self.events.push_back(SenderEvent::ObjectFailed {
+                    toi: Toi(toi),
+                    kind,
+                });
+                // Try the next object right away.
+                self.next_data_packet(now, buf)
+            }
+        }
+    }
+
+    fn object_packet(
+        &mut self,
+        toi: u128,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Transmit, SendError> {
+        let closing = self.closing;
+        let fti_mode = self.cfg.fti;
+        let tsi = self.cfg.tsi.0;
+        let o = self
+            .objects
+            .get_mut(&toi)
+            .ok_or(SendError::UnknownToi(Toi(toi)))?;
+        if !o.in_pass {
+            o.in_pass = true;
+            o.pass_start = Some(now);
+            o.next_sbn = 0;
+            o.group.clear();
+            o.group_left = 0;
+        }
+        if o.group_left == 0 && o.next_sbn < o.blocking.blocks {
+            o.load_group()?;
+        }
+        let oti = &o.file.oti;
+        let scheme = &*o.scheme;
+        let mut header = Header::new(tsi, toi, oti.encoding_id.0)?;
+        let (sbn, esi, k, pass_done, len, payload);
+        if o.group.is_empty() {
+            // Zero-length object: one packet with EXT_FTI (L = 0), FEC Payload ID (0, 0)
+            // and no symbol, carrying B on the last pass.
+            (sbn, esi, k) = (0, 0, 0);
+            pass_done = true;
+            header.fti_len = scheme.fti_len(oti);
+            header.repr.close_object = o.is_last_pass(closing);
+            (len, payload) = write_packet(&header, scheme, oti, 0, 0, None, buf)?;
+        } else {
+            let n = o.group.len();
+            let mut i = o.cursor % n;
+            while o.group[i].next_esi >= o.group[i].end_esi {
+                i = (i + 1) % n;
+            }
+            let b = &mut o.group[i];
+            (sbn, esi, k) = (b.sbn, b.next_esi, b.k);
+            b.next_esi += 1;
+            o.cursor = i + 1;
+            o.group_left -= 1;
+            pass_done = o.group_left == 0 && o.next_sbn >= o.blocking.blocks;
+            let with_fti = match fti_mode {
+                FtiMode::Always => true,
+                FtiMode::FirstSymbolOfBlock => esi == 0,
+                FtiMode::Never => false,
+            };
+            header.fti_len = if with_fti { scheme.fti_len(oti) } else { 0 };
+            // B on the real last packet: after every symbol of every block of the last pass.
+            header.repr.close_object = pass_done && o.is_last_pass(closing);
+            let enc = &mut o.group[i].enc;
+            (len, payload) = write_packet(&header, scheme, oti, sbn, esi, Some(enc), buf)?;
+        }
+        let last = header.repr.close_object;
+        if esi < k {
+            self.stats.source_symbols += 1;
+        } else if k > 0 {
+            self.stats.repair_symbols += 1;
+        }
+        self.last_payload = payload;
+        if !o.started {
+            o.started = true;
+            self.events.push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
+        }
+        if pass_done {
+            o.in_pass = false;
+            o.passes_done += 1;
+            o.group.clear();
+            let pass = o.passes_done;
+            let next_start = o.pass_start.map(|s| s + o.interval());
+            let prio = o.priority;
+            self.events.push_back(SenderEvent::CarouselCycleDone {
+                toi: Toi(toi),
+                pass,
+            });
+            if let Some(q) = self.queues.get_mut(&prio) {
+                q.active.retain(|t| *t != toi);
+            }
+            if last {
+                self.objects.remove(&toi);
+                self.forget(toi);
+                self.stats.objects_sent += 1;
+                self.events.push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
+                // Keep the FDT in line now, so that "is this the session's last packet"
+                // is known before the packet leaves.
+                self.refresh_fdt(now);
+            } else {
+                match next_start {
+                    Some(t) if t > now => self.timers.push((t, toi)),
+                    _ => self.queues.entry(prio).or_default().waiting.push_back(toi),
+                }
+            }
+        }
+        Ok(Transmit {
+            len,
+            toi: Toi(toi),
+            sbn,
+            esi,
+            fdt_instance_id: None,
+            close_object: last,
+            close_session: false,
+        })
+    }
+}
+
+/// Writes one ALC packet into `buf`: the symbol `esi` of `enc` (straight into its place
+/// after header and FEC Payload ID), then the header with EXT_FTI, then the FEC Payload ID.
+/// Returns (datagram length, symbol length).
+fn write_packet(
+    header: &Header,
+    scheme: &dyn FecScheme,
+    oti: &Oti,
+    sbn: u32,
+    esi: u32,
+    enc: Option<&mut Box<dyn BlockEncoder>>,
+    buf: &mut [u8],
+) -> Result<(usize, usize), SendError> {
+    let hlen = header.len();
+    let sym_at = hlen + scheme.payload_id_len();
+    let n = match enc {
+        Some(enc) => {
+            let e = usize::from(oti.encoding_symbol_length);
+            let out = buf
+                .get_mut(sym_at..sym_at + e)
+                .ok_or(SendError::BufferTooSmall(sym_at + e))?;
+            enc.write_symbol(esi, out)?
+        }
+        None => 0,
+    };
+    let written = header.write(buf, scheme, oti)?;
+    debug_assert_eq!(written, hlen);
+    let pid = PayloadId {
+        sbn,
+        esi,
+        source_block_length: None,
+    };
+    let out = buf
+        .get_mut(hlen..sym_at)
+        .ok_or(SendError::BufferTooSmall(sym_at))?;
+    scheme.write_payload_id(&pid, oti, out)?;
+    Ok((sym_at + n, n))
+}
+
+/// The OTI of an object that did not choose one: Compact No-Code (FEC Encoding ID 0).
+fn default_oti(cfg: &SenderConfig, transfer_length: u64) -> Oti {
+    Oti {
+        encoding_id: FecEncodingId::COMPACT_NO_CODE,
+        instance_id: None,
+        transfer_length,
+        encoding_symbol_length: cfg.symbol_length,
+        max_source_block_length: cfg.max_source_block_length,
+        max_encoding_symbols: None,
+        scheme_specific: SchemeSpecific::None,
+    }
+}
+
+fn fdt_oti_template(cfg: &SenderConfig, transfer_length: u64) -> Oti {
+    let mut o = cfg
+        .fdt_fec
+        .clone()
+        .unwrap_or_else(|| default_oti(cfg, transfer_length));
+    o.transfer_length = transfer_length;
+    o
+}
