@@ -27,6 +27,8 @@ fec_schemes::fec_conformance!(
         RaptorQ::oti(3001, 64, 2, 4, 4),
         // K = 1
         RaptorQ::oti(10, 16, 1, 1, 1),
+        // N = 4 with more zero padding than one sub-symbol in the last block
+        RaptorQ::oti(5000, 64, 2, 4, 4),
     ]
 );
 
@@ -39,6 +41,7 @@ fec_schemes::fec_conformance!(
         Raptor::oti(3001, 64, 2, 4, 4),
         // K = 4, the smallest block RFC 5053 defines
         Raptor::oti(61, 16, 1, 1, 1),
+        Raptor::oti(5000, 64, 2, 4, 4),
     ]
 );
 

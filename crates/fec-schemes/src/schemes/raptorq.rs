@@ -186,7 +186,9 @@ pub(crate) fn write_interleaved_source_symbol(
     if n <= 1 {
         let start = esi as usize * t;
         let avail = data.len().saturating_sub(start).min(t);
-        out[..avail].copy_from_slice(&data[start..start + avail]);
+        if avail > 0 {
+            out[..avail].copy_from_slice(&data[start..start + avail]);
+        }
         out[avail..].fill(0);
         return;
     }
@@ -199,7 +201,9 @@ pub(crate) fn write_interleaved_source_symbol(
         let bytes = if j < nl { tl as usize } else { ts as usize } * al;
         let src = sub_block_start + esi as usize * bytes;
         let avail = data.len().saturating_sub(src).min(bytes);
-        out[dst..dst + avail].copy_from_slice(&data[src..src + avail]);
+        if avail > 0 {
+            out[dst..dst + avail].copy_from_slice(&data[src..src + avail]);
+        }
         out[dst + avail..dst + bytes].fill(0);
         dst += bytes;
         sub_block_start += bytes * k;
