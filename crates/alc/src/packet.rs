@@ -114,17 +114,23 @@ impl<'r> AlcParser<'r> {
 
     /// Parses one datagram.
     #[inline]
-    pub fn parse<'a>(&'a self, datagram: &'a [u8]) -> Result<AlcPacket<'a>, AlcError> {
+    pub fn parse<'a>(&self, datagram: &'a [u8]) -> Result<AlcPacket<'a>, AlcError>
+    where
+        'r: 'a,
+    {
         self.parse_with_oti(datagram, None)
     }
 
     /// Parses one datagram, using `known_oti` (e.g. from the FDT) to choose the scheme
     /// and decode the FEC Payload ID when the packet has no EXT_FTI.
     pub fn parse_with_oti<'a>(
-        &'a self,
+        &self,
         datagram: &'a [u8],
         known_oti: Option<&Oti>,
-    ) -> Result<AlcPacket<'a>, AlcError> {
+    ) -> Result<AlcPacket<'a>, AlcError>
+    where
+        'r: 'a,
+    {
         let view = LctPacket::new_unchecked(datagram);
         let lct = LctRepr::parse(&view)?;
         let codepoint = lct.codepoint;
