@@ -530,6 +530,18 @@ fn scheme_by_codepoint(cfg: &ReceiverConfig, codepoint: u8) -> Option<Arc<dyn Fe
         .cloned()
 }
 
+/// Two OTIs describe the same object coding if they partition the object the same way and
+/// agree on the scheme-specific parts (fields a scheme does not carry, like RaptorQ's B,
+/// may differ between EXT_FTI and the FDT).
+fn same_oti(scheme: &dyn FecScheme, a: &Oti, b: &Oti) -> bool {
+    a.key() == b.key()
+        && a.scheme_specific == b.scheme_specific
+        && (a.max_encoding_symbols == b.max_encoding_symbols
+            || a.max_encoding_symbols.is_none()
+            || b.max_encoding_symbols.is_none())
+        && matches!((scheme.blocking(a), scheme.blocking(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 fn oti_from_fti(cfg: &ReceiverConfig, view: &LctView<'_>) -> Result<Option<Oti>, DropReason> {
     let Some(fti) = view.fti else {
         return Ok(None);
@@ -722,7 +734,7 @@ fn process_fdt(
         return;
     };
     if let Some(oti) = &fti {
-        if *oti != f.asm.oti {
+        if !same_oti(f.asm.scheme.as_ref(), oti, &f.asm.oti) {
             s.stats.drop(DropReason::BadFti);
             return;
         }
@@ -1156,7 +1168,7 @@ fn push_data(
     };
     if let Some(fti) = view.fti {
         match o.asm.scheme.read_fti(fti) {
-            Ok(oti) if oti == o.asm.oti => {}
+            Ok(oti) if same_oti(o.asm.scheme.as_ref(), &oti, &o.asm.oti) => {}
             _ => {
                 // Conflicting OTI for the same TOI (item 40).
                 s.stats.drop(DropReason::BadFti);

@@ -23,11 +23,12 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator from `seed` (any value; 0 is remapped).
     pub fn new(seed: u64) -> Self {
-        let mut s = seed ^ 0x9E37_79B9_7F4A_7C15;
-        if s == 0 {
-            s = 1;
-        }
-        Self(s)
+        // SplitMix64 scrambles the seed, so nearby seeds give unrelated streams.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Self(if z == 0 { 1 } else { z })
     }
 
     /// The next 64 random bits.
@@ -491,7 +492,11 @@ pub fn make_oti(scheme: &dyn FecScheme, l: u64, e: u16, b: u32, repair: f64) -> 
         scheme_specific: ss,
     };
     scheme.validate_oti(&oti).ok()?;
-    Some(oti)
+    // Normalise through the scheme's own EXT_FTI codec, so the OTI equals what a receiver
+    // reads back (e.g. RaptorQ fills B with the largest block length).
+    let mut fti = vec![0u8; scheme.fti_len(&oti)];
+    scheme.write_fti(&oti, &mut fti).ok()?;
+    scheme.read_fti(&fti).ok()
 }
 
 /// A deliberately simple FLUTE sender for tests: builds FDT and object packets in one go.
@@ -541,6 +546,12 @@ impl MiniSender {
     /// Adds an object.
     pub fn add(&mut self, spec: ObjectSpec) {
         self.objects.push(spec);
+    }
+
+    /// Whether this sender's scheme can carry `spec` (e.g. Raptor needs at least 4 source
+    /// symbols per block, so it cannot carry a 1-byte object).
+    pub fn can_send(&self, spec: &ObjectSpec) -> bool {
+        self.oti_of(spec).is_some()
     }
 
     fn oti_of(&self, spec: &ObjectSpec) -> Option<Oti> {
@@ -727,14 +738,16 @@ impl MiniSender {
             }
             _ => xml,
         };
-        let Some(oti) = make_oti(
-            self.scheme.as_ref(),
-            body.len() as u64,
-            self.fdt_symbol_length,
-            64,
-            0.5,
-        ) else {
-            return Vec::new();
+        // Smaller symbols if the scheme needs more symbols per block (Raptor: K >= 4).
+        let mut e = self.fdt_symbol_length.max(1);
+        let oti = loop {
+            if let Some(oti) = make_oti(self.scheme.as_ref(), body.len() as u64, e, 64, 0.5) {
+                break oti;
+            }
+            if e <= 4 {
+                return Vec::new();
+            }
+            e /= 2;
         };
         let mut ext = vec![192, 0x20 | ((self.fdt_instance >> 16) & 0xF) as u8];
         ext.extend_from_slice(&((self.fdt_instance & 0xFFFF) as u16).to_be_bytes());
