@@ -814,6 +814,18 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The slot used for order checking under the enforced profile.
+    fn order_slot(&self, ns: &Ns, local: &str, in_file: bool) -> Slot {
+        if self.opts.profile == Some(Profile::Mbms3gpp) {
+            return self.slot(ns, local, in_file);
+        }
+        match (self.is_doc_ns(ns), local, in_file) {
+            (true, "File", false) => Slot::File,
+            (true, _, _) => Slot::Foreign,
+            (false, _, _) => Slot::Other,
+        }
+    }
+
     /// What a child element means in the model (lenient: 3GPP extension elements are
     /// recognised in their own namespace under every FDT namespace).
     fn meaning(&self, ns: &Ns, local: &str, in_file: bool) -> Slot {
@@ -881,7 +893,7 @@ impl<'a> Parser<'a> {
         const E: &str = "FDT-Instance";
         self.children(E, |p, e, ns, empty, offset| {
             let local = Self::local(e, offset)?;
-            slots.push((p.slot(&ns, local, false), offset));
+            slots.push((p.order_slot(&ns, local, false), offset));
             match p.meaning(&ns, local, false) {
                 Slot::File => {
                     if inst.files.len() >= p.opts.limits.max_files {
@@ -1025,7 +1037,7 @@ impl<'a> Parser<'a> {
         if !empty {
             self.children(E, |p, e, ns, empty, off| {
                 let local = Self::local(e, off)?;
-                slots.push((p.slot(&ns, local, true), off));
+                slots.push((p.order_slot(&ns, local, true), off));
                 match p.meaning(&ns, local, true) {
                     Slot::CacheControl => {
                         if f.cache_control.is_some() {
