@@ -44,8 +44,10 @@ pub(crate) fn is_expired(expires: u32, now: SystemTime) -> bool {
 
 /// Limits and policies of a [`crate::Receiver`]. Every limit is documented with what
 /// happens when it is reached.
+///
+/// Build it with struct-update syntax from [`ReceiverConfig::default`]; new fields will
+/// always have defaults.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct ReceiverConfig {
     /// The FEC schemes the receiver can decode.
     pub registry: Arc<FecRegistry>,

@@ -154,7 +154,7 @@ mod tests {
     fn header(flags_a: bool, toi: u8, exts: &[u8]) -> Vec<u8> {
         let words = 2 + 1 + 1 + exts.len() / 4;
         let mut v = vec![
-            0x10 | 0,
+            0x10,
             0x80 | if flags_a { 0x02 } else { 0 }, // S=1, O=0, H=0 -> need O... set below
             words as u8,
             0,

@@ -7,6 +7,8 @@
 //! other object either fails with an `ObjectFailed` event or never starts; nothing is ever
 //! delivered with wrong content; nothing stays buffered at the end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;
