@@ -7,6 +7,9 @@
 //! libxml2 cannot validate integers of more than 24 decimal digits, so the generated models
 //! keep TOIs below 10^24 here (the RFC schema's `xs:positiveInteger` itself is unbounded).
 
+// Helpers outside #[test] functions panic on I/O failure: this is a test harness.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,294 @@
+//! Hand-written fixtures (RFC 6726, RFC 3926, 3GPP with every extension, 3GPP Rel-17, no
+//! namespace): field-by-field checks, and conversion between profiles.
+
+mod common;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use common::fixture;
+use fdt::*;
+
+fn parse(name: &str) -> ParsedFdt {
+    FdtInstance::parse_with(&fixture(name), &ParseOptions::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn rfc6726_basic_fixture() {
+    let p = parse("rfc6726_basic.xml");
+    assert_eq!(p.namespace, FdtNamespace::Rfc6726);
+    let i = &p.instance;
+    assert_eq!(i.expires, NtpSeconds(2_890_842_807));
+    assert_eq!(i.complete, Some(true));
+    assert_eq!(i.content_type.as_deref(), Some("application/octet-stream"));
+    assert_eq!(
+        i.fec_oti,
+        FecOtiAttributes {
+            encoding_id: Some(6),
+            instance_id: None,
+            max_source_block_length: Some(56403),
+            encoding_symbol_length: Some(1024),
+            max_number_of_encoding_symbols: Some(65536),
+            scheme_specific_info: Some(vec![1, 0, 1, 4]),
+        }
+    );
+    assert_eq!(
+        i.extra_attributes,
+        vec![ExtraAttribute {
+            name: XmlName::new(Some("urn:example:fdt-ext"), "session-label"),
+            value: "news & weather".into()
+        }]
+    );
+    assert_eq!(i.files.len(), 3);
+    let f1 = &i.files[0];
+    assert_eq!(
+        (f1.toi, f1.content_location.as_str()),
+        (1, "http://www.example.com/menu/tracklist.html")
+    );
+    // File 1 inherits the whole instance-level OTI.
+    let oti = f1.effective_oti(i).expect("oti");
+    assert_eq!(
+        (
+            oti.encoding_id,
+            oti.encoding_symbol_length,
+            oti.max_source_block_length
+        ),
+        (6, Some(1024), Some(56403))
+    );
+    assert_eq!(f1.effective_content_type(i), Some("text/html"));
+    // File 2 names another scheme: only its own attributes apply.
+    let f2 = &i.files[1];
+    assert_eq!(
+        f2.effective_oti(i),
+        Some(FecOti {
+            encoding_id: 0,
+            encoding_symbol_length: Some(1400),
+            ..FecOti::default()
+        })
+    );
+    assert_eq!(
+        (f2.content_length, f2.transfer_length),
+        (Some(6100), Some(3100))
+    );
+    assert_eq!(f2.content_encoding.as_deref(), Some("gzip"));
+    assert_eq!(
+        f2.content_md5,
+        Some([
+            0xf9, 0x53, 0xf9, 0x22, 0xb5, 0xa9, 0x96, 0x81, 0x64, 0x65, 0x67, 0x35, 0xd6, 0x22,
+            0xc3, 0x74
+        ])
+    );
+    assert_eq!(f2.effective_transfer_length(i), Some(3100));
+    let note = &f2.extra_elements[0];
+    assert_eq!(note.name, XmlName::new(Some("urn:example:fdt-ext"), "note"));
+    assert_eq!(note.attributes[0].name, XmlName::new(None, "lang"));
+    assert_eq!(note.children.len(), 2);
+    assert_eq!(note.children[0], XmlNode::Text("first ".into()));
+    let f3 = &i.files[2];
+    assert_eq!(f3.toi, 1u128 << 64);
+    assert_eq!(f3.effective_transfer_length(i), Some(0));
+    assert_eq!(i.extra_elements[0].name.local, "signature");
+    i.validate(&ValidationOptions::default()).expect("valid");
+}
+
+#[test]
+fn rfc6726_max_toi_fixture() {
+    let i = parse("rfc6726_max_toi.xml").instance;
+    assert_eq!(i.files[0].toi, MAX_TOI);
+}
+
+#[test]
+fn rfc3926_fixture() {
+    let opts = ParseOptions {
+        profile: Some(Profile::Rfc3926),
+        ..ParseOptions::default()
+    };
+    let p = FdtInstance::parse_with(&fixture("rfc3926_flute_v1.xml"), &opts).expect("parse");
+    assert_eq!(p.namespace, FdtNamespace::Flute2005);
+    let f = &p.instance.files[0];
+    assert_eq!(
+        f.effective_oti(&p.instance),
+        Some(FecOti {
+            encoding_id: 128,
+            instance_id: Some(0),
+            max_source_block_length: Some(64),
+            encoding_symbol_length: Some(1428),
+            ..FecOti::default()
+        })
+    );
+}
+
+#[test]
+fn mbms_3gpp_fixture_with_every_extension() {
+    let opts = ParseOptions {
+        profile: Some(Profile::Mbms3gpp),
+        ..ParseOptions::default()
+    };
+    let p =
+        FdtInstance::parse_with(&fixture("mbms_3gpp_full.xml"), &opts).expect("strict 3GPP parse");
+    assert_eq!(p.namespace, FdtNamespace::Flute2005);
+    let i = &p.instance;
+    assert_eq!(i.full_fdt, Some(true));
+    assert_eq!(i.complete, Some(false));
+    assert_eq!(i.schema_version, Some(3));
+    assert_eq!(i.base_url_1, vec!["https://cdn.example.com/"]);
+    assert_eq!(i.base_url_2, vec!["https://backup.example.com/"]);
+    assert_eq!(i.groups, vec!["all"]);
+    assert_eq!(
+        i.session_identity_expiry,
+        vec![SessionIdentityExpiry {
+            session_identity: 7,
+            value: 3_900_007_200
+        }]
+    );
+    assert_eq!(
+        i.extra_attributes[0].name,
+        XmlName::new(Some("urn:example:vendor"), "build")
+    );
+    assert_eq!(
+        i.extra_elements[0].name,
+        XmlName::new(Some("urn:example:vendor"), "carousel")
+    );
+    let f = &i.files[0];
+    assert_eq!(f.cache_control, Some(CacheControl::Expires(3_900_003_600)));
+    assert_eq!(
+        f.decryption_key_uri.as_deref(),
+        Some("https://keys.example.com/k1")
+    );
+    assert_eq!(f.fec_redundancy_level, Some(20));
+    assert_eq!(f.file_etag.as_deref(), Some("\"v1\""));
+    assert_eq!(f.independent_unit_positions, Some(vec![0, 4096, 8192]));
+    assert_eq!(f.alternate_content_location_1.len(), 1);
+    assert_eq!(
+        f.alternate_content_location_1[0]
+            .availability_time
+            .as_deref(),
+        Some("2023-08-01T10:00:00Z")
+    );
+    assert_eq!(f.alternate_content_location_1[0].locations.len(), 2);
+    assert_eq!(
+        f.alternate_content_location_2[0].locations,
+        vec!["https://b1.example.com/init.mp4"]
+    );
+    assert_eq!(f.groups, vec!["video", "all"]);
+    assert_eq!(f.mbms_session_identities, vec![7]);
+    assert_eq!(f.extra_elements[0].name.local, "hint");
+    assert_eq!(f.content_md5, Some(content_md5(b"")));
+    // Own OTI with another encoding ID than the instance: nothing inherited.
+    assert_eq!(
+        f.effective_oti(i).map(|o| o.scheme_specific_info),
+        Some(Some(vec![1, 0, 1, 4]))
+    );
+    // File 2 inherits the instance's Raptor (ID 1) OTI, whose SSI is 4 bytes.
+    assert_eq!(i.files[1].effective_oti(i).map(|o| o.encoding_id), Some(1));
+    assert_eq!(i.files[1].cache_control, Some(CacheControl::NoCache));
+    assert_eq!(i.files[2].cache_control, Some(CacheControl::MaxStale));
+    i.validate(&ValidationOptions {
+        profile: Some(Profile::Mbms3gpp),
+        ..ValidationOptions::default()
+    })
+    .expect("valid");
+}
+
+#[test]
+fn mbms_2022_profiled_fixture() {
+    let opts = ParseOptions {
+        profile: Some(Profile::Mbms3gpp),
+        ..ParseOptions::default()
+    };
+    let p = FdtInstance::parse_with(&fixture("mbms_2022_profiled.xml"), &opts).expect("parse");
+    assert_eq!(p.namespace, FdtNamespace::Mbms2022);
+    let i = &p.instance;
+    assert_eq!(i.schema_version, Some(1));
+    let f = &i.files[0];
+    assert_eq!(f.cache_control, Some(CacheControl::Expires(3_900_000_600)));
+    assert_eq!(f.fec_redundancy_level, Some(10));
+    assert_eq!(f.file_etag.as_deref(), Some("abc"));
+    let names: Vec<_> = f
+        .extra_attributes
+        .iter()
+        .map(|a| a.name.local.as_str())
+        .collect();
+    assert_eq!(names, vec!["Repair-Start", "Repair-Limit-Percentage"]);
+    // Rel-17 documents convert to the Main-schema form.
+    let xml = i.emit(Profile::Mbms3gpp).expect("emit");
+    assert!(
+        xml.contains("mbms2012:FEC-Redundancy-Level=\"10\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn no_namespace_fixture_is_flagged() {
+    let p = parse("no_namespace.xml");
+    assert_eq!(p.namespace, FdtNamespace::None);
+    assert_eq!(p.instance.files[0].content_length, Some(3));
+}
+
+#[test]
+fn every_fixture_converts_between_profiles_losslessly() {
+    for name in [
+        "rfc6726_basic.xml",
+        "rfc6726_max_toi.xml",
+        "rfc3926_flute_v1.xml",
+        "mbms_3gpp_full.xml",
+        "mbms_2022_profiled.xml",
+        "no_namespace.xml",
+    ] {
+        let original = parse(name).instance;
+        for profile in [Profile::Rfc6726, Profile::Rfc3926, Profile::Mbms3gpp] {
+            let xml = original.emit(profile).expect("emit");
+            let back = FdtInstance::parse_with(
+                xml.as_bytes(),
+                &ParseOptions {
+                    profile: Some(profile),
+                    ..ParseOptions::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("{name} in {profile:?}: {e}\n{xml}"))
+            .instance;
+            let mut expected = original.clone();
+            if profile == Profile::Mbms3gpp {
+                expected
+                    .schema_version
+                    .get_or_insert(DEFAULT_SCHEMA_VERSION);
+            }
+            assert_eq!(back, expected, "{name} in {profile:?}\n{xml}");
+        }
+    }
+}
+
+#[test]
+fn ntp_conversion_known_values() {
+    assert_eq!(
+        NtpSeconds::from_system_time(UNIX_EPOCH),
+        NtpSeconds(2_208_988_800)
+    );
+    // Era 1 starts 2036-02-07T06:28:16Z = Unix 2085978496.
+    let era1 = UNIX_EPOCH + Duration::from_secs(2_085_978_496);
+    assert_eq!(NtpSeconds::from_system_time(era1), NtpSeconds(0));
+    assert_eq!(
+        NtpSeconds(0).to_system_time(era1 + Duration::from_secs(3600)),
+        Some(era1)
+    );
+    // Shortly before the rollover a small value means "just after it".
+    assert_eq!(
+        NtpSeconds(10).to_system_time(era1 - Duration::from_secs(5)),
+        Some(era1 + Duration::from_secs(10))
+    );
+    // And u32::MAX just after the rollover is one second before it.
+    assert_eq!(
+        NtpSeconds(u32::MAX).to_system_time(era1 + Duration::from_secs(5)),
+        Some(era1 - Duration::from_secs(1))
+    );
+}
+
+#[test]
+fn cenc_code_points_and_names() {
+    for c in 0..4 {
+        assert_eq!(Cenc::from_code(c).map(Cenc::code), Ok(c));
+    }
+    assert_eq!(Cenc::from_content_encoding(" GZIP "), Ok(Cenc::Gzip));
+    assert_eq!(Cenc::from_content_encoding("deflate"), Ok(Cenc::Zlib));
+    assert_eq!(Cenc::from_content_encoding("identity"), Ok(Cenc::Null));
+}
