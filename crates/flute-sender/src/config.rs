@@ -186,6 +186,9 @@ pub struct SenderConfig {
     pub pacing: Option<Pacing>,
     /// Objects of one priority sent at the same time, packet by packet (default 1).
     pub objects_per_queue: usize,
+    /// FDT Instance ID of the first instance (20 bits; e.g. to continue a session after a
+    /// restart, RFC 6726 §3.4.1). IDs then increase by one and wrap from 2^20 − 1 to 0.
+    pub first_fdt_instance_id: u32,
 }
 
 impl SenderConfig {
@@ -208,6 +211,7 @@ impl SenderConfig {
             fti: FtiMode::default(),
             pacing: None,
             objects_per_queue: 1,
+            first_fdt_instance_id: 0,
         }
     }
 }

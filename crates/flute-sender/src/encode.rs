@@ -9,13 +9,6 @@ use crate::{ContentEncoding, ObjectSource};
 
 const CHUNK: usize = 64 * 1024;
 
-/// Compresses `data` with `enc` (the FDT Instance itself, RFC 6726 §3.4.3).
-pub(crate) fn compress(enc: ContentEncoding, data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut w = Encoder::new(enc)?;
-    w.write(data)?;
-    w.finish()
-}
-
 /// Reads the whole source chunk by chunk: optionally encodes it and computes its MD5.
 /// Returns (encoded bytes if `enc` is not Null, MD5 if asked).
 pub(crate) fn scan(
@@ -53,7 +46,6 @@ pub(crate) fn scan(
 enum Encoder {
     Null(Vec<u8>),
     Zlib(flate2::write::ZlibEncoder<Vec<u8>>),
-    Deflate(flate2::write::DeflateEncoder<Vec<u8>>),
     Gzip(flate2::write::GzEncoder<Vec<u8>>),
     #[cfg(feature = "zstd")]
     Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
@@ -64,9 +56,10 @@ impl Encoder {
         let level = flate2::Compression::default();
         Ok(match enc {
             ContentEncoding::Null => Self::Null(Vec::new()),
-            ContentEncoding::Zlib => Self::Zlib(flate2::write::ZlibEncoder::new(Vec::new(), level)),
-            ContentEncoding::Deflate => {
-                Self::Deflate(flate2::write::DeflateEncoder::new(Vec::new(), level))
+            // Objects: HTTP `deflate` is the zlib format (RFC 9110 §8.4.1.2), which is how
+            // receivers (and the `fdt` crate) read a File's Content-Encoding="deflate".
+            ContentEncoding::Zlib | ContentEncoding::Deflate => {
+                Self::Zlib(flate2::write::ZlibEncoder::new(Vec::new(), level))
             }
             ContentEncoding::Gzip => Self::Gzip(flate2::write::GzEncoder::new(Vec::new(), level)),
             #[cfg(feature = "zstd")]
@@ -81,7 +74,6 @@ impl Encoder {
                 Ok(())
             }
             Self::Zlib(w) => w.write_all(data),
-            Self::Deflate(w) => w.write_all(data),
             Self::Gzip(w) => w.write_all(data),
             #[cfg(feature = "zstd")]
             Self::Zstd(w) => w.write_all(data),
@@ -92,7 +84,6 @@ impl Encoder {
         match self {
             Self::Null(v) => Ok(v),
             Self::Zlib(w) => w.finish(),
-            Self::Deflate(w) => w.finish(),
             Self::Gzip(w) => w.finish(),
             #[cfg(feature = "zstd")]
             Self::Zstd(w) => w.finish(),

@@ -13,6 +13,12 @@ pub enum SendError {
     /// An LCT header could not be written (RFC 5651 field limits).
     #[error("LCT: {0}")]
     Lct(#[from] lct_header::LctError),
+    /// An ALC packet could not be written.
+    #[error("ALC: {0}")]
+    Alc(#[from] alc::AlcError),
+    /// The object cannot be described in an FDT Instance.
+    #[error("FDT: {0}")]
+    Fdt(#[from] fdt::FdtError),
     /// Reading the object source failed.
     #[error("reading object source: {0}")]
     Io(#[from] std::io::Error),

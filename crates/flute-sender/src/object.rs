@@ -95,7 +95,10 @@ pub enum ContentEncoding {
     Null,
     /// ZLIB (RFC 1950). EXT_CENC value 1.
     Zlib,
-    /// DEFLATE (RFC 1951). EXT_CENC value 2.
+    /// DEFLATE. For the FDT (EXT_CENC value 2) this is raw RFC 1951 DEFLATE, as RFC 6726
+    /// §3.4.3 defines; for objects it is the HTTP `deflate` coding, which is the zlib
+    /// format (RFC 9110 §8.4.1.2), since that is how receivers read
+    /// `Content-Encoding="deflate"`.
     Deflate,
     /// GZIP (RFC 1952). EXT_CENC value 3.
     Gzip,
@@ -210,16 +213,7 @@ impl fmt::Debug for FecChoice {
 }
 
 /// 3GPP `Cache-Control` on a File entry (TS 26.346, mbms2007 namespace).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CacheControl {
-    /// `no-cache`.
-    NoCache,
-    /// `max-stale`.
-    MaxStale,
-    /// `Expires` in NTP seconds.
-    Expires(u32),
-}
+pub use fdt::CacheControl;
 
 /// An object to send, with its FDT description and transmission parameters.
 ///

@@ -9,13 +9,14 @@ use bytes::Bytes;
 use fec_schemes::{
     BlockEncoder, Blocking, FecEncodingId, FecScheme, Oti, PayloadId, SchemeSpecific,
 };
-use lct_header::{ExtCenc, ExtFdt};
+use lct_header::{ExtCenc, ExtFdt, Tsi};
 
 use crate::config::{FdtMode, FtiMode, Profile, SenderConfig};
-use crate::fdt_out::{self, FileEntry};
+use crate::fdt_out;
 use crate::object::{Carousel, FecChoice, Object, ObjectSource, Repair};
 use crate::pacing::TokenBucket;
-use crate::wire::{self, Header};
+use crate::wire;
+use alc::AlcRepr;
 use crate::{ContentEncoding, SendError, Toi};
 
 /// Largest TOI: 112 bits (RFC 5651 §5.1, O=3 and H=1).
@@ -122,7 +123,8 @@ struct ActiveBlock {
 }
 
 struct ObjEntry {
-    file: FileEntry,
+    file: fdt::File,
+    oti: Oti,
     scheme: Arc<dyn FecScheme>,
     blocking: Blocking,
     source: Box<dyn ObjectSource>,
@@ -160,7 +162,7 @@ impl ObjEntry {
         self.group.clear();
         self.cursor = 0;
         self.group_left = 0;
-        let oti = &self.file.oti;
+        let oti = &self.oti;
         for _ in 0..self.interleave {
             if self.next_sbn >= self.blocking.blocks {
                 break;
@@ -287,8 +289,12 @@ impl Sender {
         if config.fdt_encoding.cenc().is_none() {
             return Err(SendError::InvalidConfig("FDT Content-Encoding needs an EXT_CENC code"));
         }
+        if config.first_fdt_instance_id > FDT_ID_MASK {
+            return Err(SendError::InvalidConfig("FDT Instance ID must fit in 20 bits"));
+        }
         let fdt_oti = fdt_oti_template(&config, 1);
         let fdt_scheme = config.registry.for_oti(&fdt_oti)?.clone();
+        let first_id = config.first_fdt_instance_id;
         Ok(Self {
             pacer: config.pacing.map(TokenBucket::new),
             cfg: config,
@@ -297,7 +303,7 @@ impl Sender {
             pending_announce: Vec::new(),
             timers: Vec::new(),
             fdt_scheme,
-            fdt_next_id: 0,
+            fdt_next_id: first_id,
             fdt_instances: Vec::new(),
             fdt_dirty: false,
             fdt_queue: VecDeque::new(),
@@ -386,11 +392,9 @@ impl Sender {
         if blocking.blocks > u64::from(u32::MAX) {
             return Err(SendError::InvalidConfig("too many source blocks"));
         }
-        let fixed = Header::new(self.cfg.tsi.0, toi, oti.encoding_id.0)?.len();
-        let needed = fixed
-            + scheme.fti_len(&oti)
-            + scheme.payload_id_len()
-            + usize::from(oti.encoding_symbol_length);
+        let mut probe = AlcRepr::new(self.cfg.tsi, Toi(toi), &oti, PayloadId::default())?;
+        probe.send_fti = true;
+        let needed = probe.header_len(&*scheme) + usize::from(oti.encoding_symbol_length);
         if needed > self.cfg.max_datagram_size {
             return Err(SendError::PacketTooLarge {
                 needed,
@@ -398,23 +402,28 @@ impl Sender {
             });
         }
         let mbms = self.cfg.profile == Profile::Mbms;
-        let file = FileEntry {
+        let mut file = fdt_out::file_entry(
             toi,
             content_location,
             content_length,
             content_type,
-            content_encoding: encoding.token(),
+            encoding.token(),
             md5,
-            scheme_specific: scheme.write_scheme_specific_info(&oti),
-            oti,
-            cache_control: if mbms { cache_control } else { None },
-            etag: if mbms { etag } else { None },
-            groups: if mbms { groups } else { Vec::new() },
-        };
+            &oti,
+            scheme.write_scheme_specific_info(&oti),
+        );
+        if mbms {
+            file.cache_control = cache_control;
+            file.file_etag = etag;
+            file.groups = groups;
+        }
+        // Refuse now what the FDT writer would refuse later (e.g. characters XML cannot carry).
+        fdt_out::render(self.cfg.profile, 0, false, false, vec![file.clone()])?;
         self.objects.insert(
             toi,
             ObjEntry {
                 file,
+                oti,
                 scheme,
                 blocking,
                 source,
@@ -635,9 +644,9 @@ impl Sender {
     // ---------------------------------------------------------------- FDT
 
     fn build_instance(&mut self, now: Instant, tois: Vec<u128>) -> Option<FdtInstance> {
-        let files: Vec<&FileEntry> = tois
+        let files: Vec<fdt::File> = tois
             .iter()
-            .filter_map(|t| self.objects.get(t).map(|o| &o.file))
+            .filter_map(|t| self.objects.get(t).map(|o| o.file.clone()))
             .collect();
         if files.is_empty() {
             return None; // never an empty FDT Instance
@@ -650,11 +659,13 @@ impl Sender {
             expires,
             self.closing && full,
             full,
-            &files,
-        );
-        let data = match self.cfg.fdt_encoding {
-            ContentEncoding::Null => xml.into_bytes(),
-            e => crate::encode::compress(e, xml.as_bytes()).ok()?,
+            files,
+        )
+        .ok()?;
+        let data = match wire::fdt_cenc(self.cfg.fdt_encoding) {
+            Some(fdt::Cenc::Null) => xml.into_bytes(),
+            Some(c) => fdt::compress(c, xml.as_bytes()).ok()?,
+            None => return None,
         };
         let oti = fdt_oti_template(&self.cfg, data.len() as u64);
         let blocking = self.fdt_scheme.blocking(&oti).ok()?;
@@ -716,6 +727,9 @@ impl Sender {
             self.last_fdt = Some(old);
         }
         self.fdt_instances = new;
+        if self.fdt_instances.is_empty() {
+            self.fdt_next_carousel = None;
+        }
         self.fdt_queue.clear();
         self.fdt_tx = None;
         for i in &self.fdt_instances {
@@ -749,8 +763,20 @@ impl Sender {
         }
     }
 
-    fn fdt_header(&self, inst_id: u32, oti: &Oti, now: Instant) -> Result<Header, SendError> {
-        let mut h = Header::new(self.cfg.tsi.0, 0, oti.encoding_id.0)?;
+    fn fdt_header<'o>(
+        &self,
+        inst_id: u32,
+        oti: &'o Oti,
+        sbn: u32,
+        esi: u32,
+        now: Instant,
+    ) -> Result<AlcRepr<'o>, SendError> {
+        let pid = PayloadId {
+            sbn,
+            esi,
+            source_block_length: None,
+        };
+        let mut h = AlcRepr::new(self.cfg.tsi, Toi(0), oti, pid)?;
         h.fdt = Some(ExtFdt {
             version: self.cfg.profile.flute_version(),
             instance_id: inst_id,
@@ -764,7 +790,7 @@ impl Sender {
             .fdt_ext_time
             .then(|| wire::sct(self.cfg.clock.wall_time(now)));
         // The FDT object's OTI goes in EXT_FTI on every FDT packet (RFC 6726 §3.4.1).
-        h.fti_len = self.fdt_scheme.fti_len(oti);
+        h.send_fti = true;
         Ok(h)
     }
 
@@ -790,7 +816,8 @@ impl Sender {
                 self.fdt_tx = None;
                 continue;
             };
-            let Ok(header) = self.fdt_header(id, &inst.oti, now) else {
+            let (sbn, esi) = self.fdt_tx.as_ref().map(|t| (t.sbn, t.esi))?;
+            let Ok(header) = self.fdt_header(id, &inst.oti, sbn, esi, now) else {
                 self.fdt_tx = None;
                 continue;
             };
@@ -802,20 +829,11 @@ impl Sender {
                     .encoder(&inst.oti, &spec, inst.data.slice(r))
                     .ok();
             }
-            let (sbn, esi) = (tx.sbn, tx.esi);
             let Some(enc) = tx.enc.as_mut() else {
                 self.fdt_tx = None;
                 continue;
             };
-            let Ok(len) = write_packet(
-                &header,
-                &*self.fdt_scheme,
-                &inst.oti,
-                sbn,
-                esi,
-                Some(enc),
-                buf,
-            ) else {
+            let Ok(len) = write_packet(&header, &*self.fdt_scheme, Some(enc), buf) else {
                 self.fdt_tx = None;
                 continue;
             };
@@ -880,10 +898,10 @@ impl Sender {
             .fdt_scheme
             .encoder(&inst.oti, &spec, inst.data.slice(r))
             .ok()?;
-        let mut header = self.fdt_header(inst.id, &inst.oti, now).ok()?;
-        header.repr.close_session = true;
+        let mut header = self.fdt_header(inst.id, &inst.oti, 0, 0, now).ok()?;
+        header.lct.close_session = true;
         let (len, payload) =
-            write_packet(&header, &*self.fdt_scheme, &inst.oti, 0, 0, Some(&mut enc), buf).ok()?;
+            write_packet(&header, &*self.fdt_scheme, Some(&mut enc), buf).ok()?;
         self.stats.fdt_packets += 1;
         self.last_payload = payload;
         Some(Transmit {
@@ -901,12 +919,9 @@ impl Sender {
 
     fn next_data_packet(&mut self, now: Instant, buf: &mut [u8]) -> Produced {
         let per_queue = self.cfg.objects_per_queue.max(1);
-        // Highest priority first.
-        let prios: Option<u8> = self
-            .queues
-            .iter_mut()
-            .rev()
-            .find_map(|(p, q)| {
+        loop {
+            // The highest-priority queue with an object ready.
+            let prio = self.queues.iter_mut().rev().find_map(|(p, q)| {
                 while q.active.len() < per_queue {
                     match q.waiting.pop_front() {
                         Some(t) => q.active.push(t),
@@ -915,31 +930,28 @@ impl Sender {
                 }
                 (!q.active.is_empty()).then_some(*p)
             });
-        let Some(prio) = prios else {
-            return Produced::Nothing;
-        };
-        let Some(q) = self.queues.get_mut(&prio) else {
-            return Produced::Nothing;
-        };
-        let idx = q.rr % q.active.len();
-        q.rr = idx + 1;
-        let toi = q.active[idx];
-        match self.object_packet(toi, now, buf) {
-            Ok(t) => Produced::Packet(t),
-            Err(e) => {
-                let kind = match e {
-                    SendError::Io(e) => e.kind(),
-                    _ => std::io::ErrorKind::InvalidData,
-                };
-                self.objects.remove(&toi);
-                self.forget(toi);
-                self.stats.objects_failed += 1;
-                self.events.push_back(SenderEvent::ObjectFailed {
-                    toi: Toi(toi),
-                    kind,
-                });
-                // Try the next object right away.
-                self.next_data_packet(now, buf)
+            let Some(q) = prio.and_then(|p| self.queues.get_mut(&p)) else {
+                return Produced::Nothing;
+            };
+            let idx = q.rr % q.active.len();
+            q.rr = idx + 1;
+            let toi = q.active[idx];
+            match self.object_packet(toi, now, buf) {
+                Ok(Some(t)) => return Produced::Packet(t),
+                Ok(None) => {}
+                Err(e) => {
+                    let kind = match e {
+                        SendError::Io(e) => e.kind(),
+                        _ => std::io::ErrorKind::InvalidData,
+                    };
+                    self.objects.remove(&toi);
+                    self.forget(toi);
+                    self.stats.objects_failed += 1;
+                    self.events.push_back(SenderEvent::ObjectFailed {
+                        toi: Toi(toi),
+                        kind,
+                    });
+                }
             }
         }
     }
@@ -949,7 +961,7 @@ impl Sender {
         toi: u128,
         now: Instant,
         buf: &mut [u8],
-    ) -> Result<Transmit, SendError> {
+    ) -> Result<Option<Transmit>, SendError> {
         let closing = self.closing;
         let fti_mode = self.cfg.fti;
         let tsi = self.cfg.tsi.0;
@@ -967,42 +979,46 @@ impl Sender {
         if o.group_left == 0 && o.next_sbn < o.blocking.blocks {
             o.load_group()?;
         }
-        let oti = &o.file.oti;
+        let oti = &o.oti;
         let scheme = &*o.scheme;
-        let mut header = Header::new(tsi, toi, oti.encoding_id.0)?;
-        let (sbn, esi, k, pass_done, len, payload);
         if o.group.is_empty() {
-            // Zero-length object: one packet with EXT_FTI (L = 0), FEC Payload ID (0, 0)
-            // and no symbol, carrying B on the last pass.
-            (sbn, esi, k) = (0, 0, 0);
-            pass_done = true;
-            header.fti_len = scheme.fti_len(oti);
-            header.repr.close_object = o.is_last_pass(closing);
-            (len, payload) = write_packet(&header, scheme, oti, 0, 0, None, buf)?;
-        } else {
-            let n = o.group.len();
-            let mut i = o.cursor % n;
-            while o.group[i].next_esi >= o.group[i].end_esi {
-                i = (i + 1) % n;
+            // Zero-length object: nothing to send (ALC carries no empty symbols, RFC 5775
+            // §4); receivers complete it from the FDT (Transfer-Length 0).
+            let last = o.is_last_pass(closing);
+            if !o.started {
+                o.started = true;
+                self.events.push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
             }
-            let b = &mut o.group[i];
-            (sbn, esi, k) = (b.sbn, b.next_esi, b.k);
-            b.next_esi += 1;
-            o.cursor = i + 1;
-            o.group_left -= 1;
-            pass_done = o.group_left == 0 && o.next_sbn >= o.blocking.blocks;
-            let with_fti = match fti_mode {
-                FtiMode::Always => true,
-                FtiMode::FirstSymbolOfBlock => esi == 0,
-                FtiMode::Never => false,
-            };
-            header.fti_len = if with_fti { scheme.fti_len(oti) } else { 0 };
-            // B on the real last packet: after every symbol of every block of the last pass.
-            header.repr.close_object = pass_done && o.is_last_pass(closing);
-            let enc = &mut o.group[i].enc;
-            (len, payload) = write_packet(&header, scheme, oti, sbn, esi, Some(enc), buf)?;
+            self.finish_pass(toi, now, last);
+            return Ok(None);
         }
-        let last = header.repr.close_object;
+        let n = o.group.len();
+        let mut i = o.cursor % n;
+        while o.group[i].next_esi >= o.group[i].end_esi {
+            i = (i + 1) % n;
+        }
+        let b = &mut o.group[i];
+        let (sbn, esi, k) = (b.sbn, b.next_esi, b.k);
+        b.next_esi += 1;
+        o.cursor = i + 1;
+        o.group_left -= 1;
+        let pass_done = o.group_left == 0 && o.next_sbn >= o.blocking.blocks;
+        let pid = PayloadId {
+            sbn,
+            esi,
+            source_block_length: Some(k),
+        };
+        let mut header = AlcRepr::new(Tsi(tsi), Toi(toi), oti, pid)?;
+        header.send_fti = match fti_mode {
+            FtiMode::Always => true,
+            FtiMode::FirstSymbolOfBlock => esi == 0,
+            FtiMode::Never => false,
+        };
+        // B on the real last packet: after every symbol of every block of the last pass.
+        header.lct.close_object = pass_done && o.is_last_pass(closing);
+        let enc = &mut o.group[i].enc;
+        let (len, payload) = write_packet(&header, scheme, Some(enc), buf)?;
+        let last = header.lct.close_object;
         if esi < k {
             self.stats.source_symbols += 1;
         } else if k > 0 {
@@ -1014,35 +1030,9 @@ impl Sender {
             self.events.push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
         }
         if pass_done {
-            o.in_pass = false;
-            o.passes_done += 1;
-            o.group.clear();
-            let pass = o.passes_done;
-            let next_start = o.pass_start.map(|s| s + o.interval());
-            let prio = o.priority;
-            self.events.push_back(SenderEvent::CarouselCycleDone {
-                toi: Toi(toi),
-                pass,
-            });
-            if let Some(q) = self.queues.get_mut(&prio) {
-                q.active.retain(|t| *t != toi);
-            }
-            if last {
-                self.objects.remove(&toi);
-                self.forget(toi);
-                self.stats.objects_sent += 1;
-                self.events.push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
-                // Keep the FDT in line now, so that "is this the session's last packet"
-                // is known before the packet leaves.
-                self.refresh_fdt(now);
-            } else {
-                match next_start {
-                    Some(t) if t > now => self.timers.push((t, toi)),
-                    _ => self.queues.entry(prio).or_default().waiting.push_back(toi),
-                }
-            }
+            self.finish_pass(toi, now, last);
         }
-        Ok(Transmit {
+        Ok(Some(Transmit {
             len,
             toi: Toi(toi),
             sbn,
@@ -1050,46 +1040,67 @@ impl Sender {
             fdt_instance_id: None,
             close_object: last,
             close_session: false,
-        })
+        }))
+    }
+
+    /// A pass over object `toi` is complete: report it, then retire the object (`last`)
+    /// or schedule its next pass.
+    fn finish_pass(&mut self, toi: u128, now: Instant, last: bool) {
+        let Some(o) = self.objects.get_mut(&toi) else {
+            return;
+        };
+        o.in_pass = false;
+        o.passes_done += 1;
+        o.group.clear();
+        let pass = o.passes_done;
+        let next_start = o.pass_start.map(|s| s + o.interval());
+        let prio = o.priority;
+        self.events.push_back(SenderEvent::CarouselCycleDone {
+            toi: Toi(toi),
+            pass,
+        });
+        if let Some(q) = self.queues.get_mut(&prio) {
+            q.active.retain(|t| *t != toi);
+        }
+        if last {
+            self.objects.remove(&toi);
+            self.forget(toi);
+            self.stats.objects_sent += 1;
+            self.events.push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
+            // Keep the FDT in line now, so that "is this the session's last packet" is
+            // known before the packet leaves.
+            self.refresh_fdt(now);
+        } else {
+            match next_start {
+                Some(t) if t > now => self.timers.push((t, toi)),
+                _ => self.queues.entry(prio).or_default().waiting.push_back(toi),
+            }
+        }
     }
 }
 
-/// Writes one ALC packet into `buf`: the symbol `esi` of `enc` (straight into its place
-/// after header and FEC Payload ID), then the header with EXT_FTI, then the FEC Payload ID.
+/// Writes one ALC packet into `buf`: the symbol of `enc` for the packet's ESI, straight
+/// into its place after the header and FEC Payload ID, then the header itself.
 /// Returns (datagram length, symbol length).
 fn write_packet(
-    header: &Header,
+    header: &AlcRepr<'_>,
     scheme: &dyn FecScheme,
-    oti: &Oti,
-    sbn: u32,
-    esi: u32,
     enc: Option<&mut Box<dyn BlockEncoder>>,
     buf: &mut [u8],
 ) -> Result<(usize, usize), SendError> {
-    let hlen = header.len();
-    let sym_at = hlen + scheme.payload_id_len();
+    let hlen = header.header_len(scheme);
     let n = match enc {
         Some(enc) => {
-            let e = usize::from(oti.encoding_symbol_length);
+            let e = usize::from(header.oti.encoding_symbol_length);
             let out = buf
-                .get_mut(sym_at..sym_at + e)
-                .ok_or(SendError::BufferTooSmall(sym_at + e))?;
-            enc.write_symbol(esi, out)?
+                .get_mut(hlen..hlen + e)
+                .ok_or(SendError::BufferTooSmall(hlen + e))?;
+            enc.write_symbol(header.payload_id.esi, out)?
         }
         None => 0,
     };
-    let written = header.write(buf, scheme, oti)?;
-    debug_assert_eq!(written, hlen);
-    let pid = PayloadId {
-        sbn,
-        esi,
-        source_block_length: None,
-    };
-    let out = buf
-        .get_mut(hlen..sym_at)
-        .ok_or(SendError::BufferTooSmall(sym_at))?;
-    scheme.write_payload_id(&pid, oti, out)?;
-    Ok((sym_at + n, n))
+    header.emit_header(scheme, buf)?;
+    Ok((hlen + n, n))
 }
 
 /// The OTI of an object that did not choose one: Compact No-Code (FEC Encoding ID 0).
