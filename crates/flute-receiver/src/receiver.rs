@@ -354,7 +354,12 @@ impl Receiver {
         let mut tois: Vec<u64> = s.objects.keys().copied().collect();
         tois.sort_unstable();
         for toi in tois {
-            fail_object(ctx, &mut s, toi, FailReason::SessionClosed);
+            let reason = if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
+                FailReason::NoFdtEntry
+            } else {
+                FailReason::SessionClosed
+            };
+            fail_object(ctx, &mut s, toi, reason);
         }
         for (_, mut f) in s.fdt_asm.drain() {
             f.asm.release(&mut ctx.budget);

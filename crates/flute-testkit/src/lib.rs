@@ -6,7 +6,7 @@
 //! an arbitrary origin; all later times are that origin plus virtual offsets.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -222,18 +222,20 @@ pub struct ChannelStats {
     pub delivered: u64,
 }
 
-/// A seeded one-way channel on virtual time.
+/// A seeded one-way channel on virtual time, carrying items of type `T` (datagrams by
+/// default; tests may attach metadata).
 #[derive(Debug)]
-pub struct Channel {
+pub struct Channel<T = Vec<u8>> {
     cfg: ChannelConfig,
     rng: Rng,
     bad: bool,
     seq: u64,
-    queue: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
+    queue: BinaryHeap<Reverse<(Instant, u64)>>,
+    items: HashMap<u64, T>,
     stats: ChannelStats,
 }
 
-impl Channel {
+impl<T: Clone> Channel<T> {
     /// A channel with `cfg`, seeded with `seed`.
     pub fn new(cfg: ChannelConfig, seed: u64) -> Self {
         Self {
@@ -242,6 +244,7 @@ impl Channel {
             bad: false,
             seq: 0,
             queue: BinaryHeap::new(),
+            items: HashMap::new(),
             stats: ChannelStats::default(),
         }
     }
@@ -268,7 +271,7 @@ impl Channel {
         }
     }
 
-    fn enqueue(&mut self, now: Instant, packet: Vec<u8>) {
+    fn enqueue(&mut self, now: Instant, packet: T) {
         let mut at = now + self.cfg.latency;
         if self.cfg.reorder > 0.0 && self.rng.chance(self.cfg.reorder) {
             let max = self.cfg.reorder_delay.as_nanos().max(1) as u64;
@@ -276,11 +279,12 @@ impl Channel {
             self.stats.reordered += 1;
         }
         self.seq += 1;
-        self.queue.push(Reverse((at, self.seq, packet)));
+        self.queue.push(Reverse((at, self.seq)));
+        self.items.insert(self.seq, packet);
     }
 
     /// Offers a packet at `now`.
-    pub fn send(&mut self, now: Instant, packet: Vec<u8>) {
+    pub fn send(&mut self, now: Instant, packet: T) {
         self.stats.sent += 1;
         if self.lost() {
             self.stats.lost += 1;
@@ -294,12 +298,12 @@ impl Channel {
     }
 
     /// The next packet due at or before `now`.
-    pub fn poll_deliver(&mut self, now: Instant) -> Option<Vec<u8>> {
+    pub fn poll_deliver(&mut self, now: Instant) -> Option<T> {
         match self.queue.peek() {
-            Some(Reverse((at, _, _))) if *at <= now => {
-                let Reverse((_, _, p)) = self.queue.pop()?;
+            Some(Reverse((at, _))) if *at <= now => {
+                let Reverse((_, seq)) = self.queue.pop()?;
                 self.stats.delivered += 1;
-                Some(p)
+                self.items.remove(&seq)
             }
             _ => None,
         }
@@ -307,7 +311,7 @@ impl Channel {
 
     /// When the next packet is due.
     pub fn next_delivery(&self) -> Option<Instant> {
-        self.queue.peek().map(|Reverse((at, _, _))| *at)
+        self.queue.peek().map(|Reverse((at, _))| *at)
     }
 
     /// Counters.
@@ -338,6 +342,73 @@ pub fn drive<F: FnMut(Instant, &[u8])>(
             deliver(clock.now(), &d);
         }
     }
+}
+
+/// One datagram from a `flute_sender::Sender`, with what the sender said it carries.
+#[derive(Debug, Clone)]
+pub struct Tagged {
+    /// The datagram.
+    pub bytes: Vec<u8>,
+    /// TOI (0 for the FDT).
+    pub toi: u64,
+    /// Source Block Number.
+    pub sbn: u32,
+    /// Encoding Symbol ID.
+    pub esi: u32,
+}
+
+/// Runs `sender` on virtual time into `channel` until the sender is closed and the channel
+/// empty (or `limit` of virtual time passed), handing each delivered datagram to
+/// `deliver(now, tagged)`. The sender's timers are driven; the caller's receiver timers
+/// should be driven by the caller after this returns. Returns the number of datagrams
+/// sent.
+pub fn drive_sender<F: FnMut(Instant, &Tagged)>(
+    clock: &mut VirtualClock,
+    channel: &mut Channel<Tagged>,
+    sender: &mut flute_sender::Sender,
+    limit: Duration,
+    mut deliver: F,
+) -> u64 {
+    let end = clock.now() + limit;
+    let mut buf = vec![0u8; 65_536];
+    let mut sent = 0;
+    loop {
+        while let Some(t) = sender.poll_transmit(clock.now(), &mut buf) {
+            let bytes = buf[..t.len].to_vec();
+            channel.send(
+                clock.now(),
+                Tagged {
+                    bytes,
+                    toi: u64::try_from(t.toi.0).unwrap_or(u64::MAX),
+                    sbn: t.sbn,
+                    esi: t.esi,
+                },
+            );
+            sent += 1;
+            while let Some(d) = channel.poll_deliver(clock.now()) {
+                deliver(clock.now(), &d);
+            }
+        }
+        while let Some(d) = channel.poll_deliver(clock.now()) {
+            deliver(clock.now(), &d);
+        }
+        if sender.is_closed() && channel.next_delivery().is_none() {
+            break;
+        }
+        let next = match (sender.poll_timeout(), channel.next_delivery()) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => break,
+        };
+        if next > end {
+            break;
+        }
+        // Always move forward, so a timer that is already due cannot spin.
+        clock.advance_to(next.max(clock.now() + Duration::from_micros(1)));
+        sender.handle_timeout(clock.now());
+    }
+    sent
 }
 
 /// Content-Encoding applied by [`MiniSender`].
