@@ -36,17 +36,43 @@ fn tables(f: &gf::Field, c: u16, lo: &mut [u16; 256], hi: &mut [u16; 256]) {
 /// `outputs[r] = sum_i coefs[r * inputs.len() + i] * inputs[i]` over GF(2^16), symbols
 /// being big-endian 16-bit elements. Slices should have the same even length; the
 /// shortest length is used and an odd trailing byte is zeroed in the outputs.
+///
+/// On x86 CPUs with GFNI and AVX2 the bulk is done with `gf2p8affineqb`: multiplication by
+/// a constant is a 16x16 bit matrix, i.e. four 8x8 blocks acting on the high and low bytes.
 pub fn matmul(coefs: &[u16], inputs: &[&[u8]], outputs: &mut [&mut [u8]]) {
-    let f = field16();
-    let k = inputs.len();
     let len = inputs
         .iter()
         .map(|s| s.len())
         .chain(outputs.iter().map(|s| s.len()))
         .min()
         .unwrap_or(0);
-    let words = len / 2;
-    let mut acc = vec![0u16; words];
+    let even = len / 2 * 2;
+    #[cfg(target_arch = "x86_64")]
+    let done = x86::matmul_gfni(coefs, inputs, outputs, even);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    scalar_range(coefs, inputs, outputs, done, even);
+    for out in outputs.iter_mut() {
+        if let Some(rest) = out.get_mut(even..) {
+            rest.fill(0);
+        }
+    }
+}
+
+/// Scalar kernel on bytes `from..to` (both even) of every row.
+fn scalar_range(
+    coefs: &[u16],
+    inputs: &[&[u8]],
+    outputs: &mut [&mut [u8]],
+    from: usize,
+    to: usize,
+) {
+    if from >= to {
+        return;
+    }
+    let f = field16();
+    let k = inputs.len();
+    let mut acc = vec![0u16; (to - from) / 2];
     let mut lo = [0u16; 256];
     let mut hi = [0u16; 256];
     for (r, out) in outputs.iter_mut().enumerate() {
@@ -56,6 +82,7 @@ pub fn matmul(coefs: &[u16], inputs: &[&[u8]], outputs: &mut [&mut [u8]]) {
             if c == 0 {
                 continue;
             }
+            let inp = &inp[from..to];
             if c == 1 {
                 for (a, w) in acc.iter_mut().zip(inp.chunks_exact(2)) {
                     *a ^= u16::from_be_bytes([w[0], w[1]]);
@@ -67,11 +94,174 @@ pub fn matmul(coefs: &[u16], inputs: &[&[u8]], outputs: &mut [&mut [u8]]) {
                 *a ^= hi[usize::from(w[0])] ^ lo[usize::from(w[1])];
             }
         }
-        for (o, a) in out.chunks_exact_mut(2).zip(&acc) {
+        for (o, a) in out[from..to].chunks_exact_mut(2).zip(&acc) {
             o.copy_from_slice(&a.to_be_bytes());
         }
-        if let Some(rest) = out.get_mut(words * 2..) {
-            rest.fill(0);
+    }
+}
+
+/// The four 8x8 GF(2) blocks of "multiply by `c`" as `gf2p8affineqb` matrices:
+/// `[lo<-lo, lo<-hi, hi<-lo, hi<-hi]`.
+#[cfg(target_arch = "x86_64")]
+fn affine_blocks(f: &gf::Field, c: u16) -> [u64; 4] {
+    let mut v = [0u16; 16];
+    for (j, x) in v.iter_mut().enumerate() {
+        *x = f.mul(c, 1u16 << j);
+    }
+    // Matrix whose column j (input bit j) is cols[j]; row i sits in byte 7 - i.
+    let mat = |cols: [u8; 8]| -> u64 {
+        let mut a = 0u64;
+        for i in 0..8 {
+            let mut row = 0u64;
+            for (j, col) in cols.iter().enumerate() {
+                row |= u64::from((col >> i) & 1) << j;
+            }
+            a |= row << (8 * (7 - i));
+        }
+        a
+    };
+    let pick = |base: usize, shift: u32| -> [u8; 8] {
+        let mut cols = [0u8; 8];
+        for (j, col) in cols.iter_mut().enumerate() {
+            *col = (v[base + j] >> shift) as u8;
+        }
+        cols
+    };
+    [
+        mat(pick(0, 0)),
+        mat(pick(8, 0)),
+        mat(pick(0, 8)),
+        mat(pick(8, 8)),
+    ]
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use core::arch::x86_64::*;
+    use std::sync::OnceLock;
+
+    use super::{affine_blocks, field16};
+
+    fn have_gfni() -> bool {
+        static H: OnceLock<bool> = OnceLock::new();
+        *H.get_or_init(|| {
+            std::env::var_os("FEC_RS_FORCE_SCALAR").is_none()
+                && is_x86_feature_detected!("gfni")
+                && is_x86_feature_detected!("avx2")
+        })
+    }
+
+    /// Runs the GFNI kernel on the largest multiple of 64 bytes of `len`; returns it.
+    pub(super) fn matmul_gfni(
+        coefs: &[u16],
+        inputs: &[&[u8]],
+        outputs: &mut [&mut [u8]],
+        len: usize,
+    ) -> usize {
+        let vlen = len / 64 * 64;
+        let k = inputs.len();
+        if vlen == 0 || k == 0 || !have_gfni() || coefs.len() < k * outputs.len() {
+            return 0;
+        }
+        let f = field16();
+        let mut row = 0;
+        for group in outputs.chunks_mut(4) {
+            let g = group.len();
+            let mut mats = Vec::with_capacity(k * g);
+            for i in 0..k {
+                for r in 0..g {
+                    mats.push(affine_blocks(f, coefs[(row + r) * k + i]));
+                }
+            }
+            macro_rules! go {
+                ($n:literal) => {
+                    // SAFETY: `have_gfni()` checked GFNI and AVX2 at run time. `group.len()
+                    // == $n`, `mats.len() == k * $n`, and every input and output holds at
+                    // least `len >= vlen` bytes with `vlen % 64 == 0`.
+                    unsafe { rows::<$n>(&mats, inputs, group, vlen) }
+                };
+            }
+            match g {
+                1 => go!(1),
+                2 => go!(2),
+                3 => go!(3),
+                4 => go!(4),
+                _ => return 0,
+            }
+            row += g;
+        }
+        vlen
+    }
+
+    /// # Safety
+    /// GFNI and AVX2 must be available; `outs.len() == N`, `mats.len() == inputs.len() * N`,
+    /// every slice holds at least `vlen` bytes and `vlen % 64 == 0`.
+    #[target_feature(enable = "avx2,gfni")]
+    unsafe fn rows<const N: usize>(
+        mats: &[[u64; 4]],
+        inputs: &[&[u8]],
+        outs: &mut [&mut [u8]],
+        vlen: usize,
+    ) {
+        // Per 128-bit lane: even bytes (high bytes of big-endian words) first, then odd.
+        let split = _mm256_setr_epi8(
+            0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3,
+            5, 7, 9, 11, 13, 15,
+        );
+        let join = _mm256_setr_epi8(
+            0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12,
+            5, 13, 6, 14, 7, 15,
+        );
+        let mut pos = 0;
+        while pos < vlen {
+            let mut acc_lo = [_mm256_setzero_si256(); N];
+            let mut acc_hi = [_mm256_setzero_si256(); N];
+            for (i, inp) in inputs.iter().enumerate() {
+                // SAFETY: pos + 64 <= vlen <= inp.len(); unaligned loads.
+                let (a, b) = unsafe {
+                    (
+                        _mm256_loadu_si256(inp.as_ptr().add(pos).cast::<__m256i>()),
+                        _mm256_loadu_si256(inp.as_ptr().add(pos + 32).cast::<__m256i>()),
+                    )
+                };
+                let a = _mm256_shuffle_epi8(a, split);
+                let b = _mm256_shuffle_epi8(b, split);
+                let hi = _mm256_unpacklo_epi64(a, b);
+                let lo = _mm256_unpackhi_epi64(a, b);
+                let m = &mats[i * N..i * N + N];
+                for r in 0..N {
+                    let [ll, lh, hl, hh] = m[r];
+                    let t_ll = _mm256_set1_epi64x(ll as i64);
+                    let t_lh = _mm256_set1_epi64x(lh as i64);
+                    let t_hl = _mm256_set1_epi64x(hl as i64);
+                    let t_hh = _mm256_set1_epi64x(hh as i64);
+                    acc_lo[r] = _mm256_xor_si256(
+                        acc_lo[r],
+                        _mm256_xor_si256(
+                            _mm256_gf2p8affine_epi64_epi8::<0>(lo, t_ll),
+                            _mm256_gf2p8affine_epi64_epi8::<0>(hi, t_lh),
+                        ),
+                    );
+                    acc_hi[r] = _mm256_xor_si256(
+                        acc_hi[r],
+                        _mm256_xor_si256(
+                            _mm256_gf2p8affine_epi64_epi8::<0>(lo, t_hl),
+                            _mm256_gf2p8affine_epi64_epi8::<0>(hi, t_hh),
+                        ),
+                    );
+                }
+            }
+            for r in 0..N {
+                let a = _mm256_shuffle_epi8(_mm256_unpacklo_epi64(acc_hi[r], acc_lo[r]), join);
+                let b = _mm256_shuffle_epi8(_mm256_unpackhi_epi64(acc_hi[r], acc_lo[r]), join);
+                // SAFETY: pos + 64 <= vlen <= outs[r].len(); unaligned stores.
+                unsafe {
+                    _mm256_storeu_si256(outs[r].as_mut_ptr().add(pos).cast::<__m256i>(), a);
+                    _mm256_storeu_si256(outs[r].as_mut_ptr().add(pos + 32).cast::<__m256i>(), b);
+                }
+            }
+            pos += 64;
         }
     }
 }
@@ -84,11 +274,11 @@ mod tests {
     fn matches_generic() {
         let f = field16();
         let data: Vec<Vec<u8>> = (0..5)
-            .map(|i| (0..64).map(|b| (i * 91 + b * 13 + 5) as u8).collect())
+            .map(|i| (0..198).map(|b| (i * 91 + b * 13 + 5) as u8).collect())
             .collect();
         let inputs: Vec<&[u8]> = data.iter().map(|v| v.as_slice()).collect();
-        let coefs: Vec<u16> = (0..15u32).map(|i| (i * 4099 + 1) as u16).collect();
-        let mut a = vec![vec![0u8; 64]; 3];
+        let coefs: Vec<u16> = (0..30u32).map(|i| (i * 4099 + 1) as u16).collect();
+        let mut a = vec![vec![0u8; 198]; 6];
         let mut b = a.clone();
         let mut ar: Vec<&mut [u8]> = a.iter_mut().map(|v| v.as_mut_slice()).collect();
         matmul(&coefs, &inputs, &mut ar);
