@@ -556,9 +556,16 @@ impl BlockEncoder for RqEncoder {
         let p = self.p;
         let data = &self.data;
         let enc = self.inner.get_or_insert_with(|| {
-            let mut padded = vec![0u8; k as usize * t];
-            padded[..data.len()].copy_from_slice(data);
-            SourceBlockEncoder::new(p.block.sbn as u8, &p.rq_config(), &padded)
+            let full = k as usize * t;
+            let config = p.rq_config();
+            if data.len() == full {
+                SourceBlockEncoder::new(p.block.sbn as u8, &config, data)
+            } else {
+                // Only the last block of an object needs padding to K·T.
+                let mut padded = vec![0u8; full];
+                padded[..data.len()].copy_from_slice(data);
+                SourceBlockEncoder::new(p.block.sbn as u8, &config, &padded)
+            }
         });
         let packets = enc.repair_packets(esi - k, 1);
         let sym = packets
@@ -571,11 +578,25 @@ impl BlockEncoder for RqEncoder {
     }
 }
 
-/// FNV-1a, used to recognise a repeated ESI without keeping a second copy of every symbol.
+/// A fast 64-bit fingerprint (8 bytes per step, multiply–xorshift mixing), used to
+/// recognise a repeated ESI without keeping a second copy of every symbol. Not
+/// collision-resistant: an attacker who can forge symbols can forge anything anyway, and a
+/// collision only makes a conflicting symbol look like a duplicate (it is dropped either way).
 pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    const M: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = bytes.len() as u64 ^ 0x243F_6A88_85A3_08D3;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(M);
+        h ^= h >> 29;
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(M);
+        h ^= h >> 29;
+    }
+    h
 }
 
 struct RqDecoder {
