@@ -3,7 +3,9 @@
 //! Multiplication by a constant `c` is done with the split-nibble method: for each byte
 //! `x = hi << 4 | lo`, `c * x = L_c[lo] ^ H_c[hi]` with two 16-entry tables, which x86
 //! evaluates 32 (AVX2) or 16 (SSSE3) bytes at a time with `pshufb`. The implementation is
-//! chosen at run time with `is_x86_feature_detected!`; other targets (and x86 without
+//! chosen at run time with `is_x86_feature_detected!`. CPUs with GFNI use
+//! `gf2p8affineqb` instead (multiplication by `c` is an 8x8 bit matrix: one instruction per
+//! 32 bytes; set `FEC_RS_NO_GFNI` to force the pshufb path). Other targets (and x86 without
 //! SSSE3) use a scalar 256x256 product table.
 //!
 //! [`matmul`] is the workhorse of the encoder and decoder: it computes several output rows
@@ -62,6 +64,8 @@ enum Kernel {
     Ssse3,
     #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
     Avx2,
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+    Gfni,
 }
 
 fn kernel() -> Kernel {
@@ -71,6 +75,12 @@ fn kernel() -> Kernel {
         {
             if std::env::var_os("FEC_RS_FORCE_SCALAR").is_some() {
                 return Kernel::Scalar;
+            }
+            if is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("gfni")
+                && std::env::var_os("FEC_RS_NO_GFNI").is_none()
+            {
+                return Kernel::Gfni;
             }
             if is_x86_feature_detected!("avx2") {
                 return Kernel::Avx2;
@@ -91,6 +101,8 @@ pub fn kernel_name() -> &'static str {
         Kernel::Ssse3 => "ssse3",
         #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
         Kernel::Avx2 => "avx2",
+        #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+        Kernel::Gfni => "gfni+avx2",
     }
 }
 
@@ -157,6 +169,8 @@ fn matmul_group(gc: &[u8], inputs: &[&[u8]], outs: &mut [&mut [u8]], len: usize)
         #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
         Kernel::Avx2 => x86::group_avx2(gc, inputs, outs, len),
         #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+        Kernel::Gfni => x86::group_gfni(gc, inputs, outs, len),
+        #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
         Kernel::Ssse3 => x86::group_ssse3(gc, inputs, outs, len),
     };
     scalar_group(gc, inputs, outs, done, len);
@@ -192,7 +206,100 @@ mod x86 {
     #[cfg(target_arch = "x86_64")]
     use core::arch::x86_64::*;
 
-    use super::nibble_tables;
+    use std::sync::OnceLock;
+
+    use super::{field8, nibble_tables};
+
+    /// `gf2p8affineqb` matrices of "multiply by c" for every c: column j is `c * 2^j`,
+    /// row i sits in byte 7 - i.
+    fn affine_matrices() -> &'static [u64; 256] {
+        static M: OnceLock<Box<[u64; 256]>> = OnceLock::new();
+        M.get_or_init(|| {
+            let f = field8();
+            let mut m = Box::new([0u64; 256]);
+            for (c, a) in m.iter_mut().enumerate() {
+                for i in 0..8 {
+                    let mut row = 0u64;
+                    for j in 0..8 {
+                        let col = f.mul(c as u16, 1 << j);
+                        row |= u64::from((col >> i) & 1) << j;
+                    }
+                    *a |= row << (8 * (7 - i));
+                }
+            }
+            m
+        })
+    }
+
+    /// Runs the GFNI kernel on the largest multiple of 32 bytes and returns it.
+    pub(super) fn group_gfni(
+        gc: &[u8],
+        inputs: &[&[u8]],
+        outs: &mut [&mut [u8]],
+        len: usize,
+    ) -> usize {
+        let vlen = len / 32 * 32;
+        if vlen == 0 {
+            return 0;
+        }
+        let mats: Vec<u64> = gc
+            .iter()
+            .map(|&c| affine_matrices()[usize::from(c)])
+            .collect();
+        macro_rules! go {
+            ($n:literal) => {
+                // SAFETY: `kernel()` returned Gfni only after `is_x86_feature_detected!`
+                // confirmed both "avx2" and "gfni". Every input and output holds at least
+                // `len >= vlen` bytes, `mats` holds `inputs.len() * $n` matrices and
+                // `outs.len() == $n`.
+                unsafe { gfni_rows::<$n>(&mats, inputs, outs, vlen) }
+            };
+        }
+        match outs.len() {
+            1 => go!(1),
+            2 => go!(2),
+            3 => go!(3),
+            4 => go!(4),
+            5 => go!(5),
+            6 => go!(6),
+            7 => go!(7),
+            8 => go!(8),
+            _ => return 0,
+        }
+        vlen
+    }
+
+    /// # Safety
+    /// AVX2 and GFNI must be available; `outs.len() == N`, `mats.len() == inputs.len() * N`,
+    /// every slice holds at least `vlen` bytes and `vlen % 32 == 0`.
+    #[target_feature(enable = "avx2,gfni")]
+    unsafe fn gfni_rows<const N: usize>(
+        mats: &[u64],
+        inputs: &[&[u8]],
+        outs: &mut [&mut [u8]],
+        vlen: usize,
+    ) {
+        let mut pos = 0;
+        while pos < vlen {
+            let mut acc = [_mm256_setzero_si256(); N];
+            for (i, inp) in inputs.iter().enumerate() {
+                // SAFETY: pos + 32 <= vlen <= inp.len(); unaligned load.
+                let v = unsafe { _mm256_loadu_si256(inp.as_ptr().add(pos).cast::<__m256i>()) };
+                let m = &mats[i * N..i * N + N];
+                for r in 0..N {
+                    let a = _mm256_set1_epi64x(m[r] as i64);
+                    acc[r] = _mm256_xor_si256(acc[r], _mm256_gf2p8affine_epi64_epi8::<0>(v, a));
+                }
+            }
+            for r in 0..N {
+                // SAFETY: pos + 32 <= vlen <= outs[r].len(); unaligned store.
+                unsafe {
+                    _mm256_storeu_si256(outs[r].as_mut_ptr().add(pos).cast::<__m256i>(), acc[r])
+                };
+            }
+            pos += 32;
+        }
+    }
 
     /// Runs the AVX2 kernel on the largest multiple of 32 bytes and returns it.
     pub(super) fn group_avx2(
