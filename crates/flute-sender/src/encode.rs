@@ -9,13 +9,16 @@ use crate::{ContentEncoding, ObjectSource};
 
 const CHUNK: usize = 64 * 1024;
 
+/// What a scan of the source produced: the encoded bytes (if encoding) and the MD5 (if asked).
+pub(crate) type Scanned = (Option<Vec<u8>>, Option<[u8; 16]>);
+
 /// Reads the whole source chunk by chunk: optionally encodes it and computes its MD5.
 /// Returns (encoded bytes if `enc` is not Null, MD5 if asked).
 pub(crate) fn scan(
     source: &mut dyn ObjectSource,
     enc: ContentEncoding,
     md5: bool,
-) -> io::Result<(Option<Vec<u8>>, Option<[u8; 16]>)> {
+) -> io::Result<Scanned> {
     let len = source.len();
     let mut hasher = md5.then(Md5::new);
     let mut w = match enc {

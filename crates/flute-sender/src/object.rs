@@ -35,7 +35,7 @@ pub trait ObjectSource: Send {
 
 impl ObjectSource for Bytes {
     fn len(&self) -> u64 {
-        Bytes::len(self) as u64
+        Self::len(self) as u64
     }
 
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {

@@ -81,6 +81,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // the origin of virtual time
     fn rate_is_respected() {
         // 8 Mbit/s wire, no overhead, burst of one 1000-byte packet: 1 ms per packet.
         let cfg = Pacing {

@@ -560,7 +560,7 @@ impl Sender {
         if self.fdt_dirty {
             self.refresh_fdt(now);
         }
-        if !self.has_ready_work() && !(self.closing && self.is_idle()) {
+        if !(self.has_ready_work() || self.closing && self.is_idle()) {
             return None;
         }
         if let Some(p) = self.pacer.as_mut() {

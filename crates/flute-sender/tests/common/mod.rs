@@ -1,6 +1,6 @@
 //! Shared helpers: a virtual clock, a draining loop, and a minimal in-test receiver built
 //! only from the `alc`, `fdt` and `fec-schemes` parsers/decoders.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,6 +12,13 @@ use fec_schemes::{FecEncodingId, FecRegistry, FecScheme, Oti};
 use flute_sender::{AnchoredClock, Sender, SenderConfig, Transmit, Tsi};
 
 pub const WALL0: u64 = 1_700_000_000;
+
+/// The origin of virtual time. `Instant` has no public constructor, so one real reading
+/// anchors it; everything after is `t0 + Duration`, never the real clock.
+#[allow(clippy::disallowed_methods)]
+pub fn t0() -> Instant {
+    Instant::now()
+}
 
 pub fn clock(t0: Instant) -> Arc<AnchoredClock> {
     Arc::new(AnchoredClock::new(
@@ -100,7 +107,8 @@ pub fn parse<'a>(p: &'a AlcParser<'a>, b: &'a [u8]) -> alc::AlcPacket<'a> {
 /// Reassembles every FDT Instance seen (by FDT Instance ID) into its (inflated) XML.
 pub fn fdt_instances(reg: &FecRegistry, sent: &[Sent]) -> BTreeMap<u32, fdt::FdtInstance> {
     let parser = AlcParser::new(reg).flute(true);
-    let mut raw: BTreeMap<u32, (Oti, Option<u8>, BTreeMap<(u32, u32), Vec<u8>>)> = BTreeMap::new();
+    type Symbols = BTreeMap<(u32, u32), Vec<u8>>;
+    let mut raw: BTreeMap<u32, (Oti, Option<u8>, Symbols)> = BTreeMap::new();
     for s in sent.iter().filter(|s| s.t.toi.0 == 0) {
         let p = parse(&parser, &s.bytes);
         let id = p.fdt().expect("EXT_FDT on TOI 0").instance_id;
