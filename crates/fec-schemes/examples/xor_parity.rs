@@ -229,6 +229,7 @@ impl BlockDecoder for Dec {
     }
 }
 
+/// Registers the scheme, runs a lossy round trip and the conformance suite.
 #[allow(dead_code)]
 pub fn main() -> Result<(), FecError> {
     // 1. Register the scheme next to the built-in ones.

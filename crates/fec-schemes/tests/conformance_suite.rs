@@ -1,6 +1,8 @@
 //! The shared conformance suite (`fec_schemes::conformance`) run against every scheme in the
 //! crate. One `#[test]` per (scheme, check); see `docs/conformance/fec-schemes.md`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fec_schemes::schemes::no_code::CompactNoCode;
 use fec_schemes::schemes::raptor::Raptor;
 use fec_schemes::schemes::raptorq::RaptorQ;

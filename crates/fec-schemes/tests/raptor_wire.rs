@@ -1,6 +1,8 @@
 //! Raptor (FEC Encoding ID 1, RFC 5053): byte vectors, property round trips, bad input
 //! (catalogue item 35) and codec edge cases.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use bytes::Bytes;
 use fec_schemes::schemes::raptor::Raptor;
 use fec_schemes::{FecError, FecScheme, Oti, PayloadId, SchemeSpecific};

@@ -1,6 +1,8 @@
 //! RaptorQ (FEC Encoding ID 6, RFC 6330): byte vectors, property round trips, bad input
 //! (catalogue item 34), blocking against the `raptorq` crate, codec edge cases.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use bytes::Bytes;
 use fec_schemes::schemes::raptorq::{ESI_LIMIT, RaptorQ};
 use fec_schemes::{Blocking, FecError, FecScheme, Oti, PayloadId, PushOutcome, SchemeSpecific};

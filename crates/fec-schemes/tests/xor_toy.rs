@@ -2,6 +2,8 @@
 //! Encoding ID 130, Instance ID 0x7001) run through the conformance suite, so CI checks the
 //! tutorial. Also checks that the suite does catch a broken scheme.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/xor_parity.rs"]
 mod xor_parity;
