@@ -30,7 +30,7 @@
 //! "the Transfer Length is encoded as a 48-bit field for simplicity" although it is less than
 //! 2^45 (NOTE 1); the Scheme-Specific OTI is Z (2 octets) | N (1) | Al (1) (Figure 3); and
 //! "the encoded FEC Object Transmission Information is a 14-octet field", which with HET and
-//! HEL fills HEL = 4 words exactly, leaving no room for padding. [UNV]: the RFC itself was not
+//! HEL fills HEL = 4 words exactly, leaving no room for padding. \[UNV\]: the RFC itself was not
 //! reachable from this machine; the quotes above were cross-checked in two independent files.
 //!
 //! # Codec: the `raptor-code` crate

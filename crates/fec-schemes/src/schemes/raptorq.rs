@@ -28,7 +28,7 @@
 //! K > 56403 in the largest source block (so K' ≤ 56403, RFC 6330 §4.4.1.2 and Table 2),
 //! F > 946270874880 (RFC 6330 §4.3), ESI ≥ 2^24 and SBN ≥ Z.
 //!
-//! **Z = 256** [UNV]: the catalogue says Z ≤ 256, but Z is an 8-bit field. We do **not**
+//! **Z = 256** \[UNV\]: the catalogue says Z ≤ 256, but Z is an 8-bit field. We do **not**
 //! reinterpret Z = 0 as 256, because catalogue item 34 requires Z = 0 to be rejected, the
 //! `raptorq` crate itself stores Z as a `u8`, and RFC 6330 erratum 5548 lowers the F limit to
 //! 942574504275 = 56403 · 65535 · 255, which is exactly the limit for Z ≤ 255. So
