@@ -37,7 +37,7 @@ fn tables(f: &gf::Field, c: u16, lo: &mut [u16; 256], hi: &mut [u16; 256]) {
 /// being big-endian 16-bit elements. Slices should have the same even length; the
 /// shortest length is used and an odd trailing byte is zeroed in the outputs.
 ///
-/// On x86 CPUs with GFNI and AVX2 the bulk is done with `gf2p8affineqb`: multiplication by
+/// With `FEC_RS_GFNI` set, on x86 CPUs with GFNI and AVX2, the bulk is done with `gf2p8affineqb`: multiplication by
 /// a constant is a 16x16 bit matrix, i.e. four 8x8 blocks acting on the high and low bytes.
 pub fn matmul(coefs: &[u16], inputs: &[&[u8]], outputs: &mut [&mut [u8]]) {
     let len = inputs
@@ -146,7 +146,7 @@ mod x86 {
     fn have_gfni() -> bool {
         static H: OnceLock<bool> = OnceLock::new();
         *H.get_or_init(|| {
-            std::env::var_os("FEC_RS_FORCE_SCALAR").is_none()
+            std::env::var_os("FEC_RS_GFNI").is_some()
                 && is_x86_feature_detected!("gfni")
                 && is_x86_feature_detected!("avx2")
         })

@@ -3,9 +3,10 @@
 //! Multiplication by a constant `c` is done with the split-nibble method: for each byte
 //! `x = hi << 4 | lo`, `c * x = L_c[lo] ^ H_c[hi]` with two 16-entry tables, which x86
 //! evaluates 32 (AVX2) or 16 (SSSE3) bytes at a time with `pshufb`. The implementation is
-//! chosen at run time with `is_x86_feature_detected!`. CPUs with GFNI use
-//! `gf2p8affineqb` instead (multiplication by `c` is an 8x8 bit matrix: one instruction per
-//! 32 bytes; set `FEC_RS_NO_GFNI` to force the pshufb path). Other targets (and x86 without
+//! chosen at run time with `is_x86_feature_detected!`. With the environment
+//! variable `FEC_RS_GFNI` set, CPUs with GFNI use `gf2p8affineqb` instead (multiplication
+//! by `c` is an 8x8 bit matrix); it is opt-in because it measured slower than pshufb on the
+//! (virtualised) bench machine. Other targets (and x86 without
 //! SSSE3) use a scalar 256x256 product table.
 //!
 //! [`matmul`] is the workhorse of the encoder and decoder: it computes several output rows
@@ -78,7 +79,7 @@ fn kernel() -> Kernel {
             }
             if is_x86_feature_detected!("avx2")
                 && is_x86_feature_detected!("gfni")
-                && std::env::var_os("FEC_RS_NO_GFNI").is_none()
+                && std::env::var_os("FEC_RS_GFNI").is_some()
             {
                 return Kernel::Gfni;
             }
