@@ -1,0 +1,130 @@
+//! Writes the seed corpora under `fuzz/corpus/` from our own emitters plus hand-made bad
+//! inputs. Run with `cargo run -p flute-fuzz --example make_seeds` from the workspace root.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+
+use bytes::Bytes;
+use fec_schemes::{FecRegistry, Oti, PayloadId, SchemeSpecific};
+use lct_header::{ContentEncoding, ExtCenc, ExtFdt, ExtTime, HeaderExtension, LctRepr, LctWriter, Toi, Tsi};
+
+fn write(target: &str, name: &str, data: &[u8]) {
+    let dir = Path::new("fuzz/corpus").join(target);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), data).unwrap();
+}
+
+fn sample_otis(registry: &FecRegistry) -> Vec<Oti> {
+    let mut out = Vec::new();
+    for scheme in registry.iter() {
+        let key = scheme.key();
+        let ss = match key.encoding_id.0 {
+            1 => SchemeSpecific::Raptor { z: 1, n: 1, al: 4 },
+            6 => SchemeSpecific::RaptorQ { z: 1, n: 1, al: 4 },
+            2 => SchemeSpecific::ReedSolomon { m: 8, g: 1 },
+            _ => SchemeSpecific::None,
+        };
+        let max_n = match key.encoding_id.0 {
+            2 | 5 | 129 => Some(12),
+            _ => None,
+        };
+        out.push(Oti {
+            encoding_id: key.encoding_id,
+            instance_id: key.instance_id,
+            transfer_length: 1000,
+            encoding_symbol_length: 64,
+            max_source_block_length: 8,
+            max_encoding_symbols: max_n,
+            scheme_specific: ss,
+        });
+    }
+    out
+}
+
+fn main() {
+    let registry = FecRegistry::with_builtin();
+
+    // LCT headers.
+    let mut n = 0;
+    let mut lct = |bytes: &[u8]| {
+        n += 1;
+        write("lct_parse", &format!("seed-{n:03}"), bytes);
+    };
+    for (tsi, toi) in [(Some(Tsi(1)), Some(Toi(0))), (Some(Tsi(0xFFFF_FFFF_FFFF)), Some(Toi((1 << 112) - 1))), (None, None), (Some(Tsi(7)), Some(Toi(0x1234)))] {
+        let repr = LctRepr::new(tsi, toi, 0).unwrap();
+        let mut buf = [0u8; 128];
+        let mut w = LctWriter::new(&repr, &mut buf).unwrap();
+        w.push(&HeaderExtension::Fdt(ExtFdt { version: 2, instance_id: 0xFFFFF })).unwrap();
+        w.push(&HeaderExtension::Cenc(ExtCenc { encoding: ContentEncoding::Gzip })).unwrap();
+        let len = w.finish();
+        lct(&buf[..len]);
+        let mut w = LctWriter::new(&repr, &mut buf).unwrap();
+        w.push(&HeaderExtension::Time(ExtTime { sct_high: Some(1), sct_low: Some(2), ert: Some(3), slc: Some(4), ..Default::default() })).unwrap();
+        let len = w.finish();
+        lct(&buf[..len]);
+    }
+    lct(&[0x10, 0x00, 0x00, 0x00]); // HDR_LEN 0
+    lct(&[0x10, 0xA0, 0x05, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x00, 0x00, 0x00, 0x00]); // HEL 0
+    lct(&[0x20, 0xA0, 0x04, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]); // V = 2
+    lct(&[0x10, 0xA0, 0x09, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x05, 0x09, 0, 0]); // HEL past end
+
+    // EXT_FTI and payload IDs of every scheme.
+    let mut k = 0;
+    for oti in sample_otis(&registry) {
+        let scheme = registry.for_oti(&oti).unwrap();
+        let mut buf = vec![0u8; scheme.fti_len(&oti)];
+        if let Ok(len) = scheme.write_fti(&oti, &mut buf) {
+            k += 1;
+            write("fti_parse", &format!("seed-{k:03}"), &buf[..len]);
+            let mut bad = buf[..len].to_vec();
+            bad[1] = bad[1].wrapping_add(1);
+            k += 1;
+            write("fti_parse", &format!("seed-{k:03}"), &bad);
+        }
+    }
+
+    // ALC packets: one data packet per scheme, plus an FDT packet.
+    let mut a = 0;
+    for oti in sample_otis(&registry) {
+        let scheme = registry.for_oti(&oti).unwrap().clone();
+        let blocking = match scheme.blocking(&oti) {
+            Ok(b) => b,
+            Err(_) => continue,
+        };
+        let block = blocking.block(0).unwrap();
+        let data = Bytes::from(vec![0x5Au8; block.len as usize]);
+        let Ok(mut enc) = scheme.encoder(&oti, &block, data) else { continue };
+        for esi in [0, enc.esi_limit().saturating_sub(1)] {
+            let repr = LctRepr::new(Some(Tsi(1)), Some(Toi(1)), oti.encoding_id.0).unwrap();
+            let mut buf = [0u8; 512];
+            let mut w = LctWriter::new(&repr, &mut buf).unwrap();
+            let mut fti = vec![0u8; scheme.fti_len(&oti)];
+            scheme.write_fti(&oti, &mut fti).unwrap();
+            w.push(&HeaderExtension::Fti(&fti)).unwrap();
+            let hdr = w.finish();
+            let pid_len = scheme.payload_id_len();
+            scheme.write_payload_id(&PayloadId { sbn: 0, esi, source_block_length: Some(block.source_symbols) }, &oti, &mut buf[hdr..hdr + pid_len]).unwrap();
+            let sym = enc.write_symbol(esi, &mut buf[hdr + pid_len..]).unwrap();
+            a += 1;
+            write("alc_parse", &format!("seed-{a:03}"), &buf[..hdr + pid_len + sym]);
+        }
+    }
+
+    // FDT documents: the fdt crate's fixtures plus hostile ones.
+    let mut f = 0;
+    for entry in std::fs::read_dir("crates/fdt/tests/fixtures").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "xml") {
+            f += 1;
+            write("fdt_parse", &format!("seed-{f:03}"), &std::fs::read(&path).unwrap());
+        }
+    }
+    for doc in [
+        &b"<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]><FDT-Instance xmlns=\"urn:ietf:params:xml:ns:fdt\" Expires=\"1\"><File TOI=\"1\" Content-Location=\"&b;\"/></FDT-Instance>"[..],
+        b"<FDT-Instance xmlns=\"urn:ietf:params:xml:ns:fdt\" Expires=\"1\"><File TOI=\"0\" Content-Location=\"x\"/></FDT-Instance>",
+        b"<FDT-Instance xmlns=\"urn:ietf:params:xml:ns:fdt\" Expires=\"1\"><File TOI=\"1\" Content-Location=\"x\" Content-Length=\"+12\"/>",
+    ] {
+        f += 1;
+        write("fdt_parse", &format!("seed-{f:03}"), doc);
+    }
+}
