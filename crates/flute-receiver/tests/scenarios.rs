@@ -742,3 +742,69 @@ fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     v
 }
+
+#[test]
+fn bad_input_41_conflicting_symbol_is_dropped_and_md5_guards() {
+    let mut tx = MiniSender::new(1, no_code());
+    tx.add(ObjectSpec::new(1, "a", data(1, 3000)));
+    let pk = tx.object_packets(1);
+    let mut evil = pk[0].clone();
+    let n = evil.len();
+    evil[n - 1] ^= 0xFF; // same SBN/ESI, different bytes
+    let mut h = Harness::new(ReceiverConfig::default());
+    h.feed(&tx.fdt_packets());
+    h.feed([&pk[0], &evil]);
+    h.feed(&pk[1..]);
+    assert!(h.rx.stats().total.dropped(DropReason::BadSymbol) >= 1);
+    assert_eq!(&h.out.delivered[&1][..], &tx.objects[0].data[..]);
+}
+
+#[test]
+fn bad_input_40_conflicting_ext_fti_for_the_same_toi() {
+    let mut tx = MiniSender::new(1, no_code());
+    tx.add(ObjectSpec::new(1, "a", data(1, 3000)));
+    let mut other = MiniSender::new(1, no_code());
+    other.add(ObjectSpec::new(1, "a", data(1, 3000)).symbol_length(32));
+    let mut h = Harness::new(ReceiverConfig::default());
+    h.feed(&tx.fdt_packets());
+    h.feed(&tx.object_packets(1)[..2]);
+    h.feed(&other.object_packets(1)[..5]);
+    assert_eq!(h.rx.stats().total.dropped(DropReason::BadFti), 5);
+    h.feed(&tx.object_packets(1)[2..]);
+    assert_eq!(&h.out.delivered[&1][..], &tx.objects[0].data[..]);
+}
+
+#[test]
+fn bad_input_25_unknown_codepoint_and_27_empty_symbol() {
+    let mut tx = MiniSender::new(1, no_code());
+    tx.add(ObjectSpec::new(1, "a", data(1, 300)));
+    let mut pk = tx.object_packets(1);
+    pk[0][3] = 77; // codepoint with no registered scheme
+    let mut h = Harness::new(ReceiverConfig::default());
+    h.feed([&pk[0]]);
+    assert_eq!(h.rx.stats().total.dropped(DropReason::UnknownScheme), 1);
+    // A data packet whose symbol is empty (header + FEC Payload ID only).
+    let mut empty = pk[1].clone();
+    empty.truncate(empty.len() - 64);
+    h.feed(&tx.fdt_packets());
+    h.feed([&empty]);
+    assert_eq!(h.rx.stats().total.dropped(DropReason::BadSymbol), 1);
+}
+
+#[test]
+fn stats_count_every_datagram() {
+    let mut tx = MiniSender::new(1, no_code());
+    tx.add(ObjectSpec::new(1, "a", data(1, 3000)));
+    let round = tx.carousel_round();
+    let mut h = Harness::new(ReceiverConfig::default());
+    h.feed(&round);
+    h.feed(&round);
+    h.feed([&vec![0u8; 3]]);
+    let st = h.rx.stats();
+    assert_eq!(st.total.datagrams, 2 * round.len() as u64 + 1);
+    assert_eq!(st.total.dropped(DropReason::Malformed), 1);
+    assert_eq!(st.total.objects_completed, 1);
+    assert_eq!(st.total.fdt_instances, 1);
+    let s = st.sessions.values().next().unwrap();
+    assert_eq!(s.datagrams, 2 * round.len() as u64);
+}
