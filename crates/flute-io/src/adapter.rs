@@ -13,8 +13,8 @@ use crate::udp::TxBatch;
 /// The sans-IO sender as the loop sees it (implemented for `flute_sender::Sender` in
 /// [`crate::cores`], and by test doubles).
 pub trait SenderCore {
-    /// Writes the next datagram due at `now` into `buf` (cleared first) and returns its
-    /// length, or `None` when nothing is due (pacing) or everything is sent.
+    /// Writes the next datagram due at `now` at the start of `buf` (resizing it if it is
+    /// too short; its old contents are irrelevant) and returns its length, or `None` when nothing is due (pacing) or everything is sent.
     fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize>;
     /// When the core next wants to run (pacing, carousel); `None` when idle for good.
     fn poll_timeout(&mut self) -> Option<Instant>;
@@ -65,6 +65,30 @@ pub trait DatagramSource {
     ) -> io::Result<bool>;
 }
 
+impl<T: DatagramSource + ?Sized> DatagramSource for &mut T {
+    fn now(&mut self) -> Instant {
+        (**self).now()
+    }
+    fn recv(&mut self, deadline: Option<Instant>, f: &mut DeliverFn<'_>) -> io::Result<bool> {
+        (**self).recv(deadline, f)
+    }
+}
+
+impl<T: DatagramSink + ?Sized> DatagramSink for &mut T {
+    fn now(&mut self) -> Instant {
+        (**self).now()
+    }
+    fn wait_until(&mut self, deadline: Instant, shutdown: &AtomicBool) {
+        (**self).wait_until(deadline, shutdown);
+    }
+    fn send(&mut self, batch: &TxBatch) -> io::Result<()> {
+        (**self).send(batch)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (**self).flush()
+    }
+}
+
 /// Counters from one adapter run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoopStats {
@@ -101,7 +125,6 @@ pub fn run_sender<S: SenderCore, K: DatagramSink>(
         core.handle_timeout(now);
         batch.clear();
         while batch.len() < MAX_BATCH {
-            buf.clear();
             match core.poll_transmit(now, &mut buf) {
                 Some(n) => batch.push(&buf[..n]),
                 None => break,

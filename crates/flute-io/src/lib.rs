@@ -21,6 +21,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod adapter;
+mod cores;
 pub mod endpoints;
 pub mod pcap;
 #[cfg(target_os = "linux")]

@@ -1,0 +1,261 @@
+//! `flute recv`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use flute_io::{DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver};
+use flute_receiver::{FsSink, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats};
+
+use crate::Interrupt;
+use crate::opts::{human_bytes, human_rate, parse_percent, parse_secs};
+use crate::progress::Bars;
+
+/// Arguments of `flute recv`.
+#[derive(Debug, Args)]
+pub(crate) struct RecvArgs {
+    /// Address to listen on, ADDR:PORT; a multicast group is joined (e.g. 239.255.1.1:3400).
+    #[arg(long, short = 'l', required_unless_present = "pcap")]
+    pub(crate) listen: Option<SocketAddr>,
+    /// Sender address: source-specific join for multicast, a filter for unicast.
+    #[arg(long)]
+    pub(crate) source: Option<IpAddr>,
+    /// Only accept this Transport Session Identifier (repeatable).
+    #[arg(long)]
+    pub(crate) tsi: Vec<u64>,
+    /// Directory to write the received files into (created if missing).
+    #[arg(long, short = 'o')]
+    pub(crate) out: PathBuf,
+    /// Read packets from this pcap/pcapng file instead of the network.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pcap: Option<PathBuf>,
+    /// Stop when the first session ends (close-session flag, or idle).
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Stop after this many seconds without any packet.
+    #[arg(long, value_parser = parse_secs)]
+    pub(crate) timeout: Option<Duration>,
+    /// Network interface for multicast joins (e.g. lo, eth0).
+    #[arg(long)]
+    pub(crate) interface: Option<String>,
+    /// Drop this share of the received packets (seeded, deterministic): for testing FEC.
+    #[arg(long, value_parser = parse_percent, default_value = "0")]
+    pub(crate) drop: f64,
+    /// Seed of --drop.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// One system call per datagram (no recvmmsg/GRO).
+    #[arg(long)]
+    pub(crate) no_batch: bool,
+    /// No progress bars or per-object lines.
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
+}
+
+/// What a receive run saw, for the summary and the exit status.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub(crate) completed: Vec<(String, u64, Option<PathBuf>)>,
+    pub(crate) failed: Vec<(u64, String, String)>,
+    pub(crate) incomplete: Vec<(u64, String)>,
+    pub(crate) announced: usize,
+    pub(crate) stats: ReceiverStats,
+    pub(crate) datagrams: u64,
+    pub(crate) bytes: u64,
+    pub(crate) dropped_by_filter: u64,
+    pub(crate) elapsed: Duration,
+    pub(crate) interrupted: bool,
+}
+
+impl Outcome {
+    pub(crate) fn ok(&self) -> bool {
+        self.failed.is_empty() && self.incomplete.is_empty() && self.completed.len() >= self.announced
+    }
+}
+
+/// Checks that `dir` exists (creating it) and is writable.
+pub(crate) fn prepare_out_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
+    let probe = dir.join(format!(".flute-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| format!("output directory {} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Runs a receiver on `source` until it ends, is interrupted, or the stop rules say so.
+pub(crate) fn receive<S: DatagramSource + ?Sized>(
+    source: &mut S,
+    cfg: ReceiverConfig,
+    sink: Box<dyn ObjectSink>,
+    once: bool,
+    idle_timeout: Option<Duration>,
+    stop_when_done: Option<&dyn Fn(&Outcome) -> bool>,
+    interrupt: &Interrupt,
+    bars: &Bars,
+) -> Result<Outcome, String> {
+    let mut rx = Receiver::with_sink(cfg, sink);
+    let mut out = Outcome::default();
+    let mut pbs: HashMap<u64, indicatif::ProgressBar> = HashMap::new();
+    let mut names: HashMap<u64, String> = HashMap::new();
+    let mut fdt_files: BTreeMap<u64, usize> = BTreeMap::new();
+    let start = Instant::now();
+    let mut last_count = 0u64;
+    let mut last_packet = Instant::now();
+    let mut started: HashMap<u64, bool> = HashMap::new();
+    let stats = run_receiver(&mut rx, source, &interrupt.hard, |r| {
+        let st = r.stats();
+        if st.total.datagrams != last_count {
+            last_count = st.total.datagrams;
+            last_packet = Instant::now();
+        }
+        let mut stop = false;
+        while let Some(ev) = r.poll_event() {
+            match ev {
+                ReceiverEvent::FdtReceived { session, files, .. } => {
+                    let e = fdt_files.entry(session.tsi).or_default();
+                    *e = (*e).max(files);
+                }
+                ReceiverEvent::ObjectStarted { toi, transfer_length, content_location, .. } => {
+                    let name = content_location.unwrap_or_else(|| format!("TOI {toi}"));
+                    pbs.insert(toi, bars.bytes(transfer_length, &name));
+                    names.insert(toi, name);
+                    started.insert(toi, false);
+                }
+                ReceiverEvent::Progress { toi, blocks_decoded, blocks_total, .. } => {
+                    if let Some(pb) = pbs.get(&toi) {
+                        let len = pb.length().unwrap_or(0);
+                        pb.set_position(len * blocks_decoded / blocks_total.max(1));
+                    }
+                }
+                ReceiverEvent::ObjectComplete { toi, content_location, location, content_length, .. } => {
+                    if let Some(pb) = pbs.remove(&toi) {
+                        pb.finish_and_clear();
+                    }
+                    started.insert(toi, true);
+                    let path = match location {
+                        flute_receiver::ObjectLocation::File(p) => Some(p),
+                        _ => None,
+                    };
+                    bars.println(&format!("received {content_location} ({})", human_bytes(content_length)));
+                    out.completed.push((content_location, content_length, path));
+                }
+                ReceiverEvent::ObjectFailed { toi, reason, .. } => {
+                    if let Some(pb) = pbs.remove(&toi) {
+                        pb.abandon();
+                    }
+                    started.insert(toi, true);
+                    let name = names.get(&toi).cloned().unwrap_or_else(|| format!("TOI {toi}"));
+                    bars.println(&format!("FAILED {name}: {reason}"));
+                    out.failed.push((toi, name, reason.to_string()));
+                }
+                ReceiverEvent::SessionClosed { .. } => {
+                    if once {
+                        stop = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.announced = fdt_files.values().sum();
+        if interrupt.requested()
+            || idle_timeout.is_some_and(|t| last_packet.elapsed() >= t)
+            || stop_when_done.is_some_and(|f| f(&out))
+        {
+            stop = true;
+        }
+        if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    })
+    .map_err(|e| e.to_string())?;
+    for (toi, done) in started {
+        if !done {
+            out.incomplete.push((toi, names.get(&toi).cloned().unwrap_or_default()));
+        }
+    }
+    for pb in pbs.values() {
+        pb.abandon();
+    }
+    out.stats = rx.stats();
+    out.datagrams = stats.datagrams;
+    out.bytes = stats.bytes;
+    out.elapsed = start.elapsed();
+    out.interrupted = stats.interrupted || interrupt.requested();
+    Ok(out)
+}
+
+/// Prints the receive summary.
+pub(crate) fn print_summary(out: &Outcome) {
+    let t = &out.stats.total;
+    let secs = out.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "received {} packets ({}, {}) in {:.2} s; {} symbols used, {} blocks decoded, {} FDT instance(s)",
+        out.datagrams,
+        human_bytes(out.bytes),
+        human_rate(out.bytes as f64 * 8.0 / secs),
+        secs,
+        t.symbols_accepted,
+        t.blocks_decoded,
+        t.fdt_instances
+    );
+    if out.dropped_by_filter > 0 {
+        println!("packets dropped by --drop: {}", out.dropped_by_filter);
+    }
+    if !t.dropped.is_empty() {
+        let d: Vec<String> = t.dropped.iter().map(|(r, n)| format!("{r:?}={n}")).collect();
+        println!("packets not used: {}", d.join(", "));
+    }
+    println!(
+        "objects: {} complete, {} failed, {} incomplete (FDT announced {})",
+        out.completed.len(),
+        out.failed.len(),
+        out.incomplete.len(),
+        out.announced
+    );
+    for (toi, name, why) in &out.failed {
+        println!("  failed: {name} (TOI {toi}): {why}");
+    }
+    for (toi, name) in &out.incomplete {
+        println!("  incomplete: {name} (TOI {toi}): session ended or stopped before it could be decoded");
+    }
+}
+
+pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
+    prepare_out_dir(&args.out)?;
+    let mut cfg = ReceiverConfig::default();
+    if !args.tsi.is_empty() {
+        cfg.tsi_allow_list = Some(args.tsi.clone());
+    }
+    if args.pcap.is_some() {
+        // Replaying a capture: a session ends with the capture.
+        cfg.session_idle_timeout = Duration::from_secs(3600);
+    }
+    let sink: Box<dyn ObjectSink> = Box::new(FsSink::new(args.out.clone()));
+    let bars = Bars::new(args.quiet);
+    let mut source: Box<dyn DatagramSource> = match (&args.pcap, args.listen) {
+        (Some(p), listen) => {
+            let mut s = PcapSource::open(p).map_err(|e| e.to_string())?;
+            s.port_filter = listen.map(|l| l.port()).filter(|&p| p != 0);
+            Box::new(s)
+        }
+        (None, Some(listen)) => {
+            let opts = UdpOptions { interface: args.interface.clone(), batched: !args.no_batch, ..UdpOptions::default() };
+            let sock = UdpReceiver::bind(listen, args.source, &opts).map_err(|e| e.to_string())?;
+            if !args.quiet {
+                eprintln!("listening on {} ({:?} I/O)", sock.local_addr(), sock.mode());
+            }
+            Box::new(UdpSource { socket: sock })
+        }
+        (None, None) => return Err("either --listen or --pcap is required".into()),
+    };
+    let mut lossy = Lossy::new(&mut *source, args.drop / 100.0, args.seed);
+    let mut out = receive(&mut lossy, cfg, sink, args.once, args.timeout, None, interrupt, &bars)?;
+    out.dropped_by_filter = lossy.dropped;
+    print_summary(&out);
+    if out.interrupted && out.failed.is_empty() {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(if out.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

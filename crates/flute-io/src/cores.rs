@@ -1,0 +1,38 @@
+//! [`SenderCore`] and [`ReceiverCore`] for the workspace's sans-IO sender and receiver:
+//! pure forwarding, so the adapter loops can drive them.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use flute_receiver::{Endpoint, Receiver};
+use flute_sender::Sender;
+
+use crate::adapter::{ReceiverCore, SenderCore};
+
+impl SenderCore for Sender {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        let need = self.config().max_datagram_size;
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        Sender::poll_transmit(self, now, buf).map(|t| t.len)
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        Sender::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Sender::handle_timeout(self, now);
+    }
+}
+
+impl ReceiverCore for Receiver {
+    fn handle_datagram(&mut self, now: Instant, src: SocketAddr, dst: SocketAddr, data: &[u8]) {
+        Receiver::handle_datagram(self, now, Endpoint { source: Some(src.ip()), destination: dst }, data);
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        Receiver::poll_timeout(self)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Receiver::handle_timeout(self, now);
+    }
+}
