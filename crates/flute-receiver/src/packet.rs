@@ -2,17 +2,14 @@
 //! the FLUTE header extensions (RFC 6726 §3.4.1, §3.4.3), the raw EXT_FTI (RFC 5775 §5.2)
 //! and the bytes after the LCT header (FEC Payload ID + symbols, RFC 5775 §4).
 //!
-//! This is a small, panic-free reader over the datagram. It checks everything the receiver
-//! relies on and reports the first problem as a [`DropReason`].
+//! The LCT layer is `lct-header` (zero-copy view + FLUTE header checks); this module only
+//! maps its errors to [`DropReason`]s and picks out what the receiver uses. The FEC part
+//! (EXT_FTI, FEC Payload ID) is read through the scheme from the registry by the receiver,
+//! with the object's OTI when it is known.
+
+use lct_header::{ContentEncoding, FluteHeaderCheck, LCT_VERSION, LctError, LctPacket};
 
 use crate::stats::DropReason;
-
-/// HET of EXT_FDT (RFC 6726 §3.4.1).
-pub(crate) const EXT_FDT: u8 = 192;
-/// HET of EXT_CENC (RFC 6726 §3.4.3).
-pub(crate) const EXT_CENC: u8 = 193;
-/// HET of EXT_FTI (RFC 5775 §5.2).
-pub(crate) const EXT_FTI: u8 = 64;
 
 /// The parts of a datagram the receiver uses. Borrows the datagram.
 #[derive(Debug, Clone)]
@@ -32,124 +29,61 @@ pub(crate) struct LctView<'a> {
     pub(crate) payload: &'a [u8],
 }
 
-fn be(buf: &[u8], off: usize, len: usize) -> Option<u64> {
-    let s = buf.get(off..off.checked_add(len)?)?;
-    Some(s.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+fn reason(e: LctError) -> DropReason {
+    match e {
+        LctError::UnsupportedVersion { .. } => DropReason::BadVersion,
+        LctError::DuplicateExtension { .. } => DropReason::DuplicateExtension,
+        LctError::MissingField { field: "EXT_FDT" } => DropReason::FdtWithoutExtFdt,
+        LctError::MissingField { .. } => DropReason::MissingTsiOrToi,
+        LctError::UnexpectedExtension { .. } => DropReason::ExtFdtOnData,
+        LctError::InvalidValue { field, .. } if field.contains("FDT") => DropReason::BadFdtVersion,
+        // EXT_CENC with an unknown encoding (item 20): the FDT instance cannot be used.
+        LctError::InvalidValue { .. } => DropReason::FdtRejected,
+        _ => DropReason::Malformed,
+    }
 }
 
-/// Parses the LCT header of `buf` (RFC 5651 §5.1) and its extensions (§5.2).
+/// Parses the LCT header of `buf` (RFC 5651 §5.1) and its extensions (§5.2) with
+/// `lct-header`, applying the FLUTE header rules (RFC 6726 §3.3, §3.4).
 pub(crate) fn parse(buf: &[u8]) -> Result<LctView<'_>, DropReason> {
-    let w0 = be(buf, 0, 4).ok_or(DropReason::Malformed)? as u32;
-    let v = w0 >> 28;
-    if v != 1 {
+    let pkt = LctPacket::new_checked(buf).map_err(reason)?;
+    if pkt.version() != LCT_VERSION {
         return Err(DropReason::BadVersion);
     }
-    let c = ((w0 >> 26) & 3) as usize;
-    let s = ((w0 >> 23) & 1) as usize;
-    let o = ((w0 >> 21) & 3) as usize;
-    let h = ((w0 >> 20) & 1) as usize;
-    // Reserved bits (17..18) are ignored (RFC 5651 §5.1; catalogue item 6).
-    let a = (w0 >> 17) & 1 == 1;
-    let b = (w0 >> 16) & 1 == 1;
-    let hdr_len = ((w0 >> 8) & 0xFF) as usize * 4;
-    let codepoint = (w0 & 0xFF) as u8;
-    let tsi_len = 4 * s + 2 * h;
-    let toi_len = 4 * o + 2 * h;
-    let fixed = 4 + 4 * (c + 1) + tsi_len + toi_len;
-    if hdr_len < fixed || hdr_len > buf.len() {
-        return Err(DropReason::Malformed);
-    }
-    if tsi_len == 0 || toi_len == 0 {
-        // FLUTE needs both TSI and TOI (RFC 6726 §3.3; catalogue item 9).
-        return Err(DropReason::MissingTsiOrToi);
-    }
-    let tsi_off = 4 + 4 * (c + 1);
-    let tsi = be(buf, tsi_off, tsi_len).ok_or(DropReason::Malformed)?;
-    let toi_off = tsi_off + tsi_len;
-    // TOI up to 112 bits: only values that fit in 64 bits are supported.
-    let mut toi = 0u64;
-    for (i, byte) in buf
-        .get(toi_off..toi_off + toi_len)
-        .ok_or(DropReason::Malformed)?
-        .iter()
-        .enumerate()
+    let h = FluteHeaderCheck::new().check(&pkt).map_err(reason)?;
+    if h.extensions
+        .fdt
+        .is_some_and(|f| f.version != 1 && f.version != 2)
     {
-        if toi_len - i > 8 {
-            if *byte != 0 {
-                return Err(DropReason::ToiTooWide);
-            }
-        } else {
-            toi = (toi << 8) | u64::from(*byte);
-        }
+        return Err(DropReason::BadFdtVersion);
     }
-    let mut view = LctView {
-        close_session: a,
-        close_object: b,
-        codepoint,
-        tsi,
+    // TOI up to 112 bits on the wire: only values that fit in 64 bits are supported.
+    let toi = u64::try_from(h.toi.0).map_err(|_| DropReason::ToiTooWide)?;
+    let cenc = h.extensions.cenc.map(|c| match c.encoding {
+        ContentEncoding::Null => 0,
+        ContentEncoding::Zlib => 1,
+        ContentEncoding::Deflate => 2,
+        ContentEncoding::Gzip => 3,
+        #[allow(unreachable_patterns)]
+        _ => u8::MAX,
+    });
+    Ok(LctView {
+        close_session: pkt.close_session(),
+        close_object: pkt.close_object(),
+        codepoint: pkt.codepoint(),
+        tsi: h.tsi.0,
         toi,
-        fdt: None,
-        cenc: None,
-        fti: None,
-        payload: buf.get(hdr_len..).ok_or(DropReason::Malformed)?,
-    };
-    let mut pos = fixed;
-    while pos < hdr_len {
-        let het = *buf.get(pos).ok_or(DropReason::Malformed)?;
-        let len = if het >= 128 {
-            4
-        } else {
-            let hel = usize::from(*buf.get(pos + 1).ok_or(DropReason::Malformed)?);
-            if hel == 0 {
-                return Err(DropReason::Malformed);
-            }
-            hel * 4
-        };
-        if pos + len > hdr_len {
-            return Err(DropReason::Malformed);
-        }
-        let ext = &buf[pos..pos + len];
-        match het {
-            EXT_FDT => {
-                if view.fdt.is_some() {
-                    return Err(DropReason::DuplicateExtension);
-                }
-                let word = be(ext, 0, 4).unwrap_or(0) as u32;
-                let version = ((word >> 20) & 0xF) as u8;
-                if version != 1 && version != 2 {
-                    return Err(DropReason::BadFdtVersion);
-                }
-                view.fdt = Some((version, word & 0xF_FFFF));
-            }
-            EXT_CENC => {
-                if view.cenc.is_some() {
-                    return Err(DropReason::DuplicateExtension);
-                }
-                view.cenc = Some(ext[1]);
-            }
-            EXT_FTI => {
-                if view.fti.is_some() {
-                    return Err(DropReason::DuplicateExtension);
-                }
-                view.fti = Some(ext);
-            }
-            // Unknown extensions are skipped by length (catalogue item 16).
-            _ => {}
-        }
-        pos += len;
-    }
-    if toi == 0 && view.fdt.is_none() {
-        return Err(DropReason::FdtWithoutExtFdt);
-    }
-    if toi != 0 && view.fdt.is_some() {
-        return Err(DropReason::ExtFdtOnData);
-    }
-    Ok(view)
+        fdt: h.extensions.fdt.map(|f| (f.version, f.instance_id)),
+        cenc,
+        fti: h.extensions.fti.map(|f| f.bytes()),
+        payload: pkt.into_payload(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lct_header::EXT_FDT;
 
     fn header(flags_a: bool, toi: u8, exts: &[u8]) -> Vec<u8> {
         let words = 2 + 1 + 1 + exts.len() / 4;
