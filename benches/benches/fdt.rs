@@ -6,6 +6,8 @@
 //!
 //! Run: `cargo bench -p flute-benches --bench fdt -- --warm-up-time 1 --measurement-time 3`.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};

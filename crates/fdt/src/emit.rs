@@ -35,8 +35,9 @@ const FILE_ATTRS: &[&str] = &[
     "Transfer-Length",
     "Content-MD5",
 ];
-const EXT_ATTRS: &[(&str, &str)] = &[
-    (NS_MBMS2008, "FullFDT"),
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+const INSTANCE_EXT_ATTRS: &[(&str, &str)] = &[(NS_MBMS2008, "FullFDT")];
+const FILE_EXT_ATTRS: &[(&str, &str)] = &[
     (NS_MBMS2009, "Decryption-KEY-URI"),
     (NS_MBMS2012, "FEC-Redundancy-Level"),
     (NS_MBMS2012, "File-ETag"),
@@ -111,6 +112,32 @@ impl Writer<'_> {
         Ok(())
     }
 
+    fn reserved_ns(&self) -> FdtError {
+        FdtError::NotExpressible {
+            profile: self.profile,
+            reason: "a kept name is in the reserved xmlns namespace",
+        }
+    }
+
+    /// Writes a kept top-level element, refusing one in the profile's own FDT namespace
+    /// (the schema only admits `##other` there, and a reader would take it for FDT content).
+    fn top_element(&mut self, el: &XmlElement, indent: &str) -> Result<(), FdtError> {
+        let fdt_ns = match self.profile {
+            Profile::Rfc6726 => NS_RFC6726,
+            _ => NS_FLUTE_2005,
+        };
+        if el.name.namespace.as_deref() == Some(fdt_ns) {
+            return Err(FdtError::NotExpressible {
+                profile: self.profile,
+                reason: "a kept element is in the profile's FDT namespace",
+            });
+        }
+        self.out.push_str(indent);
+        self.element(el, None)?;
+        self.out.push('\n');
+        Ok(())
+    }
+
     fn bad_char(&self) -> FdtError {
         FdtError::NotExpressible {
             profile: self.profile,
@@ -172,11 +199,16 @@ impl Writer<'_> {
     }
 
     /// Writes kept attributes, refusing ones that clash with modelled attributes.
-    fn extra_attrs(&mut self, attrs: &[ExtraAttribute], modelled: &[&str]) -> Result<(), FdtError> {
+    fn extra_attrs(
+        &mut self,
+        attrs: &[ExtraAttribute],
+        modelled: &[&str],
+        modelled_ext: &[(&str, &str)],
+    ) -> Result<(), FdtError> {
         for (i, a) in attrs.iter().enumerate() {
             let clash_modelled = match a.name.namespace.as_deref() {
                 None => modelled.contains(&a.name.local.as_str()),
-                Some(ns) => EXT_ATTRS.contains(&(ns, a.name.local.as_str())),
+                Some(ns) => modelled_ext.contains(&(ns, a.name.local.as_str())),
             };
             if clash_modelled || attrs[..i].iter().any(|b| b.name == a.name) {
                 return Err(FdtError::NotExpressible {
@@ -194,6 +226,7 @@ impl Writer<'_> {
             match a.name.namespace.as_deref() {
                 None => self.attr(&a.name.local, &a.value)?,
                 Some(XML_NS) => self.attr(&format!("xml:{}", a.name.local), &a.value)?,
+                Some(XMLNS_NS) => return Err(self.reserved_ns()),
                 Some(ns) => {
                     self.attr(&format!("x{i}:{}", a.name.local), &a.value)?;
                     self.attr(&format!("xmlns:x{i}"), ns)?;
@@ -220,9 +253,17 @@ impl Writer<'_> {
             }
         }
         let ns = el.name.namespace.as_deref();
+        // Elements use the default namespace, except in the reserved `xml` namespace, which
+        // has a fixed prefix and must never be declared.
+        let (prefix, child_default) = match ns {
+            Some(XMLNS_NS) => return Err(self.reserved_ns()),
+            Some(XML_NS) => ("xml:", parent_ns),
+            _ => ("", Some(ns)),
+        };
         self.out.push('<');
+        self.out.push_str(prefix);
         self.out.push_str(&el.name.local);
-        if parent_ns != Some(ns) {
+        if prefix.is_empty() && parent_ns != Some(ns) {
             self.attr("xmlns", ns.unwrap_or(""))?;
         }
         self.foreign_attrs(&el.attributes)?;
@@ -234,10 +275,13 @@ impl Writer<'_> {
         for c in &el.children {
             match c {
                 XmlNode::Text(t) => self.text(t)?,
-                XmlNode::Element(e) => self.element(e, Some(ns))?,
+                XmlNode::Element(e) => self.element(e, child_default)?,
             }
         }
-        let _ = write!(self.out, "</{}>", el.name.local);
+        self.out.push_str("</");
+        self.out.push_str(prefix);
+        self.out.push_str(&el.name.local);
+        self.out.push('>');
         Ok(())
     }
 
@@ -302,7 +346,7 @@ impl Writer<'_> {
         if let Some(v) = inst.full_fdt {
             self.num_attr("mbms2008:FullFDT", v);
         }
-        self.extra_attrs(&inst.extra_attributes, INSTANCE_ATTRS)?;
+        self.extra_attrs(&inst.extra_attributes, INSTANCE_ATTRS, INSTANCE_EXT_ATTRS)?;
         self.out.push_str(">\n");
         for f in &inst.files {
             self.file(f)?;
@@ -323,9 +367,7 @@ impl Writer<'_> {
             self.out.push_str("  <sv:delimiter>0</sv:delimiter>\n");
         }
         for x in &inst.extra_elements {
-            self.out.push_str("  ");
-            self.element(x, None)?;
-            self.out.push('\n');
+            self.top_element(x, "  ")?;
         }
         let p = if self.gpp() { "" } else { "mbms2005:" };
         for g in &inst.groups {
@@ -390,7 +432,7 @@ impl Writer<'_> {
         }
         let mut modelled = INSTANCE_ATTRS.to_vec();
         modelled.extend_from_slice(FILE_ATTRS);
-        self.extra_attrs(&f.extra_attributes, &modelled)?;
+        self.extra_attrs(&f.extra_attributes, &modelled, FILE_EXT_ATTRS)?;
         let gpp = self.gpp();
         let has_children = gpp
             || f.cache_control.is_some()
@@ -452,9 +494,7 @@ impl Writer<'_> {
             self.out.push_str("    <sv:delimiter>0</sv:delimiter>\n");
         }
         for x in &f.extra_elements {
-            self.out.push_str("    ");
-            self.element(x, None)?;
-            self.out.push('\n');
+            self.top_element(x, "    ")?;
         }
         let p = if gpp { "" } else { "mbms2005:" };
         for g in &f.groups {

@@ -332,8 +332,11 @@ impl<'a> Parser<'a> {
     fn classify(r: ResolveResult<'_>, offset: u64) -> Result<Ns, FdtError> {
         match r {
             ResolveResult::Unbound => Ok(Ns::None),
+            ResolveResult::Bound(ns) if ns.as_ref().is_empty() => Ok(Ns::None),
             ResolveResult::Bound(ns) => {
-                let s = std::str::from_utf8(ns.as_ref()).map_err(|e| xml_err(offset, e))?;
+                let raw = std::str::from_utf8(ns.as_ref()).map_err(|e| xml_err(offset, e))?;
+                // quick-xml hands over the declaration's raw value.
+                let s = &*quick_xml::escape::unescape(raw).map_err(|e| escape_err(e, offset))?;
                 Ok(KNOWN
                     .iter()
                     .find(|k| **k == s)
@@ -383,6 +386,9 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         for a in e.attributes() {
             let a = a.map_err(|err| xml_err(offset, err))?;
+            if a.value.contains(&b'<') {
+                return Err(xml_err(offset, "'<' in an attribute value"));
+            }
             if a.key.as_namespace_binding().is_some() {
                 continue;
             }
@@ -398,14 +404,11 @@ impl<'a> Parser<'a> {
                 .map_err(|err| xml_err(offset, err))?
                 .to_owned();
             let ns = Self::classify(r, offset)?;
-            if a.value.len() > limits.max_value_len {
-                return Err(FdtError::ValueTooLong {
-                    element: clip(element),
-                    name: clip(&local),
-                    len: a.value.len(),
-                    limit: limits.max_value_len,
+            if !lexical::is_ncname(&local) {
+                return Err(xml_err(
                     offset,
-                });
+                    format!("invalid attribute name {:?}", clip(&local)),
+                ));
             }
             let value = match a.value {
                 Cow::Borrowed(raw) => {
@@ -421,6 +424,24 @@ impl<'a> Parser<'a> {
                         .into_owned()
                 }
             };
+            // The unescaped length is what the model holds (and what an emitter reproduces
+            // whatever escaping it picks); it is never longer than the raw value.
+            if value.len() > limits.max_value_len {
+                return Err(FdtError::ValueTooLong {
+                    element: clip(element),
+                    name: clip(&local),
+                    len: value.len(),
+                    limit: limits.max_value_len,
+                    offset,
+                });
+            }
+            // Namespaces in XML: no two attributes with the same expanded name.
+            if out.iter().any(|b: &Attr| b.ns == ns && b.local == local) {
+                return Err(xml_err(
+                    offset,
+                    format!("duplicate attribute {:?}", clip(&local)),
+                ));
+            }
             out.push(Attr { ns, local, value });
         }
         Ok(out)
@@ -497,6 +518,24 @@ impl<'a> Parser<'a> {
             }
             self.check_len(element, out.len(), offset)?;
         }
+    }
+
+    /// Reads a simple-content element whose type allows no attributes.
+    fn simple_text(
+        &mut self,
+        e: &BytesStart<'_>,
+        element: &'static str,
+        empty: bool,
+        offset: u64,
+    ) -> Result<String, FdtError> {
+        if let Some(a) = self.attrs(e, element, offset)?.first() {
+            return Err(FdtError::UnexpectedAttribute {
+                element,
+                attribute: clip(&a.local),
+                offset,
+            });
+        }
+        self.text(element, empty)
     }
 
     fn number(
@@ -906,21 +945,21 @@ impl<'a> Parser<'a> {
                     inst.files.push(f);
                 }
                 Slot::SchemaVersion => {
-                    let t = p.text("schemaVersion", empty)?;
+                    let t = p.simple_text(e, "schemaVersion", empty, offset)?;
                     inst.schema_version = Some(p.u32("schemaVersion", "#text", &t, offset)?);
                 }
                 Slot::Delimiter => {
-                    let t = p.text("delimiter", empty)?;
+                    let t = p.simple_text(e, "delimiter", empty, offset)?;
                     lexical::byte(&t, p.opts.canonical_numbers)
                         .map_err(|_| invalid("delimiter", "#text", &t, "xs:byte", offset))?;
                 }
-                Slot::BaseUrl1 => inst
-                    .base_url_1
-                    .push(lexical::collapse(&p.text("Base-URL-1", empty)?).to_owned()),
-                Slot::BaseUrl2 => inst
-                    .base_url_2
-                    .push(lexical::collapse(&p.text("Base-URL-2", empty)?).to_owned()),
-                Slot::Group => inst.groups.push(p.text("Group", empty)?),
+                Slot::BaseUrl1 => inst.base_url_1.push(
+                    lexical::collapse(&p.simple_text(e, "Base-URL-1", empty, offset)?).to_owned(),
+                ),
+                Slot::BaseUrl2 => inst.base_url_2.push(
+                    lexical::collapse(&p.simple_text(e, "Base-URL-2", empty, offset)?).to_owned(),
+                ),
+                Slot::Group => inst.groups.push(p.simple_text(e, "Group", empty, offset)?),
                 Slot::Expiry => {
                     const X: &str = "MBMS-Session-Identity-Expiry";
                     let mut value = None;
@@ -1050,7 +1089,7 @@ impl<'a> Parser<'a> {
                         f.cache_control = Some(p.cache_control(&ns, empty, off)?);
                     }
                     Slot::Delimiter => {
-                        let t = p.text("delimiter", empty)?;
+                        let t = p.simple_text(e, "delimiter", empty, off)?;
                         lexical::byte(&t, p.opts.canonical_numbers)
                             .map_err(|_| invalid("delimiter", "#text", &t, "xs:byte", off))?;
                     }
@@ -1060,9 +1099,9 @@ impl<'a> Parser<'a> {
                     Slot::Acl2 => f
                         .alternate_content_location_2
                         .push(p.acl(e, &ns, empty, off)?),
-                    Slot::Group => f.groups.push(p.text("Group", empty)?),
+                    Slot::Group => f.groups.push(p.simple_text(e, "Group", empty, off)?),
                     Slot::SessionIdentity => {
-                        let t = p.text("MBMS-Session-Identity", empty)?;
+                        let t = p.simple_text(e, "MBMS-Session-Identity", empty, off)?;
                         f.mbms_session_identities.push(p.u8(
                             "MBMS-Session-Identity",
                             "#text",
@@ -1113,7 +1152,7 @@ impl<'a> Parser<'a> {
                 count += 1;
                 let c = match local {
                     "no-cache" | "max-stale" => {
-                        let t = p.text(E, cempty)?;
+                        let t = p.simple_text(e, E, cempty, off)?;
                         if lexical::boolean(&t) != Some(true) {
                             return Err(invalid(E, local, &t, "xs:boolean fixed to true", off));
                         }
@@ -1124,7 +1163,7 @@ impl<'a> Parser<'a> {
                         }
                     }
                     "Expires" => {
-                        let t = p.text(E, cempty)?;
+                        let t = p.simple_text(e, E, cempty, off)?;
                         CacheControl::Expires(p.u32(E, "Expires", &t, off)?)
                     }
                     _ => {
@@ -1183,7 +1222,7 @@ impl<'a> Parser<'a> {
                     });
                 }
                 acl.locations
-                    .push(lexical::collapse(&p.text(E, cempty)?).to_owned());
+                    .push(lexical::collapse(&p.simple_text(ce, E, cempty, off)?).to_owned());
                 Ok(())
             })?;
         }
@@ -1206,6 +1245,12 @@ impl<'a> Parser<'a> {
         }
         self.unknown += 1;
         let local = Self::local(e, offset)?.to_owned();
+        if !lexical::is_ncname(&local) {
+            return Err(xml_err(
+                offset,
+                format!("invalid element name {:?}", clip(&local)),
+            ));
+        }
         let attributes = self
             .attrs(e, &local, offset)?
             .into_iter()

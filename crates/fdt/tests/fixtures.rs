@@ -292,3 +292,55 @@ fn cenc_code_points_and_names() {
     assert_eq!(Cenc::from_content_encoding("deflate"), Ok(Cenc::Zlib));
     assert_eq!(Cenc::from_content_encoding("identity"), Ok(Cenc::Null));
 }
+
+#[test]
+fn foreign_content_edge_cases_round_trip() {
+    let doc = format!(
+        r#"<FDT-Instance xmlns="{NS_FLUTE_2005}" xmlns:r="{NS_RFC6726}" xmlns:a="urn:a" xmlns:b="urn:a" Expires="1">
+  <File Content-Location="a" TOI="1" xml:lang="en" a:x="1" FullFDT="true">
+    <xml:note>n<i xmlns="">in</i></xml:note>
+    <a:e xmlns:q="urn:q" q:y="2"><![CDATA[<raw>]]>&#xD;&amp;</a:e>
+  </File>
+  <r:File Content-Location="b" TOI="2"/>
+  <e xmlns=""/>
+</FDT-Instance>"#
+    );
+    let m = FdtInstance::parse(doc.as_bytes()).expect("parse");
+    let f = &m.files[0];
+    assert_eq!(f.extra_attributes.len(), 3);
+    assert_eq!(
+        f.extra_attributes[0].name,
+        XmlName::new(Some("http://www.w3.org/XML/1998/namespace"), "lang")
+    );
+    assert_eq!(
+        f.extra_elements[1].children,
+        vec![XmlNode::Text("<raw>\r&".into())]
+    );
+    // An RFC 6726 `File` inside a 2005-namespace instance is foreign content here...
+    assert_eq!(
+        m.extra_elements[0].name,
+        XmlName::new(Some(NS_RFC6726), "File")
+    );
+    // ...so it cannot be written in the RFC 6726 profile, where it would become a File.
+    assert!(matches!(
+        m.emit(Profile::Rfc6726),
+        Err(FdtError::NotExpressible { .. })
+    ));
+    for profile in [Profile::Rfc3926, Profile::Mbms3gpp] {
+        let xml = m.emit(profile).expect("emit");
+        let back = FdtInstance::parse(xml.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let mut expected = m.clone();
+        if profile == Profile::Mbms3gpp {
+            expected.schema_version = Some(DEFAULT_SCHEMA_VERSION);
+        }
+        assert_eq!(back, expected, "{xml}");
+    }
+    // Two prefixes bound to one namespace cannot name the same attribute twice.
+    let dup = format!(
+        r#"<FDT-Instance xmlns="{NS_RFC6726}" xmlns:a="urn:a" xmlns:b="urn:a" Expires="1"><File Content-Location="a" TOI="1" a:x="1" b:x="2"/></FDT-Instance>"#
+    );
+    assert!(matches!(
+        FdtInstance::parse(dup.as_bytes()),
+        Err(FdtError::Xml { .. })
+    ));
+}

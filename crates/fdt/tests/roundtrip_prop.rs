@@ -53,6 +53,28 @@ proptest! {
         let _ = FdtInstance::parse(&data);
     }
 
+    /// The fuzz target's invariant: whatever parses, emits (or is refused with a typed
+    /// error) and the emitted document parses back to the same model.
+    #[test]
+    fn emit_of_any_parsed_document_reparses(
+        name in prop_oneof![Just("rfc6726_basic.xml"), Just("mbms_3gpp_full.xml"), Just("mbms_2022_profiled.xml")],
+        pos in 0usize..4000,
+        byte in prop_oneof![Just(b' '), Just(b'x'), Just(b'"'), Just(b'<'), Just(b'>'), Just(b'/'), Just(b':'), Just(b'&'), Just(b'0'), any::<u8>()],
+    ) {
+        let mut data = common::fixture(name);
+        let n = data.len();
+        data[pos % n] = byte;
+        if let Ok(m) = FdtInstance::parse(&data) {
+            for profile in [Profile::Rfc6726, Profile::Mbms3gpp] {
+                if let Ok(xml) = m.emit(profile) {
+                    let back = FdtInstance::parse(xml.as_bytes())
+                        .map_err(|e| TestCaseError::fail(format!("{e}\n{xml}")))?;
+                    prop_assert_eq!(back, expected_after(profile, &m));
+                }
+            }
+        }
+    }
+
     #[test]
     fn cenc_round_trip(data in proptest::collection::vec(any::<u8>(), 0..2048), code in 0u8..4) {
         let cenc = Cenc::from_code(code).map_err(|e| TestCaseError::fail(e.to_string()))?;
