@@ -37,7 +37,7 @@ fn tables(f: &gf::Field, c: u16, lo: &mut [u16; 256], hi: &mut [u16; 256]) {
 /// being big-endian 16-bit elements. Slices should have the same even length; the
 /// shortest length is used and an odd trailing byte is zeroed in the outputs.
 ///
-/// With `FEC_RS_GFNI` set, on x86 CPUs with GFNI and AVX2, the bulk is done with `gf2p8affineqb`: multiplication by
+/// On x86 CPUs with GFNI and AVX2 (unless `FEC_RS_NO_GFNI` is set) the bulk is done with `gf2p8affineqb`: multiplication by
 /// a constant is a 16x16 bit matrix, i.e. four 8x8 blocks acting on the high and low bytes.
 pub fn matmul(coefs: &[u16], inputs: &[&[u8]], outputs: &mut [&mut [u8]]) {
     let len = inputs
@@ -100,38 +100,43 @@ fn scalar_range(
     }
 }
 
-/// The four 8x8 GF(2) blocks of "multiply by `c`" as `gf2p8affineqb` matrices:
-/// `[lo<-lo, lo<-hi, hi<-lo, hi<-hi]`.
+/// Transposes the 8x8 bit matrix held in `x` (bit `c` of byte `r` <-> bit `r` of byte `c`).
 #[cfg(target_arch = "x86_64")]
-fn affine_blocks(f: &gf::Field, c: u16) -> [u64; 4] {
+fn transpose8(mut x: u64) -> u64 {
+    let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
+    x ^= t ^ (t << 7);
+    let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
+    x ^= t ^ (t << 14);
+    let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
+    x ^= t ^ (t << 28);
+    x
+}
+
+/// The four 8x8 GF(2) blocks of "multiply by `c`" as `gf2p8affineqb` matrices:
+/// `[lo<-lo, lo<-hi, hi<-lo, hi<-hi]`. A `gf2p8affineqb` matrix holds the row producing
+/// output bit `i` in byte `7 - i`; row `i` has bit `j` set when input bit `j` feeds output
+/// bit `i`, i.e. it is the transpose of the matrix whose byte `j` is the image of bit `j`.
+#[cfg(target_arch = "x86_64")]
+fn affine_blocks(c: u16) -> [u64; 4] {
+    // v[j] = c * x^j, by repeated multiplication by x modulo 1+x+x^3+x^12+x^16.
+    let reduce = (gf::PRIMITIVE_POLYNOMIALS[16] & 0xFFFF) as u16;
     let mut v = [0u16; 16];
-    for (j, x) in v.iter_mut().enumerate() {
-        *x = f.mul(c, 1u16 << j);
+    let mut x = c;
+    for vj in v.iter_mut() {
+        *vj = x;
+        x = (x << 1) ^ if x & 0x8000 != 0 { reduce } else { 0 };
     }
-    // Matrix whose column j (input bit j) is cols[j]; row i sits in byte 7 - i.
-    let mat = |cols: [u8; 8]| -> u64 {
-        let mut a = 0u64;
-        for i in 0..8 {
-            let mut row = 0u64;
-            for (j, col) in cols.iter().enumerate() {
-                row |= u64::from((col >> i) & 1) << j;
-            }
-            a |= row << (8 * (7 - i));
-        }
-        a
+    let cols = |base: usize, shift: u32| -> u64 {
+        (0..8).fold(0u64, |acc, j| {
+            acc | (u64::from((v[base + j] >> shift) as u8) << (8 * j))
+        })
     };
-    let pick = |base: usize, shift: u32| -> [u8; 8] {
-        let mut cols = [0u8; 8];
-        for (j, col) in cols.iter_mut().enumerate() {
-            *col = (v[base + j] >> shift) as u8;
-        }
-        cols
-    };
+    let mat = |c: u64| transpose8(c).swap_bytes();
     [
-        mat(pick(0, 0)),
-        mat(pick(8, 0)),
-        mat(pick(0, 8)),
-        mat(pick(8, 8)),
+        mat(cols(0, 0)),
+        mat(cols(8, 0)),
+        mat(cols(0, 8)),
+        mat(cols(8, 8)),
     ]
 }
 
@@ -141,46 +146,75 @@ mod x86 {
     use core::arch::x86_64::*;
     use std::sync::OnceLock;
 
-    use super::{affine_blocks, field16};
+    use super::affine_blocks;
 
     fn have_gfni() -> bool {
         static H: OnceLock<bool> = OnceLock::new();
         *H.get_or_init(|| {
-            std::env::var_os("FEC_RS_GFNI").is_some()
+            std::env::var_os("FEC_RS_NO_GFNI").is_none()
                 && is_x86_feature_detected!("gfni")
                 && is_x86_feature_detected!("avx2")
         })
     }
 
-    /// Runs the GFNI kernel on the largest multiple of 64 bytes of `len`; returns it.
+    /// Runs the GFNI kernel on the first `len` bytes (`len` even) and returns `len`, or
+    /// returns 0 when GFNI is unavailable. A tail shorter than 64 bytes goes through
+    /// zero-padded copies.
     pub(super) fn matmul_gfni(
         coefs: &[u16],
         inputs: &[&[u8]],
         outputs: &mut [&mut [u8]],
         len: usize,
     ) -> usize {
-        let vlen = len / 64 * 64;
         let k = inputs.len();
-        if vlen == 0 || k == 0 || !have_gfni() || coefs.len() < k * outputs.len() {
+        if len == 0 || k == 0 || !have_gfni() || coefs.len() < k * outputs.len() {
             return 0;
         }
-        let f = field16();
+        let vlen = len / 64 * 64;
+        let tail = len - vlen;
+        let pad_in: Vec<[u8; 64]> = if tail > 0 {
+            inputs
+                .iter()
+                .map(|s| {
+                    let mut p = [0u8; 64];
+                    p[..tail].copy_from_slice(&s[vlen..len]);
+                    p
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let pad_refs: Vec<&[u8]> = pad_in.iter().map(|p| &p[..]).collect();
+        let mut pad_out = vec![[0u8; 64]; if tail > 0 { outputs.len() } else { 0 }];
         let mut row = 0;
         for group in outputs.chunks_mut(4) {
             let g = group.len();
             let mut mats = Vec::with_capacity(k * g);
             for i in 0..k {
                 for r in 0..g {
-                    mats.push(affine_blocks(f, coefs[(row + r) * k + i]));
+                    mats.push(affine_blocks(coefs[(row + r) * k + i]));
                 }
             }
             macro_rules! go {
-                ($n:literal) => {
-                    // SAFETY: `have_gfni()` checked GFNI and AVX2 at run time. `group.len()
-                    // == $n`, `mats.len() == k * $n`, and every input and output holds at
-                    // least `len >= vlen` bytes with `vlen % 64 == 0`.
-                    unsafe { rows::<$n>(&mats, inputs, group, vlen) }
-                };
+                ($n:literal) => {{
+                    if vlen > 0 {
+                        // SAFETY: `have_gfni()` checked GFNI and AVX2 at run time.
+                        // `group.len() == $n`, `mats.len() == k * $n`, and every input and
+                        // output holds at least `len >= vlen` bytes with `vlen % 64 == 0`.
+                        unsafe { rows::<$n>(&mats, inputs, group, vlen) }
+                    }
+                    if tail > 0 {
+                        let mut outs: Vec<&mut [u8]> = pad_out[row..row + $n]
+                            .iter_mut()
+                            .map(|p| &mut p[..])
+                            .collect();
+                        // SAFETY: as above; the padded copies are exactly 64 bytes each.
+                        unsafe { rows::<$n>(&mats, &pad_refs, &mut outs, 64) }
+                        for (o, p) in group.iter_mut().zip(&pad_out[row..row + $n]) {
+                            o[vlen..len].copy_from_slice(&p[..tail]);
+                        }
+                    }
+                }};
             }
             match g {
                 1 => go!(1),
@@ -191,7 +225,7 @@ mod x86 {
             }
             row += g;
         }
-        vlen
+        len
     }
 
     /// # Safety
@@ -269,6 +303,33 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast affine blocks equal the bit matrices built from field products.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn affine_blocks_match_field() {
+        let f = field16();
+        for c in [0u16, 1, 2, 0x8000, 0x1234, 0xFFFF, 0x100B] {
+            let m = affine_blocks(c);
+            for j in 0..16 {
+                let img = f.mul(c, 1 << j);
+                // Input bit j lives in the low byte (j < 8) or the high byte.
+                let (lo_m, hi_m, b) = if j < 8 {
+                    (m[0], m[2], j)
+                } else {
+                    (m[1], m[3], j - 8)
+                };
+                let apply = |a: u64| -> u8 {
+                    (0..8).fold(0u8, |acc, i| {
+                        let row = (a >> (8 * (7 - i))) as u8;
+                        acc | (((row >> b) & 1) << i)
+                    })
+                };
+                assert_eq!(apply(lo_m), img as u8, "c={c:#x} j={j}");
+                assert_eq!(apply(hi_m), (img >> 8) as u8, "c={c:#x} j={j}");
+            }
+        }
+    }
 
     #[test]
     fn matches_generic() {
