@@ -9,13 +9,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use flute_io::{Lossy, SeededRng, TxBatch, UdpOptions, UdpReceiver, UdpSender, UdpSink, UdpSource, run_sender};
+use flute_io::{
+    Lossy, SeededRng, TxBatch, UdpOptions, UdpReceiver, UdpSender, UdpSink, UdpSource, run_sender,
+};
 use flute_receiver::{FsSink, ReceiverConfig};
 use flute_sender::SenderEvent;
 use md5::{Digest, Md5};
 
 use crate::Interrupt;
-use crate::opts::{CarouselArg, CencArg, FecArg, ProfileArg, human_bytes, human_rate, parse_percent, parse_rate, parse_size};
+use crate::opts::{
+    CarouselArg, CencArg, FecArg, ProfileArg, human_bytes, human_rate, parse_percent, parse_rate,
+    parse_size,
+};
 use crate::progress::Bars;
 use crate::recv::{Outcome, receive};
 use crate::send::{SendArgs, build_sender, object_for};
@@ -60,7 +65,16 @@ fn generate(n: u64, seed: u64) -> Vec<u8> {
         let x = (rng.next_f64() * (u64::MAX as f64)) as u64;
         let b = x.to_le_bytes();
         // Low nibbles only in half of the bytes: some redundancy for content encodings.
-        let chunk = [b[0], b[1], b[2], b[3], b[4] & 0x0f, b[5] & 0x0f, b[6] & 0x0f, b[7] & 0x0f];
+        let chunk = [
+            b[0],
+            b[1],
+            b[2],
+            b[3],
+            b[4] & 0x0f,
+            b[5] & 0x0f,
+            b[6] & 0x0f,
+            b[7] & 0x0f,
+        ];
         let take = ((n as usize) - v.len()).min(8);
         v.extend_from_slice(&chunk[..take]);
     }
@@ -68,8 +82,13 @@ fn generate(n: u64, seed: u64) -> Vec<u8> {
 }
 
 /// Opens the receiving socket: multicast on `lo` if it delivers, else 127.0.0.1 unicast.
-fn open_path(unicast: bool) -> Result<(UdpReceiver, SocketAddr, &'static str, Option<String>), String> {
-    let lo = UdpOptions { interface: Some("lo".into()), ..UdpOptions::default() };
+fn open_path(
+    unicast: bool,
+) -> Result<(UdpReceiver, SocketAddr, &'static str, Option<String>), String> {
+    let lo = UdpOptions {
+        interface: Some("lo".into()),
+        ..UdpOptions::default()
+    };
     if !unicast {
         let group: SocketAddr = "239.255.70.76:0".parse().map_err(|_| "group literal")?;
         match UdpReceiver::bind(group, None, &lo) {
@@ -83,7 +102,10 @@ fn open_path(unicast: bool) -> Result<(UdpReceiver, SocketAddr, &'static str, Op
                         tx.send(&b)
                     })
                     .is_ok()
-                    && rx.recv(Some(Duration::from_millis(300)), &mut |_, _| {}).unwrap_or(0) > 0;
+                    && rx
+                        .recv(Some(Duration::from_millis(300)), &mut |_, _| {})
+                        .unwrap_or(0)
+                        > 0;
                 if delivered {
                     return Ok((rx, dest, "multicast 239.255.70.76 on lo", Some("lo".into())));
                 }
@@ -92,8 +114,12 @@ fn open_path(unicast: bool) -> Result<(UdpReceiver, SocketAddr, &'static str, Op
             Err(e) => eprintln!("note: multicast on lo unavailable ({e}); using 127.0.0.1 unicast"),
         }
     }
-    let rx = UdpReceiver::bind("127.0.0.1:0".parse().map_err(|_| "literal")?, None, &UdpOptions::default())
-        .map_err(|e| e.to_string())?;
+    let rx = UdpReceiver::bind(
+        "127.0.0.1:0".parse().map_err(|_| "literal")?,
+        None,
+        &UdpOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
     let dest = rx.local_addr();
     Ok((rx, dest, "unicast 127.0.0.1", None))
 }
@@ -101,19 +127,30 @@ fn open_path(unicast: bool) -> Result<(UdpReceiver, SocketAddr, &'static str, Op
 pub(crate) fn run(args: DemoArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
     let dir = std::env::temp_dir().join(format!("flute-demo-{}", std::process::id()));
     let (src_dir, out_dir) = (dir.join("src"), dir.join("out"));
-    std::fs::create_dir_all(&src_dir).map_err(|e| format!("cannot create {}: {e}", src_dir.display()))?;
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&src_dir)
+        .map_err(|e| format!("cannot create {}: {e}", src_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let result = run_in(&args, interrupt, &src_dir, &out_dir);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-fn run_in(args: &DemoArgs, interrupt: &Interrupt, src_dir: &std::path::Path, out_dir: &std::path::Path) -> Result<ExitCode, String> {
+fn run_in(
+    args: &DemoArgs,
+    interrupt: &Interrupt,
+    src_dir: &std::path::Path,
+    out_dir: &std::path::Path,
+) -> Result<ExitCode, String> {
     let data = generate(args.size, args.seed);
     let md5 = Md5::digest(&data);
     let file = src_dir.join("demo.bin");
     std::fs::write(&file, &data).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    let repair = args.repair.unwrap_or(if args.fec == FecArg::Nocode { 0.0 } else { 2.0 * args.loss + 5.0 });
+    let repair = args.repair.unwrap_or(if args.fec == FecArg::Nocode {
+        0.0
+    } else {
+        2.0 * args.loss + 5.0
+    });
     let (rx_sock, dest, path_desc, iface) = open_path(args.unicast)?;
     println!(
         "flute demo: {} file, {:?} FEC with {repair:.0}% repair, {:.1}% seeded loss, {path_desc} ({})",
@@ -136,8 +173,20 @@ fn run_in(args: &DemoArgs, interrupt: &Interrupt, src_dir: &std::path::Path, out
             }
             finished
         };
-        let cfg = ReceiverConfig { object_idle_timeout: Duration::from_secs(5), ..ReceiverConfig::default() };
-        let r = receive(&mut source, cfg, Box::new(FsSink::new(out_rx)), false, Some(Duration::from_secs(5)), Some(&stop), &int_rx, &bars);
+        let cfg = ReceiverConfig {
+            object_idle_timeout: Duration::from_secs(5),
+            ..ReceiverConfig::default()
+        };
+        let r = receive(
+            &mut source,
+            cfg,
+            Box::new(FsSink::new(out_rx)),
+            false,
+            Some(Duration::from_secs(5)),
+            Some(&stop),
+            &int_rx,
+            &bars,
+        );
         done_rx.store(true, Ordering::SeqCst);
         r
     });
@@ -152,7 +201,11 @@ fn run_in(args: &DemoArgs, interrupt: &Interrupt, src_dir: &std::path::Path, out
         symbol_size: args.symbol_size,
         block_size: None,
         tsi: 1,
-        carousel: if args.fec == FecArg::Nocode { CarouselArg::Forever } else { CarouselArg::Times(1) },
+        carousel: if args.fec == FecArg::Nocode {
+            CarouselArg::Forever
+        } else {
+            CarouselArg::Times(1)
+        },
         cenc: args.cenc,
         profile: ProfileArg::Rfc6726,
         pcap: None,
@@ -173,8 +226,15 @@ fn run_in(args: &DemoArgs, interrupt: &Interrupt, src_dir: &std::path::Path, out
     if args.fec != FecArg::Nocode {
         sender.close();
     }
-    let sock = UdpSender::open(dest, None, &UdpOptions { interface: send_args.interface.clone(), ..UdpOptions::default() })
-        .map_err(|e| e.to_string())?;
+    let sock = UdpSender::open(
+        dest,
+        None,
+        &UdpOptions {
+            interface: send_args.interface.clone(),
+            ..UdpOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let mut sink = Lossy::new(UdpSink { socket: sock }, args.loss / 100.0, args.seed);
     let mut closing = false;
     let sent = run_sender(&mut sender, &mut sink, &interrupt.hard, |s| {
@@ -192,7 +252,9 @@ fn run_in(args: &DemoArgs, interrupt: &Interrupt, src_dir: &std::path::Path, out
     })
     .map_err(|e| e.to_string())?;
     let send_secs = start.elapsed().as_secs_f64();
-    let outcome = receiver.join().map_err(|_| "receiver thread panicked".to_string())??;
+    let outcome = receiver
+        .join()
+        .map_err(|_| "receiver thread panicked".to_string())??;
     let total_secs = start.elapsed().as_secs_f64();
 
     // Verify.
@@ -201,7 +263,12 @@ fn run_in(args: &DemoArgs, interrupt: &Interrupt, src_dir: &std::path::Path, out
     let md5_ok = got.as_ref().is_some_and(|g| Md5::digest(g) == md5);
     let st = sender.stats();
     let rst = &outcome.stats.total;
-    println!("  file size         {} ({} bytes), MD5 {}", human_bytes(args.size), args.size, hex(&md5));
+    println!(
+        "  file size         {} ({} bytes), MD5 {}",
+        human_bytes(args.size),
+        args.size,
+        hex(&md5)
+    );
     println!(
         "  packets sent      {} ({} FDT, {} source, {} repair symbols)",
         st.packets, st.fdt_packets, st.source_symbols, st.repair_symbols
@@ -241,10 +308,18 @@ fn run_in(args: &DemoArgs, interrupt: &Interrupt, src_dir: &std::path::Path, out
         } else if got.is_none() {
             "FAIL: the file was not received".to_string()
         } else {
-            format!("FAIL: bytes {} / MD5 {}", if bytes_ok { "ok" } else { "differ" }, if md5_ok { "ok" } else { "differs" })
+            format!(
+                "FAIL: bytes {} / MD5 {}",
+                if bytes_ok { "ok" } else { "differ" },
+                if md5_ok { "ok" } else { "differs" }
+            )
         }
     );
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn hex(b: &[u8]) -> String {

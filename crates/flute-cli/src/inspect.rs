@@ -39,10 +39,12 @@ pub(crate) fn lct_clause(e: &LctError) -> &'static str {
         LctError::HdrLenTooShort { .. } | LctError::HdrLenExceedsPacket { .. } => {
             "RFC 5651 §5.1 (HDR_LEN)"
         }
-        LctError::ZeroHel { .. } | LctError::ExtensionOverrun { .. } | LctError::ExtensionLength { .. } => {
-            "RFC 5651 §5.2 (header extensions: HET/HEL)"
+        LctError::ZeroHel { .. }
+        | LctError::ExtensionOverrun { .. }
+        | LctError::ExtensionLength { .. } => "RFC 5651 §5.2 (header extensions: HET/HEL)",
+        LctError::DuplicateExtension { .. } => {
+            "RFC 6726 §3.4.1 / RFC 5775 §5.2 (one EXT_FDT, EXT_FTI, EXT_CENC per packet)"
         }
-        LctError::DuplicateExtension { .. } => "RFC 6726 §3.4.1 / RFC 5775 §5.2 (one EXT_FDT, EXT_FTI, EXT_CENC per packet)",
         LctError::MissingField { .. } => "RFC 6726 §7.1 (FLUTE packets carry TSI and TOI)",
         LctError::UnexpectedExtension { .. } => {
             "RFC 6726 §3.4.1 / §3.4.3 (EXT_FDT and EXT_CENC only on TOI 0)"
@@ -72,7 +74,9 @@ pub(crate) fn alc_clause(e: &AlcError) -> &'static str {
 /// The RFC clause an FEC-level error breaks.
 pub(crate) fn fec_clause(e: &FecError) -> &'static str {
     match e {
-        FecError::FtiLength { .. } | FecError::NotFti { .. } => "RFC 5775 §5.2 (EXT_FTI length for the scheme)",
+        FecError::FtiLength { .. } | FecError::NotFti { .. } => {
+            "RFC 5775 §5.2 (EXT_FTI length for the scheme)"
+        }
         FecError::InvalidOti { .. } => "RFC 5052 §6.2 (FEC OTI)",
         FecError::SbnOutOfRange { .. } => "RFC 5052 §9.1 (SBN beyond the source blocks)",
         FecError::EsiOutOfRange { .. } => "RFC 5052 §6.1 (ESI out of range)",
@@ -138,13 +142,21 @@ fn hexs(b: &[u8]) -> String {
 
 fn ext_json(e: &HeaderExtension<'_>) -> Value {
     match e {
-        HeaderExtension::Fdt(f) => json!({"het": 192, "name": "EXT_FDT", "version": f.version, "instance_id": f.instance_id}),
-        HeaderExtension::Cenc(c) => json!({"het": 193, "name": "EXT_CENC", "value": format!("{c:?}")}),
-        HeaderExtension::Time(t) => json!({"het": 2, "name": "EXT_TIME", "value": format!("{t:?}")}),
+        HeaderExtension::Fdt(f) => {
+            json!({"het": 192, "name": "EXT_FDT", "version": f.version, "instance_id": f.instance_id})
+        }
+        HeaderExtension::Cenc(c) => {
+            json!({"het": 193, "name": "EXT_CENC", "value": format!("{c:?}")})
+        }
+        HeaderExtension::Time(t) => {
+            json!({"het": 2, "name": "EXT_TIME", "value": format!("{t:?}")})
+        }
         HeaderExtension::Fti(b) => json!({"het": 64, "name": "EXT_FTI", "hex": hexs(b)}),
         HeaderExtension::Nop(b) => json!({"het": 0, "name": "EXT_NOP", "len": b.len()}),
         HeaderExtension::Auth(b) => json!({"het": 1, "name": "EXT_AUTH", "len": b.len()}),
-        HeaderExtension::Unknown(r) => json!({"het": r.het(), "name": "unknown", "hex": hexs(r.bytes())}),
+        HeaderExtension::Unknown(r) => {
+            json!({"het": r.het(), "name": "unknown", "hex": hexs(r.bytes())})
+        }
         _ => json!({"het": e.het(), "name": "other"}),
     }
 }
@@ -169,7 +181,9 @@ fn oti_text(o: &Oti) -> String {
         o.transfer_length,
         o.encoding_symbol_length,
         o.max_source_block_length,
-        o.max_encoding_symbols.map(|n| format!(" max_n={n}")).unwrap_or_default(),
+        o.max_encoding_symbols
+            .map(|n| format!(" max_n={n}"))
+            .unwrap_or_default(),
         match &o.scheme_specific {
             fec_schemes::SchemeSpecific::None => String::new(),
             s => format!(" {s:?}"),
@@ -181,7 +195,11 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
     let mut reader = PcapReader::open(&args.capture).map_err(|e| e.to_string())?;
     let registry = FecRegistry::with_builtin();
     let parser = AlcParser::new(&registry).flute(true);
-    let mut out = Out { json: args.json, quiet_packets: args.summary, diagnostics: 0 };
+    let mut out = Out {
+        json: args.json,
+        quiet_packets: args.summary,
+        diagnostics: 0,
+    };
     let mut sessions: BTreeMap<SessionKey, SessionSummary> = BTreeMap::new();
     let mut fdts: HashMap<(SessionKey, u32), FdtAsm> = HashMap::new();
     let mut seen_symbols: HashMap<(SessionKey, u128, u32, u32), u64> = HashMap::new();
@@ -192,7 +210,12 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
             Ok(Some(d)) => d,
             Ok(None) => break,
             Err(e) => {
-                out.diag(index + 1, 0.0, "capture", &format!("capture unreadable past this point: {e}"));
+                out.diag(
+                    index + 1,
+                    0.0,
+                    "capture",
+                    &format!("capture unreadable past this point: {e}"),
+                );
                 break;
             }
         };
@@ -263,10 +286,13 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
             toi.map_or("-".into(), |t| t.to_string()),
         );
         // The OTI known for an FDT instance lets packets without EXT_FTI be decoded.
-        let fdt_ext = view.extensions().filter_map(|r| r.ok()?.decode().ok()).find_map(|e| match e {
-            HeaderExtension::Fdt(f) => Some(f),
-            _ => None,
-        });
+        let fdt_ext = view
+            .extensions()
+            .filter_map(|r| r.ok()?.decode().ok())
+            .find_map(|e| match e {
+                HeaderExtension::Fdt(f) => Some(f),
+                _ => None,
+            });
         let known = fdt_ext.and_then(|f| fdts.get(&(key, f.instance_id)).map(|a| a.oti.clone()));
         match parser.parse_with_oti(data, known.as_ref()) {
             Err(e) => {
@@ -331,7 +357,21 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
                 if let (Some(f), Some(x)) = (p.fdt(), pid) {
                     s.fdt_instances.insert(f.instance_id);
                     let cenc = p.cenc().map(|c| c.encoding.to_u8());
-                    feed_fdt(&mut fdts, &mut out, key, f.instance_id, f.version, cenc, oti, x, p.symbols(), &registry, index, ts);
+                    let announced = feed_fdt(
+                        &mut fdts,
+                        &mut out,
+                        key,
+                        f.instance_id,
+                        f.version,
+                        cenc,
+                        oti,
+                        x,
+                        p.symbols(),
+                        &registry,
+                        index,
+                        ts,
+                    );
+                    s.tois.extend(announced);
                 }
             }
         }
@@ -339,8 +379,16 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
     let rs = reader.stats();
     // Session summaries.
     for ((dst, tsi), s) in &sessions {
-        let span = s.last.unwrap_or_default().saturating_sub(s.first.unwrap_or_default()).as_secs_f64();
-        let bitrate = if span > 0.0 { s.bytes as f64 * 8.0 / span } else { 0.0 };
+        let span = s
+            .last
+            .unwrap_or_default()
+            .saturating_sub(s.first.unwrap_or_default())
+            .as_secs_f64();
+        let bitrate = if span > 0.0 {
+            s.bytes as f64 * 8.0 / span
+        } else {
+            0.0
+        };
         out.emit(
             json!({"type": "session", "destination": dst.to_string(), "tsi": tsi, "packets": s.packets, "bytes": s.bytes,
                    "duration": span, "bitrate": bitrate, "objects": s.tois.len(), "fdt_instances": s.fdt_instances.len(),
@@ -370,7 +418,11 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
         },
         false,
     );
-    Ok(if out.diagnostics > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if out.diagnostics > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -387,42 +439,66 @@ fn feed_fdt(
     registry: &FecRegistry,
     index: u64,
     ts: f64,
-) {
+) -> Vec<u128> {
     let asm = match fdts.entry((key, id)) {
         std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
         std::collections::hash_map::Entry::Vacant(v) => {
             let Some(oti) = oti else {
-                out.diag(index, ts, "RFC 6726 §3.4.2 / RFC 5775 §5.2", "FDT packet without EXT_FTI before its OTI is known");
-                return;
+                out.diag(
+                    index,
+                    ts,
+                    "RFC 6726 §3.4.2 / RFC 5775 §5.2",
+                    "FDT packet without EXT_FTI before its OTI is known",
+                );
+                return Vec::new();
             };
-            v.insert(FdtAsm { oti, cenc, version, decoders: HashMap::new(), blocks: BTreeMap::new(), done: false })
+            v.insert(FdtAsm {
+                oti,
+                cenc,
+                version,
+                decoders: HashMap::new(),
+                blocks: BTreeMap::new(),
+                done: false,
+            })
         }
     };
     if asm.done {
-        return;
+        return Vec::new();
     }
-    let Ok(scheme) = registry.for_oti(&asm.oti) else { return };
+    let Ok(scheme) = registry.for_oti(&asm.oti) else {
+        return Vec::new();
+    };
     let Ok(blocking) = scheme.blocking(&asm.oti) else {
-        out.diag(index, ts, "RFC 5052 §9.1", "FDT OTI gives no valid blocking");
+        out.diag(
+            index,
+            ts,
+            "RFC 5052 §9.1",
+            "FDT OTI gives no valid blocking",
+        );
         asm.done = true;
-        return;
+        return Vec::new();
     };
     let total = blocking.iter().count();
     if asm.blocks.contains_key(&pid.sbn) {
-        return;
+        return Vec::new();
     }
     let dec = match asm.decoders.entry(pid.sbn) {
         std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
         std::collections::hash_map::Entry::Vacant(v) => {
             let Ok(block) = blocking.block(pid.sbn) else {
-                out.diag(index, ts, "RFC 5052 §9.1 (SBN beyond the source blocks)", "FDT symbol outside its blocks");
-                return;
+                out.diag(
+                    index,
+                    ts,
+                    "RFC 5052 §9.1 (SBN beyond the source blocks)",
+                    "FDT symbol outside its blocks",
+                );
+                return Vec::new();
             };
             match scheme.decoder(&asm.oti, &block) {
                 Ok(d) => v.insert(d),
                 Err(e) => {
                     out.diag(index, ts, fec_clause(&e), &e.to_string());
-                    return;
+                    return Vec::new();
                 }
             }
         }
@@ -441,14 +517,23 @@ fn feed_fdt(
     }
     if asm.blocks.len() == total {
         asm.done = true;
-        let mut xml: Vec<u8> = asm.blocks.values().flat_map(|b| b.iter().copied()).collect();
+        let mut xml: Vec<u8> = asm
+            .blocks
+            .values()
+            .flat_map(|b| b.iter().copied())
+            .collect();
         xml.truncate(asm.oti.transfer_length as usize);
         if let Some(c) = asm.cenc.filter(|&c| c != 0) {
             match fdt::Cenc::from_code(c).and_then(|c| fdt::inflate(c, &xml, 16 << 20)) {
                 Ok(x) => xml = x,
                 Err(err) => {
-                    out.diag(index, ts, "RFC 6726 §3.4.3 (EXT_CENC)", &format!("FDT instance {id}: {err}"));
-                    return;
+                    out.diag(
+                        index,
+                        ts,
+                        "RFC 6726 §3.4.3 (EXT_CENC)",
+                        &format!("FDT instance {id}: {err}"),
+                    );
+                    return Vec::new();
                 }
             }
         }
@@ -486,10 +571,22 @@ fn feed_fdt(
                     false,
                 );
                 if let Err(err) = inst.validate(&fdt::ValidationOptions::default()) {
-                    out.diag(index, ts, "RFC 6726 §3.4.2 (FDT Instance)", &format!("FDT instance {id}: {err}"));
+                    out.diag(
+                        index,
+                        ts,
+                        "RFC 6726 §3.4.2 (FDT Instance)",
+                        &format!("FDT instance {id}: {err}"),
+                    );
                 }
+                return inst.files.iter().map(|f| f.toi).collect();
             }
-            Err(err) => out.diag(index, ts, "RFC 6726 §3.4.2 (FDT XML)", &format!("FDT instance {id}: {err}")),
+            Err(err) => out.diag(
+                index,
+                ts,
+                "RFC 6726 §3.4.2 (FDT XML)",
+                &format!("FDT instance {id}: {err}"),
+            ),
         }
     }
+    Vec::new()
 }

@@ -48,7 +48,10 @@ pub(crate) struct Interrupt {
 
 impl Interrupt {
     fn install() -> Self {
-        let me = Self { presses: Arc::new(AtomicU32::new(0)), hard: Arc::new(AtomicBool::new(false)) };
+        let me = Self {
+            presses: Arc::new(AtomicU32::new(0)),
+            hard: Arc::new(AtomicBool::new(false)),
+        };
         let (p, h) = (me.presses.clone(), me.hard.clone());
         // If a handler is already installed (tests), keep going without one.
         let _ = ctrlc::set_handler(move || {

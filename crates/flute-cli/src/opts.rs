@@ -13,7 +13,10 @@ use fec_schemes::schemes::rs::{RsGf2m, RsGf28, RsSmallBlock};
 /// Gi), e.g. `100M`, `1.5G`, `8Mi`. A trailing `b`/`bit`/`bps`/`B` is ignored.
 fn parse_si(s: &str, what: &str) -> Result<f64, String> {
     let t = s.trim();
-    let t = t.trim_end_matches("bps").trim_end_matches("bit").trim_end_matches(['b', 'B']);
+    let t = t
+        .trim_end_matches("bps")
+        .trim_end_matches("bit")
+        .trim_end_matches(['b', 'B']);
     let (num, mult) = if let Some(n) = t.strip_suffix("Ki").or_else(|| t.strip_suffix("KiB")) {
         (n, 1024.0)
     } else if let Some(n) = t.strip_suffix("Mi") {
@@ -29,7 +32,10 @@ fn parse_si(s: &str, what: &str) -> Result<f64, String> {
     } else {
         (t, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("invalid {what} {s:?} (examples: 100M, 1.5G, 8Mi, 64k)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid {what} {s:?} (examples: 100M, 1.5G, 8Mi, 64k)"))?;
     if !v.is_finite() || v < 0.0 {
         return Err(format!("invalid {what} {s:?}: must be a positive number"));
     }
@@ -53,7 +59,9 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 /// A percentage (`20%` or `20`), 0 to 1000.
 pub(crate) fn parse_percent(s: &str) -> Result<f64, String> {
     let t = s.trim().trim_end_matches('%');
-    let v: f64 = t.parse().map_err(|_| format!("invalid percentage {s:?} (example: 20%)"))?;
+    let v: f64 = t
+        .parse()
+        .map_err(|_| format!("invalid percentage {s:?} (example: 20%)"))?;
     if !(0.0..=1000.0).contains(&v) {
         return Err(format!("percentage {s:?} out of range 0..1000%"));
     }
@@ -62,7 +70,11 @@ pub(crate) fn parse_percent(s: &str) -> Result<f64, String> {
 
 /// A duration in seconds (fractions allowed).
 pub(crate) fn parse_secs(s: &str) -> Result<Duration, String> {
-    let v: f64 = s.trim().trim_end_matches('s').parse().map_err(|_| format!("invalid number of seconds {s:?}"))?;
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("invalid number of seconds {s:?}"))?;
     Duration::try_from_secs_f64(v).map_err(|_| format!("invalid number of seconds {s:?}"))
 }
 
@@ -79,7 +91,9 @@ pub(crate) fn parse_carousel(s: &str) -> Result<CarouselArg, String> {
     match s.trim() {
         "forever" | "inf" | "infinite" => Ok(CarouselArg::Forever),
         n => match n.parse::<u32>() {
-            Ok(0) | Err(_) => Err(format!("invalid carousel {s:?}: a number of passes >= 1, or `forever`")),
+            Ok(0) | Err(_) => Err(format!(
+                "invalid carousel {s:?}: a number of passes >= 1, or `forever`"
+            )),
             Ok(v) => Ok(CarouselArg::Times(v)),
         },
     }
@@ -133,7 +147,15 @@ impl FecArg {
                 RsSmallBlock::oti(len, e, k, rs_n(k))
             }
             Self::Raptor => {
-                // K <= 8192 per block (RFC 5053); smaller blocks decode faster.
+                // RFC 5053 defines 4 <= K <= 8192 per block: tiny objects get smaller
+                // symbols, and objects under 4 bytes go without FEC.
+                if len > 0 && len < 4 {
+                    return CompactNoCode::oti(len, e, b.unwrap_or(64));
+                }
+                if len > 0 && len.div_ceil(u64::from(e.max(1))) < 4 {
+                    let t = u16::try_from(len / 4).unwrap_or(e).max(1);
+                    return Raptor::oti(len, t, 1, 1, 1);
+                }
                 let kt = len.div_ceil(u64::from(e.max(1))).max(1);
                 let max_k = u64::from(b.unwrap_or(1024).clamp(4, 8192));
                 let z = u16::try_from(kt.div_ceil(max_k)).unwrap_or(u16::MAX).max(1);
@@ -148,7 +170,10 @@ impl FecArg {
 
 /// Symbol alignment: the largest of 8, 4, 2, 1 dividing the symbol size.
 fn al_for(e: u16) -> u8 {
-    [8u16, 4, 2, 1].into_iter().find(|a| e % a == 0).unwrap_or(1) as u8
+    [8u16, 4, 2, 1]
+        .into_iter()
+        .find(|a| e % a == 0)
+        .unwrap_or(1) as u8
 }
 
 /// Content encodings.
@@ -250,12 +275,23 @@ mod tests {
     #[test]
     fn otis_are_valid_for_their_scheme() {
         let reg = fec_schemes::FecRegistry::with_builtin();
-        for fec in [FecArg::Nocode, FecArg::Rs, FecArg::Rs2m, FecArg::Rs129, FecArg::Raptor, FecArg::Raptorq] {
+        for fec in [
+            FecArg::Nocode,
+            FecArg::Rs,
+            FecArg::Rs2m,
+            FecArg::Rs129,
+            FecArg::Raptor,
+            FecArg::Raptorq,
+        ] {
             for len in [0u64, 1, 1400, 1_000_000, 8_000_000] {
                 let oti = fec.oti(len, 1400, None, 20.0);
-                let scheme = reg.for_oti(&oti).unwrap_or_else(|e| panic!("{fec:?} {len}: {e}"));
+                let scheme = reg
+                    .for_oti(&oti)
+                    .unwrap_or_else(|e| panic!("{fec:?} {len}: {e}"));
                 if len > 0 {
-                    scheme.blocking(&oti).unwrap_or_else(|e| panic!("{fec:?} {len}: {e}"));
+                    scheme
+                        .blocking(&oti)
+                        .unwrap_or_else(|e| panic!("{fec:?} {len}: {e}"));
                 }
             }
         }

@@ -13,12 +13,17 @@ pub(crate) struct Bars {
 impl Bars {
     pub(crate) fn new(quiet: bool) -> Self {
         let on = !quiet && std::io::stderr().is_terminal();
-        Self { multi: on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())), quiet }
+        Self {
+            multi: on.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            quiet,
+        }
     }
 
     /// A byte-counting bar with rate and ETA (hidden when not drawing).
     pub(crate) fn bytes(&self, total: u64, label: &str) -> ProgressBar {
-        let Some(m) = &self.multi else { return ProgressBar::hidden() };
+        let Some(m) = &self.multi else {
+            return ProgressBar::hidden();
+        };
         let pb = m.add(ProgressBar::new(total));
         pb.set_style(
             ProgressStyle::with_template(

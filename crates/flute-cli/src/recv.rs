@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use flute_io::{DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver};
+use flute_io::{
+    DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver,
+};
 use flute_receiver::{FsSink, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats};
 
 use crate::Interrupt;
@@ -73,15 +75,19 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     pub(crate) fn ok(&self) -> bool {
-        self.failed.is_empty() && self.incomplete.is_empty() && self.completed.len() >= self.announced
+        self.failed.is_empty()
+            && self.incomplete.is_empty()
+            && self.completed.len() >= self.announced
     }
 }
 
 /// Checks that `dir` exists (creating it) and is writable.
 pub(crate) fn prepare_out_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
     let probe = dir.join(format!(".flute-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| format!("output directory {} is not writable: {e}", dir.display()))?;
+    std::fs::write(&probe, b"")
+        .map_err(|e| format!("output directory {} is not writable: {e}", dir.display()))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -119,19 +125,35 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                     let e = fdt_files.entry(session.tsi).or_default();
                     *e = (*e).max(files);
                 }
-                ReceiverEvent::ObjectStarted { toi, transfer_length, content_location, .. } => {
+                ReceiverEvent::ObjectStarted {
+                    toi,
+                    transfer_length,
+                    content_location,
+                    ..
+                } => {
                     let name = content_location.unwrap_or_else(|| format!("TOI {toi}"));
                     pbs.insert(toi, bars.bytes(transfer_length, &name));
                     names.insert(toi, name);
                     started.insert(toi, false);
                 }
-                ReceiverEvent::Progress { toi, blocks_decoded, blocks_total, .. } => {
+                ReceiverEvent::Progress {
+                    toi,
+                    blocks_decoded,
+                    blocks_total,
+                    ..
+                } => {
                     if let Some(pb) = pbs.get(&toi) {
                         let len = pb.length().unwrap_or(0);
                         pb.set_position(len * blocks_decoded / blocks_total.max(1));
                     }
                 }
-                ReceiverEvent::ObjectComplete { toi, content_location, location, content_length, .. } => {
+                ReceiverEvent::ObjectComplete {
+                    toi,
+                    content_location,
+                    location,
+                    content_length,
+                    ..
+                } => {
                     if let Some(pb) = pbs.remove(&toi) {
                         pb.finish_and_clear();
                     }
@@ -140,7 +162,10 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                         flute_receiver::ObjectLocation::File(p) => Some(p),
                         _ => None,
                     };
-                    bars.println(&format!("received {content_location} ({})", human_bytes(content_length)));
+                    bars.println(&format!(
+                        "received {content_location} ({})",
+                        human_bytes(content_length)
+                    ));
                     out.completed.push((content_location, content_length, path));
                 }
                 ReceiverEvent::ObjectFailed { toi, reason, .. } => {
@@ -148,7 +173,10 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                         pb.abandon();
                     }
                     started.insert(toi, true);
-                    let name = names.get(&toi).cloned().unwrap_or_else(|| format!("TOI {toi}"));
+                    let name = names
+                        .get(&toi)
+                        .cloned()
+                        .unwrap_or_else(|| format!("TOI {toi}"));
                     bars.println(&format!("FAILED {name}: {reason}"));
                     out.failed.push((toi, name, reason.to_string()));
                 }
@@ -167,12 +195,17 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
         {
             stop = true;
         }
-        if stop { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        if stop {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     })
     .map_err(|e| e.to_string())?;
     for (toi, done) in started {
         if !done {
-            out.incomplete.push((toi, names.get(&toi).cloned().unwrap_or_default()));
+            out.incomplete
+                .push((toi, names.get(&toi).cloned().unwrap_or_default()));
         }
     }
     for pb in pbs.values() {
@@ -204,7 +237,11 @@ pub(crate) fn print_summary(out: &Outcome) {
         println!("packets dropped by --drop: {}", out.dropped_by_filter);
     }
     if !t.dropped.is_empty() {
-        let d: Vec<String> = t.dropped.iter().map(|(r, n)| format!("{r:?}={n}")).collect();
+        let d: Vec<String> = t
+            .dropped
+            .iter()
+            .map(|(r, n)| format!("{r:?}={n}"))
+            .collect();
         println!("packets not used: {}", d.join(", "));
     }
     println!(
@@ -218,7 +255,9 @@ pub(crate) fn print_summary(out: &Outcome) {
         println!("  failed: {name} (TOI {toi}): {why}");
     }
     for (toi, name) in &out.incomplete {
-        println!("  incomplete: {name} (TOI {toi}): session ended or stopped before it could be decoded");
+        println!(
+            "  incomplete: {name} (TOI {toi}): session ended or stopped before it could be decoded"
+        );
     }
 }
 
@@ -241,7 +280,11 @@ pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
             Box::new(s)
         }
         (None, Some(listen)) => {
-            let opts = UdpOptions { interface: args.interface.clone(), batched: !args.no_batch, ..UdpOptions::default() };
+            let opts = UdpOptions {
+                interface: args.interface.clone(),
+                batched: !args.no_batch,
+                ..UdpOptions::default()
+            };
             let sock = UdpReceiver::bind(listen, args.source, &opts).map_err(|e| e.to_string())?;
             if !args.quiet {
                 eprintln!("listening on {} ({:?} I/O)", sock.local_addr(), sock.mode());
@@ -251,11 +294,24 @@ pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         (None, None) => return Err("either --listen or --pcap is required".into()),
     };
     let mut lossy = Lossy::new(&mut *source, args.drop / 100.0, args.seed);
-    let mut out = receive(&mut lossy, cfg, sink, args.once, args.timeout, None, interrupt, &bars)?;
+    let mut out = receive(
+        &mut lossy,
+        cfg,
+        sink,
+        args.once,
+        args.timeout,
+        None,
+        interrupt,
+        &bars,
+    )?;
     out.dropped_by_filter = lossy.dropped;
     print_summary(&out);
     if out.interrupted && out.failed.is_empty() {
         return Ok(ExitCode::from(130));
     }
-    Ok(if out.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if out.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

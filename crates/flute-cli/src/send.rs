@@ -11,14 +11,14 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use flute_io::{DatagramSink, PcapSink, RecordingSink, UdpOptions, UdpSender, UdpSink, run_sender};
 use flute_sender::{
-    AnchoredClock, Carousel, FdtCarousel, Object, Pacing, ReadSeekSource, Repair, Sender, SenderConfig,
-    SenderEvent, Tsi,
+    AnchoredClock, Carousel, FdtCarousel, Object, Pacing, ReadSeekSource, Repair, Sender,
+    SenderConfig, SenderEvent, Tsi,
 };
 
 use crate::Interrupt;
 use crate::opts::{
-    CarouselArg, CencArg, FecArg, ProfileArg, human_bytes, human_rate, parse_carousel, parse_percent, parse_rate,
-    parse_secs,
+    CarouselArg, CencArg, FecArg, ProfileArg, human_bytes, human_rate, parse_carousel,
+    parse_percent, parse_rate, parse_secs,
 };
 use crate::progress::Bars;
 
@@ -108,8 +108,15 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
             if p.is_dir() {
                 walk(&p, &loc, out)?;
             } else if p.is_file() {
-                let len = p.metadata().map_err(|e| format!("{}: {e}", p.display()))?.len();
-                out.push(Item { path: p, location: loc, len });
+                let len = p
+                    .metadata()
+                    .map_err(|e| format!("{}: {e}", p.display()))?
+                    .len();
+                out.push(Item {
+                    path: p,
+                    location: loc,
+                    len,
+                });
             }
         }
         Ok(())
@@ -124,7 +131,11 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
         if meta.is_dir() {
             walk(p, &name, &mut out)?;
         } else {
-            out.push(Item { path: p.clone(), location: name, len: meta.len() });
+            out.push(Item {
+                path: p.clone(),
+                location: name,
+                len: meta.len(),
+            });
         }
     }
     if out.is_empty() {
@@ -135,11 +146,17 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
 
 /// Builds the sender for `args` (shared with the demo).
 pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, String> {
-    let mut cfg = SenderConfig::new(Tsi(args.tsi), Arc::new(AnchoredClock::new(now, SystemTime::now())));
+    let mut cfg = SenderConfig::new(
+        Tsi(args.tsi),
+        Arc::new(AnchoredClock::new(now, SystemTime::now())),
+    );
     cfg.profile = args.profile.to_sender();
     cfg.symbol_length = args.symbol_size;
     cfg.max_datagram_size = usize::from(args.symbol_size) + 128;
-    cfg.fdt_carousel = FdtCarousel { interval: Some(args.fdt_interval), ..FdtCarousel::default() };
+    cfg.fdt_carousel = FdtCarousel {
+        interval: Some(args.fdt_interval),
+        ..FdtCarousel::default()
+    };
     cfg.pacing = args.rate.map(Pacing::wire);
     Sender::new(cfg).map_err(|e| format!("invalid sender configuration: {e}"))
 }
@@ -151,13 +168,20 @@ pub(crate) fn object_for(args: &SendArgs, location: &str, path: &Path) -> Result
     let (fec, e, b) = (args.fec, args.symbol_size, args.block_size);
     let repair = args.repair.unwrap_or_else(|| fec.default_repair());
     let carousel = match args.carousel {
-        CarouselArg::Times(n) => Carousel::Times { times: n, interval: Duration::ZERO },
-        CarouselArg::Forever => Carousel::UntilRemoved { interval: Duration::ZERO },
+        CarouselArg::Times(n) => Carousel::Times {
+            times: n,
+            interval: Duration::ZERO,
+        },
+        CarouselArg::Forever => Carousel::UntilRemoved {
+            interval: Duration::ZERO,
+        },
     };
     let mut obj = Object::from_source(location.to_owned(), Box::new(src))
         .fec_with(move |len| fec.oti(len, e, b, repair))
         .carousel(carousel)
-        .content_md5(true)
+        // Content-MD5 only without content encoding: the workspace's sender digests the
+        // content before encoding and its receiver the transport bytes after it.
+        .content_md5(args.cenc == CencArg::None)
         .content_encoding(args.cenc.to_sender());
     if repair > 0.0 && fec != FecArg::Nocode {
         obj = obj.repair(Repair::Percent(repair.ceil() as u32));
@@ -185,7 +209,9 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
     let total: u64 = items.iter().map(|i| i.len).sum();
     for it in &items {
         let obj = object_for(&args, &it.location, &it.path)?;
-        sender.insert_object(obj, start).map_err(|e| format!("cannot add {}: {e}", it.path.display()))?;
+        sender
+            .insert_object(obj, start)
+            .map_err(|e| format!("cannot add {}: {e}", it.path.display()))?;
     }
     if matches!(args.carousel, CarouselArg::Times(_)) {
         sender.close();
@@ -203,11 +229,17 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
             s.close();
         }
         let st = s.stats();
-        pb.set_position((st.source_symbols * u64::from(args.symbol_size)).min(pb.length().unwrap_or(u64::MAX)));
+        pb.set_position(
+            (st.source_symbols * u64::from(args.symbol_size)).min(pb.length().unwrap_or(u64::MAX)),
+        );
         while let Some(ev) = s.poll_event() {
             match ev {
-                SenderEvent::ObjectSent { toi } if !args.quiet => bars.println(&format!("sent TOI {}", toi.0)),
-                SenderEvent::ObjectFailed { toi, kind } => bars.println(&format!("TOI {} failed: {kind:?}", toi.0)),
+                SenderEvent::ObjectSent { toi } if !args.quiet => {
+                    bars.println(&format!("sent TOI {}", toi.0))
+                }
+                SenderEvent::ObjectFailed { toi, kind } => {
+                    bars.println(&format!("TOI {} failed: {kind:?}", toi.0))
+                }
                 SenderEvent::SessionClosed => return ControlFlow::Break(()),
                 _ => {}
             }
@@ -227,7 +259,12 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         match &args.pcap {
             Some(p) => {
                 let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
-                drive(&mut sender, &mut RecordingSink { udp, pcap }, interrupt, &mut observe)?
+                drive(
+                    &mut sender,
+                    &mut RecordingSink { udp, pcap },
+                    interrupt,
+                    &mut observe,
+                )?
             }
             None => drive(&mut sender, &mut { udp }, interrupt, &mut observe)?,
         }
@@ -247,7 +284,9 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         elapsed,
         human_rate(stats.bytes as f64 * 8.0 / elapsed),
         human_rate(wire_bits / elapsed),
-        args.rate.map(|r| format!(" (target {})", human_rate(r as f64))).unwrap_or_default(),
+        args.rate
+            .map(|r| format!(" (target {})", human_rate(r as f64)))
+            .unwrap_or_default(),
     );
     if stats.interrupted {
         eprintln!("stopped by Ctrl-C");

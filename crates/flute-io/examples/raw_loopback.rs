@@ -17,7 +17,11 @@ fn main() -> std::io::Result<()> {
     let size: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1400);
     let secs: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let mode = args.get(3).map(String::as_str).unwrap_or("gso");
-    let opts = UdpOptions { batched: mode != "plain", buffer_bytes: 32 << 20, ..UdpOptions::default() };
+    let opts = UdpOptions {
+        batched: mode != "plain",
+        buffer_bytes: 32 << 20,
+        ..UdpOptions::default()
+    };
     let mut rx = UdpReceiver::bind("127.0.0.1:0".parse().expect("literal"), None, &opts)?;
     let dest: SocketAddr = rx.local_addr();
     let stop = Arc::new(AtomicBool::new(false));
@@ -40,12 +44,21 @@ fn main() -> std::io::Result<()> {
                 break;
             }
         }
-        let dt = first.map(|f| last.duration_since(f).as_secs_f64()).unwrap_or(0.0);
+        let dt = first
+            .map(|f| last.duration_since(f).as_secs_f64())
+            .unwrap_or(0.0);
         (n, bytes, dt)
     });
     let mut tx = UdpSender::open(dest, None, &opts)?;
     if mode == "mmsg" && tx.mode() == flute_io::BatchMode::Gso {
-        tx = UdpSender::open(dest, None, &UdpOptions { batched: true, ..opts.clone() })?;
+        tx = UdpSender::open(
+            dest,
+            None,
+            &UdpOptions {
+                batched: true,
+                ..opts.clone()
+            },
+        )?;
     }
     let gso = mode == "gso";
     let payload = vec![0x5au8; size];
@@ -69,8 +82,14 @@ fn main() -> std::io::Result<()> {
     }
     std::thread::sleep(Duration::from_millis(50));
     stop.store(true, Ordering::Relaxed);
-    let (n, bytes, dt) = receiver.join().map_err(|_| std::io::Error::other("receiver panicked"))?;
-    let mbps = if dt > 0.0 { bytes as f64 * 8.0 / dt / 1e6 } else { 0.0 };
+    let (n, bytes, dt) = receiver
+        .join()
+        .map_err(|_| std::io::Error::other("receiver panicked"))?;
+    let mbps = if dt > 0.0 {
+        bytes as f64 * 8.0 / dt / 1e6
+    } else {
+        0.0
+    };
     println!(
         "raw mode={mode} tx_mode={:?} size={size} sent={sent} received={n} loss={:.2}% goodput_mbps={mbps:.0}",
         tx.mode(),

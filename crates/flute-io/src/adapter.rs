@@ -58,11 +58,7 @@ pub trait DatagramSource {
     /// Waits until `deadline` at most (forever when `None`, within the limits of the
     /// shutdown polling) and hands each datagram to `f` as (arrival time, source,
     /// destination, payload). Returns `Ok(false)` once the source is exhausted.
-    fn recv(
-        &mut self,
-        deadline: Option<Instant>,
-        f: &mut DeliverFn<'_>,
-    ) -> io::Result<bool>;
+    fn recv(&mut self, deadline: Option<Instant>, f: &mut DeliverFn<'_>) -> io::Result<bool>;
 }
 
 impl<T: DatagramSource + ?Sized> DatagramSource for &mut T {

@@ -27,7 +27,15 @@ impl SenderCore for Sender {
 
 impl ReceiverCore for Receiver {
     fn handle_datagram(&mut self, now: Instant, src: SocketAddr, dst: SocketAddr, data: &[u8]) {
-        Receiver::handle_datagram(self, now, Endpoint { source: Some(src.ip()), destination: dst }, data);
+        Receiver::handle_datagram(
+            self,
+            now,
+            Endpoint {
+                source: Some(src.ip()),
+                destination: dst,
+            },
+            data,
+        );
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
         Receiver::poll_timeout(self)

@@ -73,7 +73,9 @@ impl PcapSink {
             src,
             dst,
             start,
-            wall_start: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
+            wall_start: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
             now: start,
         })
     }
@@ -143,18 +145,17 @@ impl DatagramSource for UdpSource {
     fn now(&mut self) -> Instant {
         Instant::now()
     }
-    fn recv(
-        &mut self,
-        deadline: Option<Instant>,
-        f: &mut DeliverFn<'_>,
-    ) -> io::Result<bool> {
+    fn recv(&mut self, deadline: Option<Instant>, f: &mut DeliverFn<'_>) -> io::Result<bool> {
         let wait = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()).min(SHUTDOWN_POLL),
+            Some(d) => d
+                .saturating_duration_since(Instant::now())
+                .min(SHUTDOWN_POLL),
             None => SHUTDOWN_POLL,
         };
         let now = Instant::now();
         let local = self.socket.local_addr();
-        self.socket.recv(Some(wait), &mut |src, data| f(now, src, local, data))?;
+        self.socket
+            .recv(Some(wait), &mut |src, data| f(now, src, local, data))?;
         Ok(true)
     }
 }
@@ -176,7 +177,14 @@ impl PcapSource {
     /// Opens a pcap or pcapng file.
     pub fn open(path: &Path) -> io::Result<Self> {
         let now = Instant::now();
-        Ok(Self { reader: PcapReader::open(path)?, pending: None, first_ts: None, base: now, now, port_filter: None })
+        Ok(Self {
+            reader: PcapReader::open(path)?,
+            pending: None,
+            first_ts: None,
+            base: now,
+            now,
+            port_filter: None,
+        })
     }
 
     /// The reader's counters.
@@ -199,11 +207,7 @@ impl DatagramSource for PcapSource {
     fn now(&mut self) -> Instant {
         self.now
     }
-    fn recv(
-        &mut self,
-        deadline: Option<Instant>,
-        f: &mut DeliverFn<'_>,
-    ) -> io::Result<bool> {
+    fn recv(&mut self, deadline: Option<Instant>, f: &mut DeliverFn<'_>) -> io::Result<bool> {
         // Deliver a bounded run of packets that are due before the deadline.
         for _ in 0..64 {
             let d = match self.pending.take() {
@@ -263,7 +267,14 @@ pub struct Lossy<T> {
 impl<T> Lossy<T> {
     /// Wraps `inner`, dropping each datagram with probability `rate` (0.0 to 1.0).
     pub fn new(inner: T, rate: f64, seed: u64) -> Self {
-        Self { inner, rate: rate.clamp(0.0, 1.0), rng: SeededRng::new(seed), scratch: TxBatch::new(), dropped: 0, seen: 0 }
+        Self {
+            inner,
+            rate: rate.clamp(0.0, 1.0),
+            rng: SeededRng::new(seed),
+            scratch: TxBatch::new(),
+            dropped: 0,
+            seen: 0,
+        }
     }
     /// The wrapped sink or source.
     pub fn inner_mut(&mut self) -> &mut T {
@@ -311,11 +322,7 @@ impl<T: DatagramSource> DatagramSource for Lossy<T> {
     fn now(&mut self) -> Instant {
         self.inner.now()
     }
-    fn recv(
-        &mut self,
-        deadline: Option<Instant>,
-        f: &mut DeliverFn<'_>,
-    ) -> io::Result<bool> {
+    fn recv(&mut self, deadline: Option<Instant>, f: &mut DeliverFn<'_>) -> io::Result<bool> {
         let (rate, rng) = (self.rate, &mut self.rng);
         let (seen, dropped) = (&mut self.seen, &mut self.dropped);
         self.inner.recv(deadline, &mut |now, src, dst, data| {

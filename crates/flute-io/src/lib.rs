@@ -31,6 +31,8 @@ pub mod udp;
 pub use adapter::{
     DatagramSink, DatagramSource, LoopStats, ReceiverCore, SenderCore, run_receiver, run_sender,
 };
-pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, SeededRng, UdpSink, UdpSource, sleep_until};
+pub use endpoints::{
+    Lossy, PcapSink, PcapSource, RecordingSink, SeededRng, UdpSink, UdpSource, sleep_until,
+};
 pub use pcap::{CapturedDatagram, PcapReader, PcapWriter, ReadStats};
 pub use udp::{BatchMode, TxBatch, UdpOptions, UdpReceiver, UdpSender};

@@ -86,7 +86,13 @@ fn mac_for(ip: IpAddr, host: u8) -> [u8; 6] {
 
 /// Builds an Ethernet frame carrying `payload` in UDP from `src` to `dst` (same family),
 /// with valid IPv4 header and UDP checksums. `ip_id` fills the IPv4 Identification field.
-pub fn build_udp_frame(src: SocketAddr, dst: SocketAddr, payload: &[u8], ip_id: u16, ttl: u8) -> io::Result<Vec<u8>> {
+pub fn build_udp_frame(
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: &[u8],
+    ip_id: u16,
+    ttl: u8,
+) -> io::Result<Vec<u8>> {
     let udp_len = payload.len() + 8;
     let mut f = Vec::with_capacity(14 + 40 + udp_len);
     f.extend_from_slice(&mac_for(dst.ip(), 2));
@@ -97,10 +103,17 @@ pub fn build_udp_frame(src: SocketAddr, dst: SocketAddr, payload: &[u8], ip_id: 
     match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             let total = 20 + udp_len;
-            let total16 = u16::try_from(total)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "datagram too large for IPv4"))?;
+            let total16 = u16::try_from(total).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "datagram too large for IPv4")
+            })?;
             udp[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
-            let pseudo = [&s.octets()[..], &d.octets()[..], &[0, 17], &(udp_len as u16).to_be_bytes()].concat();
+            let pseudo = [
+                &s.octets()[..],
+                &d.octets()[..],
+                &[0, 17],
+                &(udp_len as u16).to_be_bytes(),
+            ]
+            .concat();
             let mut c = internet_checksum(&[&pseudo, &udp, payload]);
             if c == 0 {
                 c = 0xffff; // RFC 768: a computed zero is sent as all ones
@@ -121,10 +134,20 @@ pub fn build_udp_frame(src: SocketAddr, dst: SocketAddr, payload: &[u8], ip_id: 
             f.extend_from_slice(&ip);
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
-            let plen = u16::try_from(udp_len)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "datagram too large (jumbograms unsupported)"))?;
+            let plen = u16::try_from(udp_len).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "datagram too large (jumbograms unsupported)",
+                )
+            })?;
             udp[4..6].copy_from_slice(&plen.to_be_bytes());
-            let pseudo = [&s.octets()[..], &d.octets()[..], &(udp_len as u32).to_be_bytes(), &[0, 0, 0, 17]].concat();
+            let pseudo = [
+                &s.octets()[..],
+                &d.octets()[..],
+                &(udp_len as u32).to_be_bytes(),
+                &[0, 0, 0, 17],
+            ]
+            .concat();
             let mut c = internet_checksum(&[&pseudo, &udp, payload]);
             if c == 0 {
                 c = 0xffff;
@@ -141,7 +164,10 @@ pub fn build_udp_frame(src: SocketAddr, dst: SocketAddr, payload: &[u8], ip_id: 
             f.extend_from_slice(&ip);
         }
         _ => {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "source and destination of different IP families"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "source and destination of different IP families",
+            ));
         }
     }
     f.extend_from_slice(&udp);
@@ -160,8 +186,9 @@ pub struct PcapWriter<W: Write> {
 impl PcapWriter<BufWriter<File>> {
     /// Creates (truncates) `path`.
     pub fn create(path: &Path) -> io::Result<Self> {
-        let f = File::create(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))?;
+        let f = File::create(path).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
+        })?;
         Self::new(BufWriter::with_capacity(1 << 20, f))
     }
 }
@@ -178,11 +205,21 @@ impl<W: Write> PcapWriter<W> {
         h.extend_from_slice(&262_144u32.to_le_bytes());
         h.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
         w.write_all(&h)?;
-        Ok(Self { w, ip_id: 1, packets: 0 })
+        Ok(Self {
+            w,
+            ip_id: 1,
+            packets: 0,
+        })
     }
 
     /// Appends one UDP datagram captured at `ts` (since the Unix epoch).
-    pub fn write_udp(&mut self, ts: Duration, src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> io::Result<()> {
+    pub fn write_udp(
+        &mut self,
+        ts: Duration,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+    ) -> io::Result<()> {
         let frame = build_udp_frame(src, dst, payload, self.ip_id, 64)?;
         self.ip_id = self.ip_id.wrapping_add(1);
         self.write_frame(ts, &frame)
@@ -190,7 +227,8 @@ impl<W: Write> PcapWriter<W> {
 
     /// Appends one raw Ethernet frame (for tests that need malformed frames).
     pub fn write_frame(&mut self, ts: Duration, frame: &[u8]) -> io::Result<()> {
-        let len = u32::try_from(frame.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+        let len = u32::try_from(frame.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
         let secs = u32::try_from(ts.as_secs()).unwrap_or(u32::MAX);
         let mut rec = [0u8; 16];
         rec[0..4].copy_from_slice(&secs.to_le_bytes());
@@ -243,8 +281,15 @@ type Frame = (u32, Option<Duration>, Vec<u8>);
 
 #[derive(Debug)]
 enum Format {
-    Classic { big_endian: bool, nanos: bool, linktype: u32 },
-    Ng { big_endian: bool, ifaces: Vec<(u32, u64)> }, // (linktype, ticks per second)
+    Classic {
+        big_endian: bool,
+        nanos: bool,
+        linktype: u32,
+    },
+    Ng {
+        big_endian: bool,
+        ifaces: Vec<(u32, u64)>,
+    }, // (linktype, ticks per second)
 }
 
 /// Reads UDP datagrams from a pcap or pcapng stream.
@@ -261,12 +306,20 @@ fn bad(msg: impl Into<String>) -> io::Error {
 
 fn u32_at(b: &[u8], off: usize, be: bool) -> Option<u32> {
     let a: [u8; 4] = b.get(off..off + 4)?.try_into().ok()?;
-    Some(if be { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+    Some(if be {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    })
 }
 
 fn u16_at(b: &[u8], off: usize, be: bool) -> Option<u16> {
     let a: [u8; 2] = b.get(off..off + 2)?.try_into().ok()?;
-    Some(if be { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) })
+    Some(if be {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    })
 }
 
 /// Reads exactly `buf.len()` bytes; `Ok(false)` on a clean end of file before the first byte.
@@ -275,7 +328,12 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
     while got < buf.len() {
         match r.read(&mut buf[got..]) {
             Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "capture file truncated")),
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "capture file truncated",
+                ));
+            }
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -287,7 +345,9 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
 impl PcapReader<BufReader<File>> {
     /// Opens a capture file.
     pub fn open(path: &Path) -> io::Result<Self> {
-        let f = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
+        let f = File::open(path).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
+        })?;
         Self::new(BufReader::with_capacity(1 << 20, f))
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     }
@@ -310,16 +370,31 @@ impl<R: Read> PcapReader<R> {
                 let big_endian = matches!(le, 0xd4c3_b2a1 | 0x4d3c_b2a1);
                 let nanos = matches!(le, 0xa1b2_3c4d | 0x4d3c_b2a1);
                 let linktype = u32_at(&rest, 16, big_endian).unwrap_or(0) & 0x0fff_ffff;
-                Format::Classic { big_endian, nanos, linktype }
+                Format::Classic {
+                    big_endian,
+                    nanos,
+                    linktype,
+                }
             }
             0x0a0d_0d0a => {
-                let mut me = Self { r, format: Format::Ng { big_endian: false, ifaces: Vec::new() }, stats: ReadStats::default() };
+                let mut me = Self {
+                    r,
+                    format: Format::Ng {
+                        big_endian: false,
+                        ifaces: Vec::new(),
+                    },
+                    stats: ReadStats::default(),
+                };
                 me.read_shb_rest()?;
                 return Ok(me);
             }
             _ => return Err(bad(format!("not a pcap or pcapng file (magic {le:#010x})"))),
         };
-        Ok(Self { r, format, stats: ReadStats::default() })
+        Ok(Self {
+            r,
+            format,
+            stats: ReadStats::default(),
+        })
     }
 
     /// The counters so far.
@@ -346,19 +421,29 @@ impl<R: Read> PcapReader<R> {
         if !read_full(&mut self.r, &mut body)? {
             return Err(bad("pcapng section header truncated"));
         }
-        self.format = Format::Ng { big_endian, ifaces: Vec::new() };
+        self.format = Format::Ng {
+            big_endian,
+            ifaces: Vec::new(),
+        };
         Ok(())
     }
 
     /// Returns the next UDP datagram, or `None` at the end of the capture.
     pub fn next_datagram(&mut self) -> io::Result<Option<CapturedDatagram>> {
         loop {
-            let Some((linktype, ts, frame)) = self.next_frame()? else { return Ok(None) };
+            let Some((linktype, ts, frame)) = self.next_frame()? else {
+                return Ok(None);
+            };
             self.stats.frames += 1;
             match parse_frame(linktype, &frame) {
                 Ok((src, dst, payload)) => {
                     self.stats.udp += 1;
-                    return Ok(Some(CapturedDatagram { ts, src, dst, payload: payload.to_vec() }));
+                    return Ok(Some(CapturedDatagram {
+                        ts,
+                        src,
+                        dst,
+                        payload: payload.to_vec(),
+                    }));
                 }
                 Err(Skip::NotUdp) => self.stats.not_udp += 1,
                 Err(Skip::Fragment) => self.stats.fragments += 1,
@@ -369,7 +454,11 @@ impl<R: Read> PcapReader<R> {
 
     fn next_frame(&mut self) -> io::Result<Option<Frame>> {
         match &mut self.format {
-            Format::Classic { big_endian, nanos, linktype } => {
+            Format::Classic {
+                big_endian,
+                nanos,
+                linktype,
+            } => {
                 let (be, nanos, lt) = (*big_endian, *nanos, *linktype);
                 let mut rec = [0u8; 16];
                 if !read_full(&mut self.r, &mut rec)? {
@@ -379,13 +468,19 @@ impl<R: Read> PcapReader<R> {
                 let frac = u32_at(&rec, 4, be).unwrap_or(0);
                 let caplen = u32_at(&rec, 8, be).unwrap_or(0) as usize;
                 if caplen > MAX_RECORD {
-                    return Err(bad(format!("pcap record of {caplen} bytes exceeds the {MAX_RECORD}-byte limit")));
+                    return Err(bad(format!(
+                        "pcap record of {caplen} bytes exceeds the {MAX_RECORD}-byte limit"
+                    )));
                 }
                 let mut data = vec![0u8; caplen];
                 if !read_full(&mut self.r, &mut data)? && caplen > 0 {
                     return Err(bad("pcap record truncated"));
                 }
-                let nanos_v = if nanos { u64::from(frac) } else { u64::from(frac) * 1000 };
+                let nanos_v = if nanos {
+                    u64::from(frac)
+                } else {
+                    u64::from(frac) * 1000
+                };
                 let ts = Duration::from_secs(secs) + Duration::from_nanos(nanos_v.min(999_999_999));
                 Ok(Some((lt, Some(ts), data)))
             }
@@ -399,7 +494,9 @@ impl<R: Read> PcapReader<R> {
             if !read_full(&mut self.r, &mut head)? {
                 return Ok(None);
             }
-            let Format::Ng { big_endian, .. } = &self.format else { return Ok(None) };
+            let Format::Ng { big_endian, .. } = &self.format else {
+                return Ok(None);
+            };
             let be = *big_endian;
             let btype = u32_at(&head, 0, be).unwrap_or(0);
             if btype == 0x0a0d_0d0a {
@@ -415,22 +512,30 @@ impl<R: Read> PcapReader<R> {
                 return Err(bad("pcapng block truncated"));
             }
             let body = &body[..body.len() - 4]; // trailing length copy
-            let Format::Ng { ifaces, .. } = &mut self.format else { return Ok(None) };
+            let Format::Ng { ifaces, .. } = &mut self.format else {
+                return Ok(None);
+            };
             match btype {
                 1 => {
                     // Interface Description Block
                     let lt = u32::from(u16_at(body, 0, be).unwrap_or(0));
                     let mut tps = 1_000_000u64;
                     let mut off = 8;
-                    while let (Some(code), Some(len)) = (u16_at(body, off, be), u16_at(body, off + 2, be)) {
+                    while let (Some(code), Some(len)) =
+                        (u16_at(body, off, be), u16_at(body, off + 2, be))
+                    {
                         if code == 0 {
                             break;
                         }
                         if code == 9 && len >= 1 {
                             if let Some(&v) = body.get(off + 4) {
                                 let exp = u32::from(v & 0x7f);
-                                tps = if v & 0x80 == 0 { 10u64.checked_pow(exp) } else { 2u64.checked_pow(exp) }
-                                    .unwrap_or(1_000_000);
+                                tps = if v & 0x80 == 0 {
+                                    10u64.checked_pow(exp)
+                                } else {
+                                    2u64.checked_pow(exp)
+                                }
+                                .unwrap_or(1_000_000);
                             }
                         }
                         off += 4 + usize::from(len).div_ceil(4) * 4;
@@ -440,19 +545,38 @@ impl<R: Read> PcapReader<R> {
                 6 | 2 => {
                     // Enhanced Packet Block / obsolete Packet Block
                     let (iface, ts_hi, ts_lo, caplen) = if btype == 6 {
-                        (u32_at(body, 0, be), u32_at(body, 4, be), u32_at(body, 8, be), u32_at(body, 12, be))
+                        (
+                            u32_at(body, 0, be),
+                            u32_at(body, 4, be),
+                            u32_at(body, 8, be),
+                            u32_at(body, 12, be),
+                        )
                     } else {
-                        (u16_at(body, 0, be).map(u32::from), u32_at(body, 4, be), u32_at(body, 8, be), u32_at(body, 12, be))
+                        (
+                            u16_at(body, 0, be).map(u32::from),
+                            u32_at(body, 4, be),
+                            u32_at(body, 8, be),
+                            u32_at(body, 12, be),
+                        )
                     };
-                    let (Some(iface), Some(hi), Some(lo), Some(caplen)) = (iface, ts_hi, ts_lo, caplen) else {
+                    let (Some(iface), Some(hi), Some(lo), Some(caplen)) =
+                        (iface, ts_hi, ts_lo, caplen)
+                    else {
                         return Err(bad("pcapng packet block truncated"));
                     };
                     let Some(&(lt, tps)) = ifaces.get(iface as usize) else {
-                        return Err(bad(format!("pcapng packet for undeclared interface {iface}")));
+                        return Err(bad(format!(
+                            "pcapng packet for undeclared interface {iface}"
+                        )));
                     };
-                    let data = body.get(20..20 + caplen as usize).ok_or_else(|| bad("pcapng packet data truncated"))?;
+                    let data = body
+                        .get(20..20 + caplen as usize)
+                        .ok_or_else(|| bad("pcapng packet data truncated"))?;
                     let ticks = (u64::from(hi) << 32) | u64::from(lo);
-                    let ts = Duration::from_secs(ticks / tps) + Duration::from_nanos(((ticks % tps) as u128 * 1_000_000_000 / tps as u128) as u64);
+                    let ts = Duration::from_secs(ticks / tps)
+                        + Duration::from_nanos(
+                            ((ticks % tps) as u128 * 1_000_000_000 / tps as u128) as u64,
+                        );
                     return Ok(Some((lt, Some(ts), data.to_vec())));
                 }
                 3 => {
@@ -498,14 +622,24 @@ fn parse_frame(linktype: u32, f: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]
             let et = u16_at(f, 0, true).ok_or(Skip::Malformed)?;
             parse_ethertype(et, f.get(20..).ok_or(Skip::Malformed)?)
         }
-        LINKTYPE_RAW | LINKTYPE_RAW_OLD | LINKTYPE_IPV4 | LINKTYPE_IPV6 => match f.first().map(|b| b >> 4) {
-            Some(4) => parse_ipv4(f),
-            Some(6) => parse_ipv6(f),
-            _ => Err(Skip::NotUdp),
-        },
+        LINKTYPE_RAW | LINKTYPE_RAW_OLD | LINKTYPE_IPV4 | LINKTYPE_IPV6 => {
+            match f.first().map(|b| b >> 4) {
+                Some(4) => parse_ipv4(f),
+                Some(6) => parse_ipv6(f),
+                _ => Err(Skip::NotUdp),
+            }
+        }
         LINKTYPE_NULL | LINKTYPE_LOOP => {
-            let a: [u8; 4] = f.get(..4).ok_or(Skip::Malformed)?.try_into().map_err(|_| Skip::Malformed)?;
-            let fam = if linktype == LINKTYPE_LOOP { u32::from_be_bytes(a) } else { u32::from_le_bytes(a).min(u32::from_be_bytes(a)) };
+            let a: [u8; 4] = f
+                .get(..4)
+                .ok_or(Skip::Malformed)?
+                .try_into()
+                .map_err(|_| Skip::Malformed)?;
+            let fam = if linktype == LINKTYPE_LOOP {
+                u32::from_be_bytes(a)
+            } else {
+                u32::from_le_bytes(a).min(u32::from_be_bytes(a))
+            };
             let rest = &f[4..];
             match fam {
                 2 => parse_ipv4(rest),
@@ -553,8 +687,12 @@ fn parse_ipv6(p: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
     }
     let plen = usize::from(u16_at(p, 4, true).ok_or(Skip::Malformed)?);
     let body = p.get(40..40 + plen).ok_or(Skip::Malformed)?;
-    let src = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&p[8..24]).map_err(|_| Skip::Malformed)?));
-    let dst = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&p[24..40]).map_err(|_| Skip::Malformed)?));
+    let src = IpAddr::V6(Ipv6Addr::from(
+        <[u8; 16]>::try_from(&p[8..24]).map_err(|_| Skip::Malformed)?,
+    ));
+    let dst = IpAddr::V6(Ipv6Addr::from(
+        <[u8; 16]>::try_from(&p[24..40]).map_err(|_| Skip::Malformed)?,
+    ));
     let mut next = p[6];
     let mut off = 0usize;
     loop {
@@ -581,7 +719,11 @@ fn parse_udp(src: IpAddr, dst: IpAddr, u: &[u8]) -> Result<(SocketAddr, SocketAd
     if end < 8 || u.len() < end {
         return Err(Skip::Malformed);
     }
-    Ok((SocketAddr::new(src, sport), SocketAddr::new(dst, dport), &u[8..end]))
+    Ok((
+        SocketAddr::new(src, sport),
+        SocketAddr::new(dst, dport),
+        &u[8..end],
+    ))
 }
 
 #[cfg(test)]
@@ -591,12 +733,22 @@ mod tests {
     fn roundtrip(src: &str, dst: &str) {
         let (src, dst): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
         let mut w = PcapWriter::new(Vec::new()).unwrap();
-        w.write_udp(Duration::new(1_700_000_000, 123_456_789), src, dst, b"hello flute").unwrap();
-        w.write_udp(Duration::new(1_700_000_001, 0), src, dst, b"").unwrap();
+        w.write_udp(
+            Duration::new(1_700_000_000, 123_456_789),
+            src,
+            dst,
+            b"hello flute",
+        )
+        .unwrap();
+        w.write_udp(Duration::new(1_700_000_001, 0), src, dst, b"")
+            .unwrap();
         let bytes = w.finish().unwrap();
         let mut r = PcapReader::new(&bytes[..]).unwrap();
         let d = r.next_datagram().unwrap().unwrap();
-        assert_eq!((d.src, d.dst, &d.payload[..]), (src, dst, &b"hello flute"[..]));
+        assert_eq!(
+            (d.src, d.dst, &d.payload[..]),
+            (src, dst, &b"hello flute"[..])
+        );
         assert_eq!(d.ts, Some(Duration::new(1_700_000_000, 123_456_789)));
         assert_eq!(r.next_datagram().unwrap().unwrap().payload, b"");
         assert!(r.next_datagram().unwrap().is_none());
@@ -610,16 +762,35 @@ mod tests {
 
     #[test]
     fn checksums_verify_to_zero() {
-        let f = build_udp_frame("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap(), b"abc", 7, 64).unwrap();
+        let f = build_udp_frame(
+            "10.0.0.1:1".parse().unwrap(),
+            "10.0.0.2:2".parse().unwrap(),
+            b"abc",
+            7,
+            64,
+        )
+        .unwrap();
         let ip = &f[14..34];
         assert_eq!(internet_checksum(&[ip]), 0, "IPv4 header checksum");
         let udp = &f[34..];
         let pseudo = [&ip[12..20], &[0, 17], &(udp.len() as u16).to_be_bytes()[..]].concat();
         assert_eq!(internet_checksum(&[&pseudo, udp]), 0, "UDP checksum");
-        let f6 = build_udp_frame("[::1]:1".parse().unwrap(), "[::2]:2".parse().unwrap(), b"abcd", 7, 64).unwrap();
+        let f6 = build_udp_frame(
+            "[::1]:1".parse().unwrap(),
+            "[::2]:2".parse().unwrap(),
+            b"abcd",
+            7,
+            64,
+        )
+        .unwrap();
         let ip6 = &f6[14..54];
         let udp6 = &f6[54..];
-        let pseudo6 = [&ip6[8..40], &(udp6.len() as u32).to_be_bytes()[..], &[0, 0, 0, 17]].concat();
+        let pseudo6 = [
+            &ip6[8..40],
+            &(udp6.len() as u32).to_be_bytes()[..],
+            &[0, 0, 0, 17],
+        ]
+        .concat();
         assert_eq!(internet_checksum(&[&pseudo6, udp6]), 0);
     }
 
@@ -645,7 +816,13 @@ mod tests {
             f.extend_from_slice(&b);
             f.extend_from_slice(&total.to_le_bytes());
         };
-        block(&mut f, 0x0a0d0d0a, &[0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        block(
+            &mut f,
+            0x0a0d0d0a,
+            &[
+                0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ],
+        );
         // IDB: Linux cooked, with if_tsresol = 9 (ns)
         let mut idb = vec![];
         idb.extend_from_slice(&113u16.to_le_bytes());

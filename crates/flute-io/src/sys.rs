@@ -52,7 +52,11 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) -> i
             size_of::<T>() as libc::socklen_t,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `IP_MULTICAST_IF` with an `ip_mreqn`, i.e. by interface index (works for `lo`, which
@@ -61,12 +65,22 @@ pub(crate) fn set_multicast_if_v4_index(sock: &Socket, ifindex: u32) -> io::Resu
     // SAFETY: ip_mreqn is plain old data; all-zero is a valid value.
     let mut req: libc::ip_mreqn = unsafe { zeroed() };
     req.imr_ifindex = ifindex as libc::c_int;
-    setsockopt(sock.as_raw_fd(), libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &req)
+    setsockopt(
+        sock.as_raw_fd(),
+        libc::IPPROTO_IP,
+        libc::IP_MULTICAST_IF,
+        &req,
+    )
 }
 
 /// `MCAST_JOIN_SOURCE_GROUP` (RFC 3678): a source-specific join by interface index, for
 /// IPv4 and IPv6 alike. `group` and `source` must be of the socket's address family.
-pub(crate) fn join_ssm(sock: &Socket, group: &IpAddr, source: &IpAddr, ifindex: u32) -> io::Result<()> {
+pub(crate) fn join_ssm(
+    sock: &Socket,
+    group: &IpAddr,
+    source: &IpAddr,
+    ifindex: u32,
+) -> io::Result<()> {
     // SAFETY: group_source_req and sockaddr_storage are plain old data; zero is valid.
     let mut req: libc::group_source_req = unsafe { zeroed() };
     req.gsr_interface = ifindex;
@@ -74,19 +88,27 @@ pub(crate) fn join_ssm(sock: &Socket, group: &IpAddr, source: &IpAddr, ifindex: 
         match addr {
             IpAddr::V4(a) => {
                 // SAFETY: sockaddr_storage is large enough and aligned for sockaddr_in.
-                let sin = unsafe { &mut *(slot as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+                let sin = unsafe {
+                    &mut *(slot as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>()
+                };
                 sin.sin_family = libc::AF_INET as libc::sa_family_t;
                 sin.sin_addr.s_addr = u32::from_ne_bytes(a.octets());
             }
             IpAddr::V6(a) => {
                 // SAFETY: sockaddr_storage is large enough and aligned for sockaddr_in6.
-                let sin6 = unsafe { &mut *(slot as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+                let sin6 = unsafe {
+                    &mut *(slot as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+                };
                 sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
                 sin6.sin6_addr.s6_addr = a.octets();
             }
         }
     }
-    let level = if group.is_ipv4() { libc::IPPROTO_IP } else { libc::IPPROTO_IPV6 };
+    let level = if group.is_ipv4() {
+        libc::IPPROTO_IP
+    } else {
+        libc::IPPROTO_IPV6
+    };
     setsockopt(sock.as_raw_fd(), level, libc::MCAST_JOIN_SOURCE_GROUP, &req)
 }
 
@@ -131,7 +153,12 @@ struct CmsgBuf([u8; 64]);
 
 /// Sends `runs` (each one datagram or one GSO run) to `dest` with `sendmmsg`.
 /// Returns the number of runs the kernel accepted (at least 1 unless an error is returned).
-pub(crate) fn send_runs(sock: &Socket, dest: &SockAddr, data: &[u8], runs: &[TxRun]) -> io::Result<usize> {
+pub(crate) fn send_runs(
+    sock: &Socket,
+    dest: &SockAddr,
+    data: &[u8],
+    runs: &[TxRun],
+) -> io::Result<usize> {
     let n = runs.len().min(MMSG_BATCH);
     // SAFETY: these are plain-old-data C structs; all-zero is valid for each.
     let mut iov: [libc::iovec; MMSG_BATCH] = unsafe { zeroed() };

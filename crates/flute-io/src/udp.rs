@@ -30,12 +30,22 @@ pub struct UdpOptions {
 
 impl Default for UdpOptions {
     fn default() -> Self {
-        Self { interface: None, ttl: 1, multicast_loop: true, buffer_bytes: 8 << 20, batched: true }
+        Self {
+            interface: None,
+            ttl: 1,
+            multicast_loop: true,
+            buffer_bytes: 8 << 20,
+            batched: true,
+        }
     }
 }
 
 fn domain(addr: &SocketAddr) -> Domain {
-    if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 }
+    if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    }
 }
 
 fn interface_index(opts: &UdpOptions) -> io::Result<u32> {
@@ -133,7 +143,8 @@ impl UdpSender {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         });
-        sock.bind(&bind.into()).map_err(|e| with_context(e, format!("cannot bind {bind}")))?;
+        sock.bind(&bind.into())
+            .map_err(|e| with_context(e, format!("cannot bind {bind}")))?;
         match dest.ip() {
             IpAddr::V4(g) if g.is_multicast() => {
                 sock.set_multicast_ttl_v4(opts.ttl)?;
@@ -148,7 +159,8 @@ impl UdpSender {
                 sock.set_multicast_hops_v6(opts.ttl)?;
                 sock.set_multicast_loop_v6(opts.multicast_loop)?;
                 if ifindex != 0 {
-                    sock.set_multicast_if_v6(ifindex).map_err(|e| with_context(e, "IPV6_MULTICAST_IF"))?;
+                    sock.set_multicast_if_v6(ifindex)
+                        .map_err(|e| with_context(e, "IPV6_MULTICAST_IF"))?;
                 }
             }
             IpAddr::V4(_) => sock.set_ttl_v4(opts.ttl.max(1))?,
@@ -234,7 +246,12 @@ impl UdpSender {
                     r.len += l;
                     r.count += 1;
                 }
-                _ => self.runs.push(sys::TxRun { start: off, len: l, segment: l.max(1) as u16, count: 1 }),
+                _ => self.runs.push(sys::TxRun {
+                    start: off,
+                    len: l,
+                    segment: l.max(1) as u16,
+                    count: 1,
+                }),
             }
             off += l;
         }
@@ -269,7 +286,10 @@ pub struct UdpReceiver {
 
 impl std::fmt::Debug for UdpReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UdpReceiver").field("local", &self.local).field("mode", &self.mode).finish()
+        f.debug_struct("UdpReceiver")
+            .field("local", &self.local)
+            .field("mode", &self.mode)
+            .finish()
     }
 }
 
@@ -289,7 +309,8 @@ impl UdpReceiver {
                 sock.set_only_v6(true)?;
             }
         }
-        sock.bind(&listen.into()).map_err(|e| with_context(e, format!("cannot listen on {listen}")))?;
+        sock.bind(&listen.into())
+            .map_err(|e| with_context(e, format!("cannot listen on {listen}")))?;
         if let Some(s) = source {
             if s.is_ipv4() != listen.is_ipv4() {
                 return Err(io::Error::new(
@@ -313,7 +334,10 @@ impl UdpReceiver {
             };
             join.map_err(|e| {
                 let iface = opts.interface.as_deref().unwrap_or("the default interface");
-                with_context(e, format!("cannot join multicast group {} on {iface}", listen.ip()))
+                with_context(
+                    e,
+                    format!("cannot join multicast group {} on {iface}", listen.ip()),
+                )
             })?;
         }
         let local = sock.local_addr()?.as_socket().unwrap_or(listen);
@@ -361,19 +385,17 @@ impl UdpReceiver {
         let filter = self.source_filter;
         let keep = |src: &SocketAddr| filter.is_none_or(|s| s == src.ip());
         let r = match self.mode {
-            BatchMode::Plain => {
-                match self.plain_sock.recv_from(&mut self.plain) {
-                    Ok((n, src)) => {
-                        if keep(&src) {
-                            f(src, &self.plain[..n]);
-                            Ok(1)
-                        } else {
-                            Ok(0)
-                        }
+            BatchMode::Plain => match self.plain_sock.recv_from(&mut self.plain) {
+                Ok((n, src)) => {
+                    if keep(&src) {
+                        f(src, &self.plain[..n]);
+                        Ok(1)
+                    } else {
+                        Ok(0)
                     }
-                    Err(e) => Err(e),
                 }
-            }
+                Err(e) => Err(e),
+            },
             #[cfg(target_os = "linux")]
             _ => match sys::recv_batch(&self.sock, &mut self.rx) {
                 Ok(_) => {
@@ -393,7 +415,14 @@ impl UdpReceiver {
             _ => Ok(0),
         };
         match r {
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Ok(0),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(0)
+            }
             other => other,
         }
     }
