@@ -318,10 +318,10 @@ fn is_blank(s: &[u8]) -> bool {
 }
 
 /// A raw attribute: resolved name and unescaped value.
-struct Attr {
+struct Attr<'e> {
     ns: Ns,
-    local: String,
-    value: String,
+    local: &'e str,
+    value: Cow<'e, str>,
 }
 
 impl<'a> Parser<'a> {
@@ -381,7 +381,12 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn attrs(&self, e: &BytesStart<'_>, element: &str, offset: u64) -> Result<Vec<Attr>, FdtError> {
+    fn attrs<'e>(
+        &self,
+        e: &'e BytesStart<'_>,
+        element: &str,
+        offset: u64,
+    ) -> Result<Vec<Attr<'e>>, FdtError> {
         let limits = &self.opts.limits;
         let mut out = Vec::new();
         for a in e.attributes() {
@@ -400,28 +405,27 @@ impl<'a> Parser<'a> {
                 });
             }
             let (r, local) = self.reader.resolve_attribute(a.key);
-            let local = std::str::from_utf8(local.into_inner())
-                .map_err(|err| xml_err(offset, err))?
-                .to_owned();
+            let local =
+                std::str::from_utf8(local.into_inner()).map_err(|err| xml_err(offset, err))?;
             let ns = Self::classify(r, offset)?;
-            if !lexical::is_ncname(&local) {
+            if !lexical::is_ncname(local) {
                 return Err(xml_err(
                     offset,
-                    format!("invalid attribute name {:?}", clip(&local)),
+                    format!("invalid attribute name {:?}", clip(local)),
                 ));
             }
             let value = match a.value {
                 Cow::Borrowed(raw) => {
                     let raw = std::str::from_utf8(raw).map_err(|err| xml_err(offset, err))?;
-                    quick_xml::escape::unescape(raw)
-                        .map_err(|err| escape_err(err, offset))?
-                        .into_owned()
+                    quick_xml::escape::unescape(raw).map_err(|err| escape_err(err, offset))?
                 }
                 Cow::Owned(raw) => {
                     let raw = String::from_utf8(raw).map_err(|err| xml_err(offset, err))?;
-                    quick_xml::escape::unescape(&raw)
-                        .map_err(|err| escape_err(err, offset))?
-                        .into_owned()
+                    Cow::Owned(
+                        quick_xml::escape::unescape(&raw)
+                            .map_err(|err| escape_err(err, offset))?
+                            .into_owned(),
+                    )
                 }
             };
             // The unescaped length is what the model holds (and what an emitter reproduces
@@ -429,17 +433,20 @@ impl<'a> Parser<'a> {
             if value.len() > limits.max_value_len {
                 return Err(FdtError::ValueTooLong {
                     element: clip(element),
-                    name: clip(&local),
+                    name: clip(local),
                     len: value.len(),
                     limit: limits.max_value_len,
                     offset,
                 });
             }
             // Namespaces in XML: no two attributes with the same expanded name.
-            if out.iter().any(|b: &Attr| b.ns == ns && b.local == local) {
+            if out
+                .iter()
+                .any(|b: &Attr<'_>| b.ns == ns && b.local == local)
+            {
                 return Err(xml_err(
                     offset,
-                    format!("duplicate attribute {:?}", clip(&local)),
+                    format!("duplicate attribute {:?}", clip(local)),
                 ));
             }
             out.push(Attr { ns, local, value });
@@ -531,7 +538,7 @@ impl<'a> Parser<'a> {
         if let Some(a) = self.attrs(e, element, offset)?.first() {
             return Err(FdtError::UnexpectedAttribute {
                 element,
-                attribute: clip(&a.local),
+                attribute: clip(a.local),
                 offset,
             });
         }
@@ -756,7 +763,7 @@ impl<'a> Parser<'a> {
         const E: &str = "FDT-Instance";
         for a in self.attrs(e, E, offset)? {
             let v = &*a.value;
-            match (&a.ns, a.local.as_str()) {
+            match (&a.ns, a.local) {
                 (Ns::None, "Expires") => {
                     let n = self.number(
                         E,
@@ -774,8 +781,10 @@ impl<'a> Parser<'a> {
                 (Ns::None, "Complete") => {
                     inst.complete = Some(self.bool(E, "Complete", v, offset)?)
                 }
-                (Ns::None, "Content-Type") => inst.content_type = Some(a.value),
-                (Ns::None, "Content-Encoding") => inst.content_encoding = Some(a.value),
+                (Ns::None, "Content-Type") => inst.content_type = Some(a.value.into_owned()),
+                (Ns::None, "Content-Encoding") => {
+                    inst.content_encoding = Some(a.value.into_owned())
+                }
                 (Ns::Known(NS_MBMS2008), "FullFDT") => {
                     inst.full_fdt = Some(self.bool(E, "FullFDT", v, offset)?)
                 }
@@ -783,9 +792,9 @@ impl<'a> Parser<'a> {
                 _ => inst.extra_attributes.push(ExtraAttribute {
                     name: XmlName {
                         namespace: a.ns.uri().map(str::to_owned),
-                        local: a.local,
+                        local: a.local.to_owned(),
                     },
-                    value: a.value,
+                    value: a.value.into_owned(),
                 }),
             }
         }
@@ -964,14 +973,14 @@ impl<'a> Parser<'a> {
                     const X: &str = "MBMS-Session-Identity-Expiry";
                     let mut value = None;
                     for a in p.attrs(e, X, offset)? {
-                        match (&a.ns, a.local.as_str()) {
+                        match (&a.ns, a.local) {
                             (Ns::None, "value") => {
                                 value = Some(p.u32(X, "value", &a.value, offset)?)
                             }
                             _ => {
                                 return Err(FdtError::UnexpectedAttribute {
                                     element: X,
-                                    attribute: clip(&a.local),
+                                    attribute: clip(a.local),
                                     offset,
                                 });
                             }
@@ -1012,8 +1021,8 @@ impl<'a> Parser<'a> {
         let p2022 = self.doc == FdtNamespace::Mbms2022;
         for a in self.attrs(e, E, offset)? {
             let v = &*a.value;
-            match (&a.ns, a.local.as_str()) {
-                (Ns::None, "Content-Location") => loc = Some(a.value),
+            match (&a.ns, a.local) {
+                (Ns::None, "Content-Location") => loc = Some(a.value.into_owned()),
                 (Ns::None, "TOI") => toi = Some(parse_toi(v, self.opts.canonical_numbers, offset)?),
                 (Ns::None, "Content-Length") => {
                     f.content_length = Some(self.u64(E, "Content-Length", v, offset)?)
@@ -1021,8 +1030,8 @@ impl<'a> Parser<'a> {
                 (Ns::None, "Transfer-Length") => {
                     f.transfer_length = Some(self.u64(E, "Transfer-Length", v, offset)?)
                 }
-                (Ns::None, "Content-Type") => f.content_type = Some(a.value),
-                (Ns::None, "Content-Encoding") => f.content_encoding = Some(a.value),
+                (Ns::None, "Content-Type") => f.content_type = Some(a.value.into_owned()),
+                (Ns::None, "Content-Encoding") => f.content_encoding = Some(a.value.into_owned()),
                 (Ns::None, "Content-MD5") => {
                     let d = lexical::base64(v)
                         .ok_or_else(|| invalid(E, "Content-MD5", v, "xs:base64Binary", offset))?;
@@ -1033,7 +1042,7 @@ impl<'a> Parser<'a> {
                     );
                 }
                 (Ns::Known(NS_MBMS2009), "Decryption-KEY-URI") => {
-                    f.decryption_key_uri = Some(a.value)
+                    f.decryption_key_uri = Some(a.value.into_owned())
                 }
                 (Ns::Known(NS_MBMS2012), "FEC-Redundancy-Level") => {
                     f.fec_redundancy_level =
@@ -1043,8 +1052,8 @@ impl<'a> Parser<'a> {
                     f.fec_redundancy_level =
                         Some(self.u32(E, "FEC-Redundancy-Level", v, offset)?);
                 }
-                (Ns::Known(NS_MBMS2012), "File-ETag") => f.file_etag = Some(a.value),
-                (Ns::None, "File-ETag") if p2022 => f.file_etag = Some(a.value),
+                (Ns::Known(NS_MBMS2012), "File-ETag") => f.file_etag = Some(a.value.into_owned()),
+                (Ns::None, "File-ETag") if p2022 => f.file_etag = Some(a.value.into_owned()),
                 (Ns::Known(NS_MBMS2015), "IndependentUnitPositions") => {
                     let mut list = Vec::new();
                     for item in v.split(lexical::is_xml_space).filter(|s| !s.is_empty()) {
@@ -1056,9 +1065,9 @@ impl<'a> Parser<'a> {
                 _ => f.extra_attributes.push(ExtraAttribute {
                     name: XmlName {
                         namespace: a.ns.uri().map(str::to_owned),
-                        local: a.local,
+                        local: a.local.to_owned(),
                     },
-                    value: a.value,
+                    value: a.value.into_owned(),
                 }),
             }
         }
@@ -1194,7 +1203,7 @@ impl<'a> Parser<'a> {
         const E: &str = "Alternate-Content-Location";
         let mut acl = AlternateContentLocations::default();
         for a in self.attrs(e, E, offset)? {
-            match (&a.ns, a.local.as_str()) {
+            match (&a.ns, a.local) {
                 (Ns::None, "Availability-Time") => {
                     let t = lexical::collapse(&a.value);
                     if !lexical::is_date_time(t) {
@@ -1205,7 +1214,7 @@ impl<'a> Parser<'a> {
                 _ => {
                     return Err(FdtError::UnexpectedAttribute {
                         element: E,
-                        attribute: clip(&a.local),
+                        attribute: clip(a.local),
                         offset,
                     });
                 }
@@ -1257,9 +1266,9 @@ impl<'a> Parser<'a> {
             .map(|a| ExtraAttribute {
                 name: XmlName {
                     namespace: a.ns.uri().map(str::to_owned),
-                    local: a.local,
+                    local: a.local.to_owned(),
                 },
-                value: a.value,
+                value: a.value.into_owned(),
             })
             .collect();
         let mut el = XmlElement {
