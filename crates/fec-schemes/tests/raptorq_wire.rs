@@ -332,3 +332,27 @@ proptest! {
         }
     }
 }
+
+/// Catalogue item 39 (bounded memory): a decoder stores at most 2k + 64 distinct symbols;
+/// later ones are `NotNeeded`, and the block still decodes.
+#[test]
+fn bad_input_39_raptorq_decoder_memory_bound() {
+    let oti = RaptorQ::oti(640, 64, 1, 1, 1);
+    let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+    let data = Bytes::from(vec![7u8; 640]);
+    let mut enc = RaptorQ.encoder(&oti, &blk, data.clone()).unwrap();
+    let mut dec = RaptorQ.decoder(&oti, &blk).unwrap();
+    let mut sym = [0u8; 64];
+    let k = blk.source_symbols;
+    for esi in 0..2 * k + 64 {
+        let n = enc.write_symbol(1000 + esi, &mut sym).unwrap();
+        assert_eq!(
+            dec.push(1000 + esi, &sym[..n]).unwrap(),
+            PushOutcome::Accepted
+        );
+    }
+    let n = enc.write_symbol(5000, &mut sym).unwrap();
+    assert_eq!(dec.push(5000, &sym[..n]).unwrap(), PushOutcome::NotNeeded);
+    assert_eq!(dec.received(), 2 * k + 64);
+    assert_eq!(dec.decode().unwrap(), data);
+}

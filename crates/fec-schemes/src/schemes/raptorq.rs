@@ -651,7 +651,9 @@ impl BlockDecoder for RqDecoder {
                 Err(FecError::ConflictingSymbol { esi })
             };
         }
-        if self.result.is_some() {
+        // Memory bound: beyond 2k + 64 distinct symbols more cannot realistically help, so
+        // they are not stored (a hostile sender cannot make the decoder hold 2^24 symbols).
+        if self.result.is_some() || self.seen.len() as u64 >= 2 * u64::from(self.p.k()) + 64 {
             return Ok(PushOutcome::NotNeeded);
         }
         self.seen.insert(esi, fp);

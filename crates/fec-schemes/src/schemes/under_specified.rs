@@ -366,3 +366,50 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// IDs 128 and 130: EXT_FTI parse(write(x)) == x for valid OTIs.
+        #[test]
+        fn prop_under_specified_fti_round_trip(
+            inst in any::<u16>(), l in 0u64..(1 << 48), e in 1u16..=u16::MAX, b in 1u32..=u32::MAX,
+        ) {
+            let mut out = [0u8; FTI_LEN];
+            let oti = UnderSpecified128Wire::oti(inst, l, e, b);
+            if UnderSpecified128Wire::validate_oti(&oti).is_ok() {
+                UnderSpecified128Wire::write_fti(&oti, &mut out).unwrap();
+                prop_assert_eq!(UnderSpecified128Wire::read_fti(&out).unwrap(), oti);
+            }
+            let oti = Compact130Wire::oti(inst, l, e, b);
+            if Compact130Wire::validate_oti(&oti).is_ok() {
+                Compact130Wire::write_fti(&oti, &mut out).unwrap();
+                prop_assert_eq!(Compact130Wire::read_fti(&out).unwrap(), oti);
+            }
+        }
+
+        /// IDs 128 and 130: Payload ID parse(write(x)) == x.
+        #[test]
+        fn prop_under_specified_payload_id_round_trip(sbn in any::<u32>(), esi in any::<u32>()) {
+            let id = PayloadId { sbn, esi, source_block_length: None };
+            let mut out = [0u8; 8];
+            UnderSpecified128Wire::write_payload_id(&id, &mut out).unwrap();
+            prop_assert_eq!(UnderSpecified128Wire::read_payload_id(&out).unwrap(), id);
+            let small = PayloadId { sbn: sbn & 0xFFFF, esi: esi & 0xFFFF, source_block_length: None };
+            Compact130Wire::write_payload_id(&small, &mut out).unwrap();
+            prop_assert_eq!(Compact130Wire::read_payload_id(&out).unwrap(), small);
+        }
+
+        /// Arbitrary bytes never panic the readers.
+        #[test]
+        fn prop_under_specified_readers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
+            let _ = UnderSpecified128Wire::read_fti(&bytes);
+            let _ = Compact130Wire::read_fti(&bytes);
+            let _ = UnderSpecified128Wire::read_payload_id(&bytes);
+            let _ = Compact130Wire::read_payload_id(&bytes);
+        }
+    }
+}
