@@ -49,6 +49,9 @@
 //! zeros), so the encoder always writes T bytes. The decoder also accepts the last source
 //! symbol of the object short (the RFC 5052 convention) and pads it with zeros.
 //!
+//! A decoder keeps at most 2k + 64 distinct symbols (later ones are reported as
+//! [`PushOutcome::NotNeeded`]), so a hostile sender cannot make it hold 2^24 symbols.
+//!
 //! Repair symbols are generated on demand: source symbols are copied straight from the block
 //! data, and the `raptorq` encoder (which solves for the intermediate symbols) is only built
 //! when the first repair symbol is asked for.
