@@ -45,7 +45,7 @@ pub(crate) fn lct_clause(e: &LctError) -> &'static str {
         LctError::DuplicateExtension { .. } => {
             "RFC 6726 §3.4.1 / RFC 5775 §5.2 (one EXT_FDT, EXT_FTI, EXT_CENC per packet)"
         }
-        LctError::MissingField { .. } => "RFC 6726 §7.1 (FLUTE packets carry TSI and TOI)",
+        LctError::MissingField { .. } => "RFC 5651 §5.1 / RFC 6726 §3.2 (FLUTE packets carry TSI and TOI)",
         LctError::UnexpectedExtension { .. } => {
             "RFC 6726 §3.4.1 / §3.4.3 (EXT_FDT and EXT_CENC only on TOI 0)"
         }
