@@ -65,7 +65,6 @@ mod stats;
 
 pub use assembly::MissingBlock;
 pub use config::{FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
-pub use fdt_model::FdtParseError;
 pub use receiver::{
     CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,
 };

@@ -1,7 +1,6 @@
 //! The receiver state machine.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::io::Read as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -788,24 +787,14 @@ fn fdt_pending_key(id: u32) -> u64 {
     u64::MAX - u64::from(id)
 }
 
+/// EXT_CENC decompression with an output cap (`fdt::inflate`; catalogue items 20, 61).
 fn inflate(cenc: Option<u8>, data: Vec<u8>, cap: u64) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let r = match cenc {
-        None | Some(0) => return Some(data),
-        Some(1) => flate2::read::ZlibDecoder::new(&data[..])
-            .take(cap + 1)
-            .read_to_end(&mut out),
-        Some(2) => flate2::read::DeflateDecoder::new(&data[..])
-            .take(cap + 1)
-            .read_to_end(&mut out),
-        Some(3) => flate2::read::GzDecoder::new(&data[..])
-            .take(cap + 1)
-            .read_to_end(&mut out),
-        Some(_) => return None,
-    };
-    match r {
-        Ok(n) if (n as u64) <= cap => Some(out),
-        _ => None,
+    match cenc {
+        None | Some(0) => Some(data),
+        Some(code) => {
+            let c = fdt::Cenc::from_code(code).ok()?;
+            fdt::inflate(c, &data, usize::try_from(cap).unwrap_or(usize::MAX)).ok()
+        }
     }
 }
 
