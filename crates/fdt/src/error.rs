@@ -9,7 +9,9 @@ use crate::{Cenc, FdtNamespace, Profile};
 /// or the position quick-xml reports for well-formedness errors).
 ///
 /// Values copied from the input into an error are truncated to 64 bytes, so an error never
-/// holds a large attacker-chosen string.
+/// holds a large attacker-chosen string. Errors found on a model rather than in a document
+/// (by [`FdtInstance::validate`](crate::FdtInstance::validate) or
+/// [`FdtInstance::emit`](crate::FdtInstance::emit)) carry offset 0.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FdtError {

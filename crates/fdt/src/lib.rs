@@ -24,6 +24,25 @@
 //!   rules (duplicate TOIs, `Complete`, conflicting OTI, expiry against a caller-given `now`).
 //! - [`inflate`] and [`compress`] handle EXT_CENC payloads with an output cap.
 //!
+//! # Namespaces and profiles
+//!
+//! The parser accepts `FDT-Instance` in the RFC 6726, RFC 3926/3GPP and Rel-17 namespaces and,
+//! unless [`ParseOptions::allow_no_namespace`] is cleared, in no namespace; the namespace used
+//! is reported in [`ParsedFdt::namespace`]. 3GPP extension elements and attributes are read
+//! in their own namespaces under every FDT namespace (`Group` and `MBMS-Session-Identity*`
+//! also in the FDT namespace, as the Main XSD declares them). By default their order is not
+//! checked; [`ParseOptions::profile`] enforces a profile's namespace and sequence.
+//!
+//! The writer ([`Profile`]) uses the profile's FDT namespace. In [`Profile::Mbms3gpp`] it
+//! writes `sv:schemaVersion` (default [`DEFAULT_SCHEMA_VERSION`]) and the three
+//! `sv:delimiter`s in the Main XSD order; in the RFC profiles 3GPP content is written as
+//! foreign (`##other`) content, `Group` and `MBMS-Session-Identity*` in the mbms2005
+//! namespace. The Rel-17 namespace is read, not written.
+//!
+//! Unknown attributes and elements are kept. What is not kept, because it carries no
+//! meaning: namespace prefixes, comments, processing instructions, whitespace-only text
+//! between elements of kept content, and the (schema-skipped) attributes of `Cache-Control`.
+//!
 //! # Hostile input
 //!
 //! The parser uses quick-xml's event reader rather than a DOM or serde so that every limit is
@@ -33,9 +52,17 @@
 //! ever expanded (no billion laughs, no XXE); XInclude elements are kept as inert unknown
 //! elements. Parsing never panics.
 //!
-//! Integers follow the XSD lexical rules exactly (a leading `+` and surrounding whitespace are
-//! legal for `xs:unsignedLong`; `-`, inner spaces and overflow are not); see
-//! [`ParseOptions::canonical_numbers`] for a stricter mode.
+//! Values are checked against their XSD types, strictly but correctly: integers follow the XSD
+//! lexical rules exactly, so a leading `+` and surrounding XML whitespace are accepted for
+//! `xs:unsignedLong` and friends (XSD allows them, and libxml2 agrees), while a `-` sign
+//! (even `-0`), inner spaces, an empty value, non-decimal digits and out-of-range values are
+//! rejected. [`ParseOptions::canonical_numbers`] narrows this to the canonical form (no sign,
+//! no whitespace, no leading zeros). `xs:base64Binary` ignores whitespace but requires
+//! padding and canonical final bits. The writer always emits canonical forms. A TOI must be
+//! in 1..=2^112-1 ([`MAX_TOI`]); `FEC-OTI-FEC-Encoding-ID` is read as `xs:unsignedLong` in
+//! every namespace (3GPP types it so) and values above 255 are
+//! [`FdtError::FecEncodingIdOutOfRange`]; `FEC-OTI-FEC-Instance-ID` above 65535 is
+//! [`FdtError::FecInstanceIdOutOfRange`].
 //!
 //! # Example
 //!
