@@ -8,7 +8,7 @@
 //!   a receiver seeing a steady loss pattern; the matrix inversion itself is small next to
 //!   the symbol arithmetic for these sizes.
 //!
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)]
 //! Run: `cargo bench -p flute-benches --bench fec_rs -- --warm-up-time 1 --measurement-time 3`.
 
 use bytes::Bytes;

@@ -2,6 +2,7 @@
 //! round trips under seeded loss, decoding with exactly k, k + 1 and only repair symbols,
 //! duplicates and conflicts, tiny and empty objects, hostile OTIs, the bad-input catalogue
 //! items 30–33, and proptest round trips of the Payload ID and EXT_FTI codecs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::Bytes;
 use fec_schemes::schemes::rs::{RsGf2m, RsGf28, RsSmallBlock, encoding_symbols};

@@ -2,12 +2,16 @@
 //! `tests/zfec_crosscheck.py` with zfec 1.6. Our FEC Encoding ID 5 and 129/0 encoders must
 //! produce the same parity bytes, and the decoders must recover the source from the
 //! r highest-ESI symbols only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod rs_util;
 
 use bytes::Bytes;
 use fec_schemes::FecScheme;
 use fec_schemes::schemes::rs::{RsGf2m, RsGf28, RsSmallBlock};
+
+/// Builds an OTI from (L, E, B, max_n).
+type MakeOti = fn(u64, u16, u32, u32) -> fec_schemes::Oti;
 
 const VECTORS: &str = include_str!("data/zfec_vectors.json");
 
@@ -21,10 +25,7 @@ fn source(k: usize, len: usize) -> Vec<u8> {
 fn zfec_vectors_match_all_gf256_schemes() {
     let vectors = rs_util::parse_vectors(VECTORS);
     assert_eq!(vectors.len(), 10);
-    let schemes: Vec<(
-        Box<dyn FecScheme>,
-        fn(u64, u16, u32, u32) -> fec_schemes::Oti,
-    )> = vec![
+    let schemes: Vec<(Box<dyn FecScheme>, MakeOti)> = vec![
         (Box::new(RsGf28), RsGf28::oti),
         (Box::new(RsSmallBlock), RsSmallBlock::oti),
         (Box::new(RsGf2m), |l, e, b, n| RsGf2m::oti(l, e, b, n, 8, 1)),

@@ -1,7 +1,13 @@
 //! Helpers shared by the `rs_*` integration tests: a tiny parser for the known-answer JSON
 //! files (flat objects with integer fields `k`, `r`, `symbol_len` and a `parity` array of
 //! hex strings; `m` optional, default 8) and hex helpers.
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 /// One known-answer vector.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! GF(2^16) (polynomial 1+x+x^3+x^12+x^16) slice kernel.
 //!
-//! A symbol is a sequence of big-endian 16-bit elements ([UNV]: OpenFEC stores the
+//! A symbol is a sequence of big-endian 16-bit elements (\[UNV\]: OpenFEC stores the
 //! elements in host order, i.e. little-endian on x86; RFC 5510 does not say, and we follow
 //! network byte order as for every other multi-byte field).
 //!
@@ -147,13 +147,14 @@ mod x86 {
     use std::sync::OnceLock;
 
     use super::affine_blocks;
+    use crate::schemes::rs::gf8_simd::x86::{cpu_has_gfni, gf2p8affine};
 
     fn have_gfni() -> bool {
         static H: OnceLock<bool> = OnceLock::new();
         *H.get_or_init(|| {
             std::env::var_os("FEC_RS_NO_GFNI").is_none()
-                && is_x86_feature_detected!("gfni")
                 && is_x86_feature_detected!("avx2")
+                && cpu_has_gfni()
         })
     }
 
@@ -231,7 +232,7 @@ mod x86 {
     /// # Safety
     /// GFNI and AVX2 must be available; `outs.len() == N`, `mats.len() == inputs.len() * N`,
     /// every slice holds at least `vlen` bytes and `vlen % 64 == 0`.
-    #[target_feature(enable = "avx2,gfni")]
+    #[target_feature(enable = "avx2")]
     unsafe fn rows<const N: usize>(
         mats: &[[u64; 4]],
         inputs: &[&[u8]],
@@ -270,20 +271,17 @@ mod x86 {
                     let t_lh = _mm256_set1_epi64x(lh as i64);
                     let t_hl = _mm256_set1_epi64x(hl as i64);
                     let t_hh = _mm256_set1_epi64x(hh as i64);
-                    acc_lo[r] = _mm256_xor_si256(
-                        acc_lo[r],
-                        _mm256_xor_si256(
-                            _mm256_gf2p8affine_epi64_epi8::<0>(lo, t_ll),
-                            _mm256_gf2p8affine_epi64_epi8::<0>(hi, t_lh),
-                        ),
-                    );
-                    acc_hi[r] = _mm256_xor_si256(
-                        acc_hi[r],
-                        _mm256_xor_si256(
-                            _mm256_gf2p8affine_epi64_epi8::<0>(lo, t_hl),
-                            _mm256_gf2p8affine_epi64_epi8::<0>(hi, t_hh),
-                        ),
-                    );
+                    // SAFETY: this function's contract guarantees AVX2 and GFNI.
+                    let (p_ll, p_lh, p_hl, p_hh) = unsafe {
+                        (
+                            gf2p8affine(lo, t_ll),
+                            gf2p8affine(hi, t_lh),
+                            gf2p8affine(lo, t_hl),
+                            gf2p8affine(hi, t_hh),
+                        )
+                    };
+                    acc_lo[r] = _mm256_xor_si256(acc_lo[r], _mm256_xor_si256(p_ll, p_lh));
+                    acc_hi[r] = _mm256_xor_si256(acc_hi[r], _mm256_xor_si256(p_hl, p_hh));
                 }
             }
             for r in 0..N {

@@ -77,7 +77,7 @@ fn kernel() -> Kernel {
                 return Kernel::Scalar;
             }
             if is_x86_feature_detected!("avx2")
-                && is_x86_feature_detected!("gfni")
+                && x86::cpu_has_gfni()
                 && std::env::var_os("FEC_RS_NO_GFNI").is_none()
             {
                 return Kernel::Gfni;
@@ -200,7 +200,7 @@ fn scalar_group(gc: &[u8], inputs: &[&[u8]], outs: &mut [&mut [u8]], from: usize
 }
 
 #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
-mod x86 {
+pub(super) mod x86 {
     #[cfg(target_arch = "x86")]
     use core::arch::x86::*;
     #[cfg(target_arch = "x86_64")]
@@ -209,6 +209,47 @@ mod x86 {
     use std::sync::OnceLock;
 
     use super::{field8, nibble_tables};
+
+    /// GFNI support: CPUID leaf 7, ECX bit 8. Read with CPUID directly (and the
+    /// instruction emitted with inline assembly) so that the crate still builds with
+    /// toolchains older than 1.89, where the GFNI intrinsics and feature name are unstable.
+    /// Callers check AVX2 first.
+    pub(in crate::schemes::rs) fn cpu_has_gfni() -> bool {
+        // SAFETY: CPUID exists on every CPU with AVX2, which the callers check first; leaf
+        // 7 is only read when the maximum basic leaf is at least 7.
+        #[allow(unused_unsafe)]
+        let ecx = unsafe {
+            if __cpuid(0).eax >= 7 {
+                __cpuid_count(7, 0).ecx
+            } else {
+                0
+            }
+        };
+        ecx & (1 << 8) != 0
+    }
+
+    /// `vgf2p8affineqb r, x, a, 0`: applies the 8x8 bit matrix of each 64-bit lane of `a`
+    /// to every byte of the same lane of `x`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and GFNI ([`cpu_has_gfni`]).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(in crate::schemes::rs) unsafe fn gf2p8affine(x: __m256i, a: __m256i) -> __m256i {
+        let r: __m256i;
+        // SAFETY: the caller guarantees GFNI and AVX; the instruction touches only the
+        // three named registers (no memory, stack or flags).
+        unsafe {
+            core::arch::asm!(
+                "vgf2p8affineqb {r}, {x}, {a}, 0",
+                r = lateout(ymm_reg) r,
+                x = in(ymm_reg) x,
+                a = in(ymm_reg) a,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        r
+    }
 
     /// `gf2p8affineqb` matrices of "multiply by c" for every c: column j is `c * 2^j`,
     /// row i sits in byte 7 - i.
@@ -272,7 +313,7 @@ mod x86 {
     /// # Safety
     /// AVX2 and GFNI must be available; `outs.len() == N`, `mats.len() == inputs.len() * N`,
     /// every slice holds at least `vlen` bytes and `vlen % 32 == 0`.
-    #[target_feature(enable = "avx2,gfni")]
+    #[target_feature(enable = "avx2")]
     unsafe fn gfni_rows<const N: usize>(
         mats: &[u64],
         inputs: &[&[u8]],
@@ -288,7 +329,9 @@ mod x86 {
                 let m = &mats[i * N..i * N + N];
                 for r in 0..N {
                     let a = _mm256_set1_epi64x(m[r] as i64);
-                    acc[r] = _mm256_xor_si256(acc[r], _mm256_gf2p8affine_epi64_epi8::<0>(v, a));
+                    // SAFETY: this function's contract guarantees AVX2 and GFNI.
+                    let p = unsafe { gf2p8affine(v, a) };
+                    acc[r] = _mm256_xor_si256(acc[r], p);
                 }
             }
             for r in 0..N {

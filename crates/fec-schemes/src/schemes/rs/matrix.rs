@@ -74,7 +74,9 @@ pub struct Generator {
 
 static GENERATORS: Lru<(u8, u32), Generator> = Lru::new(16);
 static PARITY: Lru<(u8, u32, u32), Vec<u16>> = Lru::new(16);
-static DECODE: Lru<(u8, u32, Vec<u32>, Vec<u32>), Vec<u16>> = Lru::new(64);
+/// Decode-matrix cache key: (m, k, missing source ESIs, repair ESIs used).
+type DecodeKey = (u8, u32, Vec<u32>, Vec<u32>);
+static DECODE: Lru<DecodeKey, Vec<u16>> = Lru::new(64);
 
 /// Largest parity coefficient matrix kept in the cache (entries).
 const PARITY_CACHE_MAX: u64 = 1 << 22;

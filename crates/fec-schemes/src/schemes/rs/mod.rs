@@ -16,14 +16,14 @@
 //! systematic by multiplying by the inverse of its top k x k part (see [`matrix`]). The
 //! first k encoding symbols are the source symbols; ESI `k + j` is repair row `j`.
 //!
-//! [UNV] RFC 5510 §8 read literally evaluates at `alpha^0 .. alpha^(n-1)`; Rizzo, OpenFEC
+//! \[UNV\] RFC 5510 §8 read literally evaluates at `alpha^0 .. alpha^(n-1)`; Rizzo, OpenFEC
 //! and zfec do not, and we follow them (NOTES.md §3). Our repair bytes equal the libopenfec
 //! and zfec known-answer vectors in `tests/rs_kat.rs` and `tests/rs_zfec.rs`.
 //! `reed-solomon-erasure` uses yet other points and is not interoperable.
 //!
 //! # Number of encoding symbols
 //!
-//! For a source block of k symbols, `n = floor(k * max_n / B)` (RFC 5510 §7 [UNV]: the
+//! For a source block of k symbols, `n = floor(k * max_n / B)` (RFC 5510 §7 \[UNV\]: the
 //! formula is the one quoted in NOTES.md §2.5; the RFC text was not available), raised to
 //! at least k so that a block never has fewer encoding than source symbols. Since
 //! k <= B <= max_n <= 2^m − 1, n <= 2^m − 1 always holds once the OTI is valid. See
@@ -33,7 +33,7 @@
 //!
 //! For m = 8 each byte is an element. For m = 16 a symbol is a sequence of big-endian
 //! 16-bit elements; for other m the symbol is a bit string cut into m-bit elements, most
-//! significant bit first, and E * 8 must be a multiple of m ([UNV]: OpenFEC only supports
+//! significant bit first, and E * 8 must be a multiple of m (\[UNV\]: OpenFEC only supports
 //! m = 4, 8 and 16 and stores 16-bit elements in host byte order).
 //!
 //! # Encoder and decoder
@@ -79,7 +79,7 @@ pub use scheme_129::{INSTANCE_ID, RsSmallBlock};
 use matrix::Generator;
 
 /// Number of encoding symbols of a block of `k` source symbols:
-/// `max(k, floor(k * max_n / B))` (RFC 5510 §7 [UNV]). Returns `k` when `b == 0`.
+/// `max(k, floor(k * max_n / B))` (RFC 5510 §7 \[UNV\]). Returns `k` when `b == 0`.
 pub fn encoding_symbols(k: u32, b: u32, max_n: u32) -> u32 {
     if b == 0 {
         return k;

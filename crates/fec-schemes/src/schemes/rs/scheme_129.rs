@@ -51,7 +51,7 @@ impl RsSmallBlock {
     /// beyond the object, [`FecError::InvalidOti`] with field `"SBL"` for a disagreement,
     /// and any OTI validation error.
     pub fn check_sbl(oti: &Oti, id: &PayloadId) -> Result<(), FecError> {
-        let blocking = RsSmallBlock.blocking(oti)?;
+        let blocking = Self.blocking(oti)?;
         let k = blocking
             .block_symbols(u64::from(id.sbn))
             .ok_or(FecError::SbnOutOfRange {

@@ -5,7 +5,7 @@
 //! - EXT_FTI (RFC 5510 §5.2, RFC 5775 §5.2), HEL = 4: HET=64 | HEL | L (48) | m (8) |
 //!   G (8) | E (16) | B (16) | max_n (16).
 //! - FDT `FEC-OTI-Scheme-Specific-Info`: m (8) | G (8). When absent, m = 8 and G = 1
-//!   (RFC 5510 §5.2 defaults [UNV]).
+//!   (RFC 5510 §5.2 defaults \[UNV\]).
 //! - G (encoding symbols per packet) is carried and validated (G >= 1) but packing several
 //!   symbols into one packet is the packet layer's business: the codec works per symbol.
 
@@ -20,9 +20,9 @@ use crate::{
 
 const FTI_LEN: usize = 16;
 
-/// Default m when the OTI does not say (RFC 5510 §5.2 [UNV]).
+/// Default m when the OTI does not say (RFC 5510 §5.2 \[UNV\]).
 pub const DEFAULT_M: u8 = 8;
-/// Default G when the OTI does not say (RFC 5510 §5.2 [UNV]).
+/// Default G when the OTI does not say (RFC 5510 §5.2 \[UNV\]).
 pub const DEFAULT_G: u8 = 1;
 
 /// Reed-Solomon over GF(2^m), FEC Encoding ID 2.
