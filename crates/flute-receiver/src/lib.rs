@@ -23,35 +23,41 @@
 //!
 //! # Example
 //!
-//! Hand-built packets (from `flute-testkit`'s packet builder) through the receiver:
+//! An in-memory send -> receive: `flute-sender` produces the datagrams, the receiver
+//! delivers the object.
 //!
 //! ```
-//! use std::time::{Duration, Instant};
+//! use std::sync::Arc;
+//! use std::time::{Instant, SystemTime};
+//! use bytes::Bytes;
 //! use flute_receiver::{Endpoint, ObjectLocation, Receiver, ReceiverConfig, ReceiverEvent};
-//! use flute_testkit::{MiniSender, ObjectSpec};
-//! use fec_schemes::{FecEncodingId, FecRegistry};
+//! use flute_sender::{AnchoredClock, Object, Sender, SenderConfig, Tsi};
 //!
-//! let registry = FecRegistry::with_builtin();
-//! let scheme = registry.get(FecEncodingId::COMPACT_NO_CODE, None)?.clone();
-//! let data = b"hello, FLUTE".to_vec();
-//! let mut tx = MiniSender::new(1, scheme);
-//! tx.add(ObjectSpec::new(1, "hello.txt", data.clone()).symbol_length(4));
-//! let packets = tx.carousel_round(); // FDT + every source symbol
+//! let now = Instant::now(); // in real code, from the I/O layer
+//! let clock = Arc::new(AnchoredClock::new(now, SystemTime::UNIX_EPOCH));
+//! let mut tx = Sender::new(SenderConfig::new(Tsi(1), clock)).unwrap();
+//! let data = Bytes::from_static(b"hello, FLUTE");
+//! tx.insert_object(Object::from_bytes("hello.txt", data.clone()), now).unwrap();
+//! tx.close();
 //!
 //! let mut rx = Receiver::new(ReceiverConfig::default());
-//! let now = Instant::now(); // in real code, from the I/O layer
-//! let ep = Endpoint::default();
-//! for p in &packets {
-//!     rx.handle_datagram(now, ep, p);
+//! let mut buf = [0u8; 1500];
+//! while let Some(t) = tx.poll_transmit(now, &mut buf) {
+//!     rx.handle_datagram(now, Endpoint::default(), &buf[..t.len]);
 //! }
 //! let mut got = None;
 //! while let Some(ev) = rx.poll_event() {
-//!     if let ReceiverEvent::ObjectComplete { location: ObjectLocation::Memory(b), .. } = ev {
+//!     if let ReceiverEvent::ObjectComplete {
+//!         content_location,
+//!         location: ObjectLocation::Memory(b),
+//!         ..
+//!     } = ev
+//!     {
+//!         assert_eq!(content_location, "hello.txt");
 //!         got = Some(b);
 //!     }
 //! }
-//! assert_eq!(got.as_deref(), Some(&data[..]));
-//! # Ok::<(), fec_schemes::FecError>(())
+//! assert_eq!(got, Some(data));
 //! ```
 
 mod assembly;
