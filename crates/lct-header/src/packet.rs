@@ -124,23 +124,60 @@ impl Widths {
     }
 }
 
-/// Reads `len` (<= 16) big-endian bytes at `at`; the caller checked the range.
-#[inline]
+/// Reads `len` (<= 16) big-endian bytes at `at`; 0 if the range is out of bounds.
+#[inline(always)]
 fn read_be(buf: &[u8], at: usize, len: usize) -> u128 {
-    match buf.get(at..at + len) {
-        Some(b) => b.iter().fold(0u128, |acc, &x| (acc << 8) | u128::from(x)),
-        None => 0,
+    let Some(rest) = buf.get(at..) else {
+        return 0;
+    };
+    match len {
+        0 => 0,
+        2 => rest
+            .first_chunk::<2>()
+            .map_or(0, |b| u16::from_be_bytes(*b).into()),
+        4 => rest
+            .first_chunk::<4>()
+            .map_or(0, |b| u32::from_be_bytes(*b).into()),
+        8 => rest
+            .first_chunk::<8>()
+            .map_or(0, |b| u64::from_be_bytes(*b).into()),
+        16 => rest
+            .first_chunk::<16>()
+            .map_or(0, |b| u128::from_be_bytes(*b)),
+        _ => rest.get(..len).map_or(0, |b| {
+            b.iter().fold(0u128, |acc, &x| (acc << 8) | u128::from(x))
+        }),
     }
 }
 
 /// Writes the low `len` bytes of `v` big-endian at `at`; silently does nothing when the
 /// range is out of bounds (callers check lengths first).
-#[inline]
+#[inline(always)]
 fn write_be(buf: &mut [u8], at: usize, len: usize, v: u128) {
-    if let Some(dst) = buf.get_mut(at..at + len) {
-        for (i, b) in dst.iter_mut().enumerate() {
-            *b = (v >> (8 * (len - 1 - i))) as u8;
+    let Some(rest) = buf.get_mut(at..) else {
+        return;
+    };
+    match len {
+        0 => {}
+        2 => put(rest, (v as u16).to_be_bytes()),
+        4 => put(rest, (v as u32).to_be_bytes()),
+        8 => put(rest, (v as u64).to_be_bytes()),
+        16 => put(rest, v.to_be_bytes()),
+        _ => {
+            let bytes = v.to_be_bytes();
+            if let (Some(dst), Some(src)) = (rest.get_mut(..len), bytes.get(16 - len.min(16)..)) {
+                if dst.len() == src.len() {
+                    dst.copy_from_slice(src);
+                }
+            }
         }
+    }
+}
+
+#[inline(always)]
+fn put<const N: usize>(rest: &mut [u8], bytes: [u8; N]) {
+    if let Some(dst) = rest.first_chunk_mut::<N>() {
+        *dst = bytes;
     }
 }
 
@@ -507,20 +544,59 @@ impl LctRepr {
     /// reserved bits; keeps PSI.
     #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &LctPacket<&T>) -> Result<Self, LctError> {
-        packet.check_len()?;
-        let version = packet.version();
+        let buf: &[u8] = packet.buffer.as_ref();
+        let Some(&[b0, b1, hdr_len, codepoint]) = buf.first_chunk::<4>() else {
+            return Err(LctError::Truncated {
+                what: "LCT header",
+                offset: 0,
+                needed: 4,
+                available: buf.len(),
+            });
+        };
+        let widths = Widths {
+            c: (b0 >> 2) & 0x3,
+            s: b1 & 0x80 != 0,
+            o: (b1 >> 5) & 0x3,
+            h: b1 & 0x10 != 0,
+        };
+        let fixed = widths.fixed_len();
+        if buf.len() < fixed {
+            return Err(LctError::Truncated {
+                what: "LCT header",
+                offset: 0,
+                needed: fixed,
+                available: buf.len(),
+            });
+        }
+        let header_len = usize::from(hdr_len) * 4;
+        if header_len < fixed {
+            return Err(LctError::HdrLenTooShort {
+                hdr_len,
+                min_words: fixed / 4,
+            });
+        }
+        if header_len > buf.len() {
+            return Err(LctError::HdrLenExceedsPacket {
+                header_len,
+                available: buf.len(),
+            });
+        }
+        let version = b0 >> 4;
         if version != LCT_VERSION {
             return Err(LctError::UnsupportedVersion { version });
         }
+        let (cci_len, tsi_len, toi_len) = (widths.cci_len(), widths.tsi_len(), widths.toi_len());
+        let tsi_at = field::CCI + cci_len;
+        let toi_at = tsi_at + tsi_len;
         Ok(Self {
-            widths: packet.widths(),
-            psi: packet.psi(),
-            close_session: packet.close_session(),
-            close_object: packet.close_object(),
-            codepoint: packet.codepoint(),
-            cci: packet.cci(),
-            tsi: packet.tsi(),
-            toi: packet.toi(),
+            widths,
+            psi: b0 & 0x3,
+            close_session: b1 & 0x02 != 0,
+            close_object: b1 & 0x01 != 0,
+            codepoint,
+            cci: Cci(read_be(buf, field::CCI, cci_len)),
+            tsi: (tsi_len != 0).then(|| Tsi(read_be(buf, tsi_at, tsi_len) as u64)),
+            toi: (toi_len != 0).then(|| Toi(read_be(buf, toi_at, toi_len))),
         })
     }
 
@@ -535,6 +611,7 @@ impl LctRepr {
     }
 
     /// Checks that every value fits its width and that presence matches the widths.
+    #[inline]
     pub fn validate(&self) -> Result<(), LctError> {
         let w = self.widths;
         let bad = LctError::UnencodableWidths {
