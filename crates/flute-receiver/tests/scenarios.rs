@@ -809,21 +809,24 @@ fn stats_count_every_datagram() {
     assert_eq!(s.datagrams, 2 * round.len() as u64);
 }
 
+type Counted = Arc<std::sync::Mutex<Vec<(u64, u64, [u8; 16])>>>;
+
 /// A sink that keeps only a digest and a byte count: the receiver must stream the object
 /// through it with at most `max_buffered_bytes` held, whatever the object size.
 #[derive(Default)]
 struct CountingSink {
-    done: Arc<std::sync::Mutex<Vec<(u64, u64, [u8; 16])>>>,
+    done: Counted,
 }
 
 struct CountingWriter {
     toi: u64,
     n: u64,
     md5: md5_like::Hasher,
-    done: Arc<std::sync::Mutex<Vec<(u64, u64, [u8; 16])>>>,
+    done: Counted,
 }
 
 mod md5_like {
+    #![allow(unreachable_pub)]
     /// FNV-1a, enough to compare streams in a test.
     pub struct Hasher(pub u64);
     impl Hasher {
