@@ -1,6 +1,6 @@
 //! Receiver throughput: a 16 MiB object produced by `flute-sender` (packets generated once,
 //! outside the timing loop), fed to a fresh `flute-receiver` in memory, per registered FEC
-//! scheme, without loss and with 5 % seeded uniform loss (10 % repair).
+//! scheme, without loss and with 5 % seeded uniform loss (30 % repair).
 //!
 //! `cargo bench -p flute-benches --bench receiver`
 
@@ -21,7 +21,7 @@ const E: u16 = 1400;
 const B: u32 = 64;
 
 fn packets(scheme: &Arc<dyn FecScheme>, data: &Bytes, loss: f64) -> Option<Vec<Vec<u8>>> {
-    make_oti(scheme.as_ref(), data.len() as u64, E, B, 0.1)?;
+    make_oti(scheme.as_ref(), data.len() as u64, E, B, 0.3)?;
     let mut clock = VirtualClock::new();
     let cfg = SenderConfig::new(
         Tsi(1),
@@ -30,9 +30,9 @@ fn packets(scheme: &Arc<dyn FecScheme>, data: &Bytes, loss: f64) -> Option<Vec<V
     let mut tx = Sender::new(cfg).ok()?;
     let s = scheme.clone();
     let obj = Object::from_bytes("bench.bin", data.clone())
-        .fec_with(move |l| make_oti(s.as_ref(), l, E, B, 0.1).expect("oti"))
+        .fec_with(move |l| make_oti(s.as_ref(), l, E, B, 0.3).expect("oti"))
         .repair(if loss > 0.0 {
-            Repair::Percent(10)
+            Repair::Percent(30)
         } else {
             Repair::None
         });
