@@ -2,6 +2,8 @@
 //! (16-byte LCT header with 32-bit TSI and TOI, no extensions, 4-byte FEC Payload ID,
 //! 1400-byte symbol), and the bare 16-byte LCT header.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
 use std::hint::black_box;
 
 use alc::{AlcParser, AlcRepr};
