@@ -28,7 +28,9 @@ pub(crate) fn scan(
     let mut buf = vec![0u8; CHUNK.min(usize::try_from(len).unwrap_or(CHUNK))];
     let mut off = 0u64;
     while off < len {
-        let n = buf.len().min(usize::try_from(len - off).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(len - off).unwrap_or(usize::MAX));
         let chunk = &mut buf[..n];
         source.read_at(off, chunk)?;
         if let Some(h) = hasher.as_mut() {

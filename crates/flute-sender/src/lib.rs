@@ -71,4 +71,3 @@ pub use sender::{Sender, SenderEvent, SenderStats, Transmit};
 pub use lct_header::Toi;
 /// Transport Session Identifier (RFC 5651 §5.1), up to 48 bits.
 pub use lct_header::Tsi;
-

@@ -33,7 +33,9 @@ impl TokenBucket {
     fn refill(&mut self, now: Instant) {
         if let Some(last) = self.last {
             if let Some(d) = now.checked_duration_since(last) {
-                let add = d.as_nanos().saturating_mul(u128::from(self.cfg.bits_per_second));
+                let add = d
+                    .as_nanos()
+                    .saturating_mul(u128::from(self.cfg.bits_per_second));
                 let add = i128::try_from(add).unwrap_or(i128::MAX);
                 self.balance = self.balance.saturating_add(add).min(self.cap);
                 self.last = Some(now);

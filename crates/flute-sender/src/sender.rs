@@ -16,8 +16,8 @@ use crate::fdt_out;
 use crate::object::{Carousel, FecChoice, Object, ObjectSource, Repair};
 use crate::pacing::TokenBucket;
 use crate::wire;
-use alc::AlcRepr;
 use crate::{ContentEncoding, SendError, Toi};
+use alc::AlcRepr;
 
 /// Largest TOI: 112 bits (RFC 5651 §5.1, O=3 and H=1).
 const TOI_MAX: u128 = (1 << 112) - 1;
@@ -281,16 +281,22 @@ impl Sender {
             return Err(SendError::InvalidConfig("pacing rate must be > 0"));
         }
         if config.symbol_length == 0 || config.max_source_block_length == 0 {
-            return Err(SendError::InvalidConfig("symbol length and block length must be > 0"));
+            return Err(SendError::InvalidConfig(
+                "symbol length and block length must be > 0",
+            ));
         }
         if config.profile == Profile::Mbms && config.fdt_encoding.cenc().is_none() {
             return Err(SendError::EncodingNotAllowed("for the FDT"));
         }
         if config.fdt_encoding.cenc().is_none() {
-            return Err(SendError::InvalidConfig("FDT Content-Encoding needs an EXT_CENC code"));
+            return Err(SendError::InvalidConfig(
+                "FDT Content-Encoding needs an EXT_CENC code",
+            ));
         }
         if config.first_fdt_instance_id > FDT_ID_MASK {
-            return Err(SendError::InvalidConfig("FDT Instance ID must fit in 20 bits"));
+            return Err(SendError::InvalidConfig(
+                "FDT Instance ID must fit in 20 bits",
+            ));
         }
         let fdt_oti = fdt_oti_template(&config, 1);
         let fdt_scheme = config.registry.for_oti(&fdt_oti)?.clone();
@@ -338,7 +344,9 @@ impl Sender {
             return Err(SendError::EmptyContentLocation);
         }
         if self.cfg.profile == Profile::Mbms && obj.encoding.cenc().is_none() {
-            return Err(SendError::EncodingNotAllowed(obj.encoding.token().unwrap_or("?")));
+            return Err(SendError::EncodingNotAllowed(
+                obj.encoding.token().unwrap_or("?"),
+            ));
         }
         let toi = match obj.toi {
             Some(Toi(0)) => return Err(SendError::ReservedToi),
@@ -512,7 +520,11 @@ impl Sender {
                 if self.timers[i].0 <= now {
                     let (_, toi) = self.timers.swap_remove(i);
                     if let Some(o) = self.objects.get(&toi) {
-                        self.queues.entry(o.priority).or_default().waiting.push_back(toi);
+                        self.queues
+                            .entry(o.priority)
+                            .or_default()
+                            .waiting
+                            .push_back(toi);
                     }
                 } else {
                     i += 1;
@@ -523,10 +535,7 @@ impl Sender {
             self.fdt_next_carousel = None;
             let wall = self.cfg.clock.wall_time(now);
             let half = self.cfg.fdt_carousel.expires_after / 2;
-            let stale = self
-                .fdt_instances
-                .iter()
-                .any(|i| i.created + half <= wall);
+            let stale = self.fdt_instances.iter().any(|i| i.created + half <= wall);
             if stale {
                 self.rebuild_all_fdt(now);
             }
@@ -654,14 +663,8 @@ impl Sender {
         let wall = self.cfg.clock.wall_time(now);
         let expires = wire::ntp(wall + self.cfg.fdt_carousel.expires_after).0;
         let full = self.cfg.fdt_mode == FdtMode::Full;
-        let xml = fdt_out::render(
-            self.cfg.profile,
-            expires,
-            self.closing && full,
-            full,
-            files,
-        )
-        .ok()?;
+        let xml =
+            fdt_out::render(self.cfg.profile, expires, self.closing && full, full, files).ok()?;
         let data = match wire::fdt_cenc(self.cfg.fdt_encoding) {
             Some(fdt::Cenc::Null) => xml.into_bytes(),
             Some(c) => fdt::compress(c, xml.as_bytes()).ok()?,
@@ -690,8 +693,8 @@ impl Sender {
             FdtMode::Full => {
                 let mut tois: Vec<u128> = self.objects.keys().copied().collect();
                 tois.sort_unstable();
-                let same = self.fdt_instances.first().is_some_and(|i| i.tois == tois)
-                    && !self.closing;
+                let same =
+                    self.fdt_instances.first().is_some_and(|i| i.tois == tois) && !self.closing;
                 if same {
                     return;
                 }
@@ -877,7 +880,11 @@ impl Sender {
             if let Some(p) = self.pending_announce.iter().position(|t| *t == toi) {
                 self.pending_announce.swap_remove(p);
                 if let Some(o) = self.objects.get(&toi) {
-                    self.queues.entry(o.priority).or_default().waiting.push_back(toi);
+                    self.queues
+                        .entry(o.priority)
+                        .or_default()
+                        .waiting
+                        .push_back(toi);
                 }
             }
         }
@@ -900,8 +907,7 @@ impl Sender {
             .ok()?;
         let mut header = self.fdt_header(inst.id, &inst.oti, 0, 0, now).ok()?;
         header.lct.close_session = true;
-        let (len, payload) =
-            write_packet(&header, &*self.fdt_scheme, Some(&mut enc), buf).ok()?;
+        let (len, payload) = write_packet(&header, &*self.fdt_scheme, Some(&mut enc), buf).ok()?;
         self.stats.fdt_packets += 1;
         self.last_payload = payload;
         Some(Transmit {
@@ -987,7 +993,8 @@ impl Sender {
             let last = o.is_last_pass(closing);
             if !o.started {
                 o.started = true;
-                self.events.push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
+                self.events
+                    .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
             }
             self.finish_pass(toi, now, last);
             return Ok(None);
@@ -1027,7 +1034,8 @@ impl Sender {
         self.last_payload = payload;
         if !o.started {
             o.started = true;
-            self.events.push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
+            self.events
+                .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
         }
         if pass_done {
             self.finish_pass(toi, now, last);
@@ -1066,7 +1074,8 @@ impl Sender {
             self.objects.remove(&toi);
             self.forget(toi);
             self.stats.objects_sent += 1;
-            self.events.push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
+            self.events
+                .push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
             // Keep the FDT in line now, so that "is this the session's last packet" is
             // known before the packet leaves.
             self.refresh_fdt(now);

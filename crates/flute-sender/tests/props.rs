@@ -29,7 +29,14 @@ struct Spec {
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    (0usize..30_000, 1u32..5, 0u32..6, 0u8..4, any::<bool>(), prop_oneof![Just(100u16), Just(700)])
+    (
+        0usize..30_000,
+        1u32..5,
+        0u32..6,
+        0u8..4,
+        any::<bool>(),
+        prop_oneof![Just(100u16), Just(700)],
+    )
         .prop_map(|(len, interleave, repair, priority, rs, e)| Spec {
             len,
             interleave,
@@ -143,7 +150,11 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0usize..20_000, 0u8..3, any::<bool>()).prop_map(|(len, prio, repeat)| Op::Insert { len, prio, repeat }),
+        (0usize..20_000, 0u8..3, any::<bool>()).prop_map(|(len, prio, repeat)| Op::Insert {
+            len,
+            prio,
+            repeat
+        }),
         (0usize..8).prop_map(Op::Remove),
         (1usize..60).prop_map(Op::Poll),
         (1u64..3000).prop_map(Op::Advance),

@@ -13,8 +13,8 @@ use bytes::Bytes;
 use common::*;
 use fec_schemes::FecRegistry;
 use flute_sender::{
-    Carousel, ContentEncoding, FdtMode, FtiMode, Object, ObjectSource, Pacing, PacingUnit,
-    Profile, Repair, SendError, Sender, SenderEvent, Toi,
+    Carousel, ContentEncoding, FdtMode, FtiMode, Object, ObjectSource, Pacing, PacingUnit, Profile,
+    Repair, SendError, Sender, SenderEvent, Toi,
 };
 
 fn events(s: &mut Sender) -> Vec<SenderEvent> {
@@ -116,7 +116,10 @@ fn fdt_contents() {
     assert_eq!(inst.complete, None);
     assert!(matches!(
         events(&mut s).first(),
-        Some(SenderEvent::FdtPublished { instance_id: 0, files: 1 })
+        Some(SenderEvent::FdtPublished {
+            instance_id: 0,
+            files: 1
+        })
     ));
 }
 
@@ -124,12 +127,17 @@ fn fdt_contents() {
 #[test]
 fn ext_fdt_version_per_profile() {
     let reg = FecRegistry::with_builtin();
-    for (profile, v) in [(Profile::Rfc6726, 2), (Profile::Rfc3926, 1), (Profile::Mbms, 1)] {
+    for (profile, v) in [
+        (Profile::Rfc6726, 2),
+        (Profile::Rfc3926, 1),
+        (Profile::Mbms, 1),
+    ] {
         let t0 = t0();
         let mut c = config(t0);
         c.profile = profile;
         let mut s = Sender::new(c).unwrap();
-        s.insert_object(Object::from_bytes("a", data(10, 0)), t0).unwrap();
+        s.insert_object(Object::from_bytes("a", data(10, 0)), t0)
+            .unwrap();
         let sent = drain_now(&mut s, t0);
         let parser = AlcParser::new(&reg).flute(true);
         let p = parse(&parser, &sent[0].bytes);
@@ -189,9 +197,11 @@ fn fdt_instance_id_wraps() {
     let mut c = config(t0);
     c.first_fdt_instance_id = (1 << 20) - 1;
     let mut s = Sender::new(c).unwrap();
-    s.insert_object(Object::from_bytes("a", data(10, 0)), t0).unwrap();
+    s.insert_object(Object::from_bytes("a", data(10, 0)), t0)
+        .unwrap();
     let mut sent = drain_now(&mut s, t0);
-    s.insert_object(Object::from_bytes("b", data(10, 0)), t0).unwrap();
+    s.insert_object(Object::from_bytes("b", data(10, 0)), t0)
+        .unwrap();
     sent.extend(drain_now(&mut s, t0));
     let ids: Vec<u32> = fdt_instances(&reg, &sent).into_keys().collect();
     assert_eq!(ids, vec![0, (1 << 20) - 1]);
@@ -224,7 +234,10 @@ fn fdt_precedes_data() {
         let last_fdt = sent
             .iter()
             .rposition(|p| {
-                p.t.toi.0 == 0 && sent[..first_data].iter().any(|q| q.t.fdt_instance_id == p.t.fdt_instance_id)
+                p.t.toi.0 == 0
+                    && sent[..first_data]
+                        .iter()
+                        .any(|q| q.t.fdt_instance_id == p.t.fdt_instance_id)
             })
             .unwrap();
         assert!(last_fdt < first_data);
@@ -242,7 +255,10 @@ fn priorities_and_multiplexing() {
     let low = s
         .insert_object(Object::from_bytes("low", data(20_000, 0)).priority(1), t0)
         .unwrap();
-    let sent1 = drain_now(&mut s, t0).into_iter().take(5).collect::<Vec<_>>();
+    let sent1 = drain_now(&mut s, t0)
+        .into_iter()
+        .take(5)
+        .collect::<Vec<_>>();
     let _ = sent1;
     // Insert two high-priority objects while the low one is in flight.
     let mut s2 = s;
@@ -291,7 +307,10 @@ fn interleave_order() {
     assert!(sbns[48..].iter().all(|b| (3..6).contains(b)));
     let reg = FecRegistry::with_builtin();
     let oti = fec_schemes::schemes::no_code::CompactNoCode::oti(96_000, 1000, 16);
-    assert_eq!(decode_object(&reg, &sent, toi.0, &oti).unwrap(), data(96_000, 3).to_vec());
+    assert_eq!(
+        decode_object(&reg, &sent, toi.0, &oti).unwrap(),
+        data(96_000, 3).to_vec()
+    );
 }
 
 /// The close-object flag B is on the real last packet: after every repair symbol of every
@@ -301,7 +320,12 @@ fn interleave_order() {
 fn carousel_times_with_interval() {
     let t0 = t0();
     let reg = FecRegistry::with_builtin();
-    let oti = oti_for(&**reg.iter().find(|s| s.key().encoding_id.0 == 5).unwrap(), 0, 1000).unwrap();
+    let oti = oti_for(
+        &**reg.iter().find(|s| s.key().encoding_id.0 == 5).unwrap(),
+        0,
+        1000,
+    )
+    .unwrap();
     let mut s = Sender::new(config(t0)).unwrap();
     let toi = s
         .insert_object(
@@ -339,7 +363,10 @@ fn carousel_times_with_interval() {
     assert_eq!(cycles, 3);
     assert!(ev.contains(&SenderEvent::ObjectSent { toi }));
     assert!(ev.contains(&SenderEvent::SessionClosed));
-    assert!(sent.last().unwrap().t.close_session, "A on the session's last packet");
+    assert!(
+        sent.last().unwrap().t.close_session,
+        "A on the session's last packet"
+    );
     assert_eq!(sent.iter().filter(|p| p.t.close_session).count(), 1);
 }
 
@@ -506,7 +533,8 @@ fn compressed_fdt_and_ext_time() {
     c.fdt_encoding = ContentEncoding::Gzip;
     c.fdt_ext_time = true;
     let mut s = Sender::new(c).unwrap();
-    s.insert_object(Object::from_bytes("a", data(10, 0)), t0).unwrap();
+    s.insert_object(Object::from_bytes("a", data(10, 0)), t0)
+        .unwrap();
     let sent = drain_now(&mut s, t0);
     let parser = AlcParser::new(&reg).flute(true);
     let p = parse(&parser, &sent[0].bytes);
@@ -533,14 +561,21 @@ fn fti_modes() {
         let mut c = config(t0);
         c.fti = mode;
         let mut s = Sender::new(c).unwrap();
-        s.insert_object(Object::from_bytes("a", data(34_000, 0)), t0).unwrap();
+        s.insert_object(Object::from_bytes("a", data(34_000, 0)), t0)
+            .unwrap();
         let sent = drain_now(&mut s, t0);
         let parser = AlcParser::new(&reg).flute(true);
         let oti = fec_schemes::schemes::no_code::CompactNoCode::oti(34_000, 1000, 16);
         let n = sent
             .iter()
             .filter(|p| p.t.toi.0 != 0)
-            .filter(|p| parser.parse_with_oti(&p.bytes, Some(&oti)).unwrap().oti().is_some())
+            .filter(|p| {
+                parser
+                    .parse_with_oti(&p.bytes, Some(&oti))
+                    .unwrap()
+                    .oti()
+                    .is_some()
+            })
             .count();
         assert_eq!(n, expect, "{mode:?}");
         assert!(parse(&parser, &sent[0].bytes).oti().is_some());
@@ -559,7 +594,8 @@ fn pacing_holds_rate() {
         overhead: 28,
     });
     let mut s = Sender::new(c).unwrap();
-    s.insert_object(Object::from_bytes("a", data(500_000, 0)), t0).unwrap();
+    s.insert_object(Object::from_bytes("a", data(500_000, 0)), t0)
+        .unwrap();
     let (sent, _) = drive(&mut s, t0, 100_000);
     // Everything but the initial burst and the last packet left at the target rate.
     let wire: u64 = sent.iter().map(|p| p.t.len as u64 + 28).sum();
@@ -577,10 +613,14 @@ fn pacing_holds_rate() {
         overhead: 0,
     });
     let mut s = Sender::new(c).unwrap();
-    s.insert_object(Object::from_bytes("a", data(100_000, 0)), t0).unwrap();
+    s.insert_object(Object::from_bytes("a", data(100_000, 0)), t0)
+        .unwrap();
     let (sent, _) = drive(&mut s, t0, 100_000);
     let secs = (sent.last().unwrap().at - t0).as_secs_f64();
-    assert!((0.95..1.05).contains(&secs), "100 kB at 100 kB/s took {secs}s");
+    assert!(
+        (0.95..1.05).contains(&secs),
+        "100 kB at 100 kB/s took {secs}s"
+    );
 }
 
 /// Invalid inserts are typed errors, never panics.
@@ -589,13 +629,19 @@ fn insert_errors() {
     let t0 = t0();
     let mut s = Sender::new(config(t0)).unwrap();
     let o = || Object::from_bytes("a", data(10, 0));
-    assert!(matches!(s.insert_object(o().toi(Toi(0)), t0), Err(SendError::ReservedToi)));
+    assert!(matches!(
+        s.insert_object(o().toi(Toi(0)), t0),
+        Err(SendError::ReservedToi)
+    ));
     assert!(matches!(
         s.insert_object(o().toi(Toi(1 << 112)), t0),
         Err(SendError::ToiTooLarge(_))
     ));
     s.insert_object(o().toi(Toi(5)), t0).unwrap();
-    assert!(matches!(s.insert_object(o().toi(Toi(5)), t0), Err(SendError::DuplicateToi(_))));
+    assert!(matches!(
+        s.insert_object(o().toi(Toi(5)), t0),
+        Err(SendError::DuplicateToi(_))
+    ));
     assert!(matches!(
         s.insert_object(Object::from_bytes("", data(1, 0)), t0),
         Err(SendError::EmptyContentLocation)
@@ -607,7 +653,10 @@ fn insert_errors() {
     ));
     let mut unknown = fec_schemes::schemes::no_code::CompactNoCode::oti(0, 100, 16);
     unknown.encoding_id = fec_schemes::FecEncodingId(99);
-    assert!(matches!(s.insert_object(o().fec(unknown), t0), Err(SendError::Fec(_))));
+    assert!(matches!(
+        s.insert_object(o().fec(unknown), t0),
+        Err(SendError::Fec(_))
+    ));
     // Allocated TOIs skip the ones in use.
     let t = s.insert_object(o(), t0).unwrap();
     assert_ne!(t, Toi(5));
@@ -620,7 +669,8 @@ fn toi_112_bits() {
     let reg = FecRegistry::with_builtin();
     let mut s = Sender::new(config(t0)).unwrap();
     let toi = Toi((1 << 112) - 1);
-    s.insert_object(Object::from_bytes("a", data(10, 0)).toi(toi), t0).unwrap();
+    s.insert_object(Object::from_bytes("a", data(10, 0)).toi(toi), t0)
+        .unwrap();
     let sent = drain_now(&mut s, t0);
     let parser = AlcParser::new(&reg).flute(true);
     assert_eq!(parse(&parser, &sent[1].bytes).toi(), Some(toi));
@@ -656,8 +706,12 @@ fn read_error_fails_object() {
     }
     let t0 = t0();
     let mut s = Sender::new(config(t0)).unwrap();
-    let bad = s.insert_object(Object::from_source("bad", Box::new(Broken)), t0).unwrap();
-    let good = s.insert_object(Object::from_bytes("good", data(10, 0)), t0).unwrap();
+    let bad = s
+        .insert_object(Object::from_source("bad", Box::new(Broken)), t0)
+        .unwrap();
+    let good = s
+        .insert_object(Object::from_bytes("good", data(10, 0)), t0)
+        .unwrap();
     let sent = drain_now(&mut s, t0);
     assert!(sent.iter().any(|p| p.t.toi == good && p.t.close_object));
     let ev = events(&mut s);
@@ -679,4 +733,65 @@ fn gzip_helper_sanity() {
     d.read_to_end(&mut out).unwrap();
     assert_eq!(out, b"abc");
     let _ = Bytes::new();
+}
+
+/// `zstd` (opt-in feature) for objects; refused by the 3GPP profile.
+#[cfg(feature = "zstd")]
+#[test]
+fn zstd_objects() {
+    let t0 = t0();
+    let reg = FecRegistry::with_builtin();
+    let mut s = Sender::new(config(t0)).unwrap();
+    let body = b"zstd zstd zstd zstd ".repeat(1000);
+    let toi = s
+        .insert_object(
+            Object::from_bytes("z", Bytes::from(body.clone()))
+                .content_encoding(ContentEncoding::Zstd),
+            t0,
+        )
+        .unwrap();
+    let sent = drain_now(&mut s, t0);
+    let inst = fdt_instances(&reg, &sent).into_values().next().unwrap();
+    let f = inst.file(toi.0).unwrap();
+    assert_eq!(f.content_encoding.as_deref(), Some("zstd"));
+    let oti =
+        fec_schemes::schemes::no_code::CompactNoCode::oti(f.transfer_length.unwrap(), 1000, 16);
+    let wire = decode_object(&reg, &sent, toi.0, &oti).unwrap();
+    assert_eq!(zstd::decode_all(&wire[..]).unwrap(), body);
+    let mut c = config(t0);
+    c.profile = Profile::Mbms;
+    let mut s = Sender::new(c).unwrap();
+    assert!(matches!(
+        s.insert_object(
+            Object::from_bytes("z", Bytes::new()).content_encoding(ContentEncoding::Zstd),
+            t0
+        ),
+        Err(SendError::EncodingNotAllowed(_))
+    ));
+}
+
+/// Never an empty FDT Instance (RFC 6726 §3.4.2: at least one File): with no live object
+/// the carousel sends nothing and schedules nothing.
+#[test]
+fn never_an_empty_fdt() {
+    let t0 = t0();
+    let mut s = Sender::new(config(t0)).unwrap();
+    let mut buf = vec![0u8; 1500];
+    assert!(s.poll_transmit(t0, &mut buf).is_none());
+    assert_eq!(s.poll_timeout(), None);
+    let a = s
+        .insert_object(
+            Object::from_bytes("a", data(10, 0)).carousel(Carousel::UntilRemoved {
+                interval: Duration::from_secs(10),
+            }),
+            t0,
+        )
+        .unwrap();
+    let (sent, now) = drive(&mut s, t0, 5);
+    assert_eq!(sent.len(), 5);
+    s.remove_object(a).unwrap();
+    let (rest, _) = drive(&mut s, now, 100);
+    assert!(rest.is_empty(), "nothing to describe, nothing sent");
+    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.stats().fdt_instances, 1);
 }

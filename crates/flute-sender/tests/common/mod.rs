@@ -1,6 +1,12 @@
 //! Shared helpers: a virtual clock, a draining loop, and a minimal in-test receiver built
 //! only from the `alc`, `fdt` and `fec-schemes` parsers/decoders.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -132,7 +138,11 @@ pub fn fdt_instances(reg: &FecRegistry, sent: &[Sent]) -> BTreeMap<u32, fdt::Fdt
 }
 
 /// Decodes an object from its symbols keyed by (SBN, ESI).
-pub fn decode(reg: &FecRegistry, oti: &Oti, syms: &BTreeMap<(u32, u32), Vec<u8>>) -> Option<Vec<u8>> {
+pub fn decode(
+    reg: &FecRegistry,
+    oti: &Oti,
+    syms: &BTreeMap<(u32, u32), Vec<u8>>,
+) -> Option<Vec<u8>> {
     let scheme = reg.for_oti(oti).ok()?;
     let blocking = scheme.blocking(oti).ok()?;
     let mut out = Vec::new();
