@@ -691,6 +691,12 @@ impl Sender {
         self.fdt_dirty = false;
         match self.cfg.fdt_mode {
             FdtMode::Full => {
+                if self.fdt_tx.is_some() && !self.objects.is_empty() {
+                    // Let the instance in flight finish first: aborting it on every insert
+                    // could starve the objects it announces.
+                    self.fdt_dirty = true;
+                    return;
+                }
                 let mut tois: Vec<u128> = self.objects.keys().copied().collect();
                 tois.sort_unstable();
                 let same =

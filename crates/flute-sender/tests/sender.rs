@@ -795,3 +795,28 @@ fn never_an_empty_fdt() {
     assert_eq!(s.poll_timeout(), None);
     assert_eq!(s.stats().fdt_instances, 1);
 }
+
+/// Inserting an object before every packet does not starve the objects already announced:
+/// an FDT Instance in flight is finished before a newer one replaces it.
+#[test]
+fn inserts_do_not_starve_fdt() {
+    let t0 = t0();
+    let mut c = config(t0);
+    c.symbol_length = 100; // a multi-packet FDT
+    let mut s = Sender::new(c).unwrap();
+    let mut buf = vec![0u8; 1500];
+    let mut data_packets = 0;
+    for i in 0..300 {
+        s.insert_object(Object::from_bytes(format!("http://example.com/{i}"), data(50, 0)), t0)
+            .unwrap();
+        if let Some(t) = s.poll_transmit(t0, &mut buf) {
+            if t.toi.0 != 0 {
+                data_packets += 1;
+            }
+        }
+    }
+    assert!(s.stats().fdt_instances > 1);
+    let sent = drain_now(&mut s, t0);
+    let total = data_packets + sent.iter().filter(|p| p.t.toi.0 != 0).count();
+    assert_eq!(total, 300, "every object was announced and sent");
+}
