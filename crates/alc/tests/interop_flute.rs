@@ -198,20 +198,21 @@ fn peer_raptorq_packets_parse() {
     assert_eq!(refused, 0);
 }
 
-/// Part 2: our packets into the peer's receiver.
-#[test]
-fn our_packets_accepted_by_peer_receiver() {
-    let len = 1077;
+/// Part 2: our packets into the peer's receiver. The FDT instance comes from the peer's
+/// sender (we have no FDT writer here): we parse its packets and re-emit them with our
+/// emitter. The object's packets are encoded and emitted by us, with the OTI the peer
+/// announced (read from its EXT_FTI by our parser), so its FDT and our packets agree.
+fn our_packets_accepted_by_peer_receiver(peer_oti: &flute_peer::core::Oti, len: usize) {
     let data = content(len);
-    // The FDT instance comes from the peer's sender (we have no FDT writer here); we parse
-    // and re-emit its packets with our emitter.
-    let (toi, raw) = peer_send(&flute_peer::core::Oti::new_no_code(64, 8), &data);
+    let (toi, raw) = peer_send(peer_oti, &data);
     let registry = FecRegistry::with_builtin();
     let parser = AlcParser::new(&registry).flute(true);
     let mut ours: Vec<Vec<u8>> = Vec::new();
+    let mut object_oti = None;
     for r in &raw {
         let p = parser.parse(r).unwrap();
         if p.toi() != Some(Toi(0)) {
+            object_oti.get_or_insert_with(|| p.oti().unwrap().clone());
             continue;
         }
         let oti = p.oti().unwrap();
@@ -224,18 +225,43 @@ fn our_packets_accepted_by_peer_receiver() {
         let mut buf = vec![0u8; 1500];
         let n = repr.emit(p.scheme(), p.symbols(), &mut buf).unwrap();
         buf.truncate(n);
+        // Our re-emission carries the same fields (the peer puts EXT_FTI last, we put it
+        // first; the order of header extensions carries no meaning, RFC 5651 §5.2).
+        assert_eq!(buf.len(), r.len());
+        let q = parser.parse(&buf).unwrap();
+        assert_eq!(
+            (
+                q.lct(),
+                q.fdt(),
+                q.cenc(),
+                q.time(),
+                q.oti(),
+                q.payload_id(),
+                q.symbols()
+            ),
+            (
+                p.lct(),
+                p.fdt(),
+                p.cenc(),
+                p.time(),
+                p.oti(),
+                p.payload_id(),
+                p.symbols()
+            )
+        );
         ours.push(buf);
     }
 
-    // The object, encoded and emitted by us: No-Code, E = 64, B = 8, EXT_FTI in band.
-    let oti = fec_schemes::schemes::no_code::CompactNoCode::oti(len as u64, 64, 8);
+    // The object, encoded by our FEC scheme and emitted by us, EXT_FTI in band; the
+    // symbol is written by the encoder straight into the packet buffer.
+    let oti = object_oti.unwrap();
     let scheme = registry.for_oti(&oti).unwrap();
     let blocking = scheme.blocking(&oti).unwrap();
     let bytes = Bytes::from(data.clone());
     for block in blocking.iter() {
         let src = bytes.slice(block.offset as usize..(block.offset + block.len) as usize);
         let mut enc = scheme.encoder(&oti, &block, src).unwrap();
-        for esi in 0..enc.esi_limit() {
+        for esi in 0..enc.esi_limit().min(block.source_symbols + 2) {
             let id = PayloadId {
                 sbn: block.sbn,
                 esi,
@@ -261,4 +287,25 @@ fn our_packets_accepted_by_peer_receiver() {
     let obj = objects[0].borrow();
     assert!(obj.complete && !obj.error);
     assert_eq!(obj.data, data);
+}
+
+#[test]
+fn our_no_code_packets_accepted_by_peer_receiver() {
+    our_packets_accepted_by_peer_receiver(&flute_peer::core::Oti::new_no_code(64, 8), 1077);
+}
+
+#[test]
+fn our_reed_solomon_gf28_packets_accepted_by_peer_receiver() {
+    our_packets_accepted_by_peer_receiver(
+        &flute_peer::core::Oti::new_reed_solomon_rs28(64, 8, 2).unwrap(),
+        1077,
+    );
+}
+
+#[test]
+fn our_raptorq_packets_accepted_by_peer_receiver() {
+    our_packets_accepted_by_peer_receiver(
+        &flute_peer::core::Oti::new_raptorq(64, 16, 4, 1, 4).unwrap(),
+        1077,
+    );
 }

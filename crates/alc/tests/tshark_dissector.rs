@@ -32,8 +32,32 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     f.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, 0x00, 0x01]); // src MAC
     f.extend_from_slice(&[0x08, 0x00]);
     let total = 20 + 8 + payload.len();
-    let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0x40, 0, 1, 17, 0, 0, 127, 0, 0, 1, 239, 255, 0, 1];
-    let mut sum: u32 = ip.chunks(2).map(|c| u32::from(c[0]) << 8 | u32::from(c[1])).sum();
+    let mut ip = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        0,
+        0x40,
+        0,
+        1,
+        17,
+        0,
+        0,
+        127,
+        0,
+        0,
+        1,
+        239,
+        255,
+        0,
+        1,
+    ];
+    let mut sum: u32 = ip
+        .chunks(2)
+        .map(|c| u32::from(c[0]) << 8 | u32::from(c[1]))
+        .sum();
     while sum > 0xFFFF {
         sum = (sum & 0xFFFF) + (sum >> 16);
     }
@@ -42,7 +66,16 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     ip[11] = ck as u8;
     f.extend_from_slice(&ip);
     let ulen = 8 + payload.len();
-    f.extend_from_slice(&[0x9c, 0x41, (PORT >> 8) as u8, PORT as u8, (ulen >> 8) as u8, ulen as u8, 0, 0]);
+    f.extend_from_slice(&[
+        0x9c,
+        0x41,
+        (PORT >> 8) as u8,
+        PORT as u8,
+        (ulen >> 8) as u8,
+        ulen as u8,
+        0,
+        0,
+    ]);
     f.extend_from_slice(payload);
     f
 }
@@ -84,7 +117,11 @@ fn oti_for(id: u8) -> Oti {
         1 => (SchemeSpecific::Raptor { z: 1, n: 1, al: 4 }, None, None),
         6 => (SchemeSpecific::RaptorQ { z: 1, n: 1, al: 4 }, None, None),
         5 => (SchemeSpecific::None, Some(12), None),
-        129 => (SchemeSpecific::None, Some(12), Some(fec_schemes::FecInstanceId(0))),
+        129 => (
+            SchemeSpecific::None,
+            Some(12),
+            Some(fec_schemes::FecInstanceId(0)),
+        ),
         _ => (SchemeSpecific::None, None, None),
     };
     Oti {
@@ -110,56 +147,135 @@ fn tshark_dissects_our_packets_field_by_field() {
     let symbol = [0xA5u8; 64];
     for (n, id) in [0u8, 1, 5, 6, 129].into_iter().enumerate() {
         let oti = oti_for(id);
-        let scheme = registry.for_oti(&oti).unwrap_or_else(|e| panic!("scheme {id}: {e}"));
+        let scheme = registry
+            .for_oti(&oti)
+            .unwrap_or_else(|e| panic!("scheme {id}: {e}"));
         let tsi = 0x1234 + n as u64;
         for (i, (sbn, esi)) in [(0u32, 0u32), (1, 3)].into_iter().enumerate() {
             let toi = 0x10 + i as u64;
-            let mut repr = AlcRepr::new(Tsi(tsi), Toi(u128::from(toi)), &oti, PayloadId { sbn, esi, source_block_length: Some(8) }).unwrap();
+            let mut repr = AlcRepr::new(
+                Tsi(tsi),
+                Toi(u128::from(toi)),
+                &oti,
+                PayloadId {
+                    sbn,
+                    esi,
+                    source_block_length: Some(8),
+                },
+            )
+            .unwrap();
             repr.send_fti = i == 0;
             repr.lct.close_object = i == 1;
             let mut buf = vec![0u8; 256];
             let len = repr.emit(&**scheme, &symbol, &mut buf).unwrap();
             buf.truncate(len);
             packets.push(buf);
-            expected.push(Expected { tsi, toi, codepoint: id, sbn, esi, fti: repr.send_fti.then_some((1000, 64)), fdt_instance: None, cenc: None, close_object: i == 1 });
+            expected.push(Expected {
+                tsi,
+                toi,
+                codepoint: id,
+                sbn,
+                esi,
+                fti: repr.send_fti.then_some((1000, 64)),
+                fdt_instance: None,
+                cenc: None,
+                close_object: i == 1,
+            });
         }
     }
     // An FDT packet: TOI 0, EXT_FDT (V=2) and EXT_CENC (gzip).
     let oti = oti_for(0);
     let scheme = registry.for_oti(&oti).unwrap();
-    let mut repr = AlcRepr::new(Tsi(0x42), Toi(0), &oti, PayloadId { sbn: 0, esi: 0, source_block_length: None }).unwrap();
-    repr.fdt = Some(ExtFdt { version: 2, instance_id: 0xABCDE });
-    repr.cenc = Some(ExtCenc { encoding: ContentEncoding::Gzip });
+    let mut repr = AlcRepr::new(
+        Tsi(0x42),
+        Toi(0),
+        &oti,
+        PayloadId {
+            sbn: 0,
+            esi: 0,
+            source_block_length: None,
+        },
+    )
+    .unwrap();
+    repr.fdt = Some(ExtFdt {
+        version: 2,
+        instance_id: 0xABCDE,
+    });
+    repr.cenc = Some(ExtCenc {
+        encoding: ContentEncoding::Gzip,
+    });
     repr.send_fti = true;
     let mut buf = vec![0u8; 256];
     let len = repr.emit(&**scheme, &symbol, &mut buf).unwrap();
     buf.truncate(len);
     packets.push(buf);
-    expected.push(Expected { tsi: 0x42, toi: 0, codepoint: 0, sbn: 0, esi: 0, fti: Some((1000, 64)), fdt_instance: Some(0xABCDE), cenc: Some(3), close_object: false });
+    expected.push(Expected {
+        tsi: 0x42,
+        toi: 0,
+        codepoint: 0,
+        sbn: 0,
+        esi: 0,
+        fti: Some((1000, 64)),
+        fdt_instance: Some(0xABCDE),
+        cenc: Some(3),
+        close_object: false,
+    });
 
     let dir = std::env::temp_dir().join(format!("alc-tshark-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("alc.pcap");
-    std::fs::File::create(&path).unwrap().write_all(&pcap(&packets)).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(&pcap(&packets))
+        .unwrap();
 
     let fields = [
-        "rmt-lct.version", "rmt-lct.tsi", "rmt-lct.toi", "rmt-lct.codepoint", "rmt-lct.flags.close_object",
-        "rmt-fec.sbn", "rmt-fec.esi", "rmt-fec.fti.transfer_length", "rmt-fec.fti.encoding_symbol_length",
-        "rmt-lct.fdt_instance_id", "rmt-lct.cenc", "rmt-fec.encoding_id", "_ws.malformed",
+        "rmt-lct.version",
+        "rmt-lct.tsi",
+        "rmt-lct.toi",
+        "rmt-lct.codepoint",
+        "rmt-lct.flags.close_object",
+        "rmt-fec.sbn",
+        "rmt-fec.esi",
+        "rmt-fec.fti.transfer_length",
+        "rmt-fec.fti.encoding_symbol_length",
+        "rmt-lct.fdt_instance_id",
+        "rmt-lct.cenc",
+        "rmt-fec.encoding_id",
+        "_ws.malformed",
     ];
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(&path).args(["-d", &format!("udp.port=={PORT},alc"), "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]);
+    cmd.arg("-r").arg(&path).args([
+        "-d",
+        &format!("udp.port=={PORT},alc"),
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-E",
+        "occurrence=f",
+    ]);
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let out = cmd.output().unwrap_or_else(|e| panic!("FLUTE_TSHARK=1 but tshark cannot run: {e}"));
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("FLUTE_TSHARK=1 but tshark cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), expected.len(), "tshark output:\n{text}");
     let num = |s: &str| -> u64 {
         let s = s.trim();
-        if let Some(h) = s.strip_prefix("0x") { u64::from_str_radix(h, 16).unwrap() } else { s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}")) }
+        if let Some(h) = s.strip_prefix("0x") {
+            u64::from_str_radix(h, 16).unwrap()
+        } else {
+            s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
+        }
     };
     for (i, (row, e)) in rows.iter().zip(&expected).enumerate() {
         let ctx = format!("packet {i} (codepoint {}): {row:?}", e.codepoint);
@@ -167,7 +283,11 @@ fn tshark_dissects_our_packets_field_by_field() {
         assert_eq!(num(row[1]), e.tsi, "{ctx}: TSI");
         assert_eq!(num(row[2]), e.toi, "{ctx}: TOI");
         assert_eq!(num(row[3]), u64::from(e.codepoint), "{ctx}: codepoint");
-        assert_eq!(row[4] == "1" || row[4] == "True", e.close_object, "{ctx}: close-object flag");
+        assert_eq!(
+            row[4] == "1" || row[4] == "True",
+            e.close_object,
+            "{ctx}: close-object flag"
+        );
         if e.codepoint != 5 {
             assert_eq!(num(row[5]), u64::from(e.sbn), "{ctx}: SBN");
             assert_eq!(num(row[6]), u64::from(e.esi), "{ctx}: ESI");
@@ -193,7 +313,10 @@ fn tshark_dissects_our_packets_field_by_field() {
             }
             None => assert!(row[10].is_empty(), "{ctx}: no EXT_CENC expected"),
         }
-        assert!(row.get(12).is_none_or(|m| m.is_empty()), "{ctx}: tshark flags the packet malformed");
+        assert!(
+            row.get(12).is_none_or(|m| m.is_empty()),
+            "{ctx}: tshark flags the packet malformed"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }
