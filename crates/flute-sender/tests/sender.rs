@@ -807,8 +807,11 @@ fn inserts_do_not_starve_fdt() {
     let mut buf = vec![0u8; 1500];
     let mut data_packets = 0;
     for i in 0..300 {
-        s.insert_object(Object::from_bytes(format!("http://example.com/{i}"), data(50, 0)), t0)
-            .unwrap();
+        s.insert_object(
+            Object::from_bytes(format!("http://example.com/{i}"), data(50, 0)),
+            t0,
+        )
+        .unwrap();
         if let Some(t) = s.poll_transmit(t0, &mut buf) {
             if t.toi.0 != 0 {
                 data_packets += 1;
