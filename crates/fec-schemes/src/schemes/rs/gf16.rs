@@ -118,13 +118,13 @@ fn transpose8(mut x: u64) -> u64 {
 /// bit `i`, i.e. it is the transpose of the matrix whose byte `j` is the image of bit `j`.
 #[cfg(target_arch = "x86_64")]
 fn affine_blocks(c: u16) -> [u64; 4] {
-    // v[j] = c * x^j, by repeated multiplication by x modulo 1+x+x^3+x^12+x^16.
-    let reduce = (gf::PRIMITIVE_POLYNOMIALS[16] & 0xFFFF) as u16;
+    // v[j] = c * x^j = alpha^(log c + j) (alpha = x), 16 independent table reads.
+    let f = field16();
     let mut v = [0u16; 16];
-    let mut x = c;
-    for vj in v.iter_mut() {
-        *vj = x;
-        x = (x << 1) ^ if x & 0x8000 != 0 { reduce } else { 0 };
+    if c != 0 {
+        for (j, vj) in v.iter_mut().enumerate() {
+            *vj = f.mul(c, 1 << j);
+        }
     }
     let cols = |base: usize, shift: u32| -> u64 {
         (0..8).fold(0u64, |acc, j| {
@@ -146,8 +146,11 @@ mod x86 {
     use core::arch::x86_64::*;
     use std::sync::OnceLock;
 
+    use std::sync::Arc;
+
     use super::affine_blocks;
     use crate::schemes::rs::gf8_simd::x86::{cpu_has_gfni, gf2p8affine};
+    use crate::schemes::rs::matrix::Lru;
 
     fn have_gfni() -> bool {
         static H: OnceLock<bool> = OnceLock::new();
@@ -186,23 +189,20 @@ mod x86 {
             Vec::new()
         };
         let pad_refs: Vec<&[u8]> = pad_in.iter().map(|p| &p[..]).collect();
+        let prepared = prepare(coefs, k, outputs.len());
         let mut pad_out = vec![[0u8; 64]; if tail > 0 { outputs.len() } else { 0 }];
         let mut row = 0;
         for group in outputs.chunks_mut(4) {
             let g = group.len();
-            let mut mats = Vec::with_capacity(k * g);
-            for i in 0..k {
-                for r in 0..g {
-                    mats.push(affine_blocks(coefs[(row + r) * k + i]));
-                }
-            }
+            // Group-major layout: [group][input][row in group].
+            let mats = &prepared[row * k..(row + g) * k];
             macro_rules! go {
                 ($n:literal) => {{
                     if vlen > 0 {
                         // SAFETY: `have_gfni()` checked GFNI and AVX2 at run time.
                         // `group.len() == $n`, `mats.len() == k * $n`, and every input and
                         // output holds at least `len >= vlen` bytes with `vlen % 64 == 0`.
-                        unsafe { rows::<$n>(&mats, inputs, group, vlen) }
+                        unsafe { rows::<$n>(mats, inputs, group, vlen) }
                     }
                     if tail > 0 {
                         let mut outs: Vec<&mut [u8]> = pad_out[row..row + $n]
@@ -210,7 +210,7 @@ mod x86 {
                             .map(|p| &mut p[..])
                             .collect();
                         // SAFETY: as above; the padded copies are exactly 64 bytes each.
-                        unsafe { rows::<$n>(&mats, &pad_refs, &mut outs, 64) }
+                        unsafe { rows::<$n>(mats, &pad_refs, &mut outs, 64) }
                         for (o, p) in group.iter_mut().zip(&pad_out[row..row + $n]) {
                             o[vlen..len].copy_from_slice(&p[..tail]);
                         }
@@ -227,6 +227,35 @@ mod x86 {
             row += g;
         }
         len
+    }
+
+    /// Affine matrices for `coefs` (`rows x k`), in groups of 4 rows, each group laid out
+    /// `[input][row]`. Large matrices (the encoder's parity rows, reused for every block of
+    /// an object) are cached by content in a 2-entry LRU.
+    fn prepare(coefs: &[u16], k: usize, rows: usize) -> Arc<Vec<[u64; 4]>> {
+        let build = || {
+            let mut mats = Vec::with_capacity(k * rows);
+            let mut row = 0;
+            while row < rows {
+                let g = (rows - row).min(4);
+                for i in 0..k {
+                    for r in 0..g {
+                        mats.push(affine_blocks(coefs[(row + r) * k + i]));
+                    }
+                }
+                row += g;
+            }
+            mats
+        };
+        if coefs.len() < 1 << 14 {
+            return Arc::new(build());
+        }
+        static CACHE: Lru<(Vec<u16>, usize), Vec<[u64; 4]>> = Lru::new(2);
+        let key = (coefs[..k * rows].to_vec(), k);
+        match CACHE.get_or_try(key, || Ok::<_, ()>(build())) {
+            Ok(m) => m,
+            Err(()) => Arc::new(build()),
+        }
     }
 
     /// # Safety
@@ -326,6 +355,30 @@ mod tests {
                 assert_eq!(apply(lo_m), img as u8, "c={c:#x} j={j}");
                 assert_eq!(apply(hi_m), (img >> 8) as u8, "c={c:#x} j={j}");
             }
+        }
+    }
+
+    /// Large coefficient matrices go through the prepared-matrix cache: check a miss, a
+    /// hit, and a different matrix of the same shape.
+    #[test]
+    fn large_matrices_cached_correctly() {
+        let f = field16();
+        let (k, rows, len) = (200usize, 100usize, 134usize);
+        let data: Vec<Vec<u8>> = (0..k)
+            .map(|i| (0..len).map(|b| (i * 31 + b * 7 + 1) as u8).collect())
+            .collect();
+        let inputs: Vec<&[u8]> = data.iter().map(|v| v.as_slice()).collect();
+        for salt in [1u32, 1, 2] {
+            let coefs: Vec<u16> = (0..(k * rows) as u32)
+                .map(|i| (i.wrapping_mul(2654435761).wrapping_add(salt) >> 7) as u16)
+                .collect();
+            let mut a = vec![vec![0u8; len]; rows];
+            let mut b = a.clone();
+            let mut ar: Vec<&mut [u8]> = a.iter_mut().map(|v| v.as_mut_slice()).collect();
+            matmul(&coefs, &inputs, &mut ar);
+            let mut br: Vec<&mut [u8]> = b.iter_mut().map(|v| v.as_mut_slice()).collect();
+            gf::matmul_generic(f, &coefs, &inputs, &mut br);
+            assert_eq!(a, b, "salt {salt}");
         }
     }
 
