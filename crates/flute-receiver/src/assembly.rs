@@ -190,26 +190,36 @@ impl Assembly {
         }
     }
 
-    /// Missing source symbols per block that is not decoded yet.
+    /// Missing source symbols per block that is not decoded yet, lowest SBN first, at most
+    /// [`MAX_MISSING_BLOCKS`] blocks. Blocks of which nothing was received are reported
+    /// with `untouched` set and no ESI list (all of `0..k` are missing), so the answer
+    /// stays small for any object size.
     pub(crate) fn missing(&self) -> Vec<MissingBlock> {
         let mut out = Vec::new();
         for block in self.blocking.iter() {
+            if out.len() >= MAX_MISSING_BLOCKS {
+                break;
+            }
             if self.is_block_done(block.sbn) {
                 continue;
             }
-            let esis = match self.decoders.get(&block.sbn) {
-                Some((d, _)) => d.missing_source_symbols(),
-                None => (0..block.source_symbols).collect(),
+            let (untouched, esis) = match self.decoders.get(&block.sbn) {
+                Some((d, _)) => (false, d.missing_source_symbols()),
+                None => (true, Vec::new()),
             };
             out.push(MissingBlock {
                 sbn: block.sbn,
                 source_symbols: block.source_symbols,
+                untouched,
                 missing_esis: esis,
             });
         }
         out
     }
 }
+
+/// Largest number of blocks [`crate::Receiver::missing`] reports.
+pub const MAX_MISSING_BLOCKS: usize = 65_536;
 
 /// What is still missing of one source block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +229,8 @@ pub struct MissingBlock {
     pub sbn: u32,
     /// Number of source symbols k of the block.
     pub source_symbols: u32,
+    /// Nothing of this block was received: every ESI in `0..k` is missing (not listed).
+    pub untouched: bool,
     /// Source symbols (ESI < k) not received. With an FEC code, receiving any
     /// `missing_esis.len()` more symbols of the block (source or repair) usually suffices.
     pub missing_esis: Vec<u32>,

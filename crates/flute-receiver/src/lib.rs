@@ -69,7 +69,7 @@ mod receiver;
 mod sink;
 mod stats;
 
-pub use assembly::MissingBlock;
+pub use assembly::{MAX_MISSING_BLOCKS, MissingBlock};
 pub use config::{FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
 pub use receiver::{
     CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,

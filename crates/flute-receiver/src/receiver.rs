@@ -479,8 +479,10 @@ impl Receiver {
     }
 
     /// What is still missing of object `toi` (in the first live session that has it): per
-    /// source block not yet decoded, the source ESIs not received. `None` if no live
-    /// session is receiving that object.
+    /// source block not yet decoded, the source ESIs not received (blocks of which nothing
+    /// arrived are flagged `untouched` instead of listing `0..k`; at most
+    /// [`crate::MAX_MISSING_BLOCKS`] blocks). `None` if no live session is receiving that
+    /// object.
     pub fn missing(&self, toi: u64) -> Option<Vec<MissingBlock>> {
         let mut ids: Vec<&SessionId> = self.sessions.keys().collect();
         ids.sort();
