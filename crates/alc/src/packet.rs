@@ -123,6 +123,7 @@ impl<'r> AlcParser<'r> {
 
     /// Parses one datagram, using `known_oti` (e.g. from the FDT) to choose the scheme
     /// and decode the FEC Payload ID when the packet has no EXT_FTI.
+    #[inline]
     pub fn parse_with_oti<'a>(
         &self,
         datagram: &'a [u8],
