@@ -190,3 +190,46 @@ fn sender_to_receiver_every_scheme_over_the_loss_matrix() {
     }
     let _ = SystemTime::UNIX_EPOCH;
 }
+
+#[test]
+fn sender_content_encodings_with_md5_are_delivered() {
+    use flute_sender::ContentEncoding;
+    for enc in [
+        ContentEncoding::Null,
+        ContentEncoding::Zlib,
+        ContentEncoding::Deflate,
+        ContentEncoding::Gzip,
+    ] {
+        let mut clock = VirtualClock::new();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let scfg = SenderConfig::new(Tsi(3), Arc::new(AnchoredClock::new(clock.now(), wall)));
+        let mut tx = Sender::new(scfg).unwrap();
+        let text: Vec<u8> = (0..50_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let obj = Object::from_bytes("text.bin", Bytes::from(text.clone()))
+            .content_encoding(enc)
+            .content_md5(true);
+        tx.insert_object(obj, clock.now()).unwrap();
+        tx.close();
+        let mut rx = Receiver::new(ReceiverConfig::default());
+        let mut out = Outcome::default();
+        let mut ch = Channel::new(ChannelConfig::perfect(), 1);
+        drive_sender(
+            &mut clock,
+            &mut ch,
+            &mut tx,
+            Duration::from_secs(60),
+            |now, p| {
+                rx.handle_datagram(now, Endpoint::default(), &p.bytes);
+                drain(&mut rx, &mut out);
+            },
+        );
+        assert_eq!(out.delivered.len(), 1, "{enc:?}: {:?}", out.failed);
+        assert_eq!(
+            &out.delivered.values().next().unwrap()[..],
+            &text[..],
+            "{enc:?}"
+        );
+    }
+}
