@@ -941,7 +941,9 @@ impl<'a> Parser<'a> {
         const E: &str = "FDT-Instance";
         self.children(E, |p, e, ns, empty, offset| {
             let local = Self::local(e, offset)?;
-            slots.push((p.order_slot(&ns, local, false), offset));
+            if p.opts.profile.is_some() {
+                slots.push((p.order_slot(&ns, local, false), offset));
+            }
             match p.meaning(&ns, local, false) {
                 Slot::File => {
                     if inst.files.len() >= p.opts.limits.max_files {
@@ -1085,7 +1087,9 @@ impl<'a> Parser<'a> {
         if !empty {
             self.children(E, |p, e, ns, empty, off| {
                 let local = Self::local(e, off)?;
-                slots.push((p.order_slot(&ns, local, true), off));
+                if p.opts.profile.is_some() {
+                    slots.push((p.order_slot(&ns, local, true), off));
+                }
                 match p.meaning(&ns, local, true) {
                     Slot::CacheControl => {
                         if f.cache_control.is_some() {
