@@ -4,10 +4,14 @@
 //! elements in host order, i.e. little-endian on x86; RFC 5510 does not say, and we follow
 //! network byte order as for every other multi-byte field).
 //!
-//! Multiplication by a constant `c` is linear over GF(2), so `c * x` is
-//! `LO_c[x & 0xFF] ^ HI_c[x >> 8]` with two 256-entry tables per coefficient, built from the
-//! 16 products `c * x^i` in 512 XORs. [`matmul`] computes each output row with one pass per
-//! input over a 16-bit accumulator.
+//! Multiplication by a constant `c` is linear over GF(2): a 16x16 bit matrix.
+//!
+//! - x86-64 with GFNI and AVX2 (unless `FEC_RS_NO_GFNI` is set): the matrix is split into
+//!   four 8x8 blocks applied with `gf2p8affineqb` to the de-interleaved high and low bytes
+//!   of 32 words at a time, with several output rows accumulated in registers. The
+//!   prepared matrices of large coefficient matrices (an encoder's parity rows) are cached.
+//! - elsewhere: `c * x = LO_c[x & 0xFF] ^ HI_c[x >> 8]` with two 256-entry tables per
+//!   coefficient (slow: the tables are rebuilt for every input/output pair).
 
 use super::gf;
 

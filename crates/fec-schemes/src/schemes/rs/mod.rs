@@ -54,6 +54,22 @@
 //!
 //! Generators per (m, k), parity coefficient matrices per (m, k, n) and decode inverses
 //! per erasure pattern are cached in small process-wide LRUs behind mutexes.
+//!
+//! # Kernels
+//!
+//! GF(2^8): [`gf8_simd`] (GFNI `gf2p8affineqb`, else AVX2 or SSSE3 `pshufb` split-nibble
+//! tables, else a scalar product table), chosen at run time. GF(2^16): [`gf16`] (GFNI +
+//! AVX2, else scalar tables). Other m: unpacked elements and log/exp tables (slow, for
+//! interoperability only).
+//!
+//! # Cost limits
+//!
+//! A valid OTI can still ask for expensive work: building the generator of a block costs
+//! O(k^2) field operations once per (m, k), and a decode with e missing source symbols
+//! inverts an e x e matrix in O(e^3) (Gauss-Jordan; the matrix is Cauchy-like, so an
+//! O(e^2) inverse is possible but not implemented). With m = 16 and k, e in the tens of
+//! thousands this takes minutes; receivers facing untrusted senders should bound B (and so
+//! k) by policy before creating decoders. Decoders also allocate k * E bytes up front.
 
 use bytes::Bytes;
 use std::collections::BTreeMap;
