@@ -216,6 +216,8 @@ fn run_in(
         bind: None,
         fdt_interval: Duration::from_millis(200),
         no_batch: false,
+        no_md5: false,
+        burst_ms: 10.0,
         quiet: true,
     };
     let start = Instant::now();

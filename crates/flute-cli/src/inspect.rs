@@ -45,7 +45,9 @@ pub(crate) fn lct_clause(e: &LctError) -> &'static str {
         LctError::DuplicateExtension { .. } => {
             "RFC 6726 §3.4.1 / RFC 5775 §5.2 (one EXT_FDT, EXT_FTI, EXT_CENC per packet)"
         }
-        LctError::MissingField { .. } => "RFC 5651 §5.1 / RFC 6726 §3.2 (FLUTE packets carry TSI and TOI)",
+        LctError::MissingField { .. } => {
+            "RFC 5651 §5.1 / RFC 6726 §3.2 (FLUTE packets carry TSI and TOI)"
+        }
         LctError::UnexpectedExtension { .. } => {
             "RFC 6726 §3.4.1 / §3.4.3 (EXT_FDT and EXT_CENC only on TOI 0)"
         }
@@ -120,10 +122,17 @@ struct Out {
 
 impl Out {
     fn emit(&self, v: Value, text: impl FnOnce() -> String, is_packet: bool) {
-        if self.json {
-            println!("{v}");
+        use std::io::Write as _;
+        let line = if self.json {
+            v.to_string()
         } else if !(is_packet && self.quiet_packets) {
-            println!("{}", text());
+            text()
+        } else {
+            return;
+        };
+        // A closed pipe (`flute inspect x.pcap | head`) ends the output quietly.
+        if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+            std::process::exit(0);
         }
     }
     fn diag(&mut self, index: u64, ts: f64, clause: &str, msg: &str) {

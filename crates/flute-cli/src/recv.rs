@@ -70,6 +70,8 @@ pub(crate) struct Outcome {
     pub(crate) bytes: u64,
     pub(crate) dropped_by_filter: u64,
     pub(crate) elapsed: Duration,
+    /// From the first to the last batch of datagrams.
+    pub(crate) active: Duration,
     pub(crate) interrupted: bool,
 }
 
@@ -111,12 +113,14 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
     let start = Instant::now();
     let mut last_count = 0u64;
     let mut last_packet = Instant::now();
+    let mut first_packet: Option<Instant> = None;
     let mut started: HashMap<u64, bool> = HashMap::new();
     let stats = run_receiver(&mut rx, source, &interrupt.hard, |r| {
         let st = r.stats();
         if st.total.datagrams != last_count {
             last_count = st.total.datagrams;
             last_packet = Instant::now();
+            first_packet.get_or_insert(last_packet);
         }
         let mut stop = false;
         while let Some(ev) = r.poll_event() {
@@ -215,6 +219,9 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
     out.datagrams = stats.datagrams;
     out.bytes = stats.bytes;
     out.elapsed = start.elapsed();
+    out.active = first_packet
+        .map(|f| last_packet.duration_since(f))
+        .unwrap_or_default();
     out.interrupted = stats.interrupted || interrupt.requested();
     Ok(out)
 }
@@ -233,6 +240,16 @@ pub(crate) fn print_summary(out: &Outcome) {
         t.blocks_decoded,
         t.fdt_instances
     );
+    let content: u64 = out.completed.iter().map(|c| c.1).sum();
+    let active = out.active.as_secs_f64();
+    if active > 0.0 {
+        println!(
+            "active {:.3} s: {} UDP payload, {} of completed objects",
+            active,
+            human_rate(out.bytes as f64 * 8.0 / active),
+            human_rate(content as f64 * 8.0 / active)
+        );
+    }
     if out.dropped_by_filter > 0 {
         println!("packets dropped by --drop: {}", out.dropped_by_filter);
     }

@@ -82,6 +82,13 @@ pub(crate) struct SendArgs {
     /// One system call per datagram (no sendmmsg/GSO).
     #[arg(long)]
     pub(crate) no_batch: bool,
+    /// Do not put Content-MD5 in the FDT (saves hashing at both ends).
+    #[arg(long)]
+    pub(crate) no_md5: bool,
+    /// Pacing burst allowance in milliseconds of traffic at --rate: absorbs late wake-ups
+    /// of the sending thread so the average rate holds.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) burst_ms: f64,
     /// No progress bar or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
@@ -157,7 +164,12 @@ pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, Stri
         interval: Some(args.fdt_interval),
         ..FdtCarousel::default()
     };
-    cfg.pacing = args.rate.map(Pacing::wire);
+    cfg.pacing = args.rate.map(|r| {
+        let mut p = Pacing::wire(r);
+        let burst = (r as f64 / 8.0 * args.burst_ms.max(0.0) / 1000.0) as u64;
+        p.burst_bytes = p.burst_bytes.max(burst);
+        p
+    });
     Sender::new(cfg).map_err(|e| format!("invalid sender configuration: {e}"))
 }
 
@@ -181,7 +193,7 @@ pub(crate) fn object_for(args: &SendArgs, location: &str, path: &Path) -> Result
         .carousel(carousel)
         // Content-MD5 only without content encoding: the workspace's sender digests the
         // content before encoding and its receiver the transport bytes after it.
-        .content_md5(args.cenc == CencArg::None)
+        .content_md5(args.cenc == CencArg::None && !args.no_md5)
         .content_encoding(args.cenc.to_sender());
     if repair > 0.0 && fec != FecArg::Nocode {
         obj = obj.repair(Repair::Percent(repair.ceil() as u32));
@@ -247,6 +259,7 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         ControlFlow::Continue(())
     };
     let opts = udp_options(&args);
+    let send_start = Instant::now();
     let stats = if args.no_send {
         let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
         let src = local_for(args.dest);
@@ -270,7 +283,7 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         }
     };
     pb.finish_and_clear();
-    let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+    let elapsed = send_start.elapsed().as_secs_f64().max(1e-9);
     let st = sender.stats();
     let wire_bits = (stats.bytes + 28 * stats.datagrams) as f64 * 8.0;
     println!(

@@ -42,38 +42,108 @@ fn every_bad_packet_is_diagnosed_with_its_clause() {
     let mut fdt_tail = vec![0, 0, 0, 0];
     fdt_tail.extend_from_slice(&bad_xml);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("good", packet(0x10, Some(1), 0, &fti_no_code(2, 2, 1), &good_symbol), ""),
-        ("LCT version 2", packet(0x20, Some(1), 0, &[], &good_symbol), "RFC 5651 §5.1 (V"),
-        ("HDR_LEN past the end", { let mut p = packet(0x10, Some(1), 0, &[], &good_symbol); p[2] = 40; p }, "RFC 5651 §5.1 (HDR_LEN)"),
-        ("HEL = 0", packet(0x10, Some(1), 0, &[0, 0, 0, 0], &good_symbol), "RFC 5651 §5.2"),
-        ("EXT_FDT on TOI 1", packet(0x10, Some(1), 0, &[0xC0, 0x20, 0, 1], &good_symbol), "RFC 6726 §3.4.1"),
-        ("no TOI field", packet(0x10, None, 0, &[], &good_symbol), "TSI and TOI"),
-        ("FEC Payload ID truncated", packet(0x10, Some(1), 0, &fti_no_code(2, 2, 1), &[0, 0]), "RFC 5775 §4"),
-        ("unknown codepoint", packet(0x10, Some(1), 99, &[], &good_symbol), "codepoint"),
-        ("EXT_FTI too short", packet(0x10, Some(1), 0, &[64, 2, 0, 0, 0, 0, 0, 0], &good_symbol), "RFC 5775 §5.2"),
+        (
+            "good",
+            packet(0x10, Some(1), 0, &fti_no_code(2, 2, 1), &good_symbol),
+            "",
+        ),
+        (
+            "LCT version 2",
+            packet(0x20, Some(1), 0, &[], &good_symbol),
+            "RFC 5651 §5.1 (V",
+        ),
+        (
+            "HDR_LEN past the end",
+            {
+                let mut p = packet(0x10, Some(1), 0, &[], &good_symbol);
+                p[2] = 40;
+                p
+            },
+            "RFC 5651 §5.1 (HDR_LEN)",
+        ),
+        (
+            "HEL = 0",
+            packet(0x10, Some(1), 0, &[0, 0, 0, 0], &good_symbol),
+            "RFC 5651 §5.2",
+        ),
+        (
+            "EXT_FDT on TOI 1",
+            packet(0x10, Some(1), 0, &[0xC0, 0x20, 0, 1], &good_symbol),
+            "RFC 6726 §3.4.1",
+        ),
+        (
+            "no TOI field",
+            packet(0x10, None, 0, &[], &good_symbol),
+            "TSI and TOI",
+        ),
+        (
+            "FEC Payload ID truncated",
+            packet(0x10, Some(1), 0, &fti_no_code(2, 2, 1), &[0, 0]),
+            "RFC 5775 §4",
+        ),
+        (
+            "unknown codepoint",
+            packet(0x10, Some(1), 99, &[], &good_symbol),
+            "codepoint",
+        ),
+        (
+            "EXT_FTI too short",
+            packet(0x10, Some(1), 0, &[64, 2, 0, 0, 0, 0, 0, 0], &good_symbol),
+            "RFC 5775 §5.2",
+        ),
         ("two bytes", vec![0x10, 0x80], "RFC 5651 §5.1"),
-        ("FDT not XML", packet(0x10, Some(0), 0, &fdt_exts, &fdt_tail), "RFC 6726 §3.4.2 (FDT XML)"),
+        (
+            "FDT not XML",
+            packet(0x10, Some(0), 0, &fdt_exts, &fdt_tail),
+            "RFC 6726 §3.4.2 (FDT XML)",
+        ),
     ];
     let tmp = tempfile::tempdir().unwrap();
     let cap = tmp.path().join("bad.pcap");
     let mut w = PcapWriter::create(&cap).unwrap();
-    let (src, dst): (SocketAddr, SocketAddr) = ("10.1.1.1:4000".parse().unwrap(), "239.255.9.9:3400".parse().unwrap());
+    let (src, dst): (SocketAddr, SocketAddr) = (
+        "10.1.1.1:4000".parse().unwrap(),
+        "239.255.9.9:3400".parse().unwrap(),
+    );
     for (i, (_, p, _)) in cases.iter().enumerate() {
-        w.write_udp(Duration::from_millis(1_700_000_000_000 + i as u64), src, dst, p).unwrap();
+        w.write_udp(
+            Duration::from_millis(1_700_000_000_000 + i as u64),
+            src,
+            dst,
+            p,
+        )
+        .unwrap();
     }
     // A non-UDP frame is skipped and counted, not diagnosed.
     let mut tcp = flute_io::pcap::build_udp_frame(src, dst, b"tcp?", 1, 64).unwrap();
     tcp[14 + 9] = 6;
-    w.write_frame(Duration::from_secs(1_800_000_000), &tcp).unwrap();
+    w.write_frame(Duration::from_secs(1_800_000_000), &tcp)
+        .unwrap();
     w.finish().unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_flute")).args(["inspect", cap.to_str().unwrap(), "--json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "diagnostics must make inspect exit 1");
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_flute"))
+        .args(["inspect", cap.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "diagnostics must make inspect exit 1"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let diags: Vec<(u64, String, String)> = lines
         .iter()
         .filter(|v| v["type"] == "diagnostic")
-        .map(|v| (v["packet"].as_u64().unwrap(), v["clause"].as_str().unwrap().to_owned(), v["message"].as_str().unwrap().to_owned()))
+        .map(|v| {
+            (
+                v["packet"].as_u64().unwrap(),
+                v["clause"].as_str().unwrap().to_owned(),
+                v["message"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     for d in &diags {
         eprintln!("{d:?}");
@@ -84,20 +154,29 @@ fn every_bad_packet_is_diagnosed_with_its_clause() {
         if clause.is_empty() {
             assert!(here.is_empty(), "{name}: unexpected diagnostic {here:?}");
         } else {
-            assert!(here.iter().any(|d| d.1.contains(clause)), "{name}: expected clause {clause:?}, got {here:?}");
+            assert!(
+                here.iter().any(|d| d.1.contains(clause)),
+                "{name}: expected clause {clause:?}, got {here:?}"
+            );
         }
     }
     let capture = lines.iter().find(|v| v["type"] == "capture").unwrap();
     assert_eq!(capture["not_udp"], 1);
     // The good packet is decoded field by field.
-    let good = lines.iter().find(|v| v["type"] == "packet" && v["index"] == 1).unwrap();
+    let good = lines
+        .iter()
+        .find(|v| v["type"] == "packet" && v["index"] == 1)
+        .unwrap();
     assert_eq!(good["lct"]["tsi"], 7);
     assert_eq!(good["payload_id"]["sbn"], 0);
     assert_eq!(good["fec_encoding_id"], 0);
     assert!(good["oti"].as_str().unwrap().contains("L=2"));
 
     // Text mode names the clause too.
-    let text = Command::new(env!("CARGO_BIN_EXE_flute")).args(["inspect", cap.to_str().unwrap()]).output().unwrap();
+    let text = Command::new(env!("CARGO_BIN_EXE_flute"))
+        .args(["inspect", cap.to_str().unwrap()])
+        .output()
+        .unwrap();
     let t = String::from_utf8_lossy(&text.stdout);
     assert!(t.contains("!! RFC 5651 §5.2"), "{t}");
 }

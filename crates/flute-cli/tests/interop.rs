@@ -1,7 +1,12 @@
 //! Interop with the `flute` crate 1.11.7 (ypo/flute, renamed `flute_peer`), in memory, both
 //! directions: our sender -> their receiver and their sender -> our receiver, for every FEC
 //! scheme both implement, with and without content encoding, and with repair under loss.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    missing_docs
+)]
 
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
@@ -12,11 +17,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use fec_schemes::Oti;
-use fec_schemes::schemes::{no_code::CompactNoCode, raptor::Raptor, raptorq::RaptorQ, rs::RsGf2m, rs::RsGf28, rs::RsSmallBlock};
+use fec_schemes::schemes::{
+    no_code::CompactNoCode, raptor::Raptor, raptorq::RaptorQ, rs::RsGf2m, rs::RsGf28,
+    rs::RsSmallBlock,
+};
 use flute_io::{DatagramSink, TxBatch, run_sender};
 use flute_peer::core::UDPEndpoint;
 use flute_peer::core::lct::Cenc as PeerCenc;
-use flute_receiver::{Endpoint, MemorySink, ObjectLocation, Receiver, ReceiverConfig, ReceiverEvent};
+use flute_receiver::{
+    Endpoint, MemorySink, ObjectLocation, Receiver, ReceiverConfig, ReceiverEvent,
+};
 use flute_sender::{AnchoredClock, ContentEncoding, Object, Repair, Sender, SenderConfig, Tsi};
 
 /// Collects datagrams on a virtual clock.
@@ -39,11 +49,16 @@ impl DatagramSink for VecSink {
 }
 
 fn content(n: usize) -> Vec<u8> {
-    (0..n as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8 ^ (i / 7) as u8).collect()
+    (0..n as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8 ^ (i / 7) as u8)
+        .collect()
 }
 
 fn toi_of(p: &[u8]) -> Option<u128> {
-    lct_header::LctPacket::new_checked(p).ok()?.toi().map(|t| t.0)
+    lct_header::LctPacket::new_checked(p)
+        .ok()?
+        .toi()
+        .map(|t| t.0)
 }
 
 /// Drops every `n`-th data packet (TOI != 0); FDT packets always pass.
@@ -75,7 +90,14 @@ enum Scheme {
     RaptorQ,
 }
 
-const ALL: [Scheme; 6] = [Scheme::NoCode, Scheme::Rs28, Scheme::Rs2m, Scheme::Rs129, Scheme::Raptor, Scheme::RaptorQ];
+const ALL: [Scheme; 6] = [
+    Scheme::NoCode,
+    Scheme::Rs28,
+    Scheme::Rs2m,
+    Scheme::Rs129,
+    Scheme::Raptor,
+    Scheme::RaptorQ,
+];
 const E: u16 = 1400;
 
 impl Scheme {
@@ -85,7 +107,15 @@ impl Scheme {
             Self::Rs28 => RsGf28::oti(len, E, 50, 60),
             Self::Rs2m => RsGf2m::oti(len, E, 50, 60, 8, 1),
             Self::Rs129 => RsSmallBlock::oti(len, E, 50, 60),
-            Self::Raptor => Raptor::oti(len, E, u16::try_from(len.div_ceil(u64::from(E)).div_ceil(60)).unwrap().max(1), 1, 4),
+            Self::Raptor => Raptor::oti(
+                len,
+                E,
+                u16::try_from(len.div_ceil(u64::from(E)).div_ceil(60))
+                    .unwrap()
+                    .max(1),
+                1,
+                4,
+            ),
             Self::RaptorQ => RaptorQ::oti_for(len, E, 60).unwrap(),
         }
     }
@@ -109,12 +139,19 @@ fn endpoint() -> (UDPEndpoint, Endpoint) {
     let dst: SocketAddr = "239.255.3.4:3400".parse().unwrap();
     (
         UDPEndpoint::new(None, "239.255.3.4".into(), 3400),
-        Endpoint { source: Some("127.0.0.1".parse().unwrap()), destination: dst },
+        Endpoint {
+            source: Some("127.0.0.1".parse().unwrap()),
+            destination: dst,
+        },
     )
 }
 
 /// Our sender -> their receiver.
-fn ours_to_theirs(scheme: Scheme, cenc: ContentEncoding, loss: Option<usize>) -> Result<(), String> {
+fn ours_to_theirs(
+    scheme: Scheme,
+    cenc: ContentEncoding,
+    loss: Option<usize>,
+) -> Result<(), String> {
     let data = content(200_000);
     let now = Instant::now();
     let mut cfg = SenderConfig::new(Tsi(9), Arc::new(AnchoredClock::new(now, SystemTime::now())));
@@ -130,8 +167,14 @@ fn ours_to_theirs(scheme: Scheme, cenc: ContentEncoding, loss: Option<usize>) ->
     }
     sender.insert_object(obj, now).map_err(|e| e.to_string())?;
     sender.close();
-    let mut sink = VecSink { now, packets: Vec::new() };
-    run_sender(&mut sender, &mut sink, &AtomicBool::new(false), |_| ControlFlow::Continue(())).map_err(|e| e.to_string())?;
+    let mut sink = VecSink {
+        now,
+        packets: Vec::new(),
+    };
+    run_sender(&mut sender, &mut sink, &AtomicBool::new(false), |_| {
+        ControlFlow::Continue(())
+    })
+    .map_err(|e| e.to_string())?;
     let (packets, dropped) = lossy(sink.packets, loss);
     let writer = Rc::new(flute_peer::receiver::writer::ObjectWriterBufferBuilder::new(true));
     let mut rx = flute_peer::receiver::MultiReceiver::new(writer.clone(), None, false);
@@ -144,8 +187,17 @@ fn ours_to_theirs(scheme: Scheme, cenc: ContentEncoding, loss: Option<usize>) ->
     let got = objects.iter().find(|o| o.borrow().complete);
     match got {
         Some(o) if o.borrow().data == data && !o.borrow().error => Ok(()),
-        Some(o) => Err(format!("their receiver: complete={} error={} len={} (dropped {dropped})", o.borrow().complete, o.borrow().error, o.borrow().data.len())),
-        None => Err(format!("their receiver completed nothing from {} packets (dropped {dropped}, {} objects seen)", packets.len(), objects.len())),
+        Some(o) => Err(format!(
+            "their receiver: complete={} error={} len={} (dropped {dropped})",
+            o.borrow().complete,
+            o.borrow().error,
+            o.borrow().data.len()
+        )),
+        None => Err(format!(
+            "their receiver completed nothing from {} packets (dropped {dropped}, {} objects seen)",
+            packets.len(),
+            objects.len()
+        )),
     }
 }
 
@@ -164,7 +216,8 @@ fn theirs_to_ours(scheme: Scheme, cenc: PeerCenc, loss: Option<usize>) -> Result
     )
     .map_err(|e| format!("{e:?}"))?;
     tx.add_object(0, obj).map_err(|e| format!("{e:?}"))?;
-    tx.publish(SystemTime::now()).map_err(|e| format!("{e:?}"))?;
+    tx.publish(SystemTime::now())
+        .map_err(|e| format!("{e:?}"))?;
     let mut packets = Vec::new();
     let t0 = SystemTime::now();
     let mut t = t0;
@@ -185,18 +238,29 @@ fn theirs_to_ours(scheme: Scheme, cenc: PeerCenc, loss: Option<usize>) -> Result
     let mut failures = Vec::new();
     while let Some(ev) = rx.poll_event() {
         match ev {
-            ReceiverEvent::ObjectComplete { location: ObjectLocation::Memory(b), content_location, .. } => {
+            ReceiverEvent::ObjectComplete {
+                location: ObjectLocation::Memory(b),
+                content_location,
+                ..
+            } => {
                 return if b[..] == data[..] && content_location.ends_with("a.bin") {
                     Ok(())
                 } else {
-                    Err(format!("content differs ({} bytes, {content_location})", b.len()))
+                    Err(format!(
+                        "content differs ({} bytes, {content_location})",
+                        b.len()
+                    ))
                 };
             }
             ReceiverEvent::ObjectFailed { reason, .. } => failures.push(reason.to_string()),
             _ => {}
         }
     }
-    Err(format!("our receiver completed nothing from {} packets (dropped {dropped}); failures {failures:?}; stats {:?}", packets.len(), rx.stats().total))
+    Err(format!(
+        "our receiver completed nothing from {} packets (dropped {dropped}); failures {failures:?}; stats {:?}",
+        packets.len(),
+        rx.stats().total
+    ))
 }
 
 fn check(results: Vec<(String, Result<(), String>)>) {
@@ -217,10 +281,16 @@ fn check(results: Vec<(String, Result<(), String>)>) {
 fn our_sender_their_receiver() {
     let mut r = Vec::new();
     for s in ALL {
-        r.push((format!("{s:?} no loss"), ours_to_theirs(s, ContentEncoding::Null, None)));
+        r.push((
+            format!("{s:?} no loss"),
+            ours_to_theirs(s, ContentEncoding::Null, None),
+        ));
         if s.has_repair() {
             for n in [11, 13] {
-                r.push((format!("{s:?} 1/{n} loss"), ours_to_theirs(s, ContentEncoding::Null, Some(n))));
+                r.push((
+                    format!("{s:?} 1/{n} loss"),
+                    ours_to_theirs(s, ContentEncoding::Null, Some(n)),
+                ));
             }
         }
     }
@@ -230,9 +300,15 @@ fn our_sender_their_receiver() {
 #[test]
 fn our_sender_their_receiver_content_encoding() {
     let mut r = Vec::new();
-    r.push(("NoCode Zlib".into(), ours_to_theirs(Scheme::NoCode, ContentEncoding::Zlib, None)));
+    r.push((
+        "NoCode Zlib".into(),
+        ours_to_theirs(Scheme::NoCode, ContentEncoding::Zlib, None),
+    ));
     for s in ALL {
-        r.push((format!("{s:?} Gzip"), ours_to_theirs(s, ContentEncoding::Gzip, s.has_repair().then_some(11))));
+        r.push((
+            format!("{s:?} Gzip"),
+            ours_to_theirs(s, ContentEncoding::Gzip, s.has_repair().then_some(11)),
+        ));
     }
     check(r);
 }
@@ -241,10 +317,16 @@ fn our_sender_their_receiver_content_encoding() {
 fn their_sender_our_receiver() {
     let mut r = Vec::new();
     for s in ALL {
-        r.push((format!("{s:?} no loss"), theirs_to_ours(s, PeerCenc::Null, None)));
+        r.push((
+            format!("{s:?} no loss"),
+            theirs_to_ours(s, PeerCenc::Null, None),
+        ));
         if s.has_repair() {
             for n in [11, 13] {
-                r.push((format!("{s:?} 1/{n} loss"), theirs_to_ours(s, PeerCenc::Null, Some(n))));
+                r.push((
+                    format!("{s:?} 1/{n} loss"),
+                    theirs_to_ours(s, PeerCenc::Null, Some(n)),
+                ));
             }
         }
     }
@@ -254,10 +336,19 @@ fn their_sender_our_receiver() {
 #[test]
 fn their_sender_our_receiver_content_encoding() {
     let mut r = Vec::new();
-    r.push(("NoCode Zlib".into(), theirs_to_ours(Scheme::NoCode, PeerCenc::Zlib, None)));
-    r.push(("NoCode Deflate".into(), theirs_to_ours(Scheme::NoCode, PeerCenc::Deflate, None)));
+    r.push((
+        "NoCode Zlib".into(),
+        theirs_to_ours(Scheme::NoCode, PeerCenc::Zlib, None),
+    ));
+    r.push((
+        "NoCode Deflate".into(),
+        theirs_to_ours(Scheme::NoCode, PeerCenc::Deflate, None),
+    ));
     for s in ALL {
-        r.push((format!("{s:?} Gzip"), theirs_to_ours(s, PeerCenc::Gzip, s.has_repair().then_some(11))));
+        r.push((
+            format!("{s:?} Gzip"),
+            theirs_to_ours(s, PeerCenc::Gzip, s.has_repair().then_some(11)),
+        ));
     }
     check(r);
 }
@@ -276,13 +367,34 @@ fn their_sender_our_receiver_content_encoding() {
 #[ignore = "known interop gaps, see the doc comment"]
 fn known_gaps() {
     check(vec![
-        ("theirs Raptor -> ours, 1/10".into(), theirs_to_ours(Scheme::Raptor, PeerCenc::Null, Some(10))),
-        ("theirs RaptorQ gzip -> ours, 1/10".into(), theirs_to_ours(Scheme::RaptorQ, PeerCenc::Gzip, Some(10))),
-        ("theirs RS28 -> ours, 1/9".into(), theirs_to_ours(Scheme::Rs28, PeerCenc::Null, Some(9))),
-        ("ours RS28 deflate -> theirs, 1/10".into(), ours_to_theirs(Scheme::Rs28, ContentEncoding::Deflate, Some(10))),
-        ("ours Raptor -> theirs, 1/7".into(), ours_to_theirs(Scheme::Raptor, ContentEncoding::Null, Some(7))),
-        ("ours Raptor -> theirs, 1/8".into(), ours_to_theirs(Scheme::Raptor, ContentEncoding::Null, Some(8))),
-        ("ours deflate -> theirs, no loss".into(), ours_to_theirs(Scheme::NoCode, ContentEncoding::Deflate, None)),
+        (
+            "theirs Raptor -> ours, 1/10".into(),
+            theirs_to_ours(Scheme::Raptor, PeerCenc::Null, Some(10)),
+        ),
+        (
+            "theirs RaptorQ gzip -> ours, 1/10".into(),
+            theirs_to_ours(Scheme::RaptorQ, PeerCenc::Gzip, Some(10)),
+        ),
+        (
+            "theirs RS28 -> ours, 1/9".into(),
+            theirs_to_ours(Scheme::Rs28, PeerCenc::Null, Some(9)),
+        ),
+        (
+            "ours RS28 deflate -> theirs, 1/10".into(),
+            ours_to_theirs(Scheme::Rs28, ContentEncoding::Deflate, Some(10)),
+        ),
+        (
+            "ours Raptor -> theirs, 1/7".into(),
+            ours_to_theirs(Scheme::Raptor, ContentEncoding::Null, Some(7)),
+        ),
+        (
+            "ours Raptor -> theirs, 1/8".into(),
+            ours_to_theirs(Scheme::Raptor, ContentEncoding::Null, Some(8)),
+        ),
+        (
+            "ours deflate -> theirs, no loss".into(),
+            ours_to_theirs(Scheme::NoCode, ContentEncoding::Deflate, None),
+        ),
     ]);
 }
 
@@ -298,7 +410,9 @@ fn matrix() {
             let b = theirs_to_ours(s, PeerCenc::Null, loss).is_ok();
             let c = ours_to_theirs(s, ContentEncoding::Gzip, loss).is_ok();
             let d = theirs_to_ours(s, PeerCenc::Gzip, loss).is_ok();
-            eprintln!("MATRIX {s:?} loss={loss:?}: ours->theirs {a} theirs->ours {b} | gzip: ours->theirs {c} theirs->ours {d}");
+            eprintln!(
+                "MATRIX {s:?} loss={loss:?}: ours->theirs {a} theirs->ours {b} | gzip: ours->theirs {c} theirs->ours {d}"
+            );
         }
     }
 }

@@ -15,8 +15,8 @@ use crate::udp::{TxBatch, UdpReceiver, UdpSender};
 /// Longest single sleep, so a shutdown request is seen promptly.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(50);
 
-/// Sleeps until `deadline` on the real clock, waking for `shutdown`. Sleeps shorter than
-/// the scheduler's granularity are turned into a yield so pacing is not stretched.
+/// Sleeps until `deadline` on the real clock, waking for `shutdown`. Waits under 50 µs
+/// yield instead of sleeping; a late wake-up is absorbed by the sender's pacing burst.
 pub fn sleep_until(deadline: Instant, shutdown: &AtomicBool) {
     loop {
         let now = Instant::now();
@@ -24,8 +24,8 @@ pub fn sleep_until(deadline: Instant, shutdown: &AtomicBool) {
             return;
         }
         let left = deadline - now;
-        if left > Duration::from_micros(120) {
-            std::thread::sleep((left - Duration::from_micros(60)).min(SHUTDOWN_POLL));
+        if left > Duration::from_micros(50) {
+            std::thread::sleep(left.min(SHUTDOWN_POLL));
         } else {
             std::thread::yield_now();
         }
