@@ -56,6 +56,12 @@ pub enum SenderEvent {
         /// Number of passes finished so far.
         pass: u32,
     },
+    /// An FDT Instance could not be built (its FEC OTI from `SenderConfig::fdt_fec` cannot
+    /// carry it, or the writer refused it); the objects it would announce wait.
+    FdtFailed {
+        /// What went wrong.
+        error: String,
+    },
     /// An FDT Instance was transmitted completely for the first time.
     FdtPublished {
         /// Its FDT Instance ID.
@@ -112,6 +118,8 @@ pub struct SenderStats {
     pub objects_failed: u64,
     /// Times [`Sender::poll_transmit`] held a packet back because of pacing.
     pub paced: u64,
+    /// FDT Instances that could not be built (see [`SenderEvent::FdtFailed`]).
+    pub fdt_errors: u64,
 }
 
 struct ActiveBlock {
@@ -663,15 +671,29 @@ impl Sender {
         let wall = self.cfg.clock.wall_time(now);
         let expires = wire::ntp(wall + self.cfg.fdt_carousel.expires_after).0;
         let full = self.cfg.fdt_mode == FdtMode::Full;
-        let xml =
-            fdt_out::render(self.cfg.profile, expires, self.closing && full, full, files).ok()?;
-        let data = match wire::fdt_cenc(self.cfg.fdt_encoding) {
-            Some(fdt::Cenc::Null) => xml.into_bytes(),
-            Some(c) => fdt::compress(c, xml.as_bytes()).ok()?,
-            None => return None,
+        let built = fdt_out::render(self.cfg.profile, expires, self.closing && full, full, files)
+            .map_err(SendError::from)
+            .and_then(|xml| match wire::fdt_cenc(self.cfg.fdt_encoding) {
+                Some(fdt::Cenc::Null) => Ok(xml.into_bytes()),
+                Some(c) => Ok(fdt::compress(c, xml.as_bytes())?),
+                None => Err(SendError::InvalidConfig("FDT Content-Encoding")),
+            })
+            .and_then(|data| {
+                let oti = fdt_oti_template(&self.cfg, data.len() as u64);
+                let blocking = self.fdt_scheme.blocking(&oti)?;
+                Ok((data, oti, blocking))
+            });
+        let (data, oti, blocking) = match built {
+            Ok(b) => b,
+            Err(e) => {
+                // E.g. an `fdt_fec` OTI that cannot carry an instance this large.
+                self.stats.fdt_errors += 1;
+                self.events.push_back(SenderEvent::FdtFailed {
+                    error: e.to_string(),
+                });
+                return None;
+            }
         };
-        let oti = fdt_oti_template(&self.cfg, data.len() as u64);
-        let blocking = self.fdt_scheme.blocking(&oti).ok()?;
         let id = self.fdt_next_id;
         self.fdt_next_id = (id + 1) & FDT_ID_MASK;
         self.stats.fdt_instances += 1;

@@ -823,3 +823,22 @@ fn inserts_do_not_starve_fdt() {
     let total = data_packets + sent.iter().filter(|p| p.t.toi.0 != 0).count();
     assert_eq!(total, 300, "every object was announced and sent");
 }
+
+/// An FDT FEC OTI that cannot carry the instance is reported, not swallowed.
+#[test]
+fn fdt_fec_invalid_is_reported() {
+    let t0 = t0();
+    let mut c = config(t0);
+    // max_n below B: no valid RS OTI, whatever the FDT's size.
+    c.fdt_fec = Some(fec_schemes::schemes::rs::RsGf28::oti(0, 100, 10, 5));
+    let mut s = Sender::new(c).unwrap();
+    s.insert_object(Object::from_bytes("a", data(10, 0)), t0)
+        .unwrap();
+    assert!(drain_now(&mut s, t0).is_empty(), "no data before its FDT");
+    assert!(
+        events(&mut s)
+            .iter()
+            .any(|e| matches!(e, SenderEvent::FdtFailed { .. }))
+    );
+    assert!(s.stats().fdt_errors > 0);
+}
