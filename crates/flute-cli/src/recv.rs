@@ -95,6 +95,7 @@ pub(crate) fn prepare_out_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// Runs a receiver on `source` until it ends, is interrupted, or the stop rules say so.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn receive<S: DatagramSource + ?Sized>(
     source: &mut S,
     cfg: ReceiverConfig,
@@ -184,11 +185,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                     bars.println(&format!("FAILED {name}: {reason}"));
                     out.failed.push((toi, name, reason.to_string()));
                 }
-                ReceiverEvent::SessionClosed { .. } => {
-                    if once {
-                        stop = true;
-                    }
-                }
+                ReceiverEvent::SessionClosed { .. } if once => stop = true,
                 _ => {}
             }
         }

@@ -28,7 +28,7 @@ pub(crate) struct SendArgs {
     /// Files and directories to send (directories recursively).
     #[arg(required = true, value_name = "FILE|DIR")]
     pub(crate) paths: Vec<PathBuf>,
-    /// Destination ADDR:PORT, unicast or multicast, IPv4 or IPv6 (e.g. 239.255.1.1:3400, [ff05::1]:3400).
+    /// Destination ADDR:PORT, unicast or multicast, IPv4 or IPv6 (e.g. `239.255.1.1:3400`, `[ff05::1]:3400`).
     #[arg(long, short = 'd')]
     pub(crate) dest: SocketAddr,
     /// Target bit rate on the wire (IP+UDP included), e.g. 100M, 1G. Default: as fast as possible.

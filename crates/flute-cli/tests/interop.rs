@@ -362,6 +362,7 @@ fn their_sender_our_receiver_content_encoding() {
 /// - our Raptor sender -> their receiver, 1/7 and 1/8 loss (RaptorQ passes the same);
 /// - our sender with Content-Encoding deflate -> their receiver, even without loss (their
 ///   deflate-encoded objects are decoded by our receiver, so the two disagree on framing).
+///
 /// Our receiver reports neither completion nor failure in these cases (blocks stay undecoded).
 #[test]
 #[ignore = "known interop gaps, see the doc comment"]

@@ -1,7 +1,12 @@
 //! End-to-end tests of the `flute` binary over loopback: every built-in FEC scheme through
 //! a seeded lossy path (unicast 127.0.0.1 and multicast on `lo`), separate `send` and `recv`
 //! processes, capture round trips, and argument errors.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    missing_docs
+)]
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;

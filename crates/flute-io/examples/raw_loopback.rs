@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p flute-io --example raw_loopback -- [SIZE] [SECONDS] [gso|mmsg|plain]`
 //! Prints one line: `raw mode=... size=... sent=... received=... goodput_mbps=...`.
-#![allow(clippy::disallowed_methods, missing_docs)]
+#![allow(clippy::disallowed_methods, clippy::expect_used, missing_docs)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::udp::TxBatch;
 
 /// The sans-IO sender as the loop sees it (implemented for `flute_sender::Sender` in
-/// [`crate::cores`], and by test doubles).
+/// this crate, and by test doubles).
 pub trait SenderCore {
     /// Writes the next datagram due at `now` at the start of `buf` (resizing it if it is
     /// too short; its old contents are irrelevant) and returns its length, or `None` when nothing is due (pacing) or everything is sent.

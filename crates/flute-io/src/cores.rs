@@ -15,19 +15,19 @@ impl SenderCore for Sender {
         if buf.len() < need {
             buf.resize(need, 0);
         }
-        Sender::poll_transmit(self, now, buf).map(|t| t.len)
+        Self::poll_transmit(self, now, buf).map(|t| t.len)
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
-        Sender::poll_timeout(self)
+        Self::poll_timeout(self)
     }
     fn handle_timeout(&mut self, now: Instant) {
-        Sender::handle_timeout(self, now);
+        Self::handle_timeout(self, now);
     }
 }
 
 impl ReceiverCore for Receiver {
     fn handle_datagram(&mut self, now: Instant, src: SocketAddr, dst: SocketAddr, data: &[u8]) {
-        Receiver::handle_datagram(
+        Self::handle_datagram(
             self,
             now,
             Endpoint {
@@ -38,9 +38,9 @@ impl ReceiverCore for Receiver {
         );
     }
     fn poll_timeout(&mut self) -> Option<Instant> {
-        Receiver::poll_timeout(self)
+        Self::poll_timeout(self)
     }
     fn handle_timeout(&mut self, now: Instant) {
-        Receiver::handle_timeout(self, now);
+        Self::handle_timeout(self, now);
     }
 }
