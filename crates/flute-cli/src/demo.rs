@@ -95,17 +95,18 @@ fn open_path(
             Ok(mut rx) => {
                 let dest = SocketAddr::new(group.ip(), rx.local_addr().port());
                 // Probe: does a datagram to the group come back on lo?
-                let delivered = UdpSender::open(dest, None, &lo)
-                    .and_then(|mut tx| {
-                        let mut b = TxBatch::new();
-                        b.push(b"flute-demo-probe");
-                        tx.send(&b)
-                    })
-                    .is_ok()
-                    && rx
-                        .recv(Some(Duration::from_millis(300)), &mut |_, _| {})
-                        .unwrap_or(0)
-                        > 0;
+                let delivered =
+                    UdpSender::open(dest, Some(SocketAddr::from(([127, 0, 0, 1], 0))), &lo)
+                        .and_then(|mut tx| {
+                            let mut b = TxBatch::new();
+                            b.push(b"flute-demo-probe");
+                            tx.send(&b)
+                        })
+                        .is_ok()
+                        && rx
+                            .recv(Some(Duration::from_millis(300)), &mut |_, _| {})
+                            .unwrap_or(0)
+                            > 0;
                 if delivered {
                     return Ok((rx, dest, "multicast 239.255.70.76 on lo", Some("lo".into())));
                 }
@@ -228,9 +229,14 @@ fn run_in(
     if args.fec != FecArg::Nocode {
         sender.close();
     }
+    // On lo, send from 127.0.0.1 (the kernel might otherwise pick another interface's address).
+    let bind = send_args
+        .interface
+        .as_ref()
+        .map(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let sock = UdpSender::open(
         dest,
-        None,
+        bind,
         &UdpOptions {
             interface: send_args.interface.clone(),
             ..UdpOptions::default()
