@@ -215,7 +215,7 @@ fn run_in(
         ttl: 1,
         no_loopback: false,
         bind: None,
-        fdt_interval: Duration::from_millis(200),
+        fdt_interval: Duration::from_millis(5),
         no_batch: false,
         no_md5: false,
         burst_ms: 10.0,
