@@ -344,3 +344,68 @@ fn recv_reports_failed_objects() {
         "{text}"
     );
 }
+
+/// Ctrl-C on `flute send --carousel forever` closes the session cleanly: the receiver sees
+/// the close-session flag, so `recv --once` ends by itself with the file complete.
+#[test]
+fn ctrl_c_closes_the_session_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (file, out) = (tmp.path().join("a.txt"), tmp.path().join("out"));
+    std::fs::write(&file, b"carousel until Ctrl-C\n".repeat(50)).unwrap();
+    let port = free_port();
+    let recv = flute()
+        .args([
+            "recv",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--out",
+            out.to_str().unwrap(),
+            "--once",
+            "--timeout",
+            "20",
+            "-q",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let send = flute()
+        .args([
+            "send",
+            file.to_str().unwrap(),
+            "--dest",
+            &format!("127.0.0.1:{port}"),
+            "--carousel",
+            "forever",
+            "--rate",
+            "2M",
+            "-q",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let status = Command::new("kill")
+        .args(["-INT", &send.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let s = send.wait_with_output().unwrap();
+    eprintln!(
+        "{}{}",
+        String::from_utf8_lossy(&s.stdout),
+        String::from_utf8_lossy(&s.stderr)
+    );
+    assert!(
+        s.status.success(),
+        "graceful stop exits 0 after closing the session"
+    );
+    assert!(String::from_utf8_lossy(&s.stdout).contains("sent 1 file(s)"));
+    let r = recv.wait_with_output().unwrap();
+    let rs = String::from_utf8_lossy(&r.stdout);
+    eprintln!("{rs}");
+    assert!(r.status.success(), "{rs}");
+    same_file(&file, &out.join("a.txt"));
+}
