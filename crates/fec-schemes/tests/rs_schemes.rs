@@ -196,38 +196,53 @@ fn bad_input_41_duplicate_and_conflicting_symbols() {
     assert_eq!(d.received(), 2);
 }
 
-/// Catalogue item 30: ESI >= n (RS) is rejected by decoders and encoders.
+/// Catalogue item 30: encoders reject ESI >= n; decoders are lenient on receipt and accept
+/// every ESI with an evaluation point (ESI < 2^m), rejecting the ones beyond the field.
 #[test]
 fn bad_input_30_esi_beyond_n() {
     let oti = RsGf28::oti(1000, 100, 10, 12);
     let blk = RsGf28.blocking(&oti).unwrap().block(0).unwrap();
+    assert_eq!(RsGf28.esi_limit(&oti, &blk), 12);
     let mut d = RsGf28.decoder(&oti, &blk).unwrap();
-    assert_eq!(
-        d.push(12, &[0; 100]),
-        Err(FecError::EsiOutOfRange { esi: 12, limit: 12 })
-    );
-    assert_eq!(
-        d.push(255, &[0; 100]),
-        Err(FecError::EsiOutOfRange {
-            esi: 255,
-            limit: 12
-        })
-    );
+    assert_eq!(d.push(12, &[0; 100]), Ok(PushOutcome::Accepted));
+    assert_eq!(d.push(255, &[0; 100]), Ok(PushOutcome::Accepted));
+    for esi in [256, 1000, u32::MAX] {
+        assert_eq!(
+            d.push(esi, &[0; 100]),
+            Err(FecError::EsiOutOfRange { esi, limit: 256 })
+        );
+    }
     let mut e = RsGf28
         .encoder(&oti, &blk, Bytes::from(vec![0u8; 1000]))
         .unwrap();
+    assert_eq!(e.esi_limit(), 12);
     assert_eq!(
         e.write_symbol(12, &mut [0; 100]),
         Err(FecError::EsiOutOfRange { esi: 12, limit: 12 })
     );
-    // ID 2 with m = 4: the ESI field has 4 bits, n <= 15.
+    // ID 129 (GF(2^8), 16-bit ESI field): ESIs the field has no point for are rejected.
+    let oti = RsSmallBlock::oti(1000, 100, 10, 12);
+    let blk = RsSmallBlock.blocking(&oti).unwrap().block(0).unwrap();
+    let mut d = RsSmallBlock.decoder(&oti, &blk).unwrap();
+    assert_eq!(d.push(255, &[0; 100]), Ok(PushOutcome::Accepted));
+    for esi in [256, 65535] {
+        assert_eq!(
+            d.push(esi, &[0; 100]),
+            Err(FecError::EsiOutOfRange { esi, limit: 256 })
+        );
+    }
+    // ID 2 with m = 4: the ESI field has 4 bits, n <= 15; all 16 points are usable on
+    // receipt, ESI 16 is not.
     let oti = RsGf2m::oti(100, 10, 10, 15, 4, 1);
     let blk = RsGf2m.blocking(&oti).unwrap().block(0).unwrap();
+    assert_eq!(RsGf2m.esi_limit(&oti, &blk), 15);
     let mut d = RsGf2m.decoder(&oti, &blk).unwrap();
+    assert_eq!(d.push(15, &[0; 10]), Ok(PushOutcome::Accepted));
     assert_eq!(
-        d.push(15, &[0; 10]),
-        Err(FecError::EsiOutOfRange { esi: 15, limit: 15 })
+        d.push(16, &[0; 10]),
+        Err(FecError::EsiOutOfRange { esi: 16, limit: 16 })
     );
+    // ID 2 with m = 4: the ESI field has 4 bits, n <= 15.
     let mut out = [0u8; 4];
     let id = PayloadId {
         sbn: 0,
@@ -525,5 +540,122 @@ proptest! {
         let oti = RsGf28::oti(u64::from(k) * u64::from(e), e, k, k + extra);
         let data = object((k * u32::from(e)) as usize, seed);
         round_trip(&RsGf28, &oti, &data, 100, seed);
+    }
+}
+
+/// All symbols of one block from an encoder built for `oti`.
+fn encode_all(scheme: &dyn FecScheme, oti: &Oti, data: &[u8]) -> Vec<Vec<u8>> {
+    let blk = scheme.blocking(oti).unwrap().block(0).unwrap();
+    let mut enc = scheme
+        .encoder(oti, &blk, Bytes::copy_from_slice(data))
+        .unwrap();
+    let e = usize::from(oti.encoding_symbol_length);
+    (0..enc.esi_limit())
+        .map(|esi| {
+            let mut s = vec![0u8; e];
+            let len = enc.write_symbol(esi, &mut s).unwrap();
+            s.truncate(len);
+            s
+        })
+        .collect()
+}
+
+/// Lenient on receipt: repair row j does not depend on n. An encoder built with a larger
+/// max_n (n2) produces the same symbols for ESI < n1 as one built with n1, and a decoder
+/// for n1 decodes from repair ESIs at or beyond n1 only (as sent by the `flute` crate for
+/// a short last block). GF(2^8) (IDs 5, 129, 2 with m = 8) and GF(2^16) (ID 2, m = 16).
+#[test]
+fn lenient_receipt_repair_rows_independent_of_n() {
+    type Case = (&'static dyn FecScheme, Oti, Oti);
+    let (k, e) = (10u32, 8u16);
+    let l = u64::from(k) * u64::from(e) - 3; // short last source symbol
+    let cases: [Case; 4] = [
+        (&RsGf28, RsGf28::oti(l, e, k, 12), RsGf28::oti(l, e, k, 255)),
+        (
+            &RsSmallBlock,
+            RsSmallBlock::oti(l, e, k, 12),
+            RsSmallBlock::oti(l, e, k, 255),
+        ),
+        (
+            &RsGf2m,
+            RsGf2m::oti(l, e, k, 12, 8, 1),
+            RsGf2m::oti(l, e, k, 255, 8, 1),
+        ),
+        (
+            &RsGf2m,
+            RsGf2m::oti(l, e, k, 12, 16, 1),
+            RsGf2m::oti(l, e, k, 3000, 16, 1),
+        ),
+    ];
+    let data = object(l as usize, 99);
+    for (scheme, oti1, oti2) in cases {
+        let blk = scheme.blocking(&oti1).unwrap().block(0).unwrap();
+        assert_eq!(blk, scheme.blocking(&oti2).unwrap().block(0).unwrap());
+        let n1 = scheme.esi_limit(&oti1, &blk);
+        let n2 = scheme.esi_limit(&oti2, &blk);
+        assert!(n2 >= n1 + k, "{}: n1 {n1} n2 {n2}", scheme.name());
+        let s1 = encode_all(scheme, &oti1, &data);
+        let s2 = encode_all(scheme, &oti2, &data);
+        assert_eq!(s1.len(), n1 as usize);
+        assert_eq!(s1[..], s2[..n1 as usize], "{}", scheme.name());
+        // Only ESIs >= n1, in two different windows: the first k after n1 and the last k.
+        for esis in [(n1..n1 + k).collect::<Vec<_>>(), (n2 - k..n2).collect()] {
+            let mut d = scheme.decoder(&oti1, &blk).unwrap();
+            for &esi in &esis {
+                assert_eq!(
+                    d.push(esi, &s2[esi as usize]).unwrap(),
+                    PushOutcome::Accepted,
+                    "{} esi {esi}",
+                    scheme.name()
+                );
+            }
+            assert_eq!(&d.decode().unwrap()[..], &data[..], "{}", scheme.name());
+        }
+        // A mix: some source symbols, one repair ESI below n1, the rest beyond.
+        let mut d = scheme.decoder(&oti1, &blk).unwrap();
+        for esi in (0..k).filter(|i| i % 3 == 0).chain([k]).chain(n1 + 5..n2) {
+            if d.is_decodable() {
+                break;
+            }
+            d.push(esi, &s2[esi as usize]).unwrap();
+        }
+        assert_eq!(&d.decode().unwrap()[..], &data[..], "{}", scheme.name());
+    }
+}
+
+/// Lenient on receipt up to the last evaluation point: ESI 2^m - 1 (alpha^(2^m - 2)),
+/// which no valid OTI lets an encoder produce (n <= 2^m - 1), computed here from the
+/// generator row and decoded with the other repair symbols.
+#[test]
+fn lenient_receipt_last_field_point() {
+    use fec_schemes::schemes::rs::{gf, matrix::Generator};
+    let (k, e) = (4u32, 16u16);
+    let l = u64::from(k) * u64::from(e);
+    let data = object(l as usize, 7);
+    let f = gf::field(8).unwrap();
+    let g = Generator::get(8, k).unwrap();
+    let repair = |esi: u32| -> Vec<u8> {
+        let row = g.row(esi);
+        (0..usize::from(e))
+            .map(|b| {
+                (0..k as usize).fold(0u16, |acc, c| {
+                    acc ^ f.mul(row[c], u16::from(data[c * usize::from(e) + b]))
+                }) as u8
+            })
+            .collect()
+    };
+    for (scheme, oti) in [
+        (&RsGf28 as &dyn FecScheme, RsGf28::oti(l, e, k, 6)),
+        (&RsSmallBlock, RsSmallBlock::oti(l, e, k, 6)),
+    ] {
+        let blk = scheme.blocking(&oti).unwrap().block(0).unwrap();
+        // Our own repair row k equals the computed one (same construction).
+        let ours = encode_all(scheme, &oti, &data);
+        assert_eq!(ours[k as usize], repair(k));
+        let mut d = scheme.decoder(&oti, &blk).unwrap();
+        for esi in [255u32, 254, 200, 100] {
+            assert_eq!(d.push(esi, &repair(esi)).unwrap(), PushOutcome::Accepted);
+        }
+        assert_eq!(&d.decode().unwrap()[..], &data[..], "{}", scheme.name());
     }
 }

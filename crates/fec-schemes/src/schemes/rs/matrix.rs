@@ -127,8 +127,9 @@ impl Generator {
         self.k
     }
 
-    /// Row `esi` of G (k coefficients). `esi < 2^m - 1 + 1` is the caller's duty; larger
-    /// ESIs would repeat evaluation points.
+    /// Row `esi` of G (k coefficients). `esi < 2^m` (one row per element of the field,
+    /// see `super::receive_esi_limit`) is the caller's duty; larger ESIs would repeat
+    /// evaluation points.
     pub fn row(&self, esi: u32) -> Vec<u16> {
         let f = self.field;
         let k = self.k as usize;
@@ -244,7 +245,13 @@ mod tests {
     /// The Lagrange form equals the literal V * V_top^-1 product.
     #[test]
     fn lagrange_equals_matrix_product() {
-        for (m, k, n) in [(8u8, 5u32, 12u32), (4, 3, 15), (16, 6, 10), (3, 2, 7)] {
+        for (m, k, n) in [
+            (8u8, 5u32, 12u32),
+            (4, 3, 16),
+            (16, 6, 10),
+            (3, 2, 8),
+            (8, 3, 256),
+        ] {
             let f = gf::field(m).unwrap();
             let vrow = |r: u32| -> Vec<u16> {
                 let x = point(f, r);

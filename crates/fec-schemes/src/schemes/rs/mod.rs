@@ -29,6 +29,23 @@
 //! k <= B <= max_n <= 2^m − 1, n <= 2^m − 1 always holds once the OTI is valid. See
 //! [`encoding_symbols`].
 //!
+//! # Lenient on receipt
+//!
+//! Senders and encoders keep `n` above: [`crate::FecScheme::esi_limit`] and
+//! [`BlockEncoder::esi_limit`] are `n`, and encoders reject ESI >= n. Decoders accept
+//! every ESI that has an evaluation point, `ESI < 2^m` ([`receive_esi_limit`]): the
+//! points `0, alpha^0, ..., alpha^(2^m - 2)` are the 2^m distinct elements of GF(2^m)
+//! (ESI `r >= 1` maps to `alpha^(r-1)`, and the powers repeat only from `r - 1 = 2^m - 1`
+//! on), so any k of these rows still form an invertible system. The coefficients of repair
+//! row `j` depend on (m, k) and the evaluation point of ESI `j` only, never on n, so a
+//! repair symbol from a sender that computed a larger n is the same symbol an encoder
+//! with our n would produce, had it gone that far. This is for senders that send more
+//! than n encoding symbols for a block: the `flute` crate (ypo/flute 1.11.7) sends
+//! `k + max_parity` symbols for a short last source block, beyond
+//! `floor(k * max_n / B)`. ESIs at or beyond 2^m (possible in the 16-bit ESI of ID 129,
+//! or in ID 5 only when a caller passes one) stay [`FecError::EsiOutOfRange`]. For ID 2
+//! and ID 5 every ESI the FEC Payload ID can carry (m bits, 8 bits) is thus accepted.
+//!
 //! # Symbols and elements
 //!
 //! For m = 8 each byte is an element. For m = 16 a symbol is a sequence of big-endian
@@ -59,7 +76,8 @@
 //!
 //! GF(2^8): [`gf8_simd`] (GFNI `gf2p8affineqb`, else AVX2 or SSSE3 `pshufb` split-nibble
 //! tables, else a scalar product table), chosen at run time. GF(2^16): [`gf16`] (GFNI +
-//! AVX2, else scalar tables). Other m: unpacked elements and log/exp tables (slow, for
+//! AVX2 on a tower-field representation, else AVX2 `vpshufb` split-nibble tables, else
+//! scalar tables; cache-blocked). Other m: unpacked elements and log/exp tables (slow, for
 //! interoperability only).
 //!
 //! # Cost limits
@@ -102,6 +120,13 @@ pub fn encoding_symbols(k: u32, b: u32, max_n: u32) -> u32 {
     }
     let n = u64::from(k) * u64::from(max_n) / u64::from(b);
     u32::try_from(n).unwrap_or(u32::MAX).max(k)
+}
+
+/// Exclusive upper bound of the ESIs an RS *decoder* accepts in GF(2^m): `2^m`, one per
+/// evaluation point (see the module docs, "Lenient on receipt"). Encoders and
+/// [`crate::FecScheme::esi_limit`] keep `n` ([`encoding_symbols`]).
+pub fn receive_esi_limit(m: u8) -> u32 {
+    1u32 << m.min(16)
 }
 
 /// Field widths of one scheme's OTI, for [`validate`].
@@ -276,14 +301,9 @@ pub(crate) fn decoder(
     block: &BlockSpec,
 ) -> Result<Box<dyn BlockDecoder>, FecError> {
     check_block(m, oti, block)?;
-    let n = encoding_symbols(
-        block.source_symbols,
-        oti.max_source_block_length,
-        oti.max_encoding_symbols.unwrap_or(0),
-    );
     Ok(Box::new(RsDecoder {
         m,
-        n,
+        limit: receive_esi_limit(m),
         buf: SourceBlockBuffer::new(*block),
         repair: BTreeMap::new(),
         done: None,
@@ -380,7 +400,8 @@ impl BlockEncoder for RsEncoder {
 
 struct RsDecoder {
     m: u8,
-    n: u32,
+    /// Exclusive ESI bound on receipt: [`receive_esi_limit`], not n.
+    limit: u32,
     buf: SourceBlockBuffer,
     repair: BTreeMap<u32, Vec<u8>>,
     done: Option<Bytes>,
@@ -399,8 +420,11 @@ impl BlockDecoder for RsDecoder {
 
     fn push(&mut self, esi: u32, symbol: &[u8]) -> Result<PushOutcome, FecError> {
         let k = self.k();
-        if esi >= self.n {
-            return Err(FecError::EsiOutOfRange { esi, limit: self.n });
+        if esi >= self.limit {
+            return Err(FecError::EsiOutOfRange {
+                esi,
+                limit: self.limit,
+            });
         }
         if self.done.is_some() {
             return Ok(PushOutcome::NotNeeded);
