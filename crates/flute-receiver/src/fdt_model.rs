@@ -19,7 +19,7 @@ pub(crate) struct FecAttrs {
 /// One `File` element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FdtFile {
-    pub(crate) toi: u64,
+    pub(crate) toi: u128,
     pub(crate) content_location: String,
     pub(crate) content_length: Option<u64>,
     pub(crate) transfer_length: Option<u64>,
@@ -75,10 +75,6 @@ pub(crate) fn parse_fdt(xml: &[u8], limits: &FdtLimits) -> Result<FdtInstanceInf
         if !seen.insert(f.toi) {
             return Err(FdtParseError::DuplicateToi);
         }
-        // TOIs beyond 64 bits cannot be received (the packet layer drops them).
-        let Ok(toi) = u64::try_from(f.toi) else {
-            continue;
-        };
         let fec = f
             .effective_oti(&inst)
             .map(|o| FecAttrs {
@@ -91,7 +87,7 @@ pub(crate) fn parse_fdt(xml: &[u8], limits: &FdtLimits) -> Result<FdtInstanceInf
             })
             .unwrap_or_default();
         files.push(FdtFile {
-            toi,
+            toi: f.toi,
             content_location: f.content_location.clone(),
             content_length: f.content_length,
             transfer_length: f.transfer_length,

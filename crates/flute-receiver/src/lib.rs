@@ -10,6 +10,8 @@
 //! - A bad datagram is never an error and never a panic: it is counted under a
 //!   [`DropReason`] in the session's [`SessionStats`] and the receiver moves on.
 //! - Sessions are keyed by ([`Endpoint`], TSI); an optional TSI allow-list filters them.
+//!   Objects are keyed by their full TOI, a `u128` (up to the 112 bits the LCT header can
+//!   carry, RFC 5651 §5.1), in events, [`ObjectMeta`] and [`Receiver::missing`].
 //! - FDT instances (TOI 0, EXT_FDT) may be FEC-coded over several symbols and compressed
 //!   (EXT_CENC); the newest instance by 20-bit instance-ID order wins, `Expires` is checked
 //!   against the wall clock, `Complete` is honoured.
@@ -18,7 +20,8 @@
 //!   enough to start decoding an object.
 //! - Each source block is decoded as soon as it is decodable and its decoder dropped;
 //!   decoded content goes, in order, through Content-MD5, content decoding (gzip, zlib,
-//!   deflate) and length checks to an [`ObjectSink`]. A failed check ends in
+//!   deflate: zlib-wrapped per RFC 9110, or raw DEFLATE as some senders write it, told
+//!   apart by the zlib header check) and length checks to an [`ObjectSink`]. A failed check ends in
 //!   [`ReceiverEvent::ObjectFailed`], never in a delivered object.
 //!
 //! # Example

@@ -18,7 +18,8 @@ pub(crate) struct LctView<'a> {
     pub(crate) close_object: bool,
     pub(crate) codepoint: u8,
     pub(crate) tsi: u64,
-    pub(crate) toi: u64,
+    /// TOI, up to 112 bits (RFC 5651 §5.1: 32·O + 16·H bits).
+    pub(crate) toi: u128,
     /// (FLUTE version, FDT Instance ID) of EXT_FDT.
     pub(crate) fdt: Option<(u8, u32)>,
     /// CENC of EXT_CENC.
@@ -57,8 +58,6 @@ pub(crate) fn parse(buf: &[u8]) -> Result<LctView<'_>, DropReason> {
     {
         return Err(DropReason::BadFdtVersion);
     }
-    // TOI up to 112 bits on the wire: only values that fit in 64 bits are supported.
-    let toi = u64::try_from(h.toi.0).map_err(|_| DropReason::ToiTooWide)?;
     let cenc = h.extensions.cenc.map(|c| match c.encoding {
         ContentEncoding::Null => 0,
         ContentEncoding::Zlib => 1,
@@ -72,7 +71,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<LctView<'_>, DropReason> {
         close_object: pkt.close_object(),
         codepoint: pkt.codepoint(),
         tsi: h.tsi.0,
-        toi,
+        toi: h.toi.0,
         fdt: h.extensions.fdt.map(|f| (f.version, f.instance_id)),
         cenc,
         fti: h.extensions.fti.map(|f| f.bytes()),

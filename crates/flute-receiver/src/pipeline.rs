@@ -43,10 +43,22 @@ enum Content {
     Zlib(flate2::write::ZlibDecoder<Out>),
     Deflate(flate2::write::DeflateDecoder<Out>),
     Gzip(flate2::write::GzDecoder<Out>),
-    /// HTTP "deflate": zlib (RFC 1950) per RFC 9110, raw deflate in some senders. Decided on
-    /// the first two bytes.
+    /// HTTP "deflate": zlib (RFC 1950) per RFC 9110, raw DEFLATE (RFC 1951) in some senders
+    /// (the `flute` crate among them). Decided on the first two bytes by
+    /// [`is_zlib_header`]; held here until two bytes have arrived.
     Sniff(Out, Vec<u8>),
     Gone,
+}
+
+/// True if `cmf`, `flg` open a zlib stream (RFC 1950 §2.2): CM = 8 (deflate), CINFO <= 7
+/// (window up to 32 KiB) and the FCHECK bits make `CMF·256 + FLG` a multiple of 31.
+///
+/// A raw DEFLATE stream (RFC 1951 §3.2.3) can only pass this test if its first block is a
+/// stored, non-final block with a padding bit set (BFINAL = 0, BTYPE = 00, low nibble 8)
+/// *and* the next byte happens to satisfy FCHECK: deflate encoders write zero padding, so in
+/// practice the test separates the two formats.
+pub(crate) fn is_zlib_header(cmf: u8, flg: u8) -> bool {
+    cmf & 0x0F == 8 && cmf >> 4 <= 7 && (u16::from(cmf) * 256 + u16::from(flg)) % 31 == 0
 }
 
 /// The content codings this receiver decodes.
@@ -139,10 +151,7 @@ impl Pipeline {
                     else {
                         return Ok(());
                     };
-                    let cmf = u16::from(head[0]);
-                    let flg = u16::from(head[1]);
-                    let zlib = cmf & 0x0F == 8 && (cmf * 256 + flg) % 31 == 0;
-                    if zlib {
+                    if is_zlib_header(head[0], head[1]) {
                         let mut d = flate2::write::ZlibDecoder::new(out);
                         let r = d.write_all(&head);
                         self.content = Content::Zlib(d);
@@ -243,5 +252,139 @@ fn abort_inner(r: io::Result<Out>) {
 impl From<SinkError> for FailReason {
     fn from(e: SinkError) -> Self {
         Self::Sink(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::io::Write as _;
+
+    use super::*;
+    use crate::sink::{MemorySink, ObjectMeta, ObjectSink};
+    use crate::{Endpoint, SessionId};
+
+    fn content() -> Vec<u8> {
+        (0..50_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect()
+    }
+
+    fn pipeline(encoding: &str) -> Pipeline {
+        let meta = ObjectMeta {
+            session: SessionId {
+                endpoint: Endpoint::default(),
+                tsi: 1,
+            },
+            toi: 1,
+            content_location: "x".into(),
+            content_type: None,
+            content_length: None,
+        };
+        let w = MemorySink.open(&meta).unwrap();
+        Pipeline::new(w, Some(encoding), None, None, 1 << 30).unwrap()
+    }
+
+    /// Feeds `wire` in pieces of `step` bytes, returns the delivered content.
+    fn run(encoding: &str, wire: &[u8], step: usize) -> Result<Vec<u8>, FailReason> {
+        let mut p = pipeline(encoding);
+        for c in wire.chunks(step) {
+            p.write(c)?;
+        }
+        match p.finish()? {
+            (ObjectLocation::Memory(b), n) => {
+                assert_eq!(n, b.len() as u64);
+                Ok(b.to_vec())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn raw(data: &[u8], level: u32) -> Vec<u8> {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn deflate_accepts_zlib_rfc1950() {
+        let c = content();
+        let z = zlib(&c);
+        assert!(is_zlib_header(z[0], z[1]));
+        for step in [1, 2, 3, 1400, z.len()] {
+            assert_eq!(run("deflate", &z, step).unwrap(), c, "step {step}");
+        }
+    }
+
+    #[test]
+    fn deflate_falls_back_to_raw_rfc1951() {
+        let c = content();
+        // Level 0 (stored blocks), fast (fixed/dynamic Huffman) and best.
+        for level in [0, 1, 6, 9] {
+            let r = raw(&c, level);
+            assert!(!is_zlib_header(r[0], r[1]), "level {level}");
+            for step in [1, 2, 1400, r.len()] {
+                assert_eq!(
+                    run("Deflate", &r, step).unwrap(),
+                    c,
+                    "level {level} step {step}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn zlib_header_check() {
+        // The usual zlib headers (fastest, default, best compression; 32 KiB window).
+        for (cmf, flg) in [(0x78, 0x01), (0x78, 0x5E), (0x78, 0x9C), (0x78, 0xDA)] {
+            assert!(is_zlib_header(cmf, flg), "{cmf:#x} {flg:#x}");
+        }
+        // FCHECK wrong, CM != 8, CINFO > 7.
+        assert!(!is_zlib_header(0x78, 0x9D));
+        assert!(!is_zlib_header(0x79, 0x9C));
+        assert!(!is_zlib_header(0x88, 0x1C)); // (0x88·256 + 0x1C) % 31 == 0, CINFO = 8
+        // Raw DEFLATE first bytes: stored final block (0x01), fixed Huffman (0x?3/0x?B),
+        // dynamic Huffman (0x?5/0x?D).
+        for b0 in [0x01u8, 0x00, 0x03, 0x0B, 0x4B, 0x05, 0x0D, 0xED, 0xEC] {
+            for b1 in 0..=255u8 {
+                assert!(!is_zlib_header(b0, b1), "{b0:#x} {b1:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn deflate_corrupt_or_truncated_fails() {
+        let c = content();
+        let r = raw(&c, 6);
+        assert!(matches!(
+            run("deflate", &r[..r.len() / 2], 1400),
+            Err(FailReason::ContentDecoding(_))
+        ));
+        let z = zlib(&c);
+        assert!(matches!(
+            run("deflate", &z[..z.len() - 2], 1400),
+            Err(FailReason::ContentDecoding(_))
+        ));
+        // One byte cannot be a complete stream of either kind.
+        assert!(matches!(
+            run("deflate", &z[..1], 1),
+            Err(FailReason::ContentDecoding(_))
+        ));
+        // An empty transport object is empty content.
+        assert_eq!(run("deflate", &[], 1).unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn zlib_label_does_not_sniff() {
+        // "zlib" (outside HTTP) means RFC 1950 only: raw DEFLATE under it fails.
+        let r = raw(&content(), 6);
+        assert!(run("zlib", &r, 1400).is_err());
     }
 }

@@ -125,7 +125,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u64,
+        toi: u128,
         /// Transfer length from the OTI.
         transfer_length: u64,
         /// Content-Location, if the FDT entry is known already.
@@ -136,7 +136,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u64,
+        toi: u128,
         /// Blocks decoded so far.
         blocks_decoded: u64,
         /// Blocks in the object.
@@ -147,7 +147,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u64,
+        toi: u128,
         /// Content-Location.
         content_location: String,
         /// Where the sink put it.
@@ -160,7 +160,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u64,
+        toi: u128,
         /// Why.
         reason: FailReason,
     },
@@ -215,8 +215,17 @@ struct FdtAsm {
     last: Instant,
 }
 
+/// What a buffered datagram waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PendingKey {
+    /// The OTI (EXT_FTI) of FDT Instance `id`.
+    Fdt(u32),
+    /// The FDT entry or OTI of the object with this TOI.
+    Object(u128),
+}
+
 struct Pending {
-    toi: u64,
+    key: PendingKey,
     at: Instant,
     data: Bytes,
 }
@@ -226,14 +235,14 @@ struct Session {
     stats: SessionStats,
     last_activity: Instant,
     closing_at: Option<Instant>,
-    files: HashMap<u64, Arc<FdtFile>>,
+    files: HashMap<u128, Arc<FdtFile>>,
     current_fdt: Option<u32>,
     fdt_complete: bool,
     fdt_asm: HashMap<u32, FdtAsm>,
     fdt_seen: VecDeque<u32>,
-    objects: HashMap<u64, ObjectState>,
-    finished: HashSet<u64>,
-    finished_order: VecDeque<u64>,
+    objects: HashMap<u128, ObjectState>,
+    finished: HashSet<u128>,
+    finished_order: VecDeque<u128>,
     pending: VecDeque<Pending>,
 }
 
@@ -350,7 +359,7 @@ impl Receiver {
             return;
         };
         let ctx = &mut self.ctx;
-        let mut tois: Vec<u64> = s.objects.keys().copied().collect();
+        let mut tois: Vec<u128> = s.objects.keys().copied().collect();
         tois.sort_unstable();
         for toi in tois {
             let reason = if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
@@ -390,7 +399,7 @@ impl Receiver {
                 continue;
             }
             let ctx = &mut self.ctx;
-            let mut idle: Vec<u64> = s
+            let mut idle: Vec<u128> = s
                 .objects
                 .iter()
                 .filter(|(_, o)| o.last_activity + self.cfg.object_idle_timeout <= now)
@@ -483,14 +492,14 @@ impl Receiver {
     /// arrived are flagged `untouched` instead of listing `0..k`; at most
     /// [`crate::MAX_MISSING_BLOCKS`] blocks). `None` if no live session is receiving that
     /// object.
-    pub fn missing(&self, toi: u64) -> Option<Vec<MissingBlock>> {
+    pub fn missing(&self, toi: u128) -> Option<Vec<MissingBlock>> {
         let mut ids: Vec<&SessionId> = self.sessions.keys().collect();
         ids.sort();
         ids.into_iter().find_map(|id| self.missing_in(id, toi))
     }
 
     /// Like [`Self::missing`], for one session.
-    pub fn missing_in(&self, session: &SessionId, toi: u64) -> Option<Vec<MissingBlock>> {
+    pub fn missing_in(&self, session: &SessionId, toi: u128) -> Option<Vec<MissingBlock>> {
         self.sessions
             .get(session)?
             .objects
@@ -518,7 +527,7 @@ impl Session {
         }
     }
 
-    fn mark_finished(&mut self, toi: u64, max: usize) {
+    fn mark_finished(&mut self, toi: u128, max: usize) {
         if self.finished.insert(toi) {
             self.finished_order.push_back(toi);
             while self.finished_order.len() > max.max(1) {
@@ -609,7 +618,7 @@ fn buffer(
     cfg: &ReceiverConfig,
     s: &mut Session,
     now: Instant,
-    toi: u64,
+    key: PendingKey,
     raw: &[u8],
 ) {
     let n = raw.len() as u64;
@@ -620,19 +629,19 @@ fn buffer(
     ctx.pending_bytes += n;
     s.stats.buffered += 1;
     s.pending.push_back(Pending {
-        toi,
+        key,
         at: now,
         data: Bytes::copy_from_slice(raw),
     });
 }
 
-fn replay(ctx: &mut Ctx, cfg: &ReceiverConfig, s: &mut Session, now: Instant, toi: u64) {
-    if !s.pending.iter().any(|p| p.toi == toi) {
+fn replay(ctx: &mut Ctx, cfg: &ReceiverConfig, s: &mut Session, now: Instant, key: PendingKey) {
+    if !s.pending.iter().any(|p| p.key == key) {
         return;
     }
     let (mine, rest): (VecDeque<Pending>, VecDeque<Pending>) = std::mem::take(&mut s.pending)
         .into_iter()
-        .partition(|p| p.toi == toi);
+        .partition(|p| p.key == key);
     s.pending = rest;
     for p in mine {
         ctx.pending_bytes = ctx.pending_bytes.saturating_sub(p.data.len() as u64);
@@ -694,7 +703,7 @@ fn process_fdt(
         let Some(oti) = fti.clone() else {
             // Without EXT_FTI the FDT instance's length is unknown: keep the packet until
             // a packet of the same instance brings it.
-            buffer(ctx, cfg, s, now, fdt_pending_key(id), raw);
+            buffer(ctx, cfg, s, now, PendingKey::Fdt(id), raw);
             return;
         };
         if oti.transfer_length > cfg.max_fdt_size {
@@ -730,7 +739,7 @@ fn process_fdt(
                 last: now,
             },
         );
-        replay(ctx, cfg, s, now, fdt_pending_key(id));
+        replay(ctx, cfg, s, now, PendingKey::Fdt(id));
         if s.fdt_seen.contains(&id) {
             s.stats.drop(DropReason::Done);
             return;
@@ -781,12 +790,6 @@ fn process_fdt(
             finish_fdt(cfg, ctx, s, now, id, f.cenc, f.buf);
         }
     }
-}
-
-/// Pending packets of FDT instance `id` are filed under a key that no data TOI uses
-/// (data TOIs are >= 1; FDT keys are `u64::MAX - id`).
-fn fdt_pending_key(id: u32) -> u64 {
-    u64::MAX - u64::from(id)
 }
 
 /// EXT_CENC decompression with an output cap (`fdt::inflate`; catalogue items 20, 61).
@@ -876,15 +879,15 @@ fn finish_fdt(
             if attach {
                 attach_file(cfg, ctx, s, toi, file);
             }
-        } else if s.pending.iter().any(|p| p.toi == toi) {
-            replay(ctx, cfg, s, now, toi);
+        } else if s.pending.iter().any(|p| p.key == PendingKey::Object(toi)) {
+            replay(ctx, cfg, s, now, PendingKey::Object(toi));
         } else if fdt_transfer_length(&file) == Some(0) {
             deliver_empty(cfg, ctx, s, toi, &file);
         }
     }
 }
 
-fn meta(s: &Session, toi: u64, f: &FdtFile) -> ObjectMeta {
+fn meta(s: &Session, toi: u128, f: &FdtFile) -> ObjectMeta {
     ObjectMeta {
         session: s.id,
         toi,
@@ -895,7 +898,7 @@ fn meta(s: &Session, toi: u64, f: &FdtFile) -> ObjectMeta {
 }
 
 /// A zero-length object needs no packet: the FDT entry is all there is (item 36).
-fn deliver_empty(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u64, f: &FdtFile) {
+fn deliver_empty(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u128, f: &FdtFile) {
     let result = (|| {
         if !supported_encoding(f.content_encoding.as_deref()) {
             return Err(FailReason::UnsupportedContentEncoding(
@@ -919,7 +922,7 @@ fn report(
     cfg: &ReceiverConfig,
     ctx: &mut Ctx,
     s: &mut Session,
-    toi: u64,
+    toi: u128,
     f: &FdtFile,
     result: Result<(ObjectLocation, u64), FailReason>,
 ) {
@@ -946,7 +949,7 @@ fn report(
     }
 }
 
-fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u64, reason: FailReason) {
+fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: FailReason) {
     let Some(mut o) = s.objects.remove(&toi) else {
         return;
     };
@@ -964,7 +967,13 @@ fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u64, reason: FailReason) {
     });
 }
 
-fn attach_file(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u64, file: Arc<FdtFile>) {
+fn attach_file(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    toi: u128,
+    file: Arc<FdtFile>,
+) {
     let Some(o) = s.objects.get_mut(&toi) else {
         return;
     };
@@ -986,7 +995,7 @@ fn attach_file(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u64, f
 }
 
 /// Writes out whatever is ready, and finishes the object if it is complete.
-fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u64) {
+fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u128) {
     let id = s.id;
     let Some(o) = s.objects.get_mut(&toi) else {
         return;
@@ -1038,7 +1047,7 @@ fn finish_object(
     cfg: &ReceiverConfig,
     ctx: &mut Ctx,
     s: &mut Session,
-    toi: u64,
+    toi: u128,
     result: Option<Result<(ObjectLocation, u64), FailReason>>,
 ) {
     let Some(result) = result else {
@@ -1094,7 +1103,7 @@ fn process_data(
         };
         let Some(oti) = oti else {
             // Neither EXT_FTI nor a usable FDT entry yet (item 42).
-            buffer(ctx, cfg, s, now, toi, raw);
+            buffer(ctx, cfg, s, now, PendingKey::Object(toi), raw);
             return;
         };
         let Ok(scheme) = cfg.registry.for_oti(&oti).cloned() else {
@@ -1138,7 +1147,7 @@ fn process_data(
             content_location: s.files.get(&toi).map(|f| f.content_location.clone()),
         });
         push_data(cfg, ctx, s, now, view);
-        replay(ctx, cfg, s, now, toi);
+        replay(ctx, cfg, s, now, PendingKey::Object(toi));
         if let Some(file) = s.files.get(&toi).cloned() {
             if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
                 attach_file(cfg, ctx, s, toi, file);

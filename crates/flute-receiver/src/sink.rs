@@ -20,8 +20,8 @@ use crate::SessionId;
 pub struct ObjectMeta {
     /// The session.
     pub session: SessionId,
-    /// Transport Object Identifier.
-    pub toi: u64,
+    /// Transport Object Identifier (up to 112 bits).
+    pub toi: u128,
     /// FDT `Content-Location`.
     pub content_location: String,
     /// FDT `Content-Type`.

@@ -44,8 +44,6 @@ pub enum DropReason {
     ObjectLimit,
     /// The maximum number of sessions is reached.
     SessionLimit,
-    /// The TOI is wider than 64 bits (catalogue item 8).
-    ToiTooWide,
     /// The TSI is not in the allow-list.
     TsiFiltered,
     /// No FEC scheme for the codepoint / FEC Encoding ID (catalogue item 25).

@@ -85,10 +85,10 @@ fn case(
     let fdt_ok = out.fdt_received > 0;
     let mut delivered_count = 0;
     for o in &tx.objects {
-        if let Some(b) = out.delivered.get(&o.toi) {
+        if let Some(b) = out.delivered.get(&u128::from(o.toi)) {
             assert_eq!(&b[..], &o.data[..], "{label}: TOI {} corrupt", o.toi);
             assert!(
-                !out.failed.contains_key(&o.toi),
+                !out.failed.contains_key(&u128::from(o.toi)),
                 "{label}: TOI {} both",
                 o.toi
             );
@@ -106,7 +106,7 @@ fn case(
             "{label}: TOI {} ({} bytes) covered but not delivered; failed: {:?}; (k, got) {:?}",
             o.toi,
             o.data.len(),
-            out.failed.get(&o.toi),
+            out.failed.get(&u128::from(o.toi)),
             blocking
                 .iter()
                 .map(|b| (
@@ -115,7 +115,7 @@ fn case(
                 ))
                 .collect::<Vec<_>>()
         );
-        if !out.failed.contains_key(&o.toi) {
+        if !out.failed.contains_key(&u128::from(o.toi)) {
             eprintln!(
                 "{label}: TOI {} len {} not started; got {:?}",
                 o.toi,
@@ -130,7 +130,8 @@ fn case(
             );
         }
         assert!(
-            out.failed.contains_key(&o.toi) || !out.started.contains(&o.toi),
+            out.failed.contains_key(&u128::from(o.toi))
+                || !out.started.contains(&u128::from(o.toi)),
             "{label}: TOI {} started, neither delivered nor failed",
             o.toi
         );

@@ -137,7 +137,7 @@ fn joining_in_the_middle_of_a_carousel() {
     h.feed(&round);
     assert_eq!(h.out.delivered.len(), 5);
     for o in &tx.objects {
-        assert_eq!(&h.out.delivered[&o.toi][..], &o.data[..]);
+        assert_eq!(&h.out.delivered[&u128::from(o.toi)][..], &o.data[..]);
     }
     // Later rounds are recognised as done.
     h.feed(&round);
@@ -809,7 +809,7 @@ fn stats_count_every_datagram() {
     assert_eq!(s.datagrams, 2 * round.len() as u64);
 }
 
-type Counted = Arc<std::sync::Mutex<Vec<(u64, u64, [u8; 16])>>>;
+type Counted = Arc<std::sync::Mutex<Vec<(u128, u64, [u8; 16])>>>;
 
 /// A sink that keeps only a digest and a byte count: the receiver must stream the object
 /// through it with at most `max_buffered_bytes` held, whatever the object size.
@@ -819,7 +819,7 @@ struct CountingSink {
 }
 
 struct CountingWriter {
-    toi: u64,
+    toi: u128,
     n: u64,
     md5: md5_like::Hasher,
     done: Counted,

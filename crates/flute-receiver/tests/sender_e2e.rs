@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use fec_schemes::{FecRegistry, FecScheme, Oti};
-use flute_receiver::{Endpoint, FailReason, FixedWallClock, Receiver, ReceiverConfig};
+use flute_receiver::{DropReason, Endpoint, FailReason, FixedWallClock, Receiver, ReceiverConfig};
 use flute_sender::{AnchoredClock, FdtCarousel, Object, Pacing, Repair, Sender, SenderConfig, Tsi};
 use flute_testkit::{Channel, ChannelConfig, Rng, VirtualClock, drive_sender, make_oti};
 
@@ -69,7 +69,7 @@ fn run_case(c: &Case<'_>) {
         ..FdtCarousel::default()
     };
     let mut tx = Sender::new(scfg).unwrap();
-    let mut objects: BTreeMap<u64, (Vec<u8>, Oti)> = BTreeMap::new();
+    let mut objects: BTreeMap<u128, (Vec<u8>, Oti)> = BTreeMap::new();
     for (i, n) in sizes(c.many, &mut rng).into_iter().enumerate() {
         let data = rng.bytes(n);
         let s = c.scheme.as_ref();
@@ -85,7 +85,7 @@ fn run_case(c: &Case<'_>) {
             .content_md5(true)
             .interleave(c.interleave);
         let toi = tx.insert_object(obj, clock.now()).unwrap();
-        objects.insert(u64::try_from(toi.0).unwrap(), (data, oti));
+        objects.insert(toi.0, (data, oti));
     }
     tx.close();
     let cfg = ReceiverConfig {
@@ -95,14 +95,16 @@ fn run_case(c: &Case<'_>) {
     let mut rx = Receiver::new(cfg);
     let mut out = Outcome::default();
     let mut ch = Channel::new(c.chan, seed);
-    let mut got: HashMap<(u64, u32), BTreeSet<u32>> = HashMap::new();
+    let mut got: HashMap<(u128, u32), BTreeSet<u32>> = HashMap::new();
     drive_sender(
         &mut clock,
         &mut ch,
         &mut tx,
         Duration::from_secs(120),
         |now, p| {
-            got.entry((p.toi, p.sbn)).or_default().insert(p.esi);
+            got.entry((u128::from(p.toi), p.sbn))
+                .or_default()
+                .insert(p.esi);
             rx.handle_datagram(now, Endpoint::default(), &p.bytes);
             drain(&mut rx, &mut out);
         },
@@ -231,5 +233,83 @@ fn sender_content_encodings_with_md5_are_delivered() {
             &text[..],
             "{enc:?}"
         );
+    }
+}
+
+/// TOIs wider than 64 bits (RFC 5651 §5.1: up to 112 bits, O = 3 and H = 1): objects with
+/// TOI 2^64 + 7 (RaptorQ, 5 % loss, 50 % repair) and 2^112 - 1 (No-Code, Content-MD5) are
+/// delivered under their full TOI, and `missing` answers for them mid-transfer.
+#[test]
+fn toi_112_bits_is_delivered() {
+    use flute_sender::Toi;
+    let wide = (1u128 << 64) + 7;
+    let max = (1u128 << 112) - 1;
+    let registry = FecRegistry::with_builtin();
+    let raptorq = registry
+        .get(fec_schemes::FecEncodingId::RAPTORQ, None)
+        .unwrap()
+        .clone();
+    let mut clock = VirtualClock::new();
+    let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let scfg = SenderConfig::new(Tsi(9), Arc::new(AnchoredClock::new(clock.now(), wall)));
+    let mut tx = Sender::new(scfg).unwrap();
+    let mut rng = Rng::new(112);
+    let a = rng.bytes(20_000);
+    let b = rng.bytes(7_000);
+    let s = raptorq.clone();
+    let ta = tx
+        .insert_object(
+            Object::from_bytes("wide.bin", Bytes::from(a.clone()))
+                .toi(Toi(wide))
+                .fec_with(move |l| make_oti(s.as_ref(), l, E, B, 0.5).expect("oti"))
+                .repair(Repair::Percent(50)),
+            clock.now(),
+        )
+        .unwrap();
+    let tb = tx
+        .insert_object(
+            Object::from_bytes("max.bin", Bytes::from(b.clone()))
+                .toi(Toi(max))
+                .content_md5(true),
+            clock.now(),
+        )
+        .unwrap();
+    assert_eq!((ta.0, tb.0), (wide, max));
+    tx.close();
+
+    let mut rx = Receiver::new(ReceiverConfig::default());
+    let mut out = Outcome::default();
+    let mut ch = Channel::new(ChannelConfig::uniform(0.05), 112);
+    let mut asked = false;
+    drive_sender(
+        &mut clock,
+        &mut ch,
+        &mut tx,
+        Duration::from_secs(60),
+        |now, p| {
+            rx.handle_datagram(now, Endpoint::default(), &p.bytes);
+            if !asked {
+                if let Some(m) = rx.missing(wide) {
+                    assert!(!m.is_empty());
+                    asked = true;
+                }
+            }
+            drain(&mut rx, &mut out);
+        },
+    );
+    assert!(asked, "missing(2^64 + 7) never answered");
+    assert_eq!(out.failed, BTreeMap::new());
+    assert_eq!(out.delivered.get(&wide).map(|x| &x[..]), Some(&a[..]));
+    assert_eq!(out.delivered.get(&max).map(|x| &x[..]), Some(&b[..]));
+    assert!(out.started.contains(&wide) && out.started.contains(&max));
+    assert_eq!(rx.missing(wide), None, "finished objects are not reported");
+    let st = rx.stats();
+    assert_eq!(st.total.objects_completed, 2);
+    for r in [
+        DropReason::Malformed,
+        DropReason::BadFti,
+        DropReason::BadPayloadId,
+    ] {
+        assert_eq!(st.total.dropped(r), 0, "{r:?}");
     }
 }

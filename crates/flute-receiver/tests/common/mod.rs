@@ -14,9 +14,9 @@ use flute_testkit::{Channel, ChannelConfig, MiniSender, VirtualClock, make_oti};
 
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub delivered: BTreeMap<u64, Bytes>,
-    pub failed: BTreeMap<u64, FailReason>,
-    pub started: BTreeSet<u64>,
+    pub delivered: BTreeMap<u128, Bytes>,
+    pub failed: BTreeMap<u128, FailReason>,
+    pub started: BTreeSet<u128>,
     pub fdt_received: usize,
     pub stats: ReceiverStats,
     pub events: Vec<ReceiverEvent>,
