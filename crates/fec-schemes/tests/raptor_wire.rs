@@ -191,6 +191,81 @@ fn raptor_sub_blocks_and_short_symbol() {
     assert_eq!(&dec.decode().unwrap()[..], &data[..1000]);
 }
 
+/// Encodes a K-symbol block (T = 8) and returns a decoder fed with exactly `esis`.
+fn r10_decoder_with(k: u32, esis: &[u32]) -> (Box<dyn fec_schemes::BlockDecoder>, Bytes) {
+    let t = 8u16;
+    let oti = Raptor::oti(u64::from(k) * u64::from(t), t, 1, 1, 4);
+    let blk = Raptor.blocking(&oti).unwrap().block(0).unwrap();
+    let src: Bytes = (0..k * u32::from(t))
+        .map(|i| (i * 29 % 253) as u8)
+        .collect();
+    let mut enc = Raptor.encoder(&oti, &blk, src.clone()).unwrap();
+    let mut dec = Raptor.decoder(&oti, &blk).unwrap();
+    let mut sym = [0u8; 8];
+    for &esi in esis {
+        let n = enc.write_symbol(esi, &mut sym).unwrap();
+        dec.push(esi, &sym[..n]).unwrap();
+    }
+    (dec, src)
+}
+
+/// Interop regression (crates/flute-cli/tests/interop.rs, docs/interop.md): the R10 code of
+/// RFC 5053 is not MDS. This exact set — block 1 (K = 48, 12 repair) of flute 1.11.7's
+/// sender after the interop suite's 1-in-10 loss: source ESIs 7, 17, 27, 37, 47 and repair
+/// ESI 57 lost, 54 kept — is rank-deficient. The failure must surface as `DecodeFailed` (not
+/// `NotEnoughSymbols`, not a panic, not wrong bytes), and more repair symbols must recover.
+/// Rank depends only on (K, ESIs), never on the data, so any conformant decoder agrees.
+#[test]
+fn r10_rank_deficient_set_from_interop() {
+    let lost = [7, 17, 27, 37, 47, 57];
+    let esis: Vec<u32> = (0..60).filter(|e| !lost.contains(e)).collect();
+    let (mut dec, src) = r10_decoder_with(48, &esis);
+    assert_eq!(dec.received(), 54);
+    assert!(!dec.is_decodable());
+    assert!(matches!(dec.decode(), Err(FecError::DecodeFailed)));
+    // Two more repair symbols than the sender sent are enough here.
+    let mut more = esis.clone();
+    more.extend([60, 61]);
+    let (mut dec, _) = r10_decoder_with(48, &more);
+    assert!(dec.is_decodable());
+    assert_eq!(dec.decode().unwrap(), src);
+}
+
+/// The decode-failure curve that explains the Raptor interop gaps: with K + e random
+/// distinct symbols, R10 fails with probability of about 0.85 * 0.567^e (the figure usually
+/// quoted for RFC 5053). A fixed pseudo-random sample (K = 48, 60 trials per e) must show it:
+/// most sets fail at e = 0, still some at e = 2, (almost) none at e = 10.
+#[test]
+fn r10_overhead_failure_curve() {
+    let k = 48u32;
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut failures = Vec::new();
+    for e in [0u32, 2, 10] {
+        let mut fail = 0;
+        for _ in 0..60 {
+            let mut pool: Vec<u32> = (0..k + 40).collect();
+            for i in (1..pool.len()).rev() {
+                pool.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            let (dec, _) = r10_decoder_with(k, &pool[..(k + e) as usize]);
+            fail += u32::from(!dec.is_decodable());
+        }
+        failures.push(fail);
+    }
+    let [f0, f2, f10] = failures[..] else {
+        unreachable!()
+    };
+    assert!((25..=58).contains(&f0), "e = 0: {f0}/60 failed");
+    assert!((3..=30).contains(&f2), "e = 2: {f2}/60 failed");
+    assert!(f10 <= 2, "e = 10: {f10}/60 failed");
+}
+
 fn arb_raptor_oti() -> impl Strategy<Value = Oti> {
     (
         0u64..(1 << 45),
