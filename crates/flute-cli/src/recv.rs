@@ -62,8 +62,8 @@ pub(crate) struct RecvArgs {
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub(crate) completed: Vec<(String, u64, Option<PathBuf>)>,
-    pub(crate) failed: Vec<(u64, String, String)>,
-    pub(crate) incomplete: Vec<(u64, String)>,
+    pub(crate) failed: Vec<(u128, String, String)>,
+    pub(crate) incomplete: Vec<(u128, String)>,
     pub(crate) announced: usize,
     pub(crate) stats: ReceiverStats,
     pub(crate) datagrams: u64,
@@ -108,14 +108,14 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
 ) -> Result<Outcome, String> {
     let mut rx = Receiver::with_sink(cfg, sink);
     let mut out = Outcome::default();
-    let mut pbs: HashMap<u64, indicatif::ProgressBar> = HashMap::new();
-    let mut names: HashMap<u64, String> = HashMap::new();
+    let mut pbs: HashMap<u128, indicatif::ProgressBar> = HashMap::new();
+    let mut names: HashMap<u128, String> = HashMap::new();
     let mut fdt_files: BTreeMap<u64, usize> = BTreeMap::new();
     let start = Instant::now();
     let mut last_count = 0u64;
     let mut last_packet = Instant::now();
     let mut first_packet: Option<Instant> = None;
-    let mut started: HashMap<u64, bool> = HashMap::new();
+    let mut started: HashMap<u128, bool> = HashMap::new();
     let stats = run_receiver(&mut rx, source, &interrupt.hard, |r| {
         let st = r.stats();
         if st.total.datagrams != last_count {
