@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p flute-benches --bin e2e -- [--size 64M[,1G]] \
-//!     [--schemes nocode,rs,raptorq] [--loss 0,2,5] [--sink mem[,fs]] [--impl ours,peer]
+//!     [--schemes nocode,rs,raptorq] [--loss 0,2,5] [--sink mem[,fs]] [--impl ours,peer,sender]
 //! ```
 //!
 //! Every case runs in a child process of this binary (`current_exe()`), so the peak
@@ -24,6 +24,8 @@
 //!   streams the object from a generated `ObjectSource` (never in memory as a whole), the
 //!   receiver writes it with `FsSink` into a temporary directory that is removed
 //!   afterwards; the content is verified by reading the file back (outside the timing).
+//! - `--impl sender` runs `flute-sender` alone (its packets discarded): the difference to
+//!   `ours` is the receiver's share of the time.
 //! - The `flute` crate runs with the `mem` sink only (its buffer writer), and by default
 //!   only for sizes up to 256 MiB (`--impl peer` forces it).
 #![allow(
@@ -231,6 +233,8 @@ fn run_ours(c: &Case) -> Outcome {
     let (oti, repair) = c.scheme.ours(c.size);
     let every = drop_every(c.loss);
     let fs = c.sink == "fs";
+    // `--impl sender`: the sender alone (packets are discarded), to split the time.
+    let sender_only = c.imp == "sender";
     let dir = std::env::temp_dir().join(format!("flute-e2e-{}", std::process::id()));
     let data = if fs {
         let _ = std::fs::remove_dir_all(&dir);
@@ -269,6 +273,10 @@ fn run_ours(c: &Case) -> Outcome {
             dropped += 1;
             continue;
         }
+        if sender_only {
+            std::hint::black_box(&buf[..t.len]);
+            continue;
+        }
         rx.handle_datagram(now, ep, &buf[..t.len]);
         while let Some(ev) = rx.poll_event() {
             match ev {
@@ -298,6 +306,7 @@ fn run_ours(c: &Case) -> Outcome {
             note = format!("failed: {e}");
             false
         }
+        None if sender_only => true,
         None => {
             note = format!("not delivered: {:?}", rx.stats().total.dropped);
             false
@@ -492,7 +501,7 @@ fn human(n: u64) -> String {
 fn usage() -> ! {
     eprintln!(
         "usage: e2e [--size 64M[,1G]] [--schemes nocode,rs,raptorq] [--loss 0,2,5] \
-         [--sink mem[,fs]] [--impl ours,peer]"
+         [--sink mem[,fs]] [--impl ours,peer,sender]"
     );
     std::process::exit(2)
 }
@@ -611,10 +620,10 @@ fn main() {
             r.case.scheme.label(),
             r.case.loss,
             r.case.sink,
-            if r.case.imp == "peer" {
-                "flute 1.11.7"
-            } else {
-                "flute-sender -> flute-receiver"
+            match r.case.imp.as_str() {
+                "peer" => "flute 1.11.7",
+                "sender" => "flute-sender alone",
+                _ => "flute-sender -> flute-receiver",
             },
             r.secs,
             r.case.size as f64 / MIB / r.secs,
@@ -660,7 +669,9 @@ fn main() {
             r.case.size as f64 / MIB / r.secs,
             p.case.size as f64 / MIB / p.secs,
             ratio,
-            if ratio >= target && r.ok && p.ok {
+            if !(r.ok && p.ok) {
+                "n/a (not delivered)"
+            } else if ratio >= target {
                 "met"
             } else {
                 "NOT met"
@@ -668,12 +679,16 @@ fn main() {
         );
     }
     println!("{s}");
-    let fs_rows: Vec<&Row> = rows.iter().filter(|r| r.case.sink == "fs").collect();
+    let fs_rows: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.case.sink == "fs" && r.case.imp == "ours")
+        .collect();
     for r in fs_rows {
         println!(
-            "fs sink {} {}: peak RSS {:.1} MiB (target <= 64 MiB: {})",
+            "fs sink {} {} loss {} %: peak RSS {:.1} MiB (target <= 64 MiB: {})",
             human(r.case.size),
             r.case.scheme.label(),
+            r.case.loss,
             r.hwm_kib as f64 / 1024.0,
             if r.hwm_kib <= 64 * 1024 {
                 "met"
