@@ -16,9 +16,11 @@
 //!   RaptorQ (ID 6, k <= 1024 up to 357 MiB, then the smallest k that keeps Z <= 255;
 //!   15 % repair); E = 1400 bytes. Both implementations get the
 //!   same parameters and send the same repair with and without loss.
-//! - Loss `P` % (default 0, 2 and 5): every `round(100 / P)`-th packet is dropped (5 % ->
-//!   every 20th), the same deterministic pattern for both implementations. No-Code has no
-//!   repair and is only run without loss.
+//! - Loss `P` % (default 0, 2 and 5): every n-th packet is dropped, n = `round(100 / P)`
+//!   made odd by subtracting 1 if needed (5 % -> every 19th, 2 % -> every 49th), the same
+//!   deterministic pattern for both implementations. Odd because the `flute` crate's sender
+//!   interleaves 4 blocks round-robin, which an even period would alias with. No-Code has
+//!   no repair and is only run without loss.
 //! - Sink `mem`: the sender's object is a `Bytes` in memory, the receiver's `MemorySink`
 //!   keeps the object (so the peak includes ~2 copies of the object). Sink `fs`: the sender
 //!   streams the object from a generated `ObjectSource` (never in memory as a whole), the
@@ -180,9 +182,15 @@ fn wall() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-/// `loss` % -> drop packet `i` (0-based) when `(i + 1) % every == 0`.
+/// `loss` % -> drop packet `n` (1-based) when `n % every == 0`, with `every` the odd number
+/// at or just below `100 / loss` (5 % -> every 19th). Odd, because the `flute` crate's sender
+/// sends 4 source blocks round-robin: an even period would put every loss into the same one
+/// or two blocks (1-in-20: all into one), more than any repair provision covers.
 fn drop_every(loss: u32) -> Option<u64> {
-    (loss > 0).then(|| (100.0 / f64::from(loss)).round().max(2.0) as u64)
+    (loss > 0).then(|| {
+        let n = (100.0 / f64::from(loss)).round().max(3.0) as u64;
+        if n % 2 == 0 { n - 1 } else { n }
+    })
 }
 
 #[derive(Debug, Clone)]
