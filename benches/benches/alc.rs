@@ -1,12 +1,15 @@
 //! ALC / LCT packet parse and emit, per packet: a typical Compact No-Code data packet
 //! (16-byte LCT header with 32-bit TSI and TOI, no extensions, 4-byte FEC Payload ID,
-//! 1400-byte symbol), and the bare 16-byte LCT header.
+//! 1400-byte symbol), the same with EXT_FTI, and the bare 16-byte LCT header.
+//!
+//! Instruction counts (load-independent) of the same operations:
+//! `crates/alc/tests/hot_path_iters.rs`.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 
 use std::hint::black_box;
 
-use alc::{AlcParser, AlcRepr};
+use alc::{AlcParser, AlcRepr, EncodedFti};
 use criterion::{Criterion, criterion_group, criterion_main};
 use fec_schemes::{FecEncodingId, FecRegistry, PayloadId, schemes::no_code::CompactNoCode};
 use lct_header::{LctPacket, LctRepr, Toi, Tsi, Widths};
@@ -31,6 +34,16 @@ fn bench(c: &mut Criterion) {
     };
     packet.truncate(len);
     let parser = AlcParser::new(&registry);
+    let mut repr_fti = repr;
+    repr_fti.send_fti = true;
+    let mut packet_fti = vec![0u8; 1500];
+    let Ok(len) = repr_fti.emit(&**scheme, &symbol, &mut packet_fti) else {
+        return;
+    };
+    packet_fti.truncate(len);
+    let Ok(fti) = EncodedFti::new(&**scheme, &oti) else {
+        return;
+    };
 
     let mut g = c.benchmark_group("alc");
     g.bench_function("parse_no_code_data_packet", |b| {
@@ -39,9 +52,27 @@ fn bench(c: &mut Criterion) {
             black_box(p.map(|p| (p.toi(), p.payload_id(), p.symbols().len())).ok())
         })
     });
+    g.bench_function("parse_no_code_data_packet_with_ext_fti", |b| {
+        b.iter(|| {
+            let p = parser.parse(black_box(&packet_fti[..]));
+            black_box(p.map(|p| (p.toi(), p.payload_id(), p.symbols().len())).ok())
+        })
+    });
     let mut out = vec![0u8; 1500];
     g.bench_function("emit_header_no_code_data_packet", |b| {
         b.iter(|| black_box(black_box(&repr).emit_header(&**scheme, &mut out).ok()))
+    });
+    g.bench_function("emit_header_no_code_data_packet_with_ext_fti", |b| {
+        b.iter(|| black_box(black_box(&repr_fti).emit_header(&**scheme, &mut out).ok()))
+    });
+    g.bench_function("emit_header_no_code_data_packet_with_cached_ext_fti", |b| {
+        b.iter(|| {
+            black_box(
+                black_box(&repr_fti)
+                    .emit_header_with(&**scheme, Some(&fti), &mut out)
+                    .ok(),
+            )
+        })
     });
     g.bench_function("emit_no_code_data_packet_with_symbol_copy", |b| {
         b.iter(|| black_box(black_box(&repr).emit(&**scheme, &symbol, &mut out).ok()))

@@ -11,7 +11,10 @@
 //!   when the scheme can without the OTI ([`AlcPacket::payload_id_with`] otherwise), and
 //!   [`AlcPacket::validate`] for the checks that need the object's OTI.
 //! - [`AlcRepr`]: emits a packet into a caller's buffer without allocating;
-//!   [`AlcRepr::emit_header`] leaves the symbol to be written in place by the encoder.
+//!   [`AlcRepr::emit_header`] leaves the symbol to be written in place by the encoder;
+//!   [`EncodedFti`] + [`AlcRepr::emit_header_with`] encode an object's EXT_FTI once.
+//! - [`SharedAlcParser`] ([`AlcParser::shared`]): an [`AlcParser`] that owns an
+//!   `Arc<FecRegistry>` instead of borrowing the registry.
 //!
 //! **No-panic contract.** Parsing never panics on any datagram: errors are [`AlcError`].
 //!
@@ -46,6 +49,6 @@ mod emit;
 mod error;
 mod packet;
 
-pub use emit::AlcRepr;
+pub use emit::{AlcRepr, EncodedFti};
 pub use error::AlcError;
-pub use packet::{AlcPacket, AlcParser, CodepointMap};
+pub use packet::{AlcPacket, AlcParser, CodepointMap, SharedAlcParser};

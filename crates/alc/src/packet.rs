@@ -8,6 +8,8 @@ use lct_header::{
     RawExtension, Toi, Tsi,
 };
 
+use std::sync::Arc;
+
 use crate::AlcError;
 
 /// Maps LCT codepoints to FEC Encoding IDs.
@@ -54,16 +56,52 @@ impl CodepointMap {
     }
 }
 
+/// One entry of a parser's per-codepoint table: the scheme the codepoint alone
+/// determines, and its FEC Payload ID length (a property of the scheme, read once).
+#[derive(Debug, Clone)]
+struct Direct<S> {
+    scheme: S,
+    pid_len: usize,
+}
+
+/// The per-codepoint table (256 entries).
+type DirectTable<S> = Box<[Option<Direct<S>>]>;
+
+/// Resolves every codepoint to the scheme it alone determines (see [`AlcParser`]).
+fn direct_table<'r, S>(
+    registry: &'r FecRegistry,
+    codepoints: &CodepointMap,
+    wrap: impl Fn(&'r Arc<dyn FecScheme>) -> S,
+) -> DirectTable<S> {
+    (0..=255u8)
+        .map(|cp| {
+            let id = codepoints.get(cp)?;
+            let s = if id.is_under_specified() {
+                registry.by_encoding_id(id)?
+            } else {
+                registry.get(id, None).ok()?
+            };
+            Some(Direct {
+                pid_len: s.payload_id_len(),
+                scheme: wrap(s),
+            })
+        })
+        .collect()
+}
+
 /// Parses ALC packets against a [`FecRegistry`] and a [`CodepointMap`].
 ///
 /// Construction resolves every codepoint to its scheme once, so parsing a packet without
 /// EXT_FTI costs a table lookup.
+///
+/// `AlcParser<'r>` borrows the registry; [`SharedAlcParser`] (from
+/// [`AlcParser::shared`]) owns an `Arc<FecRegistry>` instead, for structs that hold both.
 #[derive(Debug, Clone)]
 pub struct AlcParser<'r> {
     registry: &'r FecRegistry,
     codepoints: CodepointMap,
-    /// Scheme per codepoint, when the codepoint alone determines it.
-    direct: Vec<Option<&'r dyn FecScheme>>,
+    /// Scheme per codepoint (256 entries), when the codepoint alone determines it.
+    direct: DirectTable<&'r dyn FecScheme>,
     flute: bool,
 }
 
@@ -75,23 +113,19 @@ impl<'r> AlcParser<'r> {
 
     /// A parser with an explicit codepoint mapping.
     pub fn with_codepoints(registry: &'r FecRegistry, codepoints: CodepointMap) -> Self {
-        let direct = (0..=255u8)
-            .map(|cp| {
-                let id = codepoints.get(cp)?;
-                let s = if id.is_under_specified() {
-                    registry.by_encoding_id(id)?
-                } else {
-                    registry.get(id, None).ok()?
-                };
-                Some(&**s)
-            })
-            .collect();
+        let direct = direct_table(registry, &codepoints, |s| &**s);
         Self {
             registry,
             codepoints,
             direct,
             flute: false,
         }
+    }
+
+    /// A parser that owns (a share of) the registry, with the default codepoint mapping:
+    /// see [`SharedAlcParser`].
+    pub fn shared(registry: Arc<FecRegistry>) -> SharedAlcParser {
+        SharedAlcParser::new(registry)
     }
 
     /// Also apply the FLUTE header rules (RFC 6726 §3.3, §3.4; see
@@ -132,143 +166,268 @@ impl<'r> AlcParser<'r> {
     where
         'r: 'a,
     {
-        let view = LctPacket::new_unchecked(datagram);
-        let lct = LctRepr::parse(&view)?;
-        let codepoint = lct.codepoint;
-        let encoding_id = self
-            .codepoints
-            .get(codepoint)
-            .ok_or(AlcError::UnknownCodepoint { codepoint })?;
-        let ext_area_empty = view.header_len() == lct.header_len();
-        let extensions = if ext_area_empty {
-            KnownExtensions::default()
-        } else {
-            KnownExtensions::collect(view.into_extensions())?
+        let direct = &self.direct;
+        let lookup = |cp: u8| -> Option<(&'a dyn FecScheme, usize)> {
+            let d = direct.get(usize::from(cp))?.as_ref()?;
+            Some((d.scheme, d.pid_len))
         };
-        if self.flute {
-            flute_rules(&lct, &extensions)?;
-        }
+        parse_core(
+            self.registry,
+            &self.codepoints,
+            self.flute,
+            lookup,
+            datagram,
+            known_oti,
+        )
+    }
+}
 
-        let (scheme, fti_oti) = match extensions.fti {
-            Some(fti) => {
-                let (scheme, oti) = self.read_fti(encoding_id, fti)?;
-                (scheme, Some(oti))
-            }
-            None => (
-                self.scheme_without_fti(codepoint, encoding_id, known_oti)?,
-                None,
-            ),
-        };
-        if let Some(k) = known_oti {
-            if k.encoding_id != encoding_id {
-                return Err(AlcError::SchemeMismatch {
-                    expected: encoding_id,
-                    found: k.encoding_id,
-                });
-            }
-        }
+/// An [`AlcParser`] that owns an `Arc<FecRegistry>` rather than borrowing a registry, so
+/// that it can live in a struct next to (or instead of) the registry. Parsed packets
+/// borrow the parser (for their scheme) and the datagram.
+///
+/// ```
+/// use std::sync::Arc;
+/// use alc::{AlcParser, SharedAlcParser};
+/// use fec_schemes::FecRegistry;
+///
+/// struct Receiver {
+///     parser: SharedAlcParser,
+/// }
+/// let rx = Receiver { parser: AlcParser::shared(Arc::new(FecRegistry::with_builtin())) };
+/// assert!(rx.parser.parse(&[0u8; 4]).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct SharedAlcParser {
+    registry: Arc<FecRegistry>,
+    codepoints: CodepointMap,
+    direct: DirectTable<Arc<dyn FecScheme>>,
+    flute: bool,
+}
 
-        if let (Some(f), Some(k)) = (&fti_oti, known_oti) {
-            if f != k {
-                return Err(AlcError::ConflictingOti { encoding_id });
-            }
-        }
-
-        let payload = view.into_payload();
-        let pid_len = scheme.payload_id_len();
-        let (payload_id_bytes, symbols) =
-            payload
-                .split_at_checked(pid_len)
-                .ok_or(AlcError::TruncatedPayloadId {
-                    needed: pid_len,
-                    available: payload.len(),
-                })?;
-        if symbols.is_empty() {
-            return Err(AlcError::EmptySymbol);
-        }
-        let oti_for_id = fti_oti.as_ref().or(known_oti);
-        if let Some(oti) = oti_for_id {
-            let max = max_symbol_data(oti);
-            if symbols.len() > max {
-                return Err(AlcError::SymbolTooLong {
-                    len: symbols.len(),
-                    max,
-                });
-            }
-        }
-        let payload_id = match scheme.read_payload_id(payload_id_bytes, oti_for_id) {
-            Ok(id) => Some(id),
-            Err(FecError::NeedsOti { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(AlcPacket {
-            lct,
-            encoding_id,
-            scheme,
-            extensions,
-            oti: fti_oti,
-            payload_id_bytes,
-            payload_id,
-            symbols,
-        })
+impl SharedAlcParser {
+    /// A parser with the default codepoint = FEC Encoding ID mapping.
+    pub fn new(registry: Arc<FecRegistry>) -> Self {
+        Self::with_codepoints(registry, CodepointMap::identity())
     }
 
-    fn scheme_without_fti(
-        &self,
-        codepoint: u8,
-        encoding_id: FecEncodingId,
+    /// A parser with an explicit codepoint mapping.
+    pub fn with_codepoints(registry: Arc<FecRegistry>, codepoints: CodepointMap) -> Self {
+        let direct = direct_table(&registry, &codepoints, Arc::clone);
+        Self {
+            registry,
+            codepoints,
+            direct,
+            flute: false,
+        }
+    }
+
+    /// Also apply the FLUTE header rules (see [`AlcParser::flute`]).
+    pub fn flute(mut self, on: bool) -> Self {
+        self.flute = on;
+        self
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Arc<FecRegistry> {
+        &self.registry
+    }
+
+    /// The codepoint mapping.
+    pub fn codepoints(&self) -> &CodepointMap {
+        &self.codepoints
+    }
+
+    /// Parses one datagram (see [`AlcParser::parse`]).
+    #[inline]
+    pub fn parse<'a>(&'a self, datagram: &'a [u8]) -> Result<AlcPacket<'a>, AlcError> {
+        self.parse_with_oti(datagram, None)
+    }
+
+    /// Parses one datagram with a known OTI (see [`AlcParser::parse_with_oti`]).
+    #[inline]
+    pub fn parse_with_oti<'a>(
+        &'a self,
+        datagram: &'a [u8],
         known_oti: Option<&Oti>,
-    ) -> Result<&'r dyn FecScheme, AlcError> {
-        if let Some(oti) = known_oti {
-            if oti.encoding_id == encoding_id {
-                return Ok(&**self.registry.for_oti(oti)?);
-            }
-        }
-        self.direct
-            .get(usize::from(codepoint))
-            .copied()
-            .flatten()
-            .ok_or(AlcError::UnknownScheme {
-                encoding_id,
-                instance_id: None,
-            })
+    ) -> Result<AlcPacket<'a>, AlcError> {
+        let direct = &self.direct;
+        let lookup = |cp: u8| -> Option<(&'a dyn FecScheme, usize)> {
+            let d = direct.get(usize::from(cp))?.as_ref()?;
+            Some((&*d.scheme, d.pid_len))
+        };
+        parse_core(
+            &self.registry,
+            &self.codepoints,
+            self.flute,
+            lookup,
+            datagram,
+            known_oti,
+        )
+    }
+}
+
+/// The parse shared by [`AlcParser`] and [`SharedAlcParser`]. `direct` gives the scheme
+/// (and its FEC Payload ID length) the codepoint alone determines.
+#[inline(always)]
+fn parse_core<'a>(
+    registry: &'a FecRegistry,
+    codepoints: &CodepointMap,
+    flute: bool,
+    direct: impl Fn(u8) -> Option<(&'a dyn FecScheme, usize)>,
+    datagram: &'a [u8],
+    known_oti: Option<&Oti>,
+) -> Result<AlcPacket<'a>, AlcError> {
+    let lct = LctRepr::parse_bytes(datagram)?;
+    let codepoint = lct.codepoint;
+    let encoding_id = codepoints
+        .get(codepoint)
+        .ok_or(AlcError::UnknownCodepoint { codepoint })?;
+    let view = LctPacket::new_unchecked(datagram);
+    // `parse_bytes` checked HDR_LEN against the fixed part and the datagram.
+    let header_len = view.header_len();
+    // No extension area in the common data packet: then no `KnownExtensions` is built.
+    let extensions = if header_len == lct.header_len() {
+        None
+    } else {
+        Some(KnownExtensions::collect(view.into_extensions())?)
+    };
+    let ext = extensions.as_ref().unwrap_or(&KnownExtensions::EMPTY);
+    if flute {
+        flute_rules(&lct, ext)?;
     }
 
-    fn read_fti(
-        &self,
-        encoding_id: FecEncodingId,
-        fti: RawExtension<'_>,
-    ) -> Result<(&'r dyn FecScheme, Oti), AlcError> {
-        let bytes = fti.bytes();
-        let scheme: &'r dyn FecScheme =
-            if encoding_id.is_under_specified() {
-                // RFC 5445 §4.2/§5.2/§6.2 (IDs 128, 129, 130): the FEC Instance ID is at
-                // bytes [8..10) of EXT_FTI. Other Under-Specified IDs fall back to the only
-                // registered instance.
-                let instance = bytes
-                    .get(8..10)
-                    .map(|b| FecInstanceId(u16::from_be_bytes([b[0], b[1]])));
-                match self.registry.get(encoding_id, instance) {
-                    Ok(s) => &**s,
-                    Err(_) => &**self.registry.by_encoding_id(encoding_id).ok_or(
-                        AlcError::UnknownScheme {
-                            encoding_id,
-                            instance_id: instance,
-                        },
-                    )?,
-                }
-            } else {
-                &**self.registry.get(encoding_id, None)?
-            };
-        let oti = scheme.read_fti(bytes)?;
-        if oti.encoding_id != encoding_id {
+    let (scheme, pid_len, fti_oti) = match ext.fti {
+        Some(fti) => {
+            let (scheme, oti) = read_fti(registry, &direct, codepoint, encoding_id, fti)?;
+            (scheme, scheme.payload_id_len(), Some(oti))
+        }
+        None => {
+            let (scheme, pid_len) =
+                scheme_without_fti(registry, &direct, codepoint, encoding_id, known_oti)?;
+            (scheme, pid_len, None)
+        }
+    };
+    if let Some(k) = known_oti {
+        if k.encoding_id != encoding_id {
             return Err(AlcError::SchemeMismatch {
                 expected: encoding_id,
-                found: oti.encoding_id,
+                found: k.encoding_id,
             });
         }
-        Ok((scheme, oti))
     }
+
+    if let (Some(f), Some(k)) = (&fti_oti, known_oti) {
+        if f != k {
+            return Err(AlcError::ConflictingOti { encoding_id });
+        }
+    }
+
+    let payload = datagram.get(header_len..).unwrap_or(&[]);
+    let (payload_id_bytes, symbols) =
+        payload
+            .split_at_checked(pid_len)
+            .ok_or(AlcError::TruncatedPayloadId {
+                needed: pid_len,
+                available: payload.len(),
+            })?;
+    if symbols.is_empty() {
+        return Err(AlcError::EmptySymbol);
+    }
+    let oti_for_id = fti_oti.as_ref().or(known_oti);
+    if let Some(oti) = oti_for_id {
+        let max = max_symbol_data(oti);
+        if symbols.len() > max {
+            return Err(AlcError::SymbolTooLong {
+                len: symbols.len(),
+                max,
+            });
+        }
+    }
+    let payload_id = match scheme.read_payload_id(payload_id_bytes, oti_for_id) {
+        Ok(id) => Some(id),
+        Err(FecError::NeedsOti { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(AlcPacket {
+        lct,
+        encoding_id,
+        scheme,
+        extensions,
+        oti: fti_oti,
+        payload_id_bytes,
+        payload_id,
+        symbols,
+    })
+}
+
+#[inline]
+fn scheme_without_fti<'a>(
+    registry: &'a FecRegistry,
+    direct: &impl Fn(u8) -> Option<(&'a dyn FecScheme, usize)>,
+    codepoint: u8,
+    encoding_id: FecEncodingId,
+    known_oti: Option<&Oti>,
+) -> Result<(&'a dyn FecScheme, usize), AlcError> {
+    if let Some(oti) = known_oti {
+        if oti.encoding_id == encoding_id {
+            // For a Fully-Specified ID the registry ignores the Instance ID, so the
+            // codepoint's table entry is the scheme `for_oti` would return.
+            if !encoding_id.is_under_specified() {
+                if let Some(d) = direct(codepoint) {
+                    return Ok(d);
+                }
+            }
+            let s = &**registry.for_oti(oti)?;
+            return Ok((s, s.payload_id_len()));
+        }
+    }
+    direct(codepoint).ok_or(AlcError::UnknownScheme {
+        encoding_id,
+        instance_id: None,
+    })
+}
+
+fn read_fti<'a>(
+    registry: &'a FecRegistry,
+    direct: &impl Fn(u8) -> Option<(&'a dyn FecScheme, usize)>,
+    codepoint: u8,
+    encoding_id: FecEncodingId,
+    fti: RawExtension<'_>,
+) -> Result<(&'a dyn FecScheme, Oti), AlcError> {
+    let bytes = fti.bytes();
+    let scheme: &'a dyn FecScheme = if encoding_id.is_under_specified() {
+        // RFC 5445 §4.2/§5.2/§6.2 (IDs 128, 129, 130): the FEC Instance ID is at
+        // bytes [8..10) of EXT_FTI. Other Under-Specified IDs fall back to the only
+        // registered instance.
+        let instance = bytes
+            .get(8..10)
+            .map(|b| FecInstanceId(u16::from_be_bytes([b[0], b[1]])));
+        match registry.get(encoding_id, instance) {
+            Ok(s) => &**s,
+            Err(_) => &**registry
+                .by_encoding_id(encoding_id)
+                .ok_or(AlcError::UnknownScheme {
+                    encoding_id,
+                    instance_id: instance,
+                })?,
+        }
+    } else {
+        // Fully-Specified: the codepoint's table entry is `registry.get(encoding_id,
+        // None)`; ask the registry only for its error.
+        match direct(codepoint) {
+            Some((s, _)) => s,
+            None => &**registry.get(encoding_id, None)?,
+        }
+    };
+    let oti = scheme.read_fti(bytes)?;
+    if oti.encoding_id != encoding_id {
+        return Err(AlcError::SchemeMismatch {
+            expected: encoding_id,
+            found: oti.encoding_id,
+        });
+    }
+    Ok((scheme, oti))
 }
 
 /// Most symbol bytes one packet may carry: E, or G * E for RS over GF(2^m) (RFC 5510 §5).
@@ -307,7 +466,8 @@ pub struct AlcPacket<'a> {
     lct: LctRepr,
     encoding_id: FecEncodingId,
     scheme: &'a dyn FecScheme,
-    extensions: KnownExtensions<'a>,
+    /// `None` when the header has no extension area (the common case).
+    extensions: Option<KnownExtensions<'a>>,
     oti: Option<Oti>,
     payload_id_bytes: &'a [u8],
     payload_id: Option<PayloadId>,
@@ -316,56 +476,67 @@ pub struct AlcPacket<'a> {
 
 impl<'a> AlcPacket<'a> {
     /// The fixed part of the LCT header.
+    #[inline]
     pub fn lct(&self) -> &LctRepr {
         &self.lct
     }
 
     /// TSI, if the header has one.
+    #[inline]
     pub fn tsi(&self) -> Option<Tsi> {
         self.lct.tsi
     }
 
     /// TOI, if the header has one.
+    #[inline]
     pub fn toi(&self) -> Option<Toi> {
         self.lct.toi
     }
 
     /// The FEC Encoding ID given by the codepoint.
+    #[inline]
     pub fn encoding_id(&self) -> FecEncodingId {
         self.encoding_id
     }
 
     /// The FEC scheme used to read the packet.
+    #[inline]
     pub fn scheme(&self) -> &'a dyn FecScheme {
         self.scheme
     }
 
     /// The ALC/FLUTE header extensions (EXT_FTI raw, the rest typed).
+    #[inline]
     pub fn extensions(&self) -> &KnownExtensions<'a> {
-        &self.extensions
+        self.extensions.as_ref().unwrap_or(&KnownExtensions::EMPTY)
     }
 
     /// EXT_FDT, if present.
+    #[inline]
     pub fn fdt(&self) -> Option<ExtFdt> {
-        self.extensions.fdt
+        self.extensions().fdt
     }
 
     /// EXT_CENC, if present.
+    #[inline]
     pub fn cenc(&self) -> Option<ExtCenc> {
-        self.extensions.cenc
+        self.extensions().cenc
     }
 
     /// EXT_TIME, if present.
+    #[inline]
     pub fn time(&self) -> Option<ExtTime> {
-        self.extensions.time
+        self.extensions().time
     }
 
     /// The OTI decoded from EXT_FTI, if the packet had one.
+    #[inline]
     pub fn oti(&self) -> Option<&Oti> {
         self.oti.as_ref()
     }
 
     /// The raw FEC Payload ID bytes.
+    #[inline]
     pub fn payload_id_bytes(&self) -> &'a [u8] {
         self.payload_id_bytes
     }
@@ -373,6 +544,7 @@ impl<'a> AlcPacket<'a> {
     /// The decoded FEC Payload ID, when the scheme can read it without the OTI, or the
     /// packet carried EXT_FTI (or an OTI was given to the parser). See
     /// [`Self::payload_id_with`].
+    #[inline]
     pub fn payload_id(&self) -> Option<PayloadId> {
         self.payload_id
     }
@@ -392,6 +564,7 @@ impl<'a> AlcPacket<'a> {
     }
 
     /// The encoding symbol bytes (one or more symbols), borrowed from the datagram.
+    #[inline]
     pub fn symbols(&self) -> &'a [u8] {
         self.symbols
     }

@@ -548,12 +548,14 @@ pub struct LctWriter<'b> {
 
 impl<'b> LctWriter<'b> {
     /// Writes the fixed part of `repr` into the start of `buf`.
+    #[inline]
     pub fn new(repr: &LctRepr, buf: &'b mut [u8]) -> Result<Self, LctError> {
         let len = repr.emit_into(buf)?;
         Ok(Self { buf, len })
     }
 
     /// Current header length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -585,8 +587,30 @@ impl<'b> LctWriter<'b> {
         self.grow(n)
     }
 
+    /// Appends one extension already checked by [`RawExtension::new`] (e.g. an EXT_FTI
+    /// encoded once per object): the same as writing its bytes at [`Self::spare_mut`]
+    /// and calling [`Self::commit`], without parsing them again.
+    #[inline]
+    pub fn push_raw(&mut self, ext: RawExtension<'_>) -> Result<(), LctError> {
+        let bytes = ext.bytes();
+        let n = bytes.len();
+        let available = self.buf.len().saturating_sub(self.len);
+        let dst = self
+            .buf
+            .get_mut(self.len..self.len + n)
+            .ok_or(LctError::Truncated {
+                what: "header extension",
+                offset: self.len,
+                needed: n,
+                available,
+            })?;
+        dst.copy_from_slice(bytes);
+        self.grow(n)
+    }
+
     /// The unused rest of the buffer, where an extension can be written in place (e.g. by
     /// an FEC scheme's EXT_FTI writer) before [`Self::commit`].
+    #[inline]
     pub fn spare_mut(&mut self) -> &mut [u8] {
         self.buf.get_mut(self.len..).unwrap_or(&mut [])
     }
@@ -617,6 +641,7 @@ impl<'b> LctWriter<'b> {
     }
 
     /// Finishes the header and returns its length in bytes (HDR_LEN * 4).
+    #[inline]
     pub fn finish(self) -> usize {
         self.len
     }

@@ -30,6 +30,27 @@ pub struct KnownExtensions<'a> {
 }
 
 impl<'a> KnownExtensions<'a> {
+    /// No extension (the same as [`Default::default`], usable in `const` and `static`).
+    pub const EMPTY: Self = Self {
+        fti: None,
+        fdt: None,
+        cenc: None,
+        time: None,
+        auth: None,
+        skipped: 0,
+    };
+
+    /// True when no extension was collected (nothing decoded, nothing skipped).
+    #[inline]
+    pub const fn is_empty(&self) -> bool {
+        self.fti.is_none()
+            && self.fdt.is_none()
+            && self.cenc.is_none()
+            && self.time.is_none()
+            && self.auth.is_none()
+            && self.skipped == 0
+    }
+
     /// Walks `exts`, decoding the known types and rejecting duplicates.
     #[inline]
     pub fn collect(exts: Extensions<'a>) -> Result<Self, LctError> {

@@ -70,21 +70,25 @@ impl Widths {
     }
 
     /// CCI length in bytes (4, 8, 12 or 16).
+    #[inline]
     pub const fn cci_len(self) -> usize {
         4 * (self.c as usize + 1)
     }
 
     /// TSI length in bytes (0, 2, 4 or 6).
+    #[inline]
     pub const fn tsi_len(self) -> usize {
         4 * self.s as usize + 2 * self.h as usize
     }
 
     /// TOI length in bytes (0 to 14, even).
+    #[inline]
     pub const fn toi_len(self) -> usize {
         4 * self.o as usize + 2 * self.h as usize
     }
 
     /// Length in bytes of the header without extensions: `4 * (2 + C + S + O + H)`.
+    #[inline]
     pub const fn fixed_len(self) -> usize {
         4 + self.cci_len() + self.tsi_len() + self.toi_len()
     }
@@ -493,6 +497,14 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> LctPacket<T> {
     }
 }
 
+/// The widths of the common ALC/FLUTE data packet: C = 0, 32-bit TSI and TOI.
+const COMMON_WIDTHS: Widths = Widths {
+    c: 0,
+    s: true,
+    o: 1,
+    h: false,
+};
+
 /// The fixed part of an LCT header in owned form (everything but the header extensions).
 ///
 /// The field widths are kept, so that `emit(parse(b)) == b` for any header sent with the
@@ -544,7 +556,43 @@ impl LctRepr {
     /// reserved bits; keeps PSI.
     #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &LctPacket<&T>) -> Result<Self, LctError> {
-        let buf: &[u8] = packet.buffer.as_ref();
+        Self::parse_bytes(packet.buffer.as_ref())
+    }
+
+    /// [`Self::parse`] on the bytes of a datagram (the header at its start).
+    ///
+    /// The common shape of ALC/FLUTE data packets (V = 1, C = 0, 32-bit TSI and TOI:
+    /// S = 1, O = 1, H = 0) takes a fast path: the first word is read once, lengths are
+    /// checked once, and CCI, TSI and TOI are fixed-width loads. Every other shape, and
+    /// every error, goes through the general path, with the same results.
+    #[inline]
+    pub fn parse_bytes(buf: &[u8]) -> Result<Self, LctError> {
+        if let Some((&head, _)) = buf.split_first_chunk::<16>() {
+            let w0 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+            // V = 1, C = 0 (top 6 bits of byte 0); S = 1, O = 1, H = 0 (top 4 of byte 1).
+            let header_len = ((w0 >> 8) & 0xFF) as usize * 4;
+            if w0 & 0xFCF0_0000 == 0x10A0_0000 && header_len >= 16 && header_len <= buf.len() {
+                let word =
+                    |i: usize| u32::from_be_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+                let b0 = (w0 >> 24) as u8;
+                let b1 = (w0 >> 16) as u8;
+                return Ok(Self {
+                    widths: COMMON_WIDTHS,
+                    psi: b0 & 0x3,
+                    close_session: b1 & 0x02 != 0,
+                    close_object: b1 & 0x01 != 0,
+                    codepoint: w0 as u8,
+                    cci: Cci(word(4).into()),
+                    tsi: Some(Tsi(word(8).into())),
+                    toi: Some(Toi(word(12).into())),
+                });
+            }
+        }
+        Self::parse_general(buf)
+    }
+
+    #[inline(never)]
+    fn parse_general(buf: &[u8]) -> Result<Self, LctError> {
         let Some(&[b0, b1, hdr_len, codepoint]) = buf.first_chunk::<4>() else {
             return Err(LctError::Truncated {
                 what: "LCT header",
@@ -656,6 +704,31 @@ impl LctRepr {
     /// Writes the header, with no extensions, into the start of `buf`; returns its length.
     #[inline]
     pub fn emit_into(&self, buf: &mut [u8]) -> Result<usize, LctError> {
+        // Fast path: the common shape (C = 0, 32-bit TSI and TOI), values that fit, and
+        // room for the 16 bytes. Anything else (errors included) takes the general path.
+        if let (true, Some(tsi), Some(toi), Some(out)) = (
+            self.widths == COMMON_WIDTHS && self.psi <= 3,
+            self.tsi,
+            self.toi,
+            buf.first_chunk_mut::<16>(),
+        ) {
+            if (self.cci.0 | u128::from(tsi.0) | toi.0) >> 32 == 0 {
+                let w0 = 0x10A0_0400
+                    | (u32::from(self.psi) << 24)
+                    | (u32::from(self.close_session) << 17)
+                    | (u32::from(self.close_object) << 16)
+                    | u32::from(self.codepoint);
+                let all =
+                    (u128::from(w0) << 96) | (self.cci.0 << 64) | (u128::from(tsi.0) << 32) | toi.0;
+                *out = all.to_be_bytes();
+                return Ok(16);
+            }
+        }
+        self.emit_general(buf)
+    }
+
+    #[inline(never)]
+    fn emit_general(&self, buf: &mut [u8]) -> Result<usize, LctError> {
         self.validate()?;
         let len = self.header_len();
         let available = buf.len();
@@ -748,6 +821,48 @@ mod tests {
         p.set_close_object(false);
         p.set_close_session(false);
         assert_eq!(buf, TYPICAL);
+    }
+
+    /// The fast paths of `parse_bytes` and `emit_into` agree with the general ones, on
+    /// headers near the common shape (and on everything else, which they hand over).
+    #[test]
+    fn fast_paths_match_general_paths() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..20_000 {
+            let mut buf = [0u8; 24];
+            for b in buf.iter_mut() {
+                *b = next() as u8;
+            }
+            if i % 2 == 0 {
+                // Mostly the common shape, with random PSI, Res, A, B and HDR_LEN nearby.
+                buf[0] = 0x10 | (buf[0] & 0x03) | if i % 16 == 0 { 0x04 } else { 0 };
+                buf[1] = 0xA0 | (buf[1] & 0x0F);
+                buf[2] = 3 + (buf[2] % 5);
+            }
+            let len = usize::from(buf[3] % 25);
+            let b = &buf[..len];
+            let fast = LctRepr::parse_bytes(b);
+            assert_eq!(fast, LctRepr::parse_general(b), "{b:02x?}");
+            if let Ok(r) = fast {
+                for out_len in [0, 15, 16, 40] {
+                    let mut o1 = [0u8; 40];
+                    let mut o2 = [0u8; 40];
+                    let a = r.emit_into(&mut o1[..out_len]);
+                    assert_eq!(a, r.emit_general(&mut o2[..out_len]));
+                    assert_eq!(o1, o2);
+                }
+                let mut wide = r;
+                wide.toi = Some(Toi(1 << 40));
+                let mut o1 = [0u8; 40];
+                assert_eq!(wide.emit_into(&mut o1), wide.emit_general(&mut [0u8; 40]));
+            }
+        }
     }
 
     #[test]
