@@ -593,7 +593,7 @@ impl<'a> AlcPacket<'a> {
                 });
             }
         }
-        let limit = self.scheme.esi_limit(oti, &block);
+        let limit = self.scheme.receive_esi_limit(oti, &block);
         if id.esi >= limit {
             return Err(FecError::EsiOutOfRange { esi: id.esi, limit }.into());
         }

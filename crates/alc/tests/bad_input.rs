@@ -183,16 +183,30 @@ fn bad_input_30_esi_out_of_range() {
         parser.parse(&p).unwrap().validate(&oti).unwrap_err(),
         AlcError::Fec(FecError::EsiOutOfRange { esi: 7, limit: 7 })
     );
-    // RS over GF(2^8) via ID 129 (FEC Payload ID SBN 32 | SBL 16 | ESI 16): ESI >= max_n.
+    // RS over GF(2^8) via ID 129 (FEC Payload ID SBN 32 | SBL 16 | ESI 16). Receivers are
+    // lenient beyond n = max_n (every ESI with a GF(2^8) evaluation point decodes, see
+    // fec_schemes::schemes::rs), so ESI 12 >= max_n is accepted, but ESI 256 has no point.
     let oti = RsSmallBlock::oti(40, 4, 10, 12);
     let p = pkt(129, 1, &[], &hex!("00000000 000A 000C"), b"1234");
+    let ok = parser
+        .parse_with_oti(&p, Some(&oti))
+        .unwrap()
+        .validate(&oti);
+    assert_eq!(ok.unwrap().esi, 12);
+    let p = pkt(129, 1, &[], &hex!("00000000 000A 0100"), b"1234");
     let err = parser
         .parse_with_oti(&p, Some(&oti))
         .unwrap()
         .validate(&oti)
         .unwrap_err();
     assert!(
-        matches!(err, AlcError::Fec(FecError::EsiOutOfRange { esi: 12, .. })),
+        matches!(
+            err,
+            AlcError::Fec(FecError::EsiOutOfRange {
+                esi: 256,
+                limit: 256
+            })
+        ),
         "{err:?}"
     );
     // RaptorQ (SBN 8 | ESI 24): an ESI >= 2^24 cannot be expressed; the largest parses.

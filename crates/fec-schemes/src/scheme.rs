@@ -68,6 +68,14 @@ pub trait FecScheme: Send + Sync + fmt::Debug {
     /// field limit for rateless codes.
     fn esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32;
 
+    /// Exclusive upper bound of the ESIs a *receiver* accepts for `block`. Defaults to
+    /// [`Self::esi_limit`]. A scheme that is lenient on receipt (Reed-Solomon accepts every
+    /// ESI that has an evaluation point, see [`crate::schemes::rs`]) returns more, and the
+    /// packet layer (`alc`) checks against this limit rather than the sender's.
+    fn receive_esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32 {
+        self.esi_limit(oti, block)
+    }
+
     /// Makes an encoder for one source block. `data` holds exactly `block.len` bytes.
     fn encoder(
         &self,

@@ -209,6 +209,11 @@ impl FecScheme for RsSmallBlock {
         )
     }
 
+    fn receive_esi_limit(&self, _oti: &Oti, _block: &BlockSpec) -> u32 {
+        // Lenient on receipt: every ESI with an evaluation point (module docs).
+        super::receive_esi_limit(8)
+    }
+
     fn encoder(
         &self,
         oti: &Oti,

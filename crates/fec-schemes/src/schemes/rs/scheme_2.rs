@@ -218,6 +218,11 @@ impl FecScheme for RsGf2m {
         )
     }
 
+    fn receive_esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32 {
+        // Lenient on receipt: every ESI with an evaluation point (module docs).
+        Self::m(oti).map_or_else(|_| self.esi_limit(oti, block), super::receive_esi_limit)
+    }
+
     fn encoder(
         &self,
         oti: &Oti,

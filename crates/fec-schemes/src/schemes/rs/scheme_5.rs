@@ -147,6 +147,11 @@ impl FecScheme for RsGf28 {
         )
     }
 
+    fn receive_esi_limit(&self, _oti: &Oti, _block: &BlockSpec) -> u32 {
+        // Lenient on receipt: every ESI with an evaluation point (module docs).
+        super::receive_esi_limit(8)
+    }
+
     fn encoder(
         &self,
         oti: &Oti,
