@@ -3,6 +3,7 @@
 //! Decoded blocks wait in `ready` until every block before them is out, so content leaves
 //! in order; everything held is charged to a shared [`Budget`].
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -106,27 +107,25 @@ impl Assembly {
             // Catalogue item 27: a zero-length symbol carries nothing.
             return Pushed::Dropped(DropReason::BadSymbol);
         }
-        if !self.decoders.contains_key(&sbn) {
-            let Ok(block) = self.blocking.block(sbn) else {
-                return Pushed::Dropped(DropReason::BadSymbol);
-            };
-            let charge =
-                u64::from(block.source_symbols).saturating_mul(u64::from(block.symbol_length));
-            if !budget.try_charge(charge) {
-                return Pushed::Dropped(DropReason::BlockBudget);
-            }
-            match self.scheme.decoder(&self.oti, &block) {
-                Ok(d) => {
-                    self.decoders.insert(sbn, (d, charge));
-                }
-                Err(_) => {
-                    budget.release(charge);
+        let (dec, _) = match self.decoders.entry(sbn) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let Ok(block) = self.blocking.block(sbn) else {
                     return Pushed::Dropped(DropReason::BadSymbol);
+                };
+                let charge =
+                    u64::from(block.source_symbols).saturating_mul(u64::from(block.symbol_length));
+                if !budget.try_charge(charge) {
+                    return Pushed::Dropped(DropReason::BlockBudget);
+                }
+                match self.scheme.decoder(&self.oti, &block) {
+                    Ok(d) => v.insert((d, charge)),
+                    Err(_) => {
+                        budget.release(charge);
+                        return Pushed::Dropped(DropReason::BadSymbol);
+                    }
                 }
             }
-        }
-        let Some((dec, _)) = self.decoders.get_mut(&sbn) else {
-            return Pushed::Dropped(DropReason::BadSymbol);
         };
         let e = usize::from(self.oti.encoding_symbol_length.max(1));
         let mut result = Pushed::Dropped(DropReason::DuplicateSymbol);

@@ -1,5 +1,6 @@
 //! The receiver state machine.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -206,6 +207,9 @@ struct ObjectState {
     pipeline: Option<Pipeline>,
     last_activity: Instant,
     sender_closed: bool,
+    /// The EXT_FTI bytes last checked against `asm.oti`: a packet carrying the same bytes
+    /// needs no second parse (every packet may carry EXT_FTI).
+    fti_seen: Option<Box<[u8]>>,
 }
 
 struct FdtAsm {
@@ -323,23 +327,24 @@ impl Receiver {
             endpoint,
             tsi: view.tsi,
         };
-        if self.tombstones.contains_key(&id) {
+        if !self.tombstones.is_empty() && self.tombstones.contains_key(&id) {
             self.ctx.unattributed.datagrams += 1;
             self.ctx.unattributed.bytes += datagram.len() as u64;
             self.ctx.unattributed.drop(DropReason::ClosedSession);
             return;
         }
-        if !self.sessions.contains_key(&id) {
-            if self.sessions.len() >= self.cfg.max_sessions {
-                self.ctx.unattributed.datagrams += 1;
-                self.ctx.unattributed.bytes += datagram.len() as u64;
-                self.ctx.unattributed.drop(DropReason::SessionLimit);
-                return;
+        let live = self.sessions.len();
+        let s = match self.sessions.entry(id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                if live >= self.cfg.max_sessions {
+                    self.ctx.unattributed.datagrams += 1;
+                    self.ctx.unattributed.bytes += datagram.len() as u64;
+                    self.ctx.unattributed.drop(DropReason::SessionLimit);
+                    return;
+                }
+                v.insert(Session::new(id, now))
             }
-            self.sessions.insert(id, Session::new(id, now));
-        }
-        let Some(s) = self.sessions.get_mut(&id) else {
-            return;
         };
         s.stats.datagrams += 1;
         s.stats.bytes += datagram.len() as u64;
@@ -1085,77 +1090,80 @@ fn process_data(
     raw: &[u8],
 ) {
     let toi = view.toi;
+    if s.objects.contains_key(&toi) {
+        // The common case first. A TOI in `objects` is never in `finished`: finishing
+        // removes the object, and a finished TOI is never started again.
+        push_data(cfg, ctx, s, now, view);
+        return;
+    }
     if s.finished.contains(&toi) {
         s.stats.drop(DropReason::Done);
         return;
     }
-    if !s.objects.contains_key(&toi) {
-        let oti = match oti_from_fti(cfg, view) {
-            Ok(Some(o)) => Some(o),
-            Ok(None) => s
-                .files
-                .get(&toi)
-                .and_then(|f| oti_from_fdt(cfg, f, view.codepoint)),
-            Err(r) => {
-                s.stats.drop(r);
-                return;
-            }
-        };
-        let Some(oti) = oti else {
-            // Neither EXT_FTI nor a usable FDT entry yet (item 42).
-            buffer(ctx, cfg, s, now, PendingKey::Object(toi), raw);
-            return;
-        };
-        let Ok(scheme) = cfg.registry.for_oti(&oti).cloned() else {
-            s.stats.drop(DropReason::UnknownScheme);
-            return;
-        };
-        if oti.transfer_length > cfg.max_object_size {
-            s.mark_finished(toi, cfg.max_finished_memory);
-            s.stats.objects_failed += 1;
-            ctx.events.push_back(ReceiverEvent::ObjectFailed {
-                session: s.id,
-                toi,
-                reason: FailReason::TooLarge,
-            });
+    let oti = match oti_from_fti(cfg, view) {
+        Ok(Some(o)) => Some(o),
+        Ok(None) => s
+            .files
+            .get(&toi)
+            .and_then(|f| oti_from_fdt(cfg, f, view.codepoint)),
+        Err(r) => {
+            s.stats.drop(r);
             return;
         }
-        if ctx.objects >= cfg.max_concurrent_objects {
-            s.stats.drop(DropReason::ObjectLimit);
-            return;
-        }
-        let Ok(asm) = Assembly::new(oti, scheme) else {
-            s.stats.drop(DropReason::BadFti);
-            return;
-        };
-        let transfer_length = asm.oti.transfer_length;
-        ctx.objects += 1;
-        s.objects.insert(
-            toi,
-            ObjectState {
-                asm,
-                file: None,
-                pipeline: None,
-                last_activity: now,
-                sender_closed: false,
-            },
-        );
-        ctx.events.push_back(ReceiverEvent::ObjectStarted {
+    };
+    let Some(oti) = oti else {
+        // Neither EXT_FTI nor a usable FDT entry yet (item 42).
+        buffer(ctx, cfg, s, now, PendingKey::Object(toi), raw);
+        return;
+    };
+    let Ok(scheme) = cfg.registry.for_oti(&oti).cloned() else {
+        s.stats.drop(DropReason::UnknownScheme);
+        return;
+    };
+    if oti.transfer_length > cfg.max_object_size {
+        s.mark_finished(toi, cfg.max_finished_memory);
+        s.stats.objects_failed += 1;
+        ctx.events.push_back(ReceiverEvent::ObjectFailed {
             session: s.id,
             toi,
-            transfer_length,
-            content_location: s.files.get(&toi).map(|f| f.content_location.clone()),
+            reason: FailReason::TooLarge,
         });
-        push_data(cfg, ctx, s, now, view);
-        replay(ctx, cfg, s, now, PendingKey::Object(toi));
-        if let Some(file) = s.files.get(&toi).cloned() {
-            if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
-                attach_file(cfg, ctx, s, toi, file);
-            }
-        }
         return;
     }
+    if ctx.objects >= cfg.max_concurrent_objects {
+        s.stats.drop(DropReason::ObjectLimit);
+        return;
+    }
+    let Ok(asm) = Assembly::new(oti, scheme) else {
+        s.stats.drop(DropReason::BadFti);
+        return;
+    };
+    let transfer_length = asm.oti.transfer_length;
+    ctx.objects += 1;
+    s.objects.insert(
+        toi,
+        ObjectState {
+            asm,
+            file: None,
+            pipeline: None,
+            last_activity: now,
+            sender_closed: false,
+            fti_seen: None,
+        },
+    );
+    ctx.events.push_back(ReceiverEvent::ObjectStarted {
+        session: s.id,
+        toi,
+        transfer_length,
+        content_location: s.files.get(&toi).map(|f| f.content_location.clone()),
+    });
     push_data(cfg, ctx, s, now, view);
+    replay(ctx, cfg, s, now, PendingKey::Object(toi));
+    if let Some(file) = s.files.get(&toi).cloned() {
+        if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
+            attach_file(cfg, ctx, s, toi, file);
+        }
+    }
 }
 
 fn push_data(
@@ -1172,12 +1180,16 @@ fn push_data(
         return;
     };
     if let Some(fti) = view.fti {
-        match o.asm.scheme.read_fti(fti) {
-            Ok(oti) if same_oti(o.asm.scheme.as_ref(), &oti, &o.asm.oti) => {}
-            _ => {
-                // Conflicting OTI for the same TOI (item 40).
-                s.stats.drop(DropReason::BadFti);
-                return;
+        if o.fti_seen.as_deref() != Some(fti) {
+            match o.asm.scheme.read_fti(fti) {
+                Ok(oti) if same_oti(o.asm.scheme.as_ref(), &oti, &o.asm.oti) => {
+                    o.fti_seen = Some(fti.into());
+                }
+                _ => {
+                    // Conflicting OTI for the same TOI (item 40).
+                    s.stats.drop(DropReason::BadFti);
+                    return;
+                }
             }
         }
     }
