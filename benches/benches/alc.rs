@@ -22,11 +22,20 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let oti = CompactNoCode::oti(1 << 30, SYMBOL_LEN as u16, 64);
-    let id = PayloadId { sbn: 3, esi: 17, source_block_length: None };
+    let id = PayloadId {
+        sbn: 3,
+        esi: 17,
+        source_block_length: None,
+    };
     let Ok(mut repr) = AlcRepr::new(Tsi(0x1234_5678), Toi(0x9ABC_DEF0), &oti, id) else {
         return;
     };
-    repr.lct.widths = Widths { c: 0, s: true, o: 1, h: false };
+    repr.lct.widths = Widths {
+        c: 0,
+        s: true,
+        o: 1,
+        h: false,
+    };
     let symbol = vec![0xA5u8; SYMBOL_LEN];
     let mut packet = vec![0u8; 1500];
     let Ok(len) = repr.emit(&**scheme, &symbol, &mut packet) else {

@@ -9,6 +9,7 @@
 //!   block.
 //!
 //! Run: `cargo bench -p flute-benches --bench fec_raptorq -- --warm-up-time 1 --measurement-time 3`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)] // benchmark harness: panics are failures
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
