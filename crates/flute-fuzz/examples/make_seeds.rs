@@ -6,7 +6,9 @@ use std::path::Path;
 
 use bytes::Bytes;
 use fec_schemes::{FecRegistry, Oti, PayloadId, SchemeSpecific};
-use lct_header::{ContentEncoding, ExtCenc, ExtFdt, ExtTime, HeaderExtension, LctRepr, LctWriter, Toi, Tsi};
+use lct_header::{
+    ContentEncoding, ExtCenc, ExtFdt, ExtTime, HeaderExtension, LctRepr, LctWriter, Toi, Tsi,
+};
 
 fn write(target: &str, name: &str, data: &[u8]) {
     let dir = Path::new("fuzz/corpus").join(target);
@@ -50,23 +52,46 @@ fn main() {
         n += 1;
         write("lct_parse", &format!("seed-{n:03}"), bytes);
     };
-    for (tsi, toi) in [(Some(Tsi(1)), Some(Toi(0))), (Some(Tsi(0xFFFF_FFFF_FFFF)), Some(Toi((1 << 112) - 1))), (None, None), (Some(Tsi(7)), Some(Toi(0x1234)))] {
+    for (tsi, toi) in [
+        (Some(Tsi(1)), Some(Toi(0))),
+        (Some(Tsi(0xFFFF_FFFF_FFFF)), Some(Toi((1 << 112) - 1))),
+        (None, None),
+        (Some(Tsi(7)), Some(Toi(0x1234))),
+    ] {
         let repr = LctRepr::new(tsi, toi, 0).unwrap();
         let mut buf = [0u8; 128];
         let mut w = LctWriter::new(&repr, &mut buf).unwrap();
-        w.push(&HeaderExtension::Fdt(ExtFdt { version: 2, instance_id: 0xFFFFF })).unwrap();
-        w.push(&HeaderExtension::Cenc(ExtCenc { encoding: ContentEncoding::Gzip })).unwrap();
+        w.push(&HeaderExtension::Fdt(ExtFdt {
+            version: 2,
+            instance_id: 0xFFFFF,
+        }))
+        .unwrap();
+        w.push(&HeaderExtension::Cenc(ExtCenc {
+            encoding: ContentEncoding::Gzip,
+        }))
+        .unwrap();
         let len = w.finish();
         lct(&buf[..len]);
         let mut w = LctWriter::new(&repr, &mut buf).unwrap();
-        w.push(&HeaderExtension::Time(ExtTime { sct_high: Some(1), sct_low: Some(2), ert: Some(3), slc: Some(4), ..Default::default() })).unwrap();
+        w.push(&HeaderExtension::Time(ExtTime {
+            sct_high: Some(1),
+            sct_low: Some(2),
+            ert: Some(3),
+            slc: Some(4),
+            ..Default::default()
+        }))
+        .unwrap();
         let len = w.finish();
         lct(&buf[..len]);
     }
     lct(&[0x10, 0x00, 0x00, 0x00]); // HDR_LEN 0
-    lct(&[0x10, 0xA0, 0x05, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x00, 0x00, 0x00, 0x00]); // HEL 0
+    lct(&[
+        0x10, 0xA0, 0x05, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x00, 0x00, 0x00, 0x00,
+    ]); // HEL 0
     lct(&[0x20, 0xA0, 0x04, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]); // V = 2
-    lct(&[0x10, 0xA0, 0x09, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x05, 0x09, 0, 0]); // HEL past end
+    lct(&[
+        0x10, 0xA0, 0x09, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0x05, 0x09, 0, 0,
+    ]); // HEL past end
 
     // EXT_FTI and payload IDs of every scheme.
     let mut k = 0;
@@ -93,7 +118,9 @@ fn main() {
         };
         let block = blocking.block(0).unwrap();
         let data = Bytes::from(vec![0x5Au8; block.len as usize]);
-        let Ok(mut enc) = scheme.encoder(&oti, &block, data) else { continue };
+        let Ok(mut enc) = scheme.encoder(&oti, &block, data) else {
+            continue;
+        };
         for esi in [0, enc.esi_limit().saturating_sub(1)] {
             let repr = LctRepr::new(Some(Tsi(1)), Some(Toi(1)), oti.encoding_id.0).unwrap();
             let mut buf = [0u8; 512];
@@ -103,10 +130,24 @@ fn main() {
             w.push(&HeaderExtension::Fti(&fti)).unwrap();
             let hdr = w.finish();
             let pid_len = scheme.payload_id_len();
-            scheme.write_payload_id(&PayloadId { sbn: 0, esi, source_block_length: Some(block.source_symbols) }, &oti, &mut buf[hdr..hdr + pid_len]).unwrap();
+            scheme
+                .write_payload_id(
+                    &PayloadId {
+                        sbn: 0,
+                        esi,
+                        source_block_length: Some(block.source_symbols),
+                    },
+                    &oti,
+                    &mut buf[hdr..hdr + pid_len],
+                )
+                .unwrap();
             let sym = enc.write_symbol(esi, &mut buf[hdr + pid_len..]).unwrap();
             a += 1;
-            write("alc_parse", &format!("seed-{a:03}"), &buf[..hdr + pid_len + sym]);
+            write(
+                "alc_parse",
+                &format!("seed-{a:03}"),
+                &buf[..hdr + pid_len + sym],
+            );
         }
     }
 
@@ -116,7 +157,11 @@ fn main() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "xml") {
             f += 1;
-            write("fdt_parse", &format!("seed-{f:03}"), &std::fs::read(&path).unwrap());
+            write(
+                "fdt_parse",
+                &format!("seed-{f:03}"),
+                &std::fs::read(&path).unwrap(),
+            );
         }
     }
     for doc in [

@@ -36,9 +36,17 @@ pub fn run(name: &str, data: &[u8]) -> bool {
 /// LCT header: parse; on success re-emit the header and its extensions and check that the
 /// result parses to the same header and the same extensions.
 pub fn lct_parse(data: &[u8]) {
-    let Ok(view) = LctPacket::new_checked(data) else { return };
-    let Ok(repr) = LctRepr::parse(&view) else { return };
-    let exts: Vec<HeaderExtension<'_>> = match view.extensions().map(|r| r.and_then(|raw| raw.decode())).collect() {
+    let Ok(view) = LctPacket::new_checked(data) else {
+        return;
+    };
+    let Ok(repr) = LctRepr::parse(&view) else {
+        return;
+    };
+    let exts: Vec<HeaderExtension<'_>> = match view
+        .extensions()
+        .map(|r| r.and_then(|raw| raw.decode()))
+        .collect()
+    {
         Ok(v) => v,
         Err(_) => return,
     };
@@ -48,13 +56,21 @@ pub fn lct_parse(data: &[u8]) {
         Err(e) => panic!("a parsed header must be writable: {e:?}"),
     };
     for ext in &exts {
-        w.push(ext).unwrap_or_else(|e| panic!("a parsed extension must be writable: {e:?}"));
+        w.push(ext)
+            .unwrap_or_else(|e| panic!("a parsed extension must be writable: {e:?}"));
     }
     let len = w.finish();
     assert_eq!(len, view.header_len(), "re-emitted header length differs");
     let again = LctPacket::new_checked(&buf[..len]).expect("re-emitted header parses");
-    assert_eq!(LctRepr::parse(&again).expect("re-emitted repr parses"), repr);
-    let exts2: Vec<HeaderExtension<'_>> = again.extensions().map(|r| r.and_then(|raw| raw.decode())).collect::<Result<_, _>>().expect("re-emitted extensions parse");
+    assert_eq!(
+        LctRepr::parse(&again).expect("re-emitted repr parses"),
+        repr
+    );
+    let exts2: Vec<HeaderExtension<'_>> = again
+        .extensions()
+        .map(|r| r.and_then(|raw| raw.decode()))
+        .collect::<Result<_, _>>()
+        .expect("re-emitted extensions parse");
     assert_eq!(exts2, exts);
 }
 
@@ -65,13 +81,24 @@ pub fn fti_parse(data: &[u8]) {
         let oti = scheme.read_fti(data).ok();
         if let Some(oti) = &oti {
             let mut out = vec![0u8; scheme.fti_len(oti)];
-            let n = scheme.write_fti(oti, &mut out).expect("a parsed OTI must be writable");
-            let again = scheme.read_fti(&out[..n]).expect("a written EXT_FTI must parse");
+            let n = scheme
+                .write_fti(oti, &mut out)
+                .expect("a parsed OTI must be writable");
+            let again = scheme
+                .read_fti(&out[..n])
+                .expect("a written EXT_FTI must parse");
             assert_eq!(&again, oti, "{}: EXT_FTI round trip", scheme.name());
             let _ = scheme.blocking(oti);
             let ssi = scheme.write_scheme_specific_info(oti);
-            let ss = scheme.read_scheme_specific_info(&ssi).expect("written scheme-specific info parses");
-            assert_eq!(ss, oti.scheme_specific, "{}: scheme-specific info round trip", scheme.name());
+            let ss = scheme
+                .read_scheme_specific_info(&ssi)
+                .expect("written scheme-specific info parses");
+            assert_eq!(
+                ss,
+                oti.scheme_specific,
+                "{}: scheme-specific info round trip",
+                scheme.name()
+            );
         }
         if let Ok(id) = scheme.read_payload_id(data, oti.as_ref()) {
             if let Some(oti) = &oti {
@@ -90,8 +117,14 @@ pub fn fti_parse(data: &[u8]) {
 pub fn alc_parse(data: &[u8]) {
     let parser = alc::AlcParser::new(registry()).flute(true);
     if let Ok(p) = parser.parse(data) {
-        let hdr = LctPacket::new_checked(data).expect("an ALC packet has a valid LCT header").header_len();
-        assert_eq!(hdr + p.payload_id_bytes().len() + p.symbols().len(), data.len(), "ALC packet parts must tile the datagram");
+        let hdr = LctPacket::new_checked(data)
+            .expect("an ALC packet has a valid LCT header")
+            .header_len();
+        assert_eq!(
+            hdr + p.payload_id_bytes().len() + p.symbols().len(),
+            data.len(),
+            "ALC packet parts must tile the datagram"
+        );
         assert_eq!(p.payload_id_bytes().len(), p.scheme().payload_id_len());
     }
     let _ = alc::AlcParser::new(registry()).parse(data);
@@ -100,11 +133,25 @@ pub fn alc_parse(data: &[u8]) {
 /// FDT XML: parse under the default limits; on success emit in the RFC 6726 profile and
 /// check that the files (TOI, Content-Location, lengths) survive the round trip.
 pub fn fdt_parse(data: &[u8]) {
-    let Ok(fdt) = fdt::FdtInstance::parse(data) else { return };
-    let Ok(xml) = fdt.emit(fdt::Profile::Rfc6726) else { return };
+    let Ok(fdt) = fdt::FdtInstance::parse(data) else {
+        return;
+    };
+    let Ok(xml) = fdt.emit(fdt::Profile::Rfc6726) else {
+        return;
+    };
     let back = fdt::FdtInstance::parse(xml.as_bytes()).expect("an emitted FDT must parse");
-    let key = |f: &fdt::File| (f.toi, f.content_location.clone(), f.content_length, f.transfer_length);
-    assert_eq!(back.files.iter().map(key).collect::<Vec<_>>(), fdt.files.iter().map(key).collect::<Vec<_>>());
+    let key = |f: &fdt::File| {
+        (
+            f.toi,
+            f.content_location.clone(),
+            f.content_length,
+            f.transfer_length,
+        )
+    };
+    assert_eq!(
+        back.files.iter().map(key).collect::<Vec<_>>(),
+        fdt.files.iter().map(key).collect::<Vec<_>>()
+    );
     assert_eq!(back.expires, fdt.expires);
     let _ = fdt::inflate(fdt::Cenc::Gzip, data, 1 << 20);
 }
