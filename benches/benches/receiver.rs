@@ -45,9 +45,13 @@ fn packets(scheme: &Arc<dyn FecScheme>, data: &Bytes, loss: f64) -> Option<Vec<V
     };
     let mut ch = Channel::new(chan, 42);
     let mut out = Vec::new();
-    drive_sender(&mut clock, &mut ch, &mut tx, Duration::from_secs(3600), |_, p| {
-        out.push(p.bytes.clone())
-    });
+    drive_sender(
+        &mut clock,
+        &mut ch,
+        &mut tx,
+        Duration::from_secs(3600),
+        |_, p| out.push(p.bytes.clone()),
+    );
     Some(out)
 }
 
