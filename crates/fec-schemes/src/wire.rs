@@ -1,6 +1,10 @@
 //! Checked big-endian field helpers shared by the built-in schemes.
 //!
-//! Every reader takes a slice and an offset and returns `None` instead of panicking.
+//! Every reader takes a slice and an offset and returns `None` instead of panicking. The
+//! `Result` helpers below build the exact [`FecError`] values the schemes report for
+//! EXT_FTI headers, FEC Payload IDs and field widths.
+
+use crate::{EXT_FTI, FecEncodingId, FecError, PayloadId};
 
 pub(crate) fn be(buf: &[u8], at: usize, len: usize) -> Option<u64> {
     let bytes = buf.get(at..at.checked_add(len)?)?;
@@ -15,4 +19,110 @@ pub(crate) fn put_be(out: &mut [u8], at: usize, len: usize, v: u64) -> Option<()
         *b = (v >> shift) as u8;
     }
     Some(())
+}
+
+/// Borrows the first `len` bytes of `out`, or reports [`FecError::Truncated`] for `what`.
+pub(crate) fn out_prefix<'a>(
+    out: &'a mut [u8],
+    len: usize,
+    what: &'static str,
+) -> Result<&'a mut [u8], FecError> {
+    let available = out.len();
+    out.get_mut(..len).ok_or(FecError::Truncated {
+        what,
+        needed: len,
+        available,
+    })
+}
+
+/// Fails with [`FecError::FieldOverflow`] unless `value` fits in `bits` bits (`bits < 64`).
+pub(crate) fn check_width(field: &'static str, value: u64, bits: u32) -> Result<(), FecError> {
+    if value >> bits != 0 {
+        return Err(FecError::FieldOverflow { field, value, bits });
+    }
+    Ok(())
+}
+
+/// Checks the HET and HEL of an EXT_FTI (`ext` is the whole extension, HET and HEL
+/// included) against a scheme whose EXT_FTI is exactly `fti_len` bytes, and returns `ext`.
+///
+/// Errors, in this order: [`FecError::Truncated`] if HET/HEL are missing,
+/// [`FecError::NotFti`] if HET is not 64, [`FecError::FtiLength`] if HEL or the length of
+/// `ext` is not the scheme's.
+pub(crate) fn fti_body(
+    ext: &[u8],
+    encoding_id: FecEncodingId,
+    fti_len: usize,
+) -> Result<&[u8], FecError> {
+    let (het, hel) = match ext {
+        [het, hel, ..] => (*het, usize::from(*hel)),
+        _ => {
+            return Err(FecError::Truncated {
+                what: "EXT_FTI",
+                needed: 2,
+                available: ext.len(),
+            });
+        }
+    };
+    if het != EXT_FTI {
+        return Err(FecError::NotFti { het });
+    }
+    if hel != fti_len / 4 || ext.len() != fti_len {
+        return Err(FecError::FtiLength {
+            encoding_id,
+            hel,
+            expected: fti_len / 4,
+        });
+    }
+    Ok(ext)
+}
+
+/// Borrows the first `fti_len` bytes of `out` for an EXT_FTI, zeroes them and writes HET
+/// (64) and HEL (`fti_len / 4`); the caller writes the fields. Fails with
+/// [`FecError::Truncated`] when `out` is shorter than `fti_len`.
+pub(crate) fn fti_prefix(out: &mut [u8], fti_len: usize) -> Result<&mut [u8], FecError> {
+    let out = out_prefix(out, fti_len, "EXT_FTI")?;
+    out.fill(0);
+    out[0] = EXT_FTI;
+    out[1] = (fti_len / 4) as u8;
+    Ok(out)
+}
+
+/// Reads a FEC Payload ID made of SBN and ESI fields of `field` bytes each (IDs 0, 1, 128
+/// and 130), with [`FecError::Truncated`] for `what` when `buf` is too short.
+pub(crate) fn read_sbn_esi(
+    buf: &[u8],
+    field: usize,
+    what: &'static str,
+) -> Result<PayloadId, FecError> {
+    let trunc = FecError::Truncated {
+        what,
+        needed: 2 * field,
+        available: buf.len(),
+    };
+    let sbn = be(buf, 0, field).ok_or(trunc)?;
+    let esi = be(buf, field, field).ok_or(trunc)?;
+    Ok(PayloadId {
+        sbn: sbn as u32,
+        esi: esi as u32,
+        source_block_length: None,
+    })
+}
+
+/// Writes the FEC Payload ID read by [`read_sbn_esi`]: SBN then ESI must fit `8 * field`
+/// bits ([`FecError::FieldOverflow`]), then `out` must hold `2 * field` bytes
+/// ([`FecError::Truncated`] for `what`).
+pub(crate) fn write_sbn_esi(
+    id: &PayloadId,
+    out: &mut [u8],
+    field: usize,
+    what: &'static str,
+) -> Result<(), FecError> {
+    let bits = 8 * field as u32;
+    check_width("SBN", id.sbn.into(), bits)?;
+    check_width("ESI", id.esi.into(), bits)?;
+    let out = out_prefix(out, 2 * field, what)?;
+    put_be(out, 0, field, id.sbn.into());
+    put_be(out, field, field, id.esi.into());
+    Ok(())
 }

@@ -1,8 +1,180 @@
 //! Pieces shared by systematic codecs.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 
-use crate::{BlockSpec, FecError, PushOutcome};
+use crate::{BlockSpec, Blocking, FecError, PushOutcome, SchemeSpecific};
+
+/// Reads the FDT scheme-specific info of a scheme that has none: empty is
+/// [`SchemeSpecific::None`], anything else [`FecError::InvalidOti`] with `reason`.
+pub(crate) fn no_scheme_specific(
+    info: &[u8],
+    reason: &'static str,
+) -> Result<SchemeSpecific, FecError> {
+    if info.is_empty() {
+        Ok(SchemeSpecific::None)
+    } else {
+        Err(FecError::InvalidOti {
+            field: "Scheme-Specific-Info",
+            value: info.len() as u64,
+            reason,
+        })
+    }
+}
+
+/// Checks that an encoder's source `data` is exactly the block: [`FecError::InvalidOti`]
+/// with field `"block length"` otherwise.
+pub(crate) fn check_block_data(block: &BlockSpec, data: &[u8]) -> Result<(), FecError> {
+    if data.len() as u64 != block.len {
+        return Err(FecError::InvalidOti {
+            field: "block length",
+            value: data.len() as u64,
+            reason: "source data does not match the block length",
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `block` is one of the blocks of `blocking` (a hostile [`BlockSpec`] must not
+/// reach a codec): the block's own error for an SBN beyond the object, else
+/// [`FecError::InvalidOti`] with field `"block"` when it differs.
+pub(crate) fn check_block_of(blocking: &Blocking, block: &BlockSpec) -> Result<(), FecError> {
+    let expected = blocking.block(block.sbn)?;
+    if expected != *block {
+        return Err(FecError::InvalidOti {
+            field: "block",
+            value: block.sbn.into(),
+            reason: "block does not belong to this OTI's partitioning",
+        });
+    }
+    Ok(())
+}
+
+/// Fails with [`FecError::EsiOutOfRange`] unless `esi < limit`.
+pub(crate) fn check_esi(esi: u32, limit: u32) -> Result<(), FecError> {
+    if esi >= limit {
+        return Err(FecError::EsiOutOfRange { esi, limit });
+    }
+    Ok(())
+}
+
+/// What [`SymbolLog::admit`] made of a received symbol.
+pub(crate) enum Admitted {
+    /// A new symbol, padded to T bytes; the decoder stores it.
+    New(Vec<u8>),
+    /// Nothing to store: a duplicate, or a symbol beyond the memory bound.
+    Done(PushOutcome),
+}
+
+/// Receipt bookkeeping shared by the fountain-code decoders (Raptor, RaptorQ): ESI range,
+/// symbol length, duplicate/conflict detection by fingerprint, and a memory bound of
+/// 2k + 64 distinct symbols.
+#[derive(Debug)]
+pub(crate) struct SymbolLog {
+    block: BlockSpec,
+    /// Symbol size T.
+    t: u16,
+    /// Exclusive ESI limit.
+    esi_limit: u32,
+    /// Whether the last source symbol may arrive short (no sub-blocking).
+    short_ok: bool,
+    /// ESI -> fingerprint of the (padded) symbol.
+    seen: HashMap<u32, u64>,
+}
+
+impl SymbolLog {
+    /// An empty log for `block` (symbols of `t` bytes, ESIs below `esi_limit`). The last
+    /// source symbol may arrive short when `short_ok`; it is then padded with zeros.
+    pub(crate) fn new(block: BlockSpec, t: u16, esi_limit: u32, short_ok: bool) -> Self {
+        Self {
+            block,
+            t,
+            esi_limit,
+            short_ok,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Number of distinct symbols stored.
+    pub(crate) fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Checks symbol `esi` (range, length, duplicate or conflict, memory bound) and returns
+    /// it padded to T bytes if it is new. `done` says the block is already decoded.
+    pub(crate) fn admit(
+        &mut self,
+        esi: u32,
+        symbol: &[u8],
+        done: bool,
+    ) -> Result<Admitted, FecError> {
+        check_esi(esi, self.esi_limit)?;
+        let t = usize::from(self.t);
+        let short_ok = self.short_ok
+            && self
+                .block
+                .source_symbol_len(esi)
+                .filter(|&l| l < t)
+                .is_some_and(|l| symbol.len() == l);
+        if symbol.len() != t && !short_ok {
+            return Err(FecError::SymbolLength {
+                esi,
+                len: symbol.len(),
+                expected: t,
+            });
+        }
+        let mut data = Vec::with_capacity(t);
+        data.extend_from_slice(symbol);
+        data.resize(t, 0);
+        let fp = fingerprint(&data);
+        if let Some(&old) = self.seen.get(&esi) {
+            return if old == fp {
+                Ok(Admitted::Done(PushOutcome::Duplicate))
+            } else {
+                Err(FecError::ConflictingSymbol { esi })
+            };
+        }
+        // Memory bound: beyond 2k + 64 distinct symbols more cannot realistically help, so
+        // they are not stored (a hostile sender cannot make the decoder hold 2^24 symbols).
+        if done || self.seen.len() as u64 >= 2 * u64::from(self.block.source_symbols) + 64 {
+            return Ok(Admitted::Done(PushOutcome::NotNeeded));
+        }
+        self.seen.insert(esi, fp);
+        Ok(Admitted::New(data))
+    }
+}
+
+/// Source ESIs below `k` still flagged in `missing`; none once the block is `done`.
+pub(crate) fn missing_esis(missing: &[bool], k: u32, done: bool) -> Vec<u32> {
+    if done {
+        return Vec::new();
+    }
+    (0..k)
+        .filter(|&i| missing.get(i as usize).copied().unwrap_or(false))
+        .collect()
+}
+
+/// A fast 64-bit fingerprint (8 bytes per step, multiply–xorshift mixing), used to
+/// recognise a repeated ESI without keeping a second copy of every symbol. Not
+/// collision-resistant: an attacker who can forge symbols can forge anything anyway, and a
+/// collision only makes a conflicting symbol look like a duplicate (it is dropped either way).
+pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
+    const M: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = bytes.len() as u64 ^ 0x243F_6A88_85A3_08D3;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(M);
+        h ^= h >> 29;
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(M);
+        h ^= h >> 29;
+    }
+    h
+}
 
 /// Collects the source symbols of one block into a single buffer of `block.len` bytes
 /// (padded to `k * E` while collecting), copying each symbol exactly once.

@@ -8,10 +8,13 @@
 use bytes::Bytes;
 
 use crate::schemes::SourceBlockBuffer;
-use crate::wire::{be, put_be};
+use crate::schemes::common::{check_block_data, no_scheme_specific};
+use crate::wire::{
+    be, check_width, fti_body, fti_prefix, out_prefix, put_be, read_sbn_esi, write_sbn_esi,
+};
 use crate::{
-    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError, FecScheme,
-    Oti, PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
+    PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -49,50 +52,11 @@ impl FecScheme for CompactNoCode {
     }
 
     fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        let sbn = be(buf, 0, 2).ok_or(FecError::Truncated {
-            what: "FEC Payload ID (ID 0)",
-            needed: 4,
-            available: buf.len(),
-        })?;
-        let esi = be(buf, 2, 2).ok_or(FecError::Truncated {
-            what: "FEC Payload ID (ID 0)",
-            needed: 4,
-            available: buf.len(),
-        })?;
-        Ok(PayloadId {
-            sbn: sbn as u32,
-            esi: esi as u32,
-            source_block_length: None,
-        })
+        read_sbn_esi(buf, 2, "FEC Payload ID (ID 0)")
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        if id.sbn > 0xFFFF {
-            return Err(FecError::FieldOverflow {
-                field: "SBN",
-                value: id.sbn.into(),
-                bits: 16,
-            });
-        }
-        if id.esi > 0xFFFF {
-            return Err(FecError::FieldOverflow {
-                field: "ESI",
-                value: id.esi.into(),
-                bits: 16,
-            });
-        }
-        let available = out.len();
-        put_be(out, 0, 2, id.sbn.into()).ok_or(FecError::Truncated {
-            what: "FEC Payload ID (ID 0)",
-            needed: 4,
-            available,
-        })?;
-        put_be(out, 2, 2, id.esi.into()).ok_or(FecError::Truncated {
-            what: "FEC Payload ID (ID 0)",
-            needed: 4,
-            available,
-        })?;
-        Ok(())
+        write_sbn_esi(id, out, 2, "FEC Payload ID (ID 0)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
@@ -100,26 +64,7 @@ impl FecScheme for CompactNoCode {
     }
 
     fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
-        let (het, hel) = match ext {
-            [het, hel, ..] => (*het, usize::from(*hel)),
-            _ => {
-                return Err(FecError::Truncated {
-                    what: "EXT_FTI",
-                    needed: 2,
-                    available: ext.len(),
-                });
-            }
-        };
-        if het != EXT_FTI {
-            return Err(FecError::NotFti { het });
-        }
-        if hel != FTI_LEN / 4 || ext.len() != FTI_LEN {
-            return Err(FecError::FtiLength {
-                encoding_id: FecEncodingId::COMPACT_NO_CODE,
-                hel,
-                expected: FTI_LEN / 4,
-            });
-        }
+        let ext = fti_body(ext, FecEncodingId::COMPACT_NO_CODE, FTI_LEN)?;
         // Lengths checked above: every field below is in range.
         let l = be(ext, 2, 6).unwrap_or(0);
         let e = be(ext, 10, 2).unwrap_or(0) as u16;
@@ -131,15 +76,7 @@ impl FecScheme for CompactNoCode {
 
     fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
         self.validate_oti(oti)?;
-        let available = out.len();
-        let out = out.get_mut(..FTI_LEN).ok_or(FecError::Truncated {
-            what: "EXT_FTI",
-            needed: FTI_LEN,
-            available,
-        })?;
-        out.fill(0);
-        out[0] = EXT_FTI;
-        out[1] = (FTI_LEN / 4) as u8;
+        let out = fti_prefix(out, FTI_LEN)?;
         put_be(out, 2, 6, oti.transfer_length);
         put_be(out, 10, 2, oti.encoding_symbol_length.into());
         put_be(out, 12, 4, oti.max_source_block_length.into());
@@ -147,15 +84,10 @@ impl FecScheme for CompactNoCode {
     }
 
     fn read_scheme_specific_info(&self, info: &[u8]) -> Result<SchemeSpecific, FecError> {
-        if info.is_empty() {
-            Ok(SchemeSpecific::None)
-        } else {
-            Err(FecError::InvalidOti {
-                field: "Scheme-Specific-Info",
-                value: info.len() as u64,
-                reason: "Compact No-Code has no scheme-specific OTI (RFC 5445 §3.2)",
-            })
-        }
+        no_scheme_specific(
+            info,
+            "Compact No-Code has no scheme-specific OTI (RFC 5445 §3.2)",
+        )
     }
 
     fn write_scheme_specific_info(&self, _oti: &Oti) -> Vec<u8> {
@@ -169,13 +101,7 @@ impl FecScheme for CompactNoCode {
                 found: oti.encoding_id,
             });
         }
-        if oti.transfer_length >= 1 << 48 {
-            return Err(FecError::FieldOverflow {
-                field: "L",
-                value: oti.transfer_length,
-                bits: 48,
-            });
-        }
+        check_width("L", oti.transfer_length, 48)?;
         if oti.encoding_symbol_length == 0 {
             return Err(FecError::InvalidOti {
                 field: "E",
@@ -232,13 +158,7 @@ impl FecScheme for CompactNoCode {
         data: Bytes,
     ) -> Result<Box<dyn BlockEncoder>, FecError> {
         self.validate_oti(oti)?;
-        if data.len() as u64 != block.len {
-            return Err(FecError::InvalidOti {
-                field: "block length",
-                value: data.len() as u64,
-                reason: "source data does not match the block length",
-            });
-        }
+        check_block_data(block, &data)?;
         Ok(Box::new(NoCodeEncoder {
             block: *block,
             data,
@@ -283,14 +203,7 @@ impl BlockEncoder for NoCodeEncoder {
                 esi,
                 limit: self.block.source_symbols,
             })?;
-        let available = out.len();
-        out.get_mut(..len)
-            .ok_or(FecError::Truncated {
-                what: "symbol buffer",
-                needed: len,
-                available,
-            })?
-            .copy_from_slice(src);
+        out_prefix(out, len, "symbol buffer")?.copy_from_slice(src);
         Ok(len)
     }
 }

@@ -62,15 +62,16 @@
 //! - every symbol handed to `raptor-code` is exactly T bytes (a short last source symbol is
 //!   zero-padded), and duplicates never reach it.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 
-use crate::schemes::raptorq::{check_t_n_al, fingerprint, write_interleaved_source_symbol};
-use crate::wire::{be, put_be};
+use crate::schemes::common::{
+    Admitted, SymbolLog, check_block_data, check_block_of, check_esi, missing_esis,
+};
+use crate::schemes::raptorq::{check_t_n_al, largest_block, write_interleaved_source_symbol};
+use crate::wire::{be, fti_body, fti_prefix, out_prefix, put_be, read_sbn_esi, write_sbn_esi};
 use crate::{
-    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError, FecScheme,
-    Oti, PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
+    PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -91,19 +92,12 @@ impl Raptor {
     /// An OTI for Raptor: transfer length F, symbol size T, Z source blocks, N sub-blocks,
     /// alignment Al. `max_source_block_length` is filled with the largest block length.
     pub fn oti(transfer_length: u64, symbol_size: u16, z: u16, n: u8, al: u8) -> Oti {
-        let large = if z == 0 {
-            0
-        } else {
-            Blocking::raptor(transfer_length, symbol_size, u32::from(z))
-                .map(|b| b.large)
-                .unwrap_or(0)
-        };
         Oti {
             encoding_id: FecEncodingId::RAPTOR,
             instance_id: None,
             transfer_length,
             encoding_symbol_length: symbol_size,
-            max_source_block_length: large,
+            max_source_block_length: largest_block(transfer_length, symbol_size, z),
             max_encoding_symbols: None,
             scheme_specific: SchemeSpecific::Raptor { z, n, al },
         }
@@ -135,36 +129,11 @@ impl FecScheme for Raptor {
     }
 
     fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        let v = be(buf, 0, 4).ok_or(FecError::Truncated {
-            what: "FEC Payload ID (ID 1)",
-            needed: 4,
-            available: buf.len(),
-        })?;
-        Ok(PayloadId {
-            sbn: (v >> 16) as u32,
-            esi: (v & 0xFFFF) as u32,
-            source_block_length: None,
-        })
+        read_sbn_esi(buf, 2, "FEC Payload ID (ID 1)")
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        for (field, value) in [("SBN", id.sbn), ("ESI", id.esi)] {
-            if value > 0xFFFF {
-                return Err(FecError::FieldOverflow {
-                    field,
-                    value: value.into(),
-                    bits: 16,
-                });
-            }
-        }
-        let available = out.len();
-        put_be(out, 0, 4, (u64::from(id.sbn) << 16) | u64::from(id.esi)).ok_or(
-            FecError::Truncated {
-                what: "FEC Payload ID (ID 1)",
-                needed: 4,
-                available,
-            },
-        )
+        write_sbn_esi(id, out, 2, "FEC Payload ID (ID 1)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
@@ -172,26 +141,7 @@ impl FecScheme for Raptor {
     }
 
     fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
-        let (het, hel) = match ext {
-            [het, hel, ..] => (*het, usize::from(*hel)),
-            _ => {
-                return Err(FecError::Truncated {
-                    what: "EXT_FTI",
-                    needed: 2,
-                    available: ext.len(),
-                });
-            }
-        };
-        if het != EXT_FTI {
-            return Err(FecError::NotFti { het });
-        }
-        if hel != FTI_LEN / 4 || ext.len() != FTI_LEN {
-            return Err(FecError::FtiLength {
-                encoding_id: FecEncodingId::RAPTOR,
-                hel,
-                expected: FTI_LEN / 4,
-            });
-        }
+        let ext = fti_body(ext, FecEncodingId::RAPTOR, FTI_LEN)?;
         // Length checked above: every field is in range.
         let f = be(ext, 2, 6).unwrap_or(0);
         let t = be(ext, 10, 2).unwrap_or(0) as u16;
@@ -206,15 +156,7 @@ impl FecScheme for Raptor {
     fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
         self.validate_oti(oti)?;
         let (z, n, al) = params(oti)?;
-        let available = out.len();
-        let out = out.get_mut(..FTI_LEN).ok_or(FecError::Truncated {
-            what: "EXT_FTI",
-            needed: FTI_LEN,
-            available,
-        })?;
-        out.fill(0);
-        out[0] = EXT_FTI;
-        out[1] = (FTI_LEN / 4) as u8;
+        let out = fti_prefix(out, FTI_LEN)?;
         put_be(out, 2, 6, oti.transfer_length);
         put_be(out, 10, 2, oti.encoding_symbol_length.into());
         put_be(out, 12, 2, z.into());
@@ -328,13 +270,7 @@ impl FecScheme for Raptor {
         data: Bytes,
     ) -> Result<Box<dyn BlockEncoder>, FecError> {
         let p = BlockParams::new(self, oti, block)?;
-        if data.len() as u64 != block.len {
-            return Err(FecError::InvalidOti {
-                field: "block length",
-                value: data.len() as u64,
-                reason: "source data does not match the block length",
-            });
-        }
+        check_block_data(block, &data)?;
         Ok(Box::new(RaptorEncoder {
             p,
             data,
@@ -346,7 +282,7 @@ impl FecScheme for Raptor {
         let p = BlockParams::new(self, oti, block)?;
         Ok(Box::new(RaptorDecoder {
             p,
-            seen: HashMap::new(),
+            seen: SymbolLog::new(p.block, p.t, ESI_LIMIT, p.n <= 1),
             inner: raptor_code::SourceBlockDecoder::new(p.block.source_symbols as usize),
             missing: vec![true; p.block.source_symbols as usize],
             result: None,
@@ -366,14 +302,7 @@ impl BlockParams {
     fn new(scheme: &Raptor, oti: &Oti, block: &BlockSpec) -> Result<Self, FecError> {
         let blocking = scheme.blocking(oti)?;
         // A hostile BlockSpec must not reach raptor-code (K outside 4..=8192).
-        let expected = blocking.block(block.sbn)?;
-        if expected != *block {
-            return Err(FecError::InvalidOti {
-                field: "block",
-                value: block.sbn.into(),
-                reason: "block does not belong to this OTI's partitioning",
-            });
-        }
+        check_block_of(&blocking, block)?;
         let (_, n, al) = params(oti)?;
         Ok(Self {
             block: *block,
@@ -453,19 +382,9 @@ impl BlockEncoder for RaptorEncoder {
     }
 
     fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError> {
-        if esi >= ESI_LIMIT {
-            return Err(FecError::EsiOutOfRange {
-                esi,
-                limit: ESI_LIMIT,
-            });
-        }
+        check_esi(esi, ESI_LIMIT)?;
         let t = usize::from(self.p.t);
-        let available = out.len();
-        let out = out.get_mut(..t).ok_or(FecError::Truncated {
-            what: "symbol buffer",
-            needed: t,
-            available,
-        })?;
+        let out = out_prefix(out, t, "symbol buffer")?;
         let k = self.p.k();
         if esi < k {
             write_interleaved_source_symbol(
@@ -498,7 +417,7 @@ impl BlockEncoder for RaptorEncoder {
 
 struct RaptorDecoder {
     p: BlockParams,
-    seen: HashMap<u32, u64>,
+    seen: SymbolLog,
     inner: raptor_code::SourceBlockDecoder,
     missing: Vec<bool>,
     result: Option<Bytes>,
@@ -510,44 +429,10 @@ impl BlockDecoder for RaptorDecoder {
     }
 
     fn push(&mut self, esi: u32, symbol: &[u8]) -> Result<PushOutcome, FecError> {
-        if esi >= ESI_LIMIT {
-            return Err(FecError::EsiOutOfRange {
-                esi,
-                limit: ESI_LIMIT,
-            });
-        }
-        let t = usize::from(self.p.t);
-        let short_ok = self.p.n <= 1
-            && self
-                .p
-                .block
-                .source_symbol_len(esi)
-                .filter(|&l| l < t)
-                .is_some_and(|l| symbol.len() == l);
-        if symbol.len() != t && !short_ok {
-            return Err(FecError::SymbolLength {
-                esi,
-                len: symbol.len(),
-                expected: t,
-            });
-        }
-        let mut data = Vec::with_capacity(t);
-        data.extend_from_slice(symbol);
-        data.resize(t, 0);
-        let fp = fingerprint(&data);
-        if let Some(&old) = self.seen.get(&esi) {
-            return if old == fp {
-                Ok(PushOutcome::Duplicate)
-            } else {
-                Err(FecError::ConflictingSymbol { esi })
-            };
-        }
-        // Memory bound: beyond 2k + 64 distinct symbols more cannot realistically help, so
-        // they are not stored (a hostile sender cannot make the decoder hold 2^24 symbols).
-        if self.result.is_some() || self.seen.len() as u64 >= 2 * u64::from(self.p.k()) + 64 {
-            return Ok(PushOutcome::NotNeeded);
-        }
-        self.seen.insert(esi, fp);
+        let data = match self.seen.admit(esi, symbol, self.result.is_some())? {
+            Admitted::New(data) => data,
+            Admitted::Done(outcome) => return Ok(outcome),
+        };
         if let Some(m) = self.missing.get_mut(esi as usize) {
             *m = false;
         }
@@ -590,11 +475,6 @@ impl BlockDecoder for RaptorDecoder {
     }
 
     fn missing_source_symbols(&self) -> Vec<u32> {
-        if self.result.is_some() {
-            return Vec::new();
-        }
-        (0..self.p.k())
-            .filter(|&i| self.missing.get(i as usize).copied().unwrap_or(false))
-            .collect()
+        missing_esis(&self.missing, self.p.k(), self.result.is_some())
     }
 }

@@ -56,17 +56,18 @@
 //! data, and the `raptorq` encoder (which solves for the intermediate symbols) is only built
 //! when the first repair symbol is asked for.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use raptorq::{
     EncodingPacket, ObjectTransmissionInformation, SourceBlockDecoder, SourceBlockEncoder,
 };
 
-use crate::wire::{be, put_be};
+use crate::schemes::common::{
+    Admitted, SymbolLog, check_block_data, check_block_of, check_esi, missing_esis,
+};
+use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
-    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError, FecScheme,
-    Oti, PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
+    PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -86,19 +87,12 @@ impl RaptorQ {
     /// alignment Al. `max_source_block_length` is filled with the largest block length (in
     /// symbols), or 0 when the parameters are invalid or the object is empty.
     pub fn oti(transfer_length: u64, symbol_size: u16, z: u16, n: u16, al: u8) -> Oti {
-        let large = if z == 0 {
-            0
-        } else {
-            Blocking::raptor(transfer_length, symbol_size, u32::from(z))
-                .map(|b| b.large)
-                .unwrap_or(0)
-        };
         Oti {
             encoding_id: FecEncodingId::RAPTORQ,
             instance_id: None,
             transfer_length,
             encoding_symbol_length: symbol_size,
-            max_source_block_length: large,
+            max_source_block_length: largest_block(transfer_length, symbol_size, z),
             max_encoding_symbols: None,
             scheme_specific: SchemeSpecific::RaptorQ { z, n, al },
         }
@@ -116,6 +110,19 @@ impl RaptorQ {
         let z = kt.div_ceil(max_k).max(1);
         let z = u16::try_from(z).ok().filter(|&z| z <= 255)?;
         Some(Self::oti(transfer_length, symbol_size, z, 1, 1))
+    }
+}
+
+/// The largest source block length (in symbols) of the RFC 6330 §4.4.1.2 / RFC 5053
+/// §5.3.1.2 blocking of F bytes in symbols of T bytes into Z blocks; 0 when the parameters
+/// are invalid or the object is empty (shared with Raptor).
+pub(crate) fn largest_block(transfer_length: u64, symbol_size: u16, z: u16) -> u32 {
+    if z == 0 {
+        0
+    } else {
+        Blocking::raptor(transfer_length, symbol_size, u32::from(z))
+            .map(|b| b.large)
+            .unwrap_or(0)
     }
 }
 
@@ -240,28 +247,11 @@ impl FecScheme for RaptorQ {
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        if id.sbn > 0xFF {
-            return Err(FecError::FieldOverflow {
-                field: "SBN",
-                value: id.sbn.into(),
-                bits: 8,
-            });
-        }
-        if id.esi >= ESI_LIMIT {
-            return Err(FecError::FieldOverflow {
-                field: "ESI",
-                value: id.esi.into(),
-                bits: 24,
-            });
-        }
-        let available = out.len();
-        put_be(out, 0, 4, (u64::from(id.sbn) << 24) | u64::from(id.esi)).ok_or(
-            FecError::Truncated {
-                what: "FEC Payload ID (ID 6)",
-                needed: 4,
-                available,
-            },
-        )
+        check_width("SBN", id.sbn.into(), 8)?;
+        check_width("ESI", id.esi.into(), 24)?;
+        let out = out_prefix(out, 4, "FEC Payload ID (ID 6)")?;
+        put_be(out, 0, 4, (u64::from(id.sbn) << 24) | u64::from(id.esi));
+        Ok(())
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
@@ -269,26 +259,7 @@ impl FecScheme for RaptorQ {
     }
 
     fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
-        let (het, hel) = match ext {
-            [het, hel, ..] => (*het, usize::from(*hel)),
-            _ => {
-                return Err(FecError::Truncated {
-                    what: "EXT_FTI",
-                    needed: 2,
-                    available: ext.len(),
-                });
-            }
-        };
-        if het != EXT_FTI {
-            return Err(FecError::NotFti { het });
-        }
-        if hel != FTI_LEN / 4 || ext.len() != FTI_LEN {
-            return Err(FecError::FtiLength {
-                encoding_id: FecEncodingId::RAPTORQ,
-                hel,
-                expected: FTI_LEN / 4,
-            });
-        }
+        let ext = fti_body(ext, FecEncodingId::RAPTORQ, FTI_LEN)?;
         // Length checked above: every field is in range.
         let f = be(ext, 2, 5).unwrap_or(0);
         let t = be(ext, 8, 2).unwrap_or(0) as u16;
@@ -303,15 +274,7 @@ impl FecScheme for RaptorQ {
     fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
         self.validate_oti(oti)?;
         let (z, n, al) = rq_params(oti)?;
-        let available = out.len();
-        let out = out.get_mut(..FTI_LEN).ok_or(FecError::Truncated {
-            what: "EXT_FTI",
-            needed: FTI_LEN,
-            available,
-        })?;
-        out.fill(0);
-        out[0] = EXT_FTI;
-        out[1] = (FTI_LEN / 4) as u8;
+        let out = fti_prefix(out, FTI_LEN)?;
         put_be(out, 2, 5, oti.transfer_length);
         put_be(out, 8, 2, oti.encoding_symbol_length.into());
         put_be(out, 10, 1, z.into());
@@ -387,13 +350,7 @@ impl FecScheme for RaptorQ {
                 reason: "number of source blocks must be > 0 (RFC 6330 §4.3)",
             });
         }
-        if z > 255 {
-            return Err(FecError::FieldOverflow {
-                field: "Z",
-                value: z.into(),
-                bits: 8,
-            });
-        }
+        check_width("Z", z.into(), 8)?;
         check_t_n_al(oti.encoding_symbol_length, n.into(), al)?;
         let blocking = Blocking::raptor(
             oti.transfer_length,
@@ -438,13 +395,7 @@ impl FecScheme for RaptorQ {
         data: Bytes,
     ) -> Result<Box<dyn BlockEncoder>, FecError> {
         let params = BlockParams::new(self, oti, block)?;
-        if data.len() as u64 != block.len {
-            return Err(FecError::InvalidOti {
-                field: "block length",
-                value: data.len() as u64,
-                reason: "source data does not match the block length",
-            });
-        }
+        check_block_data(block, &data)?;
         Ok(Box::new(RqEncoder {
             p: params,
             data,
@@ -456,7 +407,7 @@ impl FecScheme for RaptorQ {
         let p = BlockParams::new(self, oti, block)?;
         Ok(Box::new(RqDecoder {
             p,
-            seen: HashMap::new(),
+            seen: SymbolLog::new(p.block, p.t, ESI_LIMIT, p.n <= 1),
             pending: Vec::new(),
             inner: None,
             source_received: 0,
@@ -480,14 +431,7 @@ impl BlockParams {
         let blocking = scheme.blocking(oti)?;
         // The block must be one of this object's blocks: a hostile BlockSpec must not reach
         // raptorq (which would panic on K = 0 or K > 56403).
-        let expected = blocking.block(block.sbn)?;
-        if expected != *block {
-            return Err(FecError::InvalidOti {
-                field: "block",
-                value: block.sbn.into(),
-                reason: "block does not belong to this OTI's partitioning",
-            });
-        }
+        check_block_of(&blocking, block)?;
         let (_, n, al) = rq_params(oti)?;
         Ok(Self {
             block: *block,
@@ -531,18 +475,8 @@ impl BlockEncoder for RqEncoder {
 
     fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError> {
         let t = usize::from(self.p.t);
-        if esi >= ESI_LIMIT {
-            return Err(FecError::EsiOutOfRange {
-                esi,
-                limit: ESI_LIMIT,
-            });
-        }
-        let available = out.len();
-        let out = out.get_mut(..t).ok_or(FecError::Truncated {
-            what: "symbol buffer",
-            needed: t,
-            available,
-        })?;
+        check_esi(esi, ESI_LIMIT)?;
+        let out = out_prefix(out, t, "symbol buffer")?;
         let k = self.p.k();
         if esi < k {
             write_interleaved_source_symbol(
@@ -581,31 +515,10 @@ impl BlockEncoder for RqEncoder {
     }
 }
 
-/// A fast 64-bit fingerprint (8 bytes per step, multiply–xorshift mixing), used to
-/// recognise a repeated ESI without keeping a second copy of every symbol. Not
-/// collision-resistant: an attacker who can forge symbols can forge anything anyway, and a
-/// collision only makes a conflicting symbol look like a duplicate (it is dropped either way).
-pub(crate) fn fingerprint(bytes: &[u8]) -> u64 {
-    const M: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = bytes.len() as u64 ^ 0x243F_6A88_85A3_08D3;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(M);
-        h ^= h >> 29;
-    }
-    for &b in chunks.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(M);
-        h ^= h >> 29;
-    }
-    h
-}
-
 struct RqDecoder {
     p: BlockParams,
-    /// ESI -> fingerprint of the (padded) symbol, for duplicate/conflict detection.
-    seen: HashMap<u32, u64>,
+    /// Distinct symbols received, for duplicate/conflict detection.
+    seen: SymbolLog,
     /// Symbols not yet handed to raptorq.
     pending: Vec<EncodingPacket>,
     inner: Option<SourceBlockDecoder>,
@@ -620,46 +533,12 @@ impl BlockDecoder for RqDecoder {
     }
 
     fn push(&mut self, esi: u32, symbol: &[u8]) -> Result<PushOutcome, FecError> {
-        if esi >= ESI_LIMIT {
-            return Err(FecError::EsiOutOfRange {
-                esi,
-                limit: ESI_LIMIT,
-            });
-        }
-        let t = usize::from(self.p.t);
-        let k = self.p.k();
         // Only the last source symbol of the object may be short; it is padded with zeros.
-        let short_ok = self.p.n <= 1
-            && self
-                .p
-                .block
-                .source_symbol_len(esi)
-                .filter(|&l| l < t)
-                .is_some_and(|l| symbol.len() == l);
-        if symbol.len() != t && !short_ok {
-            return Err(FecError::SymbolLength {
-                esi,
-                len: symbol.len(),
-                expected: t,
-            });
-        }
-        let mut data = Vec::with_capacity(t);
-        data.extend_from_slice(symbol);
-        data.resize(t, 0);
-        let fp = fingerprint(&data);
-        if let Some(&old) = self.seen.get(&esi) {
-            return if old == fp {
-                Ok(PushOutcome::Duplicate)
-            } else {
-                Err(FecError::ConflictingSymbol { esi })
-            };
-        }
-        // Memory bound: beyond 2k + 64 distinct symbols more cannot realistically help, so
-        // they are not stored (a hostile sender cannot make the decoder hold 2^24 symbols).
-        if self.result.is_some() || self.seen.len() as u64 >= 2 * u64::from(self.p.k()) + 64 {
-            return Ok(PushOutcome::NotNeeded);
-        }
-        self.seen.insert(esi, fp);
+        let data = match self.seen.admit(esi, symbol, self.result.is_some())? {
+            Admitted::New(data) => data,
+            Admitted::Done(outcome) => return Ok(outcome),
+        };
+        let k = self.p.k();
         if esi < k {
             self.source_received += 1;
             if let Some(m) = self.missing.get_mut(esi as usize) {
@@ -724,12 +603,7 @@ impl BlockDecoder for RqDecoder {
     }
 
     fn missing_source_symbols(&self) -> Vec<u32> {
-        if self.result.is_some() {
-            return Vec::new();
-        }
-        (0..self.p.k())
-            .filter(|&i| self.missing.get(i as usize).copied().unwrap_or(false))
-            .collect()
+        missing_esis(&self.missing, self.p.k(), self.result.is_some())
     }
 }
 

@@ -14,10 +14,8 @@
 //! resulting SBNs and the source ESIs fit the Payload ID fields; any limit on repair ESIs is
 //! the instance's business.
 
-use crate::wire::{be, put_be};
-use crate::{
-    Blocking, EXT_FTI, FecEncodingId, FecError, FecInstanceId, Oti, PayloadId, SchemeSpecific,
-};
+use crate::wire::{be, check_width, fti_body, fti_prefix, put_be, read_sbn_esi, write_sbn_esi};
+use crate::{Blocking, FecEncodingId, FecError, FecInstanceId, Oti, PayloadId, SchemeSpecific};
 
 /// Length of EXT_FTI for IDs 128 and 130, HET and HEL included (HEL = 4).
 pub const FTI_LEN: usize = 16;
@@ -64,63 +62,15 @@ impl Layout {
     }
 
     fn read_payload_id(self, buf: &[u8]) -> Result<PayloadId, FecError> {
-        let trunc = FecError::Truncated {
-            what: self.what,
-            needed: 2 * self.field,
-            available: buf.len(),
-        };
-        let sbn = be(buf, 0, self.field).ok_or(trunc)?;
-        let esi = be(buf, self.field, self.field).ok_or(trunc)?;
-        Ok(PayloadId {
-            sbn: sbn as u32,
-            esi: esi as u32,
-            source_block_length: None,
-        })
+        read_sbn_esi(buf, self.field, self.what)
     }
 
     fn write_payload_id(self, id: &PayloadId, out: &mut [u8]) -> Result<(), FecError> {
-        for (field, value) in [("SBN", id.sbn), ("ESI", id.esi)] {
-            if u64::from(value) >= self.limit() {
-                return Err(FecError::FieldOverflow {
-                    field,
-                    value: value.into(),
-                    bits: self.bits(),
-                });
-            }
-        }
-        let trunc = FecError::Truncated {
-            what: self.what,
-            needed: 2 * self.field,
-            available: out.len(),
-        };
-        if out.len() < 2 * self.field {
-            return Err(trunc);
-        }
-        put_be(out, 0, self.field, id.sbn.into()).ok_or(trunc)?;
-        put_be(out, self.field, self.field, id.esi.into()).ok_or(trunc)
+        write_sbn_esi(id, out, self.field, self.what)
     }
 
     fn read_fti(self, ext: &[u8]) -> Result<Oti, FecError> {
-        let (het, hel) = match ext {
-            [het, hel, ..] => (*het, usize::from(*hel)),
-            _ => {
-                return Err(FecError::Truncated {
-                    what: "EXT_FTI",
-                    needed: 2,
-                    available: ext.len(),
-                });
-            }
-        };
-        if het != EXT_FTI {
-            return Err(FecError::NotFti { het });
-        }
-        if hel != FTI_LEN / 4 || ext.len() != FTI_LEN {
-            return Err(FecError::FtiLength {
-                encoding_id: self.id,
-                hel,
-                expected: FTI_LEN / 4,
-            });
-        }
+        let ext = fti_body(ext, self.id, FTI_LEN)?;
         // Length checked above: every field is in range.
         let l = be(ext, 2, 6).unwrap_or(0);
         let inst = be(ext, 8, 2).unwrap_or(0) as u16;
@@ -133,15 +83,7 @@ impl Layout {
 
     fn write_fti(self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
         self.validate(oti)?;
-        let available = out.len();
-        let out = out.get_mut(..FTI_LEN).ok_or(FecError::Truncated {
-            what: "EXT_FTI",
-            needed: FTI_LEN,
-            available,
-        })?;
-        out.fill(0);
-        out[0] = EXT_FTI;
-        out[1] = (FTI_LEN / 4) as u8;
+        let out = fti_prefix(out, FTI_LEN)?;
         put_be(out, 2, 6, oti.transfer_length);
         put_be(
             out,
@@ -168,13 +110,7 @@ impl Layout {
                 reason: "Under-Specified schemes need an FEC Instance ID (RFC 5052 §5.2)",
             });
         }
-        if oti.transfer_length >= 1 << 48 {
-            return Err(FecError::FieldOverflow {
-                field: "L",
-                value: oti.transfer_length,
-                bits: 48,
-            });
-        }
+        check_width("L", oti.transfer_length, 48)?;
         let blocking = Blocking::rfc5052(
             oti.transfer_length,
             oti.encoding_symbol_length,

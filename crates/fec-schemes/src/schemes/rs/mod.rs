@@ -94,6 +94,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::schemes::SourceBlockBuffer;
+use crate::schemes::common::{check_block_data, check_esi};
+use crate::wire::{check_width, out_prefix};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, Oti, PushOutcome,
 };
@@ -122,6 +124,16 @@ pub fn encoding_symbols(k: u32, b: u32, max_n: u32) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX).max(k)
 }
 
+/// [`encoding_symbols`] of `block` under `oti` (B and max_n of the OTI): the
+/// [`crate::FecScheme::esi_limit`] of all three RS schemes.
+pub(crate) fn block_encoding_symbols(oti: &Oti, block: &BlockSpec) -> u32 {
+    encoding_symbols(
+        block.source_symbols,
+        oti.max_source_block_length,
+        oti.max_encoding_symbols.unwrap_or(0),
+    )
+}
+
 /// Exclusive upper bound of the ESIs an RS *decoder* accepts in GF(2^m): `2^m`, one per
 /// evaluation point (see the module docs, "Lenient on receipt"). Encoders and
 /// [`crate::FecScheme::esi_limit`] keep `n` ([`encoding_symbols`]).
@@ -147,13 +159,7 @@ pub(crate) fn validate(oti: &Oti, m: u8, lim: Limits) -> Result<Blocking, FecErr
             found: oti.encoding_id,
         });
     }
-    if oti.transfer_length >= 1 << 48 {
-        return Err(FecError::FieldOverflow {
-            field: "L",
-            value: oti.transfer_length,
-            bits: 48,
-        });
-    }
+    check_width("L", oti.transfer_length, 48)?;
     let field = gf::field(m).ok_or(FecError::InvalidOti {
         field: "m",
         value: m.into(),
@@ -175,26 +181,13 @@ pub(crate) fn validate(oti: &Oti, m: u8, lim: Limits) -> Result<Blocking, FecErr
             reason: "maximum source block length must be > 0 (RFC 5052 §9.1)",
         });
     }
-    let field_max = (1u64 << lim.b_bits) - 1;
-    if u64::from(b) > field_max {
-        return Err(FecError::FieldOverflow {
-            field: "B",
-            value: b.into(),
-            bits: lim.b_bits,
-        });
-    }
+    check_width("B", b.into(), lim.b_bits)?;
     let max_n = oti.max_encoding_symbols.ok_or(FecError::InvalidOti {
         field: "max_n",
         value: 0,
         reason: "RFC 5510 requires the maximum number of encoding symbols",
     })?;
-    if u64::from(max_n) > field_max {
-        return Err(FecError::FieldOverflow {
-            field: "max_n",
-            value: max_n.into(),
-            bits: lim.b_bits,
-        });
-    }
+    check_width("max_n", max_n.into(), lim.b_bits)?;
     if max_n < b {
         return Err(FecError::InvalidOti {
             field: "max_n",
@@ -273,18 +266,8 @@ pub(crate) fn encoder(
     data: Bytes,
 ) -> Result<Box<dyn BlockEncoder>, FecError> {
     check_block(m, oti, block)?;
-    if data.len() as u64 != block.len {
-        return Err(FecError::InvalidOti {
-            field: "block length",
-            value: data.len() as u64,
-            reason: "source data does not match the block length",
-        });
-    }
-    let n = encoding_symbols(
-        block.source_symbols,
-        oti.max_source_block_length,
-        oti.max_encoding_symbols.unwrap_or(0),
-    );
+    check_block_data(block, &data)?;
+    let n = block_encoding_symbols(oti, block);
     Ok(Box::new(RsEncoder {
         m,
         n,
@@ -366,27 +349,17 @@ impl BlockEncoder for RsEncoder {
     fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError> {
         let k = self.block.source_symbols;
         let e = usize::from(self.block.symbol_length);
-        let available = out.len();
-        let truncated = |needed| FecError::Truncated {
-            what: "symbol buffer",
-            needed,
-            available,
-        };
         if let Some(len) = self.block.source_symbol_len(esi) {
             let start = esi as usize * e;
             let src = self
                 .data
                 .get(start..start + len)
                 .ok_or(FecError::EsiOutOfRange { esi, limit: self.n })?;
-            out.get_mut(..len)
-                .ok_or(truncated(len))?
-                .copy_from_slice(src);
+            out_prefix(out, len, "symbol buffer")?.copy_from_slice(src);
             return Ok(len);
         }
-        if esi >= self.n {
-            return Err(FecError::EsiOutOfRange { esi, limit: self.n });
-        }
-        let dst = out.get_mut(..e).ok_or(truncated(e))?;
+        check_esi(esi, self.n)?;
+        let dst = out_prefix(out, e, "symbol buffer")?;
         let limit = self.n;
         let parity = self.compute_parity()?;
         let j = (esi - k) as usize;
@@ -420,12 +393,7 @@ impl BlockDecoder for RsDecoder {
 
     fn push(&mut self, esi: u32, symbol: &[u8]) -> Result<PushOutcome, FecError> {
         let k = self.k();
-        if esi >= self.limit {
-            return Err(FecError::EsiOutOfRange {
-                esi,
-                limit: self.limit,
-            });
-        }
+        check_esi(esi, self.limit)?;
         if self.done.is_some() {
             return Ok(PushOutcome::NotNeeded);
         }
@@ -565,49 +533,6 @@ pub(crate) fn make_oti(
         max_encoding_symbols: Some(max_n),
         scheme_specific,
     }
-}
-
-/// Reads `HET`/`HEL` of an EXT_FTI and checks them against `expected_len` bytes.
-pub(crate) fn fti_header(
-    ext: &[u8],
-    encoding_id: FecEncodingId,
-    expected_len: usize,
-) -> Result<(), FecError> {
-    let (het, hel) = match ext {
-        [het, hel, ..] => (*het, usize::from(*hel)),
-        _ => {
-            return Err(FecError::Truncated {
-                what: "EXT_FTI",
-                needed: 2,
-                available: ext.len(),
-            });
-        }
-    };
-    if het != crate::EXT_FTI {
-        return Err(FecError::NotFti { het });
-    }
-    if hel != expected_len / 4 || ext.len() != expected_len {
-        return Err(FecError::FtiLength {
-            encoding_id,
-            hel,
-            expected: expected_len / 4,
-        });
-    }
-    Ok(())
-}
-
-/// Borrows the first `len` bytes of `out` or reports truncation.
-pub(crate) fn out_prefix<'a>(
-    out: &'a mut [u8],
-    len: usize,
-    what: &'static str,
-) -> Result<&'a mut [u8], FecError> {
-    let available = out.len();
-    out.get_mut(..len).ok_or(FecError::Truncated {
-        what,
-        needed: len,
-        available,
-    })
 }
 
 #[allow(dead_code)]

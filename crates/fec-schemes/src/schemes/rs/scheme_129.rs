@@ -10,11 +10,12 @@
 
 use bytes::Bytes;
 
-use super::{Limits, encoding_symbols, fti_header, make_oti, out_prefix, validate};
-use crate::wire::{be, put_be};
+use super::{Limits, block_encoding_symbols, make_oti, validate};
+use crate::schemes::common::no_scheme_specific;
+use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
-    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError,
-    FecInstanceId, FecScheme, Oti, PayloadId, SchemeKey, SchemeSpecific,
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecInstanceId,
+    FecScheme, Oti, PayloadId, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -122,20 +123,8 @@ impl FecScheme for RsSmallBlock {
                 },
             )?,
         };
-        if sbl > 0xFFFF {
-            return Err(FecError::FieldOverflow {
-                field: "SBL",
-                value: sbl.into(),
-                bits: 16,
-            });
-        }
-        if id.esi > 0xFFFF {
-            return Err(FecError::FieldOverflow {
-                field: "ESI",
-                value: id.esi.into(),
-                bits: 16,
-            });
-        }
+        check_width("SBL", sbl.into(), 16)?;
+        check_width("ESI", id.esi.into(), 16)?;
         let out = out_prefix(out, 8, "FEC Payload ID (ID 129)")?;
         put_be(out, 0, 4, id.sbn.into());
         put_be(out, 4, 2, sbl.into());
@@ -148,7 +137,7 @@ impl FecScheme for RsSmallBlock {
     }
 
     fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
-        fti_header(ext, FecEncodingId::SMALL_BLOCK_SYSTEMATIC, FTI_LEN)?;
+        let ext = fti_body(ext, FecEncodingId::SMALL_BLOCK_SYSTEMATIC, FTI_LEN)?;
         // Length checked above: every field is in range.
         let l = be(ext, 2, 6).unwrap_or(0);
         let instance = be(ext, 8, 2).unwrap_or(0) as u16;
@@ -163,10 +152,7 @@ impl FecScheme for RsSmallBlock {
 
     fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
         self.validate_oti(oti)?;
-        let out = out_prefix(out, FTI_LEN, "EXT_FTI")?;
-        out.fill(0);
-        out[0] = EXT_FTI;
-        out[1] = (FTI_LEN / 4) as u8;
+        let out = fti_prefix(out, FTI_LEN)?;
         put_be(out, 2, 6, oti.transfer_length);
         put_be(out, 8, 2, INSTANCE_ID.0.into());
         put_be(out, 10, 2, oti.encoding_symbol_length.into());
@@ -176,15 +162,10 @@ impl FecScheme for RsSmallBlock {
     }
 
     fn read_scheme_specific_info(&self, info: &[u8]) -> Result<SchemeSpecific, FecError> {
-        if info.is_empty() {
-            Ok(SchemeSpecific::None)
-        } else {
-            Err(FecError::InvalidOti {
-                field: "Scheme-Specific-Info",
-                value: info.len() as u64,
-                reason: "FEC Encoding ID 129/0 has no scheme-specific OTI (RFC 5510 §6.2)",
-            })
-        }
+        no_scheme_specific(
+            info,
+            "FEC Encoding ID 129/0 has no scheme-specific OTI (RFC 5510 §6.2)",
+        )
     }
 
     fn write_scheme_specific_info(&self, _oti: &Oti) -> Vec<u8> {
@@ -202,11 +183,7 @@ impl FecScheme for RsSmallBlock {
     }
 
     fn esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32 {
-        encoding_symbols(
-            block.source_symbols,
-            oti.max_source_block_length,
-            oti.max_encoding_symbols.unwrap_or(0),
-        )
+        block_encoding_symbols(oti, block)
     }
 
     fn receive_esi_limit(&self, _oti: &Oti, _block: &BlockSpec) -> u32 {

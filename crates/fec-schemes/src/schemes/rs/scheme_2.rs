@@ -11,11 +11,11 @@
 
 use bytes::Bytes;
 
-use super::{Limits, encoding_symbols, fti_header, make_oti, out_prefix, validate};
-use crate::wire::{be, put_be};
+use super::{Limits, block_encoding_symbols, make_oti, validate};
+use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
-    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError, FecScheme,
-    Oti, PayloadId, SchemeKey, SchemeSpecific,
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
+    PayloadId, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -117,20 +117,8 @@ impl FecScheme for RsGf2m {
     fn write_payload_id(&self, id: &PayloadId, oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
         let m = Self::m(oti)?;
         let sbn_bits = 32 - u32::from(m);
-        if u64::from(id.sbn) >= 1u64 << sbn_bits {
-            return Err(FecError::FieldOverflow {
-                field: "SBN",
-                value: id.sbn.into(),
-                bits: sbn_bits,
-            });
-        }
-        if id.esi >= 1 << m {
-            return Err(FecError::FieldOverflow {
-                field: "ESI",
-                value: id.esi.into(),
-                bits: m.into(),
-            });
-        }
+        check_width("SBN", id.sbn.into(), sbn_bits)?;
+        check_width("ESI", id.esi.into(), m.into())?;
         let out = out_prefix(out, 4, "FEC Payload ID (ID 2)")?;
         put_be(out, 0, 4, (u64::from(id.sbn) << m) | u64::from(id.esi));
         Ok(())
@@ -141,7 +129,7 @@ impl FecScheme for RsGf2m {
     }
 
     fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
-        fti_header(ext, FecEncodingId::RS_GF2M, FTI_LEN)?;
+        let ext = fti_body(ext, FecEncodingId::RS_GF2M, FTI_LEN)?;
         // Length checked above: every field is in range.
         let l = be(ext, 2, 6).unwrap_or(0);
         let m = be(ext, 8, 1).unwrap_or(0) as u8;
@@ -157,10 +145,7 @@ impl FecScheme for RsGf2m {
     fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
         self.validate_oti(oti)?;
         let (m, g) = Self::m_g(oti)?;
-        let out = out_prefix(out, FTI_LEN, "EXT_FTI")?;
-        out.fill(0);
-        out[0] = EXT_FTI;
-        out[1] = (FTI_LEN / 4) as u8;
+        let out = fti_prefix(out, FTI_LEN)?;
         put_be(out, 2, 6, oti.transfer_length);
         out[8] = m;
         out[9] = g;
@@ -211,11 +196,7 @@ impl FecScheme for RsGf2m {
     }
 
     fn esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32 {
-        encoding_symbols(
-            block.source_symbols,
-            oti.max_source_block_length,
-            oti.max_encoding_symbols.unwrap_or(0),
-        )
+        block_encoding_symbols(oti, block)
     }
 
     fn receive_esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32 {

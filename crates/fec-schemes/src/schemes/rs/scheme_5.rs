@@ -7,11 +7,12 @@
 
 use bytes::Bytes;
 
-use super::{Limits, encoding_symbols, fti_header, make_oti, out_prefix, validate};
-use crate::wire::{be, put_be};
+use super::{Limits, block_encoding_symbols, make_oti, validate};
+use crate::schemes::common::no_scheme_specific;
+use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
-    BlockDecoder, BlockEncoder, BlockSpec, Blocking, EXT_FTI, FecEncodingId, FecError, FecScheme,
-    Oti, PayloadId, SchemeKey, SchemeSpecific,
+    BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
+    PayloadId, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 12;
@@ -67,20 +68,8 @@ impl FecScheme for RsGf28 {
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        if id.sbn >= 1 << 24 {
-            return Err(FecError::FieldOverflow {
-                field: "SBN",
-                value: id.sbn.into(),
-                bits: 24,
-            });
-        }
-        if id.esi > 0xFF {
-            return Err(FecError::FieldOverflow {
-                field: "ESI",
-                value: id.esi.into(),
-                bits: 8,
-            });
-        }
+        check_width("SBN", id.sbn.into(), 24)?;
+        check_width("ESI", id.esi.into(), 8)?;
         let out = out_prefix(out, 4, "FEC Payload ID (ID 5)")?;
         put_be(out, 0, 4, (u64::from(id.sbn) << 8) | u64::from(id.esi));
         Ok(())
@@ -91,7 +80,7 @@ impl FecScheme for RsGf28 {
     }
 
     fn read_fti(&self, ext: &[u8]) -> Result<Oti, FecError> {
-        fti_header(ext, FecEncodingId::RS_GF28, FTI_LEN)?;
+        let ext = fti_body(ext, FecEncodingId::RS_GF28, FTI_LEN)?;
         // Length checked above: every field is in range.
         let l = be(ext, 2, 6).unwrap_or(0);
         let e = be(ext, 8, 2).unwrap_or(0) as u16;
@@ -104,10 +93,7 @@ impl FecScheme for RsGf28 {
 
     fn write_fti(&self, oti: &Oti, out: &mut [u8]) -> Result<usize, FecError> {
         self.validate_oti(oti)?;
-        let out = out_prefix(out, FTI_LEN, "EXT_FTI")?;
-        out.fill(0);
-        out[0] = EXT_FTI;
-        out[1] = (FTI_LEN / 4) as u8;
+        let out = fti_prefix(out, FTI_LEN)?;
         put_be(out, 2, 6, oti.transfer_length);
         put_be(out, 8, 2, oti.encoding_symbol_length.into());
         put_be(out, 10, 1, oti.max_source_block_length.into());
@@ -116,15 +102,10 @@ impl FecScheme for RsGf28 {
     }
 
     fn read_scheme_specific_info(&self, info: &[u8]) -> Result<SchemeSpecific, FecError> {
-        if info.is_empty() {
-            Ok(SchemeSpecific::None)
-        } else {
-            Err(FecError::InvalidOti {
-                field: "Scheme-Specific-Info",
-                value: info.len() as u64,
-                reason: "FEC Encoding ID 5 has no scheme-specific OTI (RFC 5510 §4.2)",
-            })
-        }
+        no_scheme_specific(
+            info,
+            "FEC Encoding ID 5 has no scheme-specific OTI (RFC 5510 §4.2)",
+        )
     }
 
     fn write_scheme_specific_info(&self, _oti: &Oti) -> Vec<u8> {
@@ -140,11 +121,7 @@ impl FecScheme for RsGf28 {
     }
 
     fn esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32 {
-        encoding_symbols(
-            block.source_symbols,
-            oti.max_source_block_length,
-            oti.max_encoding_symbols.unwrap_or(0),
-        )
+        block_encoding_symbols(oti, block)
     }
 
     fn receive_esi_limit(&self, _oti: &Oti, _block: &BlockSpec) -> u32 {
