@@ -1,7 +1,7 @@
 //! Parsing ALC packets (RFC 5775 §4): LCT header, FEC Payload ID, encoding symbols.
 
 use fec_schemes::{
-    FecEncodingId, FecError, FecInstanceId, FecRegistry, FecScheme, Oti, PayloadId, SchemeSpecific,
+    FecEncodingId, FecError, FecRegistry, FecScheme, Oti, PayloadId, SchemeSpecific,
 };
 use lct_header::{
     EXT_CENC, EXT_FDT, ExtCenc, ExtFdt, ExtTime, KnownExtensions, LctError, LctPacket, LctRepr,
@@ -397,21 +397,17 @@ fn read_fti<'a>(
 ) -> Result<(&'a dyn FecScheme, Oti), AlcError> {
     let bytes = fti.bytes();
     let scheme: &'a dyn FecScheme = if encoding_id.is_under_specified() {
-        // RFC 5445 §4.2/§5.2/§6.2 (IDs 128, 129, 130): the FEC Instance ID is at
-        // bytes [8..10) of EXT_FTI. Other Under-Specified IDs fall back to the only
-        // registered instance.
-        let instance = bytes
-            .get(8..10)
-            .map(|b| FecInstanceId(u16::from_be_bytes([b[0], b[1]])));
-        match registry.get(encoding_id, instance) {
-            Ok(s) => &**s,
-            Err(_) => &**registry
-                .by_encoding_id(encoding_id)
-                .ok_or(AlcError::UnknownScheme {
-                    encoding_id,
-                    instance_id: instance,
-                })?,
-        }
+        // The FEC Instance ID's place in EXT_FTI is the FEC building block's business.
+        &**registry.for_fti(encoding_id, bytes).map_err(|e| match e {
+            FecError::UnknownScheme {
+                encoding_id,
+                instance_id,
+            } => AlcError::UnknownScheme {
+                encoding_id,
+                instance_id,
+            },
+            e => e.into(),
+        })?
     } else {
         // Fully-Specified: the codepoint's table entry is `registry.get(encoding_id,
         // None)`; ask the registry only for its error.

@@ -77,8 +77,69 @@ impl FecRegistry {
         }
     }
 
+    /// Finds the scheme that reads an EXT_FTI `ext` (the whole extension, HET first) of FEC
+    /// Encoding ID `encoding_id`. For Under-Specified IDs the FEC Instance ID sits at bytes
+    /// [8..10) of EXT_FTI (RFC 5445 §4.2, §5.2, §6.2); when no scheme is registered under it,
+    /// the only registered instance of the ID is used. Fully-Specified IDs ignore it.
+    pub fn for_fti(
+        &self,
+        encoding_id: FecEncodingId,
+        ext: &[u8],
+    ) -> Result<&Arc<dyn FecScheme>, FecError> {
+        if !encoding_id.is_under_specified() {
+            return self.get(encoding_id, None);
+        }
+        let instance = ext
+            .get(8..10)
+            .map(|b| FecInstanceId(u16::from_be_bytes([b[0], b[1]])));
+        match self.get(encoding_id, instance) {
+            Ok(s) => Ok(s),
+            Err(e) => self.by_encoding_id(encoding_id).ok_or(e),
+        }
+    }
+
     /// Iterates over the registered schemes in key order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn FecScheme>> {
         self.schemes.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 5445 §5.2: for Under-Specified IDs the FEC Instance ID is at EXT_FTI [8..10).
+    #[test]
+    fn rfc5445_5_2_for_fti_reads_the_instance_id() {
+        let r = FecRegistry::with_builtin();
+        let mut fti = [64u8, 4, 0, 0, 0, 0, 0, 40, 0, 0, 0, 4, 0, 10, 0, 12];
+        let s = r
+            .for_fti(FecEncodingId::SMALL_BLOCK_SYSTEMATIC, &fti)
+            .unwrap();
+        assert_eq!(
+            s.key(),
+            SchemeKey::under_specified(FecEncodingId::SMALL_BLOCK_SYSTEMATIC, FecInstanceId(0))
+        );
+        // An unregistered instance falls back to the only registered one.
+        fti[9] = 7;
+        let s = r
+            .for_fti(FecEncodingId::SMALL_BLOCK_SYSTEMATIC, &fti)
+            .unwrap();
+        assert_eq!(s.key().instance_id, Some(FecInstanceId(0)));
+        // Fully-Specified IDs ignore those bytes; unknown IDs are typed errors.
+        assert_eq!(
+            r.for_fti(FecEncodingId::RS_GF28, &fti)
+                .unwrap()
+                .key()
+                .encoding_id,
+            FecEncodingId::RS_GF28
+        );
+        assert!(matches!(
+            r.for_fti(FecEncodingId::COMPACT, &fti),
+            Err(FecError::UnknownScheme {
+                instance_id: Some(FecInstanceId(7)),
+                ..
+            })
+        ));
     }
 }

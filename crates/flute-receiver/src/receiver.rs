@@ -544,12 +544,6 @@ impl Session {
     }
 }
 
-fn scheme_by_codepoint(cfg: &ReceiverConfig, codepoint: u8) -> Option<Arc<dyn FecScheme>> {
-    cfg.registry
-        .by_encoding_id(FecEncodingId(codepoint))
-        .cloned()
-}
-
 /// Two OTIs describe the same object coding if they partition the object the same way and
 /// agree on the scheme-specific parts (fields a scheme does not carry, like RaptorQ's B,
 /// may differ between EXT_FTI and the FDT).
@@ -566,7 +560,10 @@ fn oti_from_fti(cfg: &ReceiverConfig, view: &LctView<'_>) -> Result<Option<Oti>,
     let Some(fti) = view.fti else {
         return Ok(None);
     };
-    let scheme = scheme_by_codepoint(cfg, view.codepoint).ok_or(DropReason::UnknownScheme)?;
+    let scheme = cfg
+        .registry
+        .for_fti(FecEncodingId(view.codepoint), fti)
+        .map_err(|_| DropReason::UnknownScheme)?;
     scheme
         .read_fti(fti)
         .map(Some)
