@@ -1,7 +1,7 @@
 //! Parsing ALC packets (RFC 5775 §4): LCT header, FEC Payload ID, encoding symbols.
 
 use fec_schemes::{
-    FecEncodingId, FecError, FecRegistry, FecScheme, Oti, PayloadId, SchemeSpecific,
+    FecEncodingId, FecError, FecRegistry, FecScheme, Oti, PayloadId, SbnEsiLayout, SchemeSpecific,
 };
 use lct_header::{
     EXT_CENC, EXT_FDT, ExtCenc, ExtFdt, ExtTime, KnownExtensions, LctError, LctPacket, LctRepr,
@@ -57,11 +57,30 @@ impl CodepointMap {
 }
 
 /// One entry of a parser's per-codepoint table: the scheme the codepoint alone
-/// determines, and its FEC Payload ID length (a property of the scheme, read once).
+/// determines, its FEC Payload ID length and, where the scheme declares one, its
+/// OTI-independent Payload ID layout (properties of the scheme, read once).
 #[derive(Debug, Clone)]
 struct Direct<S> {
     scheme: S,
-    pid_len: usize,
+    pid: PidFormat,
+}
+
+/// How to read a scheme's FEC Payload ID: its length, and the layout that lets the parser
+/// decode it inline (`None`: call [`FecScheme::read_payload_id`]).
+#[derive(Debug, Clone, Copy)]
+struct PidFormat {
+    len: usize,
+    layout: Option<SbnEsiLayout>,
+}
+
+impl PidFormat {
+    fn of(scheme: &dyn FecScheme) -> Self {
+        let len = scheme.payload_id_len();
+        // A layout that disagrees with the declared length is ignored (the scheme's own
+        // reader is then used), so a faulty scheme cannot make the parser misread.
+        let layout = scheme.payload_id_layout().filter(|l| l.byte_len() == len);
+        Self { len, layout }
+    }
 }
 
 /// The per-codepoint table (256 entries).
@@ -82,7 +101,7 @@ fn direct_table<'r, S>(
                 registry.get(id, None).ok()?
             };
             Some(Direct {
-                pid_len: s.payload_id_len(),
+                pid: PidFormat::of(&**s),
                 scheme: wrap(s),
             })
         })
@@ -167,9 +186,9 @@ impl<'r> AlcParser<'r> {
         'r: 'a,
     {
         let direct = &self.direct;
-        let lookup = |cp: u8| -> Option<(&'a dyn FecScheme, usize)> {
+        let lookup = |cp: u8| -> Option<(&'a dyn FecScheme, PidFormat)> {
             let d = direct.get(usize::from(cp))?.as_ref()?;
-            Some((d.scheme, d.pid_len))
+            Some((d.scheme, d.pid))
         };
         parse_core(
             self.registry,
@@ -252,9 +271,9 @@ impl SharedAlcParser {
         known_oti: Option<&Oti>,
     ) -> Result<AlcPacket<'a>, AlcError> {
         let direct = &self.direct;
-        let lookup = |cp: u8| -> Option<(&'a dyn FecScheme, usize)> {
+        let lookup = |cp: u8| -> Option<(&'a dyn FecScheme, PidFormat)> {
             let d = direct.get(usize::from(cp))?.as_ref()?;
-            Some((&*d.scheme, d.pid_len))
+            Some((&*d.scheme, d.pid))
         };
         parse_core(
             &self.registry,
@@ -274,7 +293,7 @@ fn parse_core<'a>(
     registry: &'a FecRegistry,
     codepoints: &CodepointMap,
     flute: bool,
-    direct: impl Fn(u8) -> Option<(&'a dyn FecScheme, usize)>,
+    direct: impl Fn(u8) -> Option<(&'a dyn FecScheme, PidFormat)>,
     datagram: &'a [u8],
     known_oti: Option<&Oti>,
 ) -> Result<AlcPacket<'a>, AlcError> {
@@ -297,17 +316,18 @@ fn parse_core<'a>(
         flute_rules(&lct, ext)?;
     }
 
-    let (scheme, pid_len, fti_oti) = match ext.fti {
+    let (scheme, pid, fti_oti) = match ext.fti {
         Some(fti) => {
-            let (scheme, oti) = read_fti(registry, &direct, codepoint, encoding_id, fti)?;
-            (scheme, scheme.payload_id_len(), Some(oti))
+            let (scheme, pid, oti) = read_fti(registry, &direct, codepoint, encoding_id, fti)?;
+            (scheme, pid, Some(oti))
         }
         None => {
-            let (scheme, pid_len) =
+            let (scheme, pid) =
                 scheme_without_fti(registry, &direct, codepoint, encoding_id, known_oti)?;
-            (scheme, pid_len, None)
+            (scheme, pid, None)
         }
     };
+    let pid_len = pid.len;
     if let Some(k) = known_oti {
         if k.encoding_id != encoding_id {
             return Err(AlcError::SchemeMismatch {
@@ -344,10 +364,16 @@ fn parse_core<'a>(
             });
         }
     }
-    let payload_id = match scheme.read_payload_id(payload_id_bytes, oti_for_id) {
-        Ok(id) => Some(id),
-        Err(FecError::NeedsOti { .. }) => None,
-        Err(e) => return Err(e.into()),
+    let payload_id = match pid.layout {
+        // The scheme's declared layout: the same Payload ID as its reader, without the
+        // call. `payload_id_bytes` is `layout.byte_len()` bytes long (`PidFormat::of`, and the
+        // split above), so this read always succeeds.
+        Some(layout) => layout.read(payload_id_bytes),
+        None => match scheme.read_payload_id(payload_id_bytes, oti_for_id) {
+            Ok(id) => Some(id),
+            Err(FecError::NeedsOti { .. }) => None,
+            Err(e) => return Err(e.into()),
+        },
     };
     Ok(AlcPacket {
         lct,
@@ -364,11 +390,11 @@ fn parse_core<'a>(
 #[inline]
 fn scheme_without_fti<'a>(
     registry: &'a FecRegistry,
-    direct: &impl Fn(u8) -> Option<(&'a dyn FecScheme, usize)>,
+    direct: &impl Fn(u8) -> Option<(&'a dyn FecScheme, PidFormat)>,
     codepoint: u8,
     encoding_id: FecEncodingId,
     known_oti: Option<&Oti>,
-) -> Result<(&'a dyn FecScheme, usize), AlcError> {
+) -> Result<(&'a dyn FecScheme, PidFormat), AlcError> {
     if let Some(oti) = known_oti {
         if oti.encoding_id == encoding_id {
             // For a Fully-Specified ID the registry ignores the Instance ID, so the
@@ -379,7 +405,7 @@ fn scheme_without_fti<'a>(
                 }
             }
             let s = &**registry.for_oti(oti)?;
-            return Ok((s, s.payload_id_len()));
+            return Ok((s, PidFormat::of(s)));
         }
     }
     direct(codepoint).ok_or(AlcError::UnknownScheme {
@@ -388,17 +414,18 @@ fn scheme_without_fti<'a>(
     })
 }
 
+#[inline(never)]
 fn read_fti<'a>(
     registry: &'a FecRegistry,
-    direct: &impl Fn(u8) -> Option<(&'a dyn FecScheme, usize)>,
+    direct: &impl Fn(u8) -> Option<(&'a dyn FecScheme, PidFormat)>,
     codepoint: u8,
     encoding_id: FecEncodingId,
     fti: RawExtension<'_>,
-) -> Result<(&'a dyn FecScheme, Oti), AlcError> {
+) -> Result<(&'a dyn FecScheme, PidFormat, Oti), AlcError> {
     let bytes = fti.bytes();
-    let scheme: &'a dyn FecScheme = if encoding_id.is_under_specified() {
+    let (scheme, pid): (&'a dyn FecScheme, PidFormat) = if encoding_id.is_under_specified() {
         // The FEC Instance ID's place in EXT_FTI is the FEC building block's business.
-        &**registry.for_fti(encoding_id, bytes).map_err(|e| match e {
+        let s = &**registry.for_fti(encoding_id, bytes).map_err(|e| match e {
             FecError::UnknownScheme {
                 encoding_id,
                 instance_id,
@@ -407,13 +434,17 @@ fn read_fti<'a>(
                 instance_id,
             },
             e => e.into(),
-        })?
+        })?;
+        (s, PidFormat::of(s))
     } else {
         // Fully-Specified: the codepoint's table entry is `registry.get(encoding_id,
         // None)`; ask the registry only for its error.
         match direct(codepoint) {
-            Some((s, _)) => s,
-            None => &**registry.get(encoding_id, None)?,
+            Some(d) => d,
+            None => {
+                let s = &**registry.get(encoding_id, None)?;
+                (s, PidFormat::of(s))
+            }
         }
     };
     let oti = scheme.read_fti(bytes)?;
@@ -423,7 +454,7 @@ fn read_fti<'a>(
             found: oti.encoding_id,
         });
     }
-    Ok((scheme, oti))
+    Ok((scheme, pid, oti))
 }
 
 /// Most symbol bytes one packet may carry: E, or G * E for RS over GF(2^m) (RFC 5510 §5).

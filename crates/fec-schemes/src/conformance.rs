@@ -101,6 +101,10 @@ pub const CHECKS: &[Check] = &[
         run: payload_id_round_trip,
     },
     Check {
+        name: "payload_id_layout_agrees",
+        run: payload_id_layout_agrees,
+    },
+    Check {
         name: "fti_round_trip",
         run: fti_round_trip,
     },
@@ -195,6 +199,7 @@ macro_rules! fec_conformance {
                 duplicate_and_conflicting_symbols,
                 esi_out_of_range,
                 payload_id_round_trip,
+                payload_id_layout_agrees,
                 fti_round_trip,
                 hostile_oti_values,
                 arbitrary_bytes_never_panic,
@@ -653,6 +658,53 @@ pub fn payload_id_round_trip(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResul
             }
             if scheme.read_payload_id(&out[..len - 1], Some(oti)).is_ok() {
                 return Err(format!("OTI #{i}: truncated payload ID accepted"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// When the scheme declares a [`FecScheme::payload_id_layout`], the layout reads every
+/// byte string as [`FecScheme::read_payload_id`] does (the same Payload ID, or, where the
+/// layout finds the bytes too short, a [`FecError::Truncated`] from the scheme), with and
+/// without the OTI, and its length is [`FecScheme::payload_id_len`]. Passes trivially for
+/// a scheme without a layout.
+pub fn payload_id_layout_agrees(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
+    let Some(layout) = scheme.payload_id_layout() else {
+        return Ok(());
+    };
+    if layout.byte_len() != scheme.payload_id_len() {
+        return Err(format!(
+            "layout length {} != payload_id_len {}",
+            layout.byte_len(),
+            scheme.payload_id_len()
+        ));
+    }
+    let mut rng = XorShift::new(31);
+    let mut otis_or_none: Vec<Option<&Oti>> = otis.iter().map(Some).collect();
+    otis_or_none.push(None);
+    for oti in otis_or_none {
+        for n in 0..256usize {
+            // Every length from empty to a few bytes past the Payload ID, random bytes,
+            // plus the all-ones pattern (widest SBN and ESI).
+            let len = n % (layout.byte_len() + 3);
+            let buf = if n == 255 {
+                vec![0xFF; layout.byte_len()]
+            } else {
+                rng.bytes(len)
+            };
+            let by_layout = layout.read(&buf);
+            let by_scheme = scheme.read_payload_id(&buf, oti);
+            let agree = match (&by_layout, &by_scheme) {
+                (Some(a), Ok(b)) => a == b,
+                (None, Err(FecError::Truncated { .. })) => true,
+                _ => false,
+            };
+            if !agree {
+                return Err(format!(
+                    "{buf:02x?} (OTI given: {}): layout read {by_layout:?}, scheme read {by_scheme:?}",
+                    oti.is_some()
+                ));
             }
         }
     }

@@ -70,7 +70,7 @@ mod wire;
 
 pub use error::FecError;
 pub use id::{FecEncodingId, FecInstanceId, SchemeKey};
-pub use oti::{Oti, PayloadId, SchemeSpecific};
+pub use oti::{Oti, PayloadId, SbnEsiLayout, SchemeSpecific};
 pub use partition::{BlockSpec, Blocking, partition};
 pub use registry::FecRegistry;
 pub use scheme::{BlockDecoder, BlockEncoder, EXT_FTI, FecScheme, PushOutcome};

@@ -10,7 +10,9 @@ use core::fmt;
 
 use bytes::Bytes;
 
-use crate::{BlockSpec, Blocking, FecError, Oti, PayloadId, SchemeKey, SchemeSpecific};
+use crate::{
+    BlockSpec, Blocking, FecError, Oti, PayloadId, SbnEsiLayout, SchemeKey, SchemeSpecific,
+};
 
 /// The header extension type of EXT_FTI (RFC 5775 §5.2).
 pub const EXT_FTI: u8 = 64;
@@ -35,6 +37,18 @@ pub trait FecScheme: Send + Sync + fmt::Debug {
     /// `oti` is `None` when the receiver does not know the object's OTI yet; schemes whose
     /// Payload ID layout depends on the OTI (ID 2) return [`FecError::NeedsOti`] then.
     fn read_payload_id(&self, buf: &[u8], oti: Option<&Oti>) -> Result<PayloadId, FecError>;
+
+    /// The FEC Payload ID's layout when it is a plain SBN field followed by an ESI field
+    /// whatever the OTI (see [`SbnEsiLayout`]); `None` (the default) otherwise.
+    ///
+    /// When this returns `Some(layout)`, `layout.read(buf)` must equal
+    /// [`Self::read_payload_id`]`(buf, oti)` for every `buf` and `oti`, and
+    /// `layout.byte_len()` must equal [`Self::payload_id_len`]: packet parsers use it to decode
+    /// the Payload ID without calling the scheme. The [`crate::conformance`] suite checks
+    /// both.
+    fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
+        None
+    }
 
     /// Writes `id` into the first [`Self::payload_id_len`] bytes of `out`.
     fn write_payload_id(&self, id: &PayloadId, oti: &Oti, out: &mut [u8]) -> Result<(), FecError>;

@@ -4,7 +4,7 @@
 //! `Result` helpers below build the exact [`FecError`] values the schemes report for
 //! EXT_FTI headers, FEC Payload IDs and field widths.
 
-use crate::{EXT_FTI, FecEncodingId, FecError, PayloadId};
+use crate::{EXT_FTI, FecEncodingId, FecError};
 
 pub(crate) fn be(buf: &[u8], at: usize, len: usize) -> Option<u64> {
     let bytes = buf.get(at..at.checked_add(len)?)?;
@@ -86,43 +86,4 @@ pub(crate) fn fti_prefix(out: &mut [u8], fti_len: usize) -> Result<&mut [u8], Fe
     out[0] = EXT_FTI;
     out[1] = (fti_len / 4) as u8;
     Ok(out)
-}
-
-/// Reads a FEC Payload ID made of SBN and ESI fields of `field` bytes each (IDs 0, 1, 128
-/// and 130), with [`FecError::Truncated`] for `what` when `buf` is too short.
-pub(crate) fn read_sbn_esi(
-    buf: &[u8],
-    field: usize,
-    what: &'static str,
-) -> Result<PayloadId, FecError> {
-    let trunc = FecError::Truncated {
-        what,
-        needed: 2 * field,
-        available: buf.len(),
-    };
-    let sbn = be(buf, 0, field).ok_or(trunc)?;
-    let esi = be(buf, field, field).ok_or(trunc)?;
-    Ok(PayloadId {
-        sbn: sbn as u32,
-        esi: esi as u32,
-        source_block_length: None,
-    })
-}
-
-/// Writes the FEC Payload ID read by [`read_sbn_esi`]: SBN then ESI must fit `8 * field`
-/// bits ([`FecError::FieldOverflow`]), then `out` must hold `2 * field` bytes
-/// ([`FecError::Truncated`] for `what`).
-pub(crate) fn write_sbn_esi(
-    id: &PayloadId,
-    out: &mut [u8],
-    field: usize,
-    what: &'static str,
-) -> Result<(), FecError> {
-    let bits = 8 * field as u32;
-    check_width("SBN", id.sbn.into(), bits)?;
-    check_width("ESI", id.esi.into(), bits)?;
-    let out = out_prefix(out, 2 * field, what)?;
-    put_be(out, 0, field, id.sbn.into());
-    put_be(out, field, field, id.esi.into());
-    Ok(())
 }

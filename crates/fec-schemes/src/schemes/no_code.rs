@@ -9,12 +9,10 @@ use bytes::Bytes;
 
 use crate::schemes::SourceBlockBuffer;
 use crate::schemes::common::{check_block_data, no_scheme_specific};
-use crate::wire::{
-    be, check_width, fti_body, fti_prefix, out_prefix, put_be, read_sbn_esi, write_sbn_esi,
-};
+use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+    PayloadId, PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -38,6 +36,9 @@ impl CompactNoCode {
     }
 }
 
+/// The FEC Payload ID, named `FEC Payload ID (ID 0)` in errors: 16-bit SBN, 16-bit ESI.
+const PAYLOAD_ID: SbnEsiLayout = SbnEsiLayout::of(16, 16);
+
 impl FecScheme for CompactNoCode {
     fn key(&self) -> SchemeKey {
         SchemeKey::fully_specified(FecEncodingId::COMPACT_NO_CODE)
@@ -52,11 +53,15 @@ impl FecScheme for CompactNoCode {
     }
 
     fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        read_sbn_esi(buf, 2, "FEC Payload ID (ID 0)")
+        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 0)")
+    }
+
+    fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
+        Some(PAYLOAD_ID)
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        write_sbn_esi(id, out, 2, "FEC Payload ID (ID 0)")
+        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 0)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {

@@ -68,10 +68,10 @@ use crate::schemes::common::{
     Admitted, SymbolLog, check_block_data, check_block_of, check_esi, missing_esis,
 };
 use crate::schemes::raptorq::{check_t_n_al, largest_block, write_interleaved_source_symbol};
-use crate::wire::{be, fti_body, fti_prefix, out_prefix, put_be, read_sbn_esi, write_sbn_esi};
+use crate::wire::{be, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+    PayloadId, PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -115,6 +115,9 @@ fn params(oti: &Oti) -> Result<(u16, u8, u8), FecError> {
     }
 }
 
+/// The FEC Payload ID, named `FEC Payload ID (ID 1)` in errors: 16-bit SBN, 16-bit ESI.
+const PAYLOAD_ID: SbnEsiLayout = SbnEsiLayout::of(16, 16);
+
 impl FecScheme for Raptor {
     fn key(&self) -> SchemeKey {
         SchemeKey::fully_specified(FecEncodingId::RAPTOR)
@@ -129,11 +132,15 @@ impl FecScheme for Raptor {
     }
 
     fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        read_sbn_esi(buf, 2, "FEC Payload ID (ID 1)")
+        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 1)")
+    }
+
+    fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
+        Some(PAYLOAD_ID)
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        write_sbn_esi(id, out, 2, "FEC Payload ID (ID 1)")
+        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 1)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {

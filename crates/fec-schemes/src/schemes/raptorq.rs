@@ -67,7 +67,7 @@ use crate::schemes::common::{
 use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, PushOutcome, SchemeKey, SchemeSpecific,
+    PayloadId, PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -220,6 +220,9 @@ pub(crate) fn write_interleaved_source_symbol(
     }
 }
 
+/// The FEC Payload ID, named `FEC Payload ID (ID 6)` in errors: 8-bit SBN, 24-bit ESI.
+const PAYLOAD_ID: SbnEsiLayout = SbnEsiLayout::of(8, 24);
+
 impl FecScheme for RaptorQ {
     fn key(&self) -> SchemeKey {
         SchemeKey::fully_specified(FecEncodingId::RAPTORQ)
@@ -234,24 +237,15 @@ impl FecScheme for RaptorQ {
     }
 
     fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        let v = be(buf, 0, 4).ok_or(FecError::Truncated {
-            what: "FEC Payload ID (ID 6)",
-            needed: 4,
-            available: buf.len(),
-        })?;
-        Ok(PayloadId {
-            sbn: (v >> 24) as u32,
-            esi: (v & 0x00FF_FFFF) as u32,
-            source_block_length: None,
-        })
+        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 6)")
+    }
+
+    fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
+        Some(PAYLOAD_ID)
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        check_width("SBN", id.sbn.into(), 8)?;
-        check_width("ESI", id.esi.into(), 24)?;
-        let out = out_prefix(out, 4, "FEC Payload ID (ID 6)")?;
-        put_be(out, 0, 4, (u64::from(id.sbn) << 24) | u64::from(id.esi));
-        Ok(())
+        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 6)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {

@@ -14,8 +14,10 @@
 //! resulting SBNs and the source ESIs fit the Payload ID fields; any limit on repair ESIs is
 //! the instance's business.
 
-use crate::wire::{be, check_width, fti_body, fti_prefix, put_be, read_sbn_esi, write_sbn_esi};
-use crate::{Blocking, FecEncodingId, FecError, FecInstanceId, Oti, PayloadId, SchemeSpecific};
+use crate::wire::{be, check_width, fti_body, fti_prefix, put_be};
+use crate::{
+    Blocking, FecEncodingId, FecError, FecInstanceId, Oti, PayloadId, SbnEsiLayout, SchemeSpecific,
+};
 
 /// Length of EXT_FTI for IDs 128 and 130, HET and HEL included (HEL = 4).
 pub const FTI_LEN: usize = 16;
@@ -24,25 +26,25 @@ pub const FTI_LEN: usize = 16;
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     id: FecEncodingId,
-    /// Bytes of SBN and of ESI in the FEC Payload ID.
-    field: usize,
+    /// The FEC Payload ID: SBN and ESI fields of equal width.
+    pid: SbnEsiLayout,
     what: &'static str,
 }
 
 const L128: Layout = Layout {
     id: FecEncodingId::SMALL_LARGE_EXPANDABLE,
-    field: 4,
+    pid: SbnEsiLayout::of(32, 32),
     what: "FEC Payload ID (ID 128)",
 };
 const L130: Layout = Layout {
     id: FecEncodingId::COMPACT,
-    field: 2,
+    pid: SbnEsiLayout::of(16, 16),
     what: "FEC Payload ID (ID 130)",
 };
 
 impl Layout {
     fn bits(self) -> u32 {
-        8 * self.field as u32
+        u32::from(self.pid.sbn_bits())
     }
 
     fn limit(self) -> u64 {
@@ -62,11 +64,11 @@ impl Layout {
     }
 
     fn read_payload_id(self, buf: &[u8]) -> Result<PayloadId, FecError> {
-        read_sbn_esi(buf, self.field, self.what)
+        self.pid.read_named(buf, self.what)
     }
 
     fn write_payload_id(self, id: &PayloadId, out: &mut [u8]) -> Result<(), FecError> {
-        write_sbn_esi(id, out, self.field, self.what)
+        self.pid.write_named(id, out, self.what)
     }
 
     fn read_fti(self, ext: &[u8]) -> Result<Oti, FecError> {

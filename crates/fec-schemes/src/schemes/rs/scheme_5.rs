@@ -9,10 +9,10 @@ use bytes::Bytes;
 
 use super::{Limits, block_encoding_symbols, make_oti, validate};
 use crate::schemes::common::no_scheme_specific;
-use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
+use crate::wire::{be, fti_body, fti_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, SchemeKey, SchemeSpecific,
+    PayloadId, SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 12;
@@ -41,6 +41,9 @@ impl RsGf28 {
     }
 }
 
+/// The FEC Payload ID, named `FEC Payload ID (ID 5)` in errors: 24-bit SBN, 8-bit ESI.
+const PAYLOAD_ID: SbnEsiLayout = SbnEsiLayout::of(24, 8);
+
 impl FecScheme for RsGf28 {
     fn key(&self) -> SchemeKey {
         SchemeKey::fully_specified(FecEncodingId::RS_GF28)
@@ -55,24 +58,15 @@ impl FecScheme for RsGf28 {
     }
 
     fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        let v = be(buf, 0, 4).ok_or(FecError::Truncated {
-            what: "FEC Payload ID (ID 5)",
-            needed: 4,
-            available: buf.len(),
-        })?;
-        Ok(PayloadId {
-            sbn: (v >> 8) as u32,
-            esi: (v & 0xFF) as u32,
-            source_block_length: None,
-        })
+        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 5)")
+    }
+
+    fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
+        Some(PAYLOAD_ID)
     }
 
     fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        check_width("SBN", id.sbn.into(), 24)?;
-        check_width("ESI", id.esi.into(), 8)?;
-        let out = out_prefix(out, 4, "FEC Payload ID (ID 5)")?;
-        put_be(out, 0, 4, (u64::from(id.sbn) << 8) | u64::from(id.esi));
-        Ok(())
+        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 5)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
