@@ -105,6 +105,8 @@ fn demo_multicast_on_lo_every_scheme() {
 fn demo_with_content_encoding() {
     assert_pass(&demo("raptorq", &["--unicast", "--cenc", "gzip"]));
     assert_pass(&demo("rs", &["--unicast", "--cenc", "zlib"]));
+    // zstd (outside RFC 6726): our sender's opt-in encoding, decoded by our receiver.
+    assert_pass(&demo("raptorq", &["--unicast", "--cenc", "zstd"]));
 }
 
 fn free_port() -> u16 {
@@ -139,6 +141,7 @@ fn send_and_recv_processes_unicast() {
         ("nocode", vec![]),
         ("rs", vec!["--cenc", "deflate"]),
         ("raptorq", vec!["--repair", "30%"]),
+        ("raptorq", vec!["--cenc", "zstd"]),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let (src, out) = (tmp.path().join("src"), tmp.path().join("out"));

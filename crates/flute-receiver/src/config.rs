@@ -90,6 +90,12 @@ pub struct ReceiverConfig {
     /// Largest number of TOIs remembered as finished per session (to ignore carousel
     /// repetitions of delivered objects). The oldest is forgotten first.
     pub max_finished_memory: usize,
+    /// Content-Encoding `zstd` (only with the crate feature `zstd`): largest accepted
+    /// window, as a base-2 logarithm of bytes. The decoder holds about one window per
+    /// object being decoded; an object whose frame asks for more fails with
+    /// [`crate::FailReason::ContentDecoding`]. Default 23 (8 MiB), which covers zstd
+    /// levels 1-19 without long-distance matching.
+    pub zstd_window_log_max: u32,
 }
 
 impl Default for ReceiverConfig {
@@ -110,6 +116,7 @@ impl Default for ReceiverConfig {
             max_fdt_size: 4 << 20,
             max_fdt_files: 100_000,
             max_finished_memory: 65_536,
+            zstd_window_log_max: 23,
         }
     }
 }

@@ -21,8 +21,16 @@
 //! - Each source block is decoded as soon as it is decodable and its decoder dropped;
 //!   decoded content goes, in order, through Content-MD5, content decoding (gzip, zlib,
 //!   deflate: zlib-wrapped per RFC 9110, or raw DEFLATE as some senders write it, told
-//!   apart by the zlib header check) and length checks to an [`ObjectSink`]. A failed check ends in
-//!   [`ReceiverEvent::ObjectFailed`], never in a delivered object.
+//!   apart by the zlib header check; zstd with the `zstd` feature) and length checks to an
+//!   [`ObjectSink`]. A failed check ends in [`ReceiverEvent::ObjectFailed`], never in a
+//!   delivered object.
+//!
+//! # Features
+//!
+//! - `zstd`: Content-Encoding `zstd` for objects (outside RFC 6726 and the 3GPP profile;
+//!   flute-sender's feature of the same name sends it), window capped by
+//!   [`ReceiverConfig::zstd_window_log_max`]. Without it, such objects fail with
+//!   [`FailReason::UnsupportedContentEncoding`].
 //!
 //! # Example
 //!

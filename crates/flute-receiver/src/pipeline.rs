@@ -43,6 +43,10 @@ enum Content {
     Zlib(flate2::write::ZlibDecoder<Out>),
     Deflate(flate2::write::DeflateDecoder<Out>),
     Gzip(flate2::write::GzDecoder<Out>),
+    /// Zstandard (RFC 8878), with the window bounded by
+    /// [`crate::ReceiverConfig::zstd_window_log_max`].
+    #[cfg(feature = "zstd")]
+    Zstd(zstd::stream::write::Decoder<'static, Out>),
     /// HTTP "deflate": zlib (RFC 1950) per RFC 9110, raw DEFLATE (RFC 1951) in some senders
     /// (the `flute` crate among them). Decided on the first two bytes by
     /// [`is_zlib_header`]; held here until two bytes have arrived.
@@ -61,12 +65,28 @@ pub(crate) fn is_zlib_header(cmf: u8, flg: u8) -> bool {
     cmf & 0x0F == 8 && cmf >> 4 <= 7 && (u16::from(cmf) * 256 + u16::from(flg)) % 31 == 0
 }
 
-/// The content codings this receiver decodes.
+/// The content codings this receiver decodes (`zstd` only with the `zstd` feature).
 pub(crate) fn supported_encoding(enc: Option<&str>) -> bool {
-    matches!(
-        enc.map(str::to_ascii_lowercase).as_deref(),
-        None | Some("" | "identity" | "gzip" | "x-gzip" | "zlib" | "deflate")
-    )
+    match enc.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "identity" | "gzip" | "x-gzip" | "zlib" | "deflate") => true,
+        Some("zstd") => cfg!(feature = "zstd"),
+        Some(_) => false,
+    }
+}
+
+/// A zstd decoder writing into `out`, refusing frames whose window exceeds
+/// `2^window_log_max` bytes (the decoder's memory is about the window: a hostile frame
+/// header cannot make it allocate more).
+#[cfg(feature = "zstd")]
+fn zstd_decoder(
+    out: Out,
+    window_log_max: u32,
+) -> Result<zstd::stream::write::Decoder<'static, Out>, FailReason> {
+    let mut d = zstd::stream::write::Decoder::new(out)
+        .map_err(|e| FailReason::ContentDecoding(format!("zstd: {e}")))?;
+    d.window_log_max(window_log_max)
+        .map_err(|e| FailReason::ContentDecoding(format!("zstd window limit: {e}")))?;
+    Ok(d)
 }
 
 pub(crate) struct Pipeline {
@@ -83,6 +103,7 @@ impl Pipeline {
         md5: Option<Vec<u8>>,
         content_length: Option<u64>,
         cap: u64,
+        zstd_window_log_max: u32,
     ) -> Result<Self, FailReason> {
         let identity = matches!(
             encoding.map(str::to_ascii_lowercase).as_deref(),
@@ -95,11 +116,16 @@ impl Pipeline {
             sink_error: None,
             content_md5: (md5.is_some() && !identity).then(Md5::new),
         };
+        // Used by the zstd decoder only.
+        #[cfg(not(feature = "zstd"))]
+        let _ = zstd_window_log_max;
         let content = match encoding.map(str::to_ascii_lowercase).as_deref() {
             None | Some("" | "identity") => Content::Identity(out),
             Some("gzip" | "x-gzip") => Content::Gzip(flate2::write::GzDecoder::new(out)),
             Some("zlib") => Content::Zlib(flate2::write::ZlibDecoder::new(out)),
             Some("deflate") => Content::Sniff(out, Vec::new()),
+            #[cfg(feature = "zstd")]
+            Some("zstd") => Content::Zstd(zstd_decoder(out, zstd_window_log_max)?),
             Some(other) => {
                 out.writer.abort();
                 return Err(FailReason::UnsupportedContentEncoding(other.to_owned()));
@@ -119,6 +145,8 @@ impl Pipeline {
             Content::Zlib(d) => d.get_ref(),
             Content::Deflate(d) => d.get_ref(),
             Content::Gzip(d) => d.get_ref(),
+            #[cfg(feature = "zstd")]
+            Content::Zstd(d) => d.get_ref(),
             Content::Gone => return None,
         };
         out.sink_error.clone()
@@ -143,6 +171,8 @@ impl Pipeline {
             Content::Zlib(d) => d.write_all(data),
             Content::Deflate(d) => d.write_all(data),
             Content::Gzip(d) => d.write_all(data),
+            #[cfg(feature = "zstd")]
+            Content::Zstd(d) => d.write_all(data),
             Content::Sniff(_, head) => {
                 head.extend_from_slice(data);
                 if head.len() >= 2 {
@@ -179,6 +209,9 @@ impl Pipeline {
             Content::Zlib(d) => d.finish(),
             Content::Deflate(d) => d.finish(),
             Content::Gzip(d) => d.finish(),
+            // `finish` fails with UnexpectedEof unless the data ends on a complete frame.
+            #[cfg(feature = "zstd")]
+            Content::Zstd(d) => d.finish(),
             Content::Sniff(mut o, head) => {
                 // Fewer than two bytes cannot be a valid zlib or deflate stream.
                 if head.is_empty() {
@@ -238,6 +271,8 @@ impl Pipeline {
             Content::Zlib(d) => abort_inner(d.finish()),
             Content::Deflate(d) => abort_inner(d.finish()),
             Content::Gzip(d) => abort_inner(d.finish()),
+            #[cfg(feature = "zstd")]
+            Content::Zstd(d) => d.into_inner().writer.abort(),
             Content::Gone => {}
         }
     }
@@ -283,7 +318,7 @@ mod tests {
             content_length: None,
         };
         let w = MemorySink.open(&meta).unwrap();
-        Pipeline::new(w, Some(encoding), None, None, 1 << 30).unwrap()
+        Pipeline::new(w, Some(encoding), None, None, 1 << 30, 23).unwrap()
     }
 
     /// Feeds `wire` in pieces of `step` bytes, returns the delivered content.
@@ -386,5 +421,84 @@ mod tests {
         // "zlib" (outside HTTP) means RFC 1950 only: raw DEFLATE under it fails.
         let r = raw(&content(), 6);
         assert!(run("zlib", &r, 1400).is_err());
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_streams_in_pieces() {
+        let c = content();
+        for level in [1, 3, 19] {
+            let z = zstd::encode_all(&c[..], level).unwrap();
+            for step in [1, 7, 1400, z.len()] {
+                assert_eq!(
+                    run("zstd", &z, step).unwrap(),
+                    c,
+                    "level {level} step {step}"
+                );
+            }
+        }
+        // Two frames back to back are one content (RFC 8878 §3.1).
+        let mut two = zstd::encode_all(&c[..100], 3).unwrap();
+        two.extend(zstd::encode_all(&c[100..], 3).unwrap());
+        assert_eq!(run("ZSTD", &two, 1400).unwrap(), c);
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_truncated_or_corrupt_fails() {
+        let c = content();
+        let z = zstd::encode_all(&c[..], 3).unwrap();
+        assert!(matches!(
+            run("zstd", &z[..z.len() - 3], 1400),
+            Err(FailReason::ContentDecoding(_))
+        ));
+        let mut bad = z.clone();
+        bad[0] ^= 0xFF; // magic number
+        assert!(matches!(
+            run("zstd", &bad, 1400),
+            Err(FailReason::ContentDecoding(_))
+        ));
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_window_above_the_limit_fails() {
+        // A frame compressed with a 16 MiB window (2^24) against the default limit of
+        // 2^23: refused before the decoder allocates the window.
+        let c: Vec<u8> = (0..(20u32 << 20) / 4)
+            .flat_map(|i| (i % 7919).to_le_bytes())
+            .collect();
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.window_log(24).unwrap();
+        e.include_contentsize(false).unwrap();
+        e.write_all(&c).unwrap();
+        let z = e.finish().unwrap();
+        assert!(matches!(
+            run("zstd", &z, 1 << 16),
+            Err(FailReason::ContentDecoding(_))
+        ));
+        // The same frame passes with a limit of 2^24.
+        let meta = ObjectMeta {
+            session: SessionId {
+                endpoint: Endpoint::default(),
+                tsi: 1,
+            },
+            toi: 1,
+            content_location: "x".into(),
+            content_type: None,
+            content_length: None,
+        };
+        let w = MemorySink.open(&meta).unwrap();
+        let mut p = Pipeline::new(w, Some("zstd"), None, None, 1 << 30, 24).unwrap();
+        for piece in z.chunks(1 << 16) {
+            p.write(piece).unwrap();
+        }
+        assert_eq!(p.finish().unwrap().1, c.len() as u64);
+    }
+
+    #[test]
+    fn zstd_support_follows_the_feature() {
+        assert_eq!(supported_encoding(Some("zstd")), cfg!(feature = "zstd"));
+        assert!(!supported_encoding(Some("br")));
     }
 }

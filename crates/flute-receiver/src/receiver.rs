@@ -914,6 +914,7 @@ fn deliver_empty(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u128
             f.content_md5.clone(),
             f.content_length,
             cfg.max_object_size,
+            cfg.zstd_window_log_max,
         )?;
         p.finish()
     })();
@@ -1021,6 +1022,7 @@ fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u128) {
                 file.content_md5.clone(),
                 file.content_length,
                 cfg.max_object_size,
+                cfg.zstd_window_log_max,
             )?);
         }
         let blocks = o.asm.take_in_order(&mut ctx.budget);

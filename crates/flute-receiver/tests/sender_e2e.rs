@@ -196,12 +196,17 @@ fn sender_to_receiver_every_scheme_over_the_loss_matrix() {
 #[test]
 fn sender_content_encodings_with_md5_are_delivered() {
     use flute_sender::ContentEncoding;
-    for enc in [
+    #[allow(unused_mut)]
+    let mut encodings = vec![
         ContentEncoding::Null,
         ContentEncoding::Zlib,
         ContentEncoding::Deflate,
         ContentEncoding::Gzip,
-    ] {
+    ];
+    // flute-sender's opt-in zstd, decoded by this crate's `zstd` feature.
+    #[cfg(feature = "zstd")]
+    encodings.push(ContentEncoding::Zstd);
+    for enc in encodings {
         let mut clock = VirtualClock::new();
         let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let scfg = SenderConfig::new(Tsi(3), Arc::new(AnchoredClock::new(clock.now(), wall)));
