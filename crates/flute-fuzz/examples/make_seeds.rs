@@ -172,4 +172,97 @@ fn main() {
         f += 1;
         write("fdt_parse", &format!("seed-{f:03}"), doc);
     }
+
+    receiver_seeds();
+}
+
+/// Whole sessions from flute-sender, framed for `receiver_datagrams`: every built-in FEC
+/// scheme, content encodings, a session cut short, packets reordered, and a mix of the
+/// other corpora's packets.
+fn receiver_seeds() {
+    use flute_sender::{
+        AnchoredClock, ContentEncoding, Object, Repair, Sender, SenderConfig, Tsi as STsi,
+    };
+    use std::sync::Arc;
+    use std::time::{Instant, SystemTime};
+
+    use fec_schemes::schemes::{no_code::CompactNoCode, raptor::Raptor, raptorq::RaptorQ, rs};
+
+    #[allow(clippy::disallowed_methods)] // the seed writer's one clock read
+    let now = Instant::now();
+    let session = |objects: Vec<Object>| -> Vec<Vec<u8>> {
+        let clock = Arc::new(AnchoredClock::new(now, SystemTime::UNIX_EPOCH));
+        let mut tx = Sender::new(SenderConfig::new(STsi(5), clock)).unwrap();
+        for o in objects {
+            tx.insert_object(o, now).unwrap();
+        }
+        tx.close();
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 1500];
+        while let Some(t) = tx.poll_transmit(now, &mut buf) {
+            out.push(buf[..t.len].to_vec());
+            assert!(out.len() < 10_000, "seed session too long");
+        }
+        out
+    };
+    let body = |n: usize| -> Bytes {
+        (0..n)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<u8>>()
+            .into()
+    };
+    let mut n = 0;
+    let mut put = |packets: &[Vec<u8>]| {
+        n += 1;
+        let framed = flute_fuzz::frame_datagrams(packets.iter().map(Vec::as_slice));
+        write("receiver_datagrams", &format!("seed-{n:03}"), &framed);
+    };
+    let len = 3000u64;
+    let otis = [
+        CompactNoCode::oti(len, 256, 8),
+        rs::RsGf28::oti(len, 256, 8, 12),
+        RaptorQ::oti(len, 256, 1, 1, 1),
+        Raptor::oti(len, 256, 1, 1, 1),
+    ];
+    for oti in otis {
+        let o = Object::from_bytes("a.bin", body(len as usize))
+            .fec(oti)
+            .repair(Repair::Count(4));
+        put(&session(vec![o]));
+    }
+    for enc in [
+        ContentEncoding::Gzip,
+        ContentEncoding::Zlib,
+        ContentEncoding::Zstd,
+    ] {
+        let o = Object::from_bytes("t.txt", body(2000))
+            .content_encoding(enc)
+            .content_md5(true);
+        put(&session(vec![o]));
+    }
+    // Several objects incl. empty and one-byte ones; then the same session cut short,
+    // reversed (data before the FDT), and with every third packet lost.
+    let many = session(vec![
+        Object::from_bytes("e", Bytes::new()),
+        Object::from_bytes("one", body(1)),
+        Object::from_bytes("b", body(5000)).repair(Repair::Percent(50)),
+    ]);
+    put(&many);
+    put(&many[..many.len() / 2]);
+    put(&many.iter().rev().cloned().collect::<Vec<_>>());
+    put(&many
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 2)
+        .map(|(_, p)| p.clone())
+        .collect::<Vec<_>>());
+    // The single-packet corpora, as one session each.
+    for target in ["alc_parse", "lct_parse"] {
+        let mut packets = Vec::new();
+        for entry in std::fs::read_dir(Path::new("fuzz/corpus").join(target)).unwrap() {
+            packets.push(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        packets.sort();
+        put(&packets);
+    }
 }

@@ -19,7 +19,13 @@ fn registry() -> &'static FecRegistry {
 }
 
 /// The names of the entry points, equal to the fuzz target names and corpus directories.
-pub const TARGETS: &[&str] = &["lct_parse", "fti_parse", "alc_parse", "fdt_parse"];
+pub const TARGETS: &[&str] = &[
+    "lct_parse",
+    "fti_parse",
+    "alc_parse",
+    "fdt_parse",
+    "receiver_datagrams",
+];
 
 /// Runs the entry point called `name` on `data`. Returns `false` for an unknown name.
 pub fn run(name: &str, data: &[u8]) -> bool {
@@ -28,6 +34,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "fti_parse" => fti_parse(data),
         "alc_parse" => alc_parse(data),
         "fdt_parse" => fdt_parse(data),
+        "receiver_datagrams" => receiver_datagrams(data),
         _ => return false,
     }
     true
@@ -154,4 +161,112 @@ pub fn fdt_parse(data: &[u8]) {
     );
     assert_eq!(back.expires, fdt.expires);
     let _ = fdt::inflate(fdt::Cenc::Gzip, data, 1 << 20);
+}
+
+/// The limits of the receiver under fuzzing: small, so that the bounds are reached.
+pub fn fuzz_receiver_config() -> flute_receiver::ReceiverConfig {
+    flute_receiver::ReceiverConfig {
+        max_sessions: 4,
+        max_concurrent_objects: 8,
+        max_object_size: 256 << 10,
+        max_buffered_bytes: 512 << 10,
+        max_pending_bytes: 64 << 10,
+        max_fdt_size: 64 << 10,
+        max_fdt_files: 64,
+        max_finished_memory: 16,
+        // 2 MiB: what flute-sender's streaming zstd (level 3) asks for.
+        zstd_window_log_max: 21,
+        ..flute_receiver::ReceiverConfig::default()
+    }
+}
+
+/// Splits fuzz input into datagrams: records of `[hi, lo, bytes...]` where the low 15 bits
+/// of `hi·256 + lo` are the length (a record longer than what is left takes the rest) and
+/// the top bit picks one of two receiving endpoints. Returns `(endpoint, datagram)` pairs.
+/// (The seed writer uses the same framing.)
+pub fn split_datagrams(mut data: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::new();
+    while let [hi, lo, rest @ ..] = data {
+        let word = usize::from(*hi) << 8 | usize::from(*lo);
+        let len = (word & 0x7FFF).min(rest.len());
+        let (d, tail) = rest.split_at(len);
+        out.push(((word >> 15) as u8, d));
+        data = tail;
+    }
+    out
+}
+
+/// Frames `datagrams` for [`receiver_datagrams`] (all on endpoint 0).
+pub fn frame_datagrams<'a>(datagrams: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for d in datagrams {
+        let len = d.len().min(0x7FFF);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+        out.extend_from_slice(&d[..len]);
+    }
+    out
+}
+
+/// Receiver: the datagrams of [`split_datagrams`] go to one receiver with the small limits
+/// of [`fuzz_receiver_config`], 1 ms of virtual time apart, timers driven. Invariants,
+/// after every datagram: no panic; held and pending bytes, objects and sessions within
+/// their limits; every delivered object is in memory, no larger than `max_object_size`,
+/// and as long as its reported content length.
+pub fn receiver_datagrams(data: &[u8]) {
+    receiver_run(data);
+}
+
+/// [`receiver_datagrams`], returning the number of objects delivered.
+pub fn receiver_run(data: &[u8]) -> usize {
+    use flute_receiver::{Endpoint, ObjectLocation, Receiver, ReceiverEvent};
+    use std::time::{Duration, Instant};
+
+    let cfg = fuzz_receiver_config();
+    let mut rx = Receiver::new(cfg.clone());
+    // The origin of virtual time; the receiver only ever sees offsets from it.
+    #[allow(clippy::disallowed_methods)]
+    let mut now = Instant::now();
+    let mut delivered = 0;
+    let second = Endpoint {
+        source: None,
+        destination: std::net::SocketAddr::from(([127, 0, 0, 1], 4001)),
+    };
+    for (i, (which, d)) in split_datagrams(data).into_iter().enumerate() {
+        now += Duration::from_millis(1);
+        // Sessions are per (endpoint, TSI).
+        let ep = if which == 0 {
+            Endpoint::default()
+        } else {
+            second
+        };
+        rx.handle_datagram(now, ep, d);
+        if i % 16 == 15 {
+            now += Duration::from_secs(1);
+            rx.handle_timeout(now);
+        }
+        let st = rx.stats();
+        assert!(st.buffered_bytes <= cfg.max_buffered_bytes, "{st:?}");
+        assert!(st.pending_bytes <= cfg.max_pending_bytes, "{st:?}");
+        assert!(st.active_objects <= cfg.max_concurrent_objects, "{st:?}");
+        assert!(st.sessions.len() <= cfg.max_sessions, "{st:?}");
+        while let Some(ev) = rx.poll_event() {
+            if let ReceiverEvent::ObjectComplete {
+                location,
+                content_length,
+                ..
+            } = ev
+            {
+                assert!(content_length <= cfg.max_object_size);
+                delivered += 1;
+                match location {
+                    ObjectLocation::Memory(b) => assert_eq!(b.len() as u64, content_length),
+                    other => panic!("memory sink delivered {other:?}"),
+                }
+            }
+        }
+    }
+    // Everything times out in the end, without a panic.
+    rx.handle_timeout(now + Duration::from_secs(3600));
+    while rx.poll_event().is_some() {}
+    delivered
 }

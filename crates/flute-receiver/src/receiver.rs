@@ -845,8 +845,10 @@ fn finish_fdt(
     let mut touched = Vec::new();
     for file in info.files {
         let known = s.files.contains_key(&file.toi);
-        if !known && s.fdt_complete {
-            // Complete="true" promised no new files (RFC 6726 §3.4.2; item 58).
+        if !known && s.fdt_complete && newer {
+            // Complete="true" promised no new files in *later* instances (RFC 6726 §3.4.2;
+            // item 58). An older instance that arrives after it (reordering, or a
+            // carousel copy) describes files of the session from before: they are used.
             continue;
         }
         if known && !newer {

@@ -590,6 +590,33 @@ fn bad_input_58_complete_fdt_admits_no_new_files() {
     assert!(!h.out.delivered.contains_key(&2));
 }
 
+/// Item 58 is about *later* instances: an older instance (lower FDT Instance ID) that
+/// arrives after a `Complete="true"` one, e.g. reordered, still describes files of the
+/// session, and their objects are delivered (found by the `receiver_datagrams` fuzz seed
+/// that replays a flute-sender session backwards).
+#[test]
+fn bad_input_58_older_instance_after_complete_still_counts() {
+    let mut tx = MiniSender::new(1, no_code());
+    tx.fdt_instance = 1;
+    tx.add(ObjectSpec::new(1, "a", data(1, 100)));
+    tx.add(ObjectSpec::new(2, "b", data(2, 100)));
+    let older = tx.fdt_packets();
+    tx.fdt_instance = 2;
+    tx.complete = true;
+    tx.objects.remove(0);
+    let newer = tx.fdt_packets();
+    let mut h = Harness::new(ReceiverConfig::default());
+    h.feed(&newer);
+    h.feed(&older);
+    h.feed(&tx.object_packets(2));
+    let mut a = MiniSender::new(1, no_code());
+    a.add(ObjectSpec::new(1, "a", data(1, 100)));
+    h.feed(&a.object_packets(1));
+    h.settle();
+    assert!(h.out.delivered.contains_key(&1), "{:?}", h.out.failed);
+    assert!(h.out.delivered.contains_key(&2), "{:?}", h.out.failed);
+}
+
 #[test]
 fn tsi_allow_list_and_sessions_by_endpoint() {
     let mut a = MiniSender::new(1, no_code());
