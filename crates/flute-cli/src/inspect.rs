@@ -418,11 +418,11 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
         );
     }
     out.emit(
-        json!({"type": "capture", "frames": rs.frames, "udp": rs.udp, "not_udp": rs.not_udp, "fragments": rs.fragments, "malformed": rs.malformed, "diagnostics": out.diagnostics}),
+        json!({"type": "capture", "frames": rs.frames, "udp": rs.udp, "not_udp": rs.not_udp, "fragments": rs.fragments, "reassembled": rs.reassembled, "reassembly_failed": rs.reassembly_failed, "malformed": rs.malformed, "diagnostics": out.diagnostics}),
         || {
             format!(
-                "capture: {} frames, {} UDP datagrams, {} not UDP, {} IP fragments, {} malformed; {} diagnostic(s)",
-                rs.frames, rs.udp, rs.not_udp, rs.fragments, rs.malformed, out.diagnostics
+                "capture: {} frames, {} UDP datagrams ({} reassembled from {} IP fragments, {} incomplete), {} not UDP, {} malformed; {} diagnostic(s)",
+                rs.frames, rs.udp, rs.reassembled, rs.fragments, rs.reassembly_failed, rs.not_udp, rs.malformed, out.diagnostics
             )
         },
         false,

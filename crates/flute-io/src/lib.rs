@@ -24,6 +24,7 @@ pub mod adapter;
 mod cores;
 pub mod endpoints;
 pub mod pcap;
+mod reassembly;
 #[cfg(target_os = "linux")]
 mod sys;
 pub mod udp;

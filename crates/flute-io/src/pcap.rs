@@ -5,8 +5,11 @@
 //!   checksum, RFC 768 / RFC 8200 §8.1 UDP checksum over the pseudo-header).
 //! - [`PcapReader`] reads classic pcap (µs or ns, either byte order) and pcapng (SHB, IDB
 //!   with `if_tsresol`, EPB, SPB, the obsolete PB), with link types Ethernet (VLAN tags
-//!   skipped), Linux cooked capture v1 and v2, raw IP and BSD null/loop. Anything that is
-//!   not a complete, unfragmented UDP datagram is skipped and counted in [`ReadStats`].
+//!   skipped), Linux cooked capture v1 and v2, raw IP and BSD null/loop. Fragmented UDP
+//!   datagrams (IPv4, and IPv6 with a Fragment header) are reassembled, within the bounds
+//!   documented in `reassembly.rs` (64 datagrams in progress, 65 535 bytes each, 60 s of
+//!   capture time; overlapping fragments discard the datagram, RFC 5722). Anything else
+//!   that is not a UDP datagram is skipped; everything is counted in [`ReadStats`].
 //!
 //! The reader never panics on any byte input and never allocates more than
 //! [`MAX_RECORD`] bytes for one record.
@@ -16,6 +19,8 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
+
+use crate::reassembly::{FragKey, Fragment, Pushed, Reassembler};
 
 /// Largest record (pcap packet or pcapng block) the reader accepts.
 pub const MAX_RECORD: usize = 16 << 20;
@@ -270,8 +275,13 @@ pub struct ReadStats {
     pub udp: u64,
     /// Frames that were not IPv4/IPv6 UDP (ARP, TCP, ICMP, unknown link types, ...).
     pub not_udp: u64,
-    /// IP fragments (not reassembled).
+    /// IP fragments of UDP datagrams seen (each fragment once).
     pub fragments: u64,
+    /// UDP datagrams rebuilt from fragments (also counted in `udp`).
+    pub reassembled: u64,
+    /// Fragmented datagrams given up on: overlapping or invalid fragments, too large, too
+    /// old, evicted by newer ones, or still incomplete at the end of the capture.
+    pub reassembly_failed: u64,
     /// Frames cut short by the snap length or malformed headers.
     pub malformed: u64,
 }
@@ -298,6 +308,7 @@ pub struct PcapReader<R: Read> {
     r: R,
     format: Format,
     stats: ReadStats,
+    reassembler: Reassembler,
 }
 
 fn bad(msg: impl Into<String>) -> io::Error {
@@ -384,6 +395,7 @@ impl<R: Read> PcapReader<R> {
                         ifaces: Vec::new(),
                     },
                     stats: ReadStats::default(),
+                    reassembler: Reassembler::default(),
                 };
                 me.read_shb_rest()?;
                 return Ok(me);
@@ -394,12 +406,15 @@ impl<R: Read> PcapReader<R> {
             r,
             format,
             stats: ReadStats::default(),
+            reassembler: Reassembler::default(),
         })
     }
 
     /// The counters so far.
     pub fn stats(&self) -> ReadStats {
-        self.stats
+        let mut s = self.stats;
+        s.reassembly_failed = self.reassembler.failed;
+        s
     }
 
     /// After the SHB block type has been read: reads its length and body, sets byte order.
@@ -432,11 +447,14 @@ impl<R: Read> PcapReader<R> {
     pub fn next_datagram(&mut self) -> io::Result<Option<CapturedDatagram>> {
         loop {
             let Some((linktype, ts, frame)) = self.next_frame()? else {
+                // Fragments of datagrams that never completed will not complete now.
+                self.reassembler.give_up();
                 return Ok(None);
             };
             self.stats.frames += 1;
+            let frame_no = self.stats.frames;
             match parse_frame(linktype, &frame) {
-                Ok((src, dst, payload)) => {
+                Ok(Parsed::Udp(src, dst, payload)) => {
                     self.stats.udp += 1;
                     return Ok(Some(CapturedDatagram {
                         ts,
@@ -445,8 +463,28 @@ impl<R: Read> PcapReader<R> {
                         payload: payload.to_vec(),
                     }));
                 }
+                Ok(Parsed::Fragment(f)) => {
+                    self.stats.fragments += 1;
+                    let (src, dst) = (f.key.src, f.key.dst);
+                    let Pushed::Complete(ip_payload) = self.reassembler.push(f, frame_no, ts)
+                    else {
+                        continue;
+                    };
+                    match parse_udp(src, dst, &ip_payload) {
+                        Ok(Parsed::Udp(src, dst, payload)) => {
+                            self.stats.udp += 1;
+                            self.stats.reassembled += 1;
+                            return Ok(Some(CapturedDatagram {
+                                ts,
+                                src,
+                                dst,
+                                payload: payload.to_vec(),
+                            }));
+                        }
+                        _ => self.stats.malformed += 1,
+                    }
+                }
                 Err(Skip::NotUdp) => self.stats.not_udp += 1,
-                Err(Skip::Fragment) => self.stats.fragments += 1,
                 Err(Skip::Malformed) => self.stats.malformed += 1,
             }
         }
@@ -598,12 +636,21 @@ impl<R: Read> PcapReader<R> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Skip {
     NotUdp,
-    Fragment,
     Malformed,
 }
 
+/// What a frame holds: a whole UDP datagram (source, destination, payload), or one
+/// fragment of a UDP datagram.
+#[derive(Debug)]
+enum Parsed<'a> {
+    Udp(SocketAddr, SocketAddr, &'a [u8]),
+    Fragment(Fragment<'a>),
+}
+
+type ParseResult<'a> = Result<Parsed<'a>, Skip>;
+
 /// Extracts (source, destination, UDP payload) from a link-layer frame.
-fn parse_frame(linktype: u32, f: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
+fn parse_frame(linktype: u32, f: &[u8]) -> ParseResult<'_> {
     match linktype {
         LINKTYPE_ETHERNET => {
             let mut ethertype = u16_at(f, 12, true).ok_or(Skip::Malformed)?;
@@ -651,7 +698,7 @@ fn parse_frame(linktype: u32, f: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]
     }
 }
 
-fn parse_ethertype(et: u16, p: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
+fn parse_ethertype(et: u16, p: &[u8]) -> ParseResult<'_> {
     match et {
         0x0800 => parse_ipv4(p),
         0x86dd => parse_ipv6(p),
@@ -659,7 +706,7 @@ fn parse_ethertype(et: u16, p: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]),
     }
 }
 
-fn parse_ipv4(p: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
+fn parse_ipv4(p: &[u8]) -> ParseResult<'_> {
     let v_ihl = *p.first().ok_or(Skip::Malformed)?;
     if v_ihl >> 4 != 4 {
         return Err(Skip::Malformed);
@@ -669,19 +716,29 @@ fn parse_ipv4(p: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
     if ihl < 20 || total < ihl || p.len() < total {
         return Err(Skip::Malformed);
     }
-    let frag = u16_at(p, 6, true).ok_or(Skip::Malformed)?;
-    if frag & 0x3fff != 0 {
-        return Err(Skip::Fragment);
-    }
     if p[9] != 17 {
         return Err(Skip::NotUdp);
     }
     let src = IpAddr::V4(Ipv4Addr::new(p[12], p[13], p[14], p[15]));
     let dst = IpAddr::V4(Ipv4Addr::new(p[16], p[17], p[18], p[19]));
+    // Flags and Fragment Offset (RFC 791 §3.1): MF = 0x2000, offset in 8-byte units.
+    let frag = u16_at(p, 6, true).ok_or(Skip::Malformed)?;
+    if frag & 0x3fff != 0 {
+        return Ok(Parsed::Fragment(Fragment {
+            key: FragKey {
+                src,
+                dst,
+                id: u32::from(u16_at(p, 4, true).ok_or(Skip::Malformed)?),
+            },
+            offset: usize::from(frag & 0x1fff) * 8,
+            more: frag & 0x2000 != 0,
+            data: &p[ihl..total],
+        }));
+    }
     parse_udp(src, dst, &p[ihl..total])
 }
 
-fn parse_ipv6(p: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
+fn parse_ipv6(p: &[u8]) -> ParseResult<'_> {
     if p.len() < 40 || p[0] >> 4 != 6 {
         return Err(Skip::Malformed);
     }
@@ -704,13 +761,37 @@ fn parse_ipv6(p: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
                 next = nh;
                 off += len;
             }
-            44 => return Err(Skip::Fragment),
+            44 => {
+                // Fragment header (RFC 8200 §4.5): next header, reserved, offset (13 bits)
+                // | res (2) | M, Identification (32).
+                let h = body.get(off..off + 8).ok_or(Skip::Malformed)?;
+                if h[0] != 17 {
+                    return Err(Skip::NotUdp);
+                }
+                let v = u16::from_be_bytes([h[2], h[3]]);
+                let (offset, more) = (usize::from(v >> 3) * 8, v & 1 != 0);
+                let data = &body[off + 8..];
+                if offset == 0 && !more {
+                    // An atomic fragment (RFC 6946): the whole datagram.
+                    return parse_udp(src, dst, data);
+                }
+                return Ok(Parsed::Fragment(Fragment {
+                    key: FragKey {
+                        src,
+                        dst,
+                        id: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                    },
+                    offset,
+                    more,
+                    data,
+                }));
+            }
             _ => return Err(Skip::NotUdp),
         }
     }
 }
 
-fn parse_udp(src: IpAddr, dst: IpAddr, u: &[u8]) -> Result<(SocketAddr, SocketAddr, &[u8]), Skip> {
+fn parse_udp(src: IpAddr, dst: IpAddr, u: &[u8]) -> ParseResult<'_> {
     let sport = u16_at(u, 0, true).ok_or(Skip::Malformed)?;
     let dport = u16_at(u, 2, true).ok_or(Skip::Malformed)?;
     let len = usize::from(u16_at(u, 4, true).ok_or(Skip::Malformed)?);
@@ -719,7 +800,7 @@ fn parse_udp(src: IpAddr, dst: IpAddr, u: &[u8]) -> Result<(SocketAddr, SocketAd
     if end < 8 || u.len() < end {
         return Err(Skip::Malformed);
     }
-    Ok((
+    Ok(Parsed::Udp(
         SocketAddr::new(src, sport),
         SocketAddr::new(dst, dport),
         &u[8..end],
@@ -869,5 +950,131 @@ mod tests {
                 while let Ok(Some(_)) = r.next_datagram() {}
             }
         }
+    }
+
+    /// Splits the Ethernet + IPv4 + UDP `frame` into IPv4 fragments carrying `chunk`
+    /// bytes of IP payload each (`chunk` a multiple of 8), RFC 791 §3.2.
+    fn fragment_v4(frame: &[u8], chunk: usize, id: u16) -> Vec<Vec<u8>> {
+        let (eth, rest) = frame.split_at(14);
+        let (ip, payload) = rest.split_at(20);
+        payload
+            .chunks(chunk)
+            .enumerate()
+            .map(|(i, part)| {
+                let off = i * chunk;
+                let more = off + part.len() < payload.len();
+                let mut h = ip.to_vec();
+                h[2..4].copy_from_slice(&((20 + part.len()) as u16).to_be_bytes());
+                h[4..6].copy_from_slice(&id.to_be_bytes());
+                let fo = (off / 8) as u16 | if more { 0x2000 } else { 0 };
+                h[6..8].copy_from_slice(&fo.to_be_bytes());
+                h[10..12].fill(0);
+                let c = internet_checksum(&[&h]);
+                h[10..12].copy_from_slice(&c.to_be_bytes());
+                [eth, &h, part].concat()
+            })
+            .collect()
+    }
+
+    /// The same for Ethernet + IPv6 + UDP: a Fragment header (RFC 8200 §4.5) after the
+    /// fixed header.
+    fn fragment_v6(frame: &[u8], chunk: usize, id: u32) -> Vec<Vec<u8>> {
+        let (eth, rest) = frame.split_at(14);
+        let (ip, payload) = rest.split_at(40);
+        payload
+            .chunks(chunk)
+            .enumerate()
+            .map(|(i, part)| {
+                let off = i * chunk;
+                let more = off + part.len() < payload.len();
+                let mut h = ip.to_vec();
+                h[4..6].copy_from_slice(&((8 + part.len()) as u16).to_be_bytes());
+                h[6] = 44;
+                let v = ((off / 8) as u16) << 3 | u16::from(more);
+                let mut fh = vec![17, 0];
+                fh.extend_from_slice(&v.to_be_bytes());
+                fh.extend_from_slice(&id.to_be_bytes());
+                [eth, &h, &fh, part].concat()
+            })
+            .collect()
+    }
+
+    fn read_all(frames: &[Vec<u8>]) -> (Vec<CapturedDatagram>, ReadStats) {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            w.write_frame(Duration::new(1_700_000_000, i as u32), f)
+                .unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let mut r = PcapReader::new(&bytes[..]).unwrap();
+        let mut out = Vec::new();
+        while let Some(d) = r.next_datagram().unwrap() {
+            out.push(d);
+        }
+        (out, r.stats())
+    }
+
+    #[test]
+    fn fragmented_udp_is_reassembled_v4_and_v6() {
+        let payload: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+        for (src, dst) in [
+            ("127.0.0.1:4000", "239.255.1.1:5000"),
+            ("[::1]:4000", "[ff05::1]:5000"),
+        ] {
+            let (src, dst): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+            let frame = build_udp_frame(src, dst, &payload, 7, 64).unwrap();
+            let mut frags = if src.is_ipv4() {
+                fragment_v4(&frame, 1480, 7)
+            } else {
+                fragment_v6(&frame, 1448, 7)
+            };
+            assert_eq!(frags.len(), 3);
+            // Out of order, one duplicated, an unrelated whole datagram in between.
+            frags.swap(0, 2);
+            frags.insert(1, frags[0].clone());
+            frags.insert(2, build_udp_frame(src, dst, b"small", 8, 64).unwrap());
+            let (got, st) = read_all(&frags);
+            assert_eq!(got.len(), 2, "{st:?}");
+            assert_eq!(got[0].payload, b"small");
+            assert_eq!((got[1].src, got[1].dst), (src, dst));
+            assert_eq!(got[1].payload, payload);
+            assert_eq!(
+                (
+                    st.frames,
+                    st.udp,
+                    st.fragments,
+                    st.reassembled,
+                    st.reassembly_failed
+                ),
+                (5, 2, 4, 1, 0)
+            );
+        }
+    }
+
+    #[test]
+    fn incomplete_or_overlapping_fragments_are_counted_not_delivered() {
+        let payload: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+        let (src, dst): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:4000".parse().unwrap(),
+            "239.255.1.1:5000".parse().unwrap(),
+        );
+        let frame = build_udp_frame(src, dst, &payload, 9, 64).unwrap();
+        // The middle fragment lost: nothing is delivered, one failure at the end.
+        let mut frags = fragment_v4(&frame, 1480, 9);
+        frags.remove(1);
+        let (got, st) = read_all(&frags);
+        assert!(got.is_empty());
+        assert_eq!(
+            (st.fragments, st.reassembled, st.reassembly_failed),
+            (2, 0, 1)
+        );
+        // Overlap (RFC 5722): bytes 1000..2000 of a 1000-byte split over the held
+        // 0..1480 of a 1480-byte split of the same datagram: it is discarded.
+        let mut bad = fragment_v4(&frame, 1480, 9);
+        let other = fragment_v4(&frame, 1000, 9);
+        bad.insert(1, other[1].clone());
+        let (got, st) = read_all(&bad);
+        assert!(got.is_empty(), "{st:?}");
+        assert!(st.reassembly_failed >= 1, "{st:?}");
     }
 }
