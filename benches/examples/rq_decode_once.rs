@@ -1,9 +1,12 @@
-//! One RaptorQ block decode, through our scheme or the raw `raptorq` crate, on the data of
-//! the `fec_raptorq` bench (T = 1280, every 10th source symbol lost, K/10 + 4 repair
-//! symbols, packets one at a time): a fixed workload for instruction counts, e.g.
-//! `valgrind --tool=callgrind target/release/examples/rq_decode_once ours 1024`.
+//! One RaptorQ block decode or encode, through our scheme or the raw `raptorq` crate, on the
+//! data of the `fec_raptorq` bench (T = 1280; decode: every 10th source symbol lost, K/10 + 4
+//! repair symbols, packets one at a time; encode: a fresh encoder, K source and K/10 repair
+//! symbols): a fixed workload for instruction counts, e.g.
+//! `valgrind --tool=callgrind target/release/examples/rq_decode_once ours 1024`. The cost of
+//! one operation is the difference between runs with 3 and 1 repetitions, halved.
 //!
-//! Run: `cargo run --release -p flute-benches --example rq_decode_once -- <ours|raw> <K> [reps]`.
+//! Run: `cargo run --release -p flute-benches --example rq_decode_once --
+//! <ours|raw|ours-enc|raw-enc> <K> [reps]`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use fec_schemes::FecScheme;
@@ -56,6 +59,24 @@ fn main() {
                     }
                 }
                 out.expect("decoded")
+            }
+            "ours-enc" => {
+                let mut enc = RaptorQ.encoder(&oti, &blk, data.clone()).unwrap();
+                let mut buf = vec![0u8; usize::from(T)];
+                let mut sum = 0u64;
+                for esi in 0..k + k / 10 {
+                    enc.write_symbol(esi, &mut buf).unwrap();
+                    sum += u64::from(buf[0]);
+                }
+                std::hint::black_box(sum);
+                true
+            }
+            "raw-enc" => {
+                let enc = raptorq::SourceBlockEncoder::new(0, &cfg, &data);
+                let src = enc.source_packets();
+                let rep = enc.repair_packets(0, k / 10);
+                std::hint::black_box((src, rep));
+                true
             }
             _ => {
                 let mut dec = SourceBlockDecoder::new(0, &cfg, len as u64);
