@@ -54,7 +54,12 @@
 //!
 //! Repair symbols are generated on demand: source symbols are copied straight from the block
 //! data, and the `raptorq` encoder (which solves for the intermediate symbols) is only built
-//! when the first repair symbol is asked for.
+//! when the first repair symbol is asked for. It is built from an encoding plan (the
+//! recorded solution of the constraint matrix, which depends on K alone) taken from a
+//! bounded process-wide cache, so the blocks of an object, and objects, that share K solve
+//! the matrix once; see `raptorq/plan.rs` for the bound (at most 8 plans, 48 MiB, K ≤ 8192).
+
+mod plan;
 
 use bytes::Bytes;
 use raptorq::{
@@ -489,13 +494,16 @@ impl BlockEncoder for RqEncoder {
         let enc = self.inner.get_or_insert_with(|| {
             let full = k as usize * t;
             let config = p.rq_config();
+            // K <= 56403 (validated in BlockParams::new), so it fits raptorq's u16; the plan
+            // has exactly K source symbols, which with_encoding_plan requires.
+            let plan = plan::plan_for(k as u16);
             if data.len() == full {
-                SourceBlockEncoder::new(p.block.sbn as u8, &config, data)
+                SourceBlockEncoder::with_encoding_plan(p.block.sbn as u8, &config, data, &plan)
             } else {
                 // Only the last block of an object needs padding to K·T.
                 let mut padded = vec![0u8; full];
                 padded[..data.len()].copy_from_slice(data);
-                SourceBlockEncoder::new(p.block.sbn as u8, &config, &padded)
+                SourceBlockEncoder::with_encoding_plan(p.block.sbn as u8, &config, &padded, &plan)
             }
         });
         let packets = enc.repair_packets(esi - k, 1);
@@ -604,6 +612,87 @@ impl BlockDecoder for RqDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pattern(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// Every block of `oti`: our encoder (plan from the cache) writes the same source and
+    /// repair symbols as `raptorq`'s own `SourceBlockEncoder::new` on the zero-padded block.
+    fn assert_plan_encoding_matches_raptorq(oti: &Oti, repair: u32) {
+        let (_, n, al) = rq_params(oti).unwrap();
+        let t = oti.encoding_symbol_length;
+        let data = pattern(oti.transfer_length as usize, oti.transfer_length);
+        let blocking = RaptorQ.blocking(oti).unwrap();
+        for blk in blocking.iter() {
+            let k = blk.source_symbols;
+            let start = blk.offset as usize;
+            let bytes = Bytes::copy_from_slice(&data[start..start + blk.len as usize]);
+            let mut padded = bytes.to_vec();
+            padded.resize(k as usize * usize::from(t), 0);
+            let cfg = ObjectTransmissionInformation::new(padded.len() as u64, t, 1, n, al);
+            let reference = SourceBlockEncoder::new(blk.sbn as u8, &cfg, &padded);
+            let mut enc = RaptorQ.encoder(oti, &blk, bytes).unwrap();
+            let mut buf = vec![0u8; usize::from(t)];
+            for (esi, want) in reference.source_packets().iter().enumerate() {
+                enc.write_symbol(esi as u32, &mut buf).unwrap();
+                assert_eq!(buf, want.data(), "K={k} SBN={} source ESI {esi}", blk.sbn);
+            }
+            for (i, want) in reference.repair_packets(0, repair).iter().enumerate() {
+                let esi = k + i as u32;
+                assert_eq!(want.payload_id().encoding_symbol_id(), esi);
+                enc.write_symbol(esi, &mut buf).unwrap();
+                assert_eq!(buf, want.data(), "K={k} SBN={} repair ESI {esi}", blk.sbn);
+            }
+        }
+    }
+
+    #[test]
+    fn plan_encoding_is_byte_identical_n1() {
+        // K = 1; one block with a short last symbol; blocks of K = 16 and 15 with a short
+        // last block; three blocks of K = 200 (the second and third are cache hits), the
+        // last one short.
+        for oti in [
+            RaptorQ::oti(10, 16, 1, 1, 1),
+            RaptorQ::oti(1000, 64, 1, 1, 1),
+            RaptorQ::oti(31 * 32 - 5, 32, 2, 1, 4),
+            RaptorQ::oti(3 * 200 * 8 - 5, 8, 3, 1, 1),
+        ] {
+            assert_plan_encoding_matches_raptorq(&oti, 12);
+        }
+    }
+
+    #[test]
+    fn plan_encoding_is_byte_identical_with_sub_blocks() {
+        // N = 4, Al = 4 (sub-symbols of 16 bytes); N = 3, Al = 2 with uneven sub-blocks
+        // (T/Al = 20 = 7 + 7 + 6); both with a zero-padded last block.
+        for oti in [
+            RaptorQ::oti(5000, 64, 2, 4, 4),
+            RaptorQ::oti(40 * 100 - 17, 40, 3, 3, 2),
+        ] {
+            assert_plan_encoding_matches_raptorq(&oti, 10);
+        }
+    }
+
+    /// Minutes in a debug build (unoptimised `raptorq`); run it with
+    /// `cargo test --release -p fec-schemes --lib -- --ignored above_the_cached_k`.
+    #[test]
+    #[ignore = "slow without optimisation; run with --release -- --ignored"]
+    fn plan_encoding_is_byte_identical_above_the_cached_k() {
+        // K = 8193 > MAX_CACHED_K: a plan of its own, not kept.
+        let k = plan::MAX_CACHED_K + 1;
+        let oti = RaptorQ::oti(u64::from(k) * 4 - 1, 4, 1, 1, 1);
+        assert_eq!(RaptorQ.blocking(&oti).unwrap().large, k);
+        assert_plan_encoding_matches_raptorq(&oti, 3);
+    }
 
     #[test]
     fn blocking_matches_raptorq_calculate_block_offsets() {
