@@ -307,6 +307,10 @@ mod tests {
     }
 
     fn pipeline(encoding: &str) -> Pipeline {
+        pipeline_with(encoding, 23)
+    }
+
+    fn pipeline_with(encoding: &str, zstd_window_log_max: u32) -> Pipeline {
         let meta = ObjectMeta {
             session: SessionId {
                 endpoint: Endpoint::default(),
@@ -318,7 +322,7 @@ mod tests {
             content_length: None,
         };
         let w = MemorySink.open(&meta).unwrap();
-        Pipeline::new(w, Some(encoding), None, None, 1 << 30, 23).unwrap()
+        Pipeline::new(w, Some(encoding), None, None, 1 << 30, zstd_window_log_max).unwrap()
     }
 
     /// Feeds `wire` in pieces of `step` bytes, returns the delivered content.
@@ -478,18 +482,7 @@ mod tests {
             Err(FailReason::ContentDecoding(_))
         ));
         // The same frame passes with a limit of 2^24.
-        let meta = ObjectMeta {
-            session: SessionId {
-                endpoint: Endpoint::default(),
-                tsi: 1,
-            },
-            toi: 1,
-            content_location: "x".into(),
-            content_type: None,
-            content_length: None,
-        };
-        let w = MemorySink.open(&meta).unwrap();
-        let mut p = Pipeline::new(w, Some("zstd"), None, None, 1 << 30, 24).unwrap();
+        let mut p = pipeline_with("zstd", 24);
         for piece in z.chunks(1 << 16) {
             p.write(piece).unwrap();
         }
