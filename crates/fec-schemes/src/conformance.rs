@@ -999,15 +999,20 @@ pub fn zero_length_object(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
     Ok(())
 }
 
-/// F = 1: round trip, or a typed error if the scheme cannot code such an object.
+/// F = 1: round trip, or [`FecError::InvalidOti`] from `blocking` if the scheme cannot code
+/// such an object (any other error fails the check).
 pub fn one_byte_object(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
     for (i, oti) in otis.iter().enumerate() {
         let tiny = Oti {
             transfer_length: 1,
             ..oti.clone()
         };
-        let Ok(blocking) = scheme.blocking(&tiny) else {
-            continue;
+        let blocking = match scheme.blocking(&tiny) {
+            Ok(b) => b,
+            // A scheme may refuse an object this small (Raptor: RFC 5053 defines no block
+            // of fewer than 4 symbols), but only as an invalid OTI, never otherwise.
+            Err(FecError::InvalidOti { .. }) => continue,
+            Err(e) => return Err(err(&format!("OTI #{i} with F = 1: blocking"), e)),
         };
         let data = [0x5Au8];
         for blk in blocking.iter().take(MAX_BLOCKS) {
