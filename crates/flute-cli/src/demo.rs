@@ -154,9 +154,9 @@ fn run_in(
     });
     let (rx_sock, dest, path_desc, iface) = open_path(args.unicast)?;
     println!(
-        "flute demo: {} file, {:?} FEC with {repair:.0}% repair, {:.1}% seeded loss, {path_desc} ({})",
+        "flute demo: {} file, {} FEC with {repair:.0}% repair, {:.1}% seeded loss, {path_desc} ({})",
         human_bytes(args.size),
-        args.fec,
+        args.fec.label(),
         args.loss,
         dest
     );

@@ -117,6 +117,18 @@ pub(crate) enum FecArg {
 }
 
 impl FecArg {
+    /// The scheme's name as people write it, with its FEC Encoding ID.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Nocode => "Compact No-Code (ID 0)",
+            Self::Rs => "Reed-Solomon GF(2^8) (ID 5)",
+            Self::Rs2m => "Reed-Solomon GF(2^m) (ID 2)",
+            Self::Rs129 => "Reed-Solomon Small Block (ID 129)",
+            Self::Raptor => "Raptor (ID 1)",
+            Self::Raptorq => "RaptorQ (ID 6)",
+        }
+    }
+
     /// Default repair overhead when `--repair` is not given.
     pub(crate) fn default_repair(self) -> f64 {
         if self == Self::Nocode { 0.0 } else { 20.0 }
