@@ -24,16 +24,7 @@ const T: u16 = 1280;
 const KS: [u32; 3] = [64, 1024, 8192];
 
 fn source(len: usize) -> Bytes {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect::<Vec<u8>>()
-        .into()
+    flute_benches::pseudo_random_source(len)
 }
 
 /// ESIs the decoder receives: all source ESIs but every 10th, then K/10 + 4 repair ESIs.

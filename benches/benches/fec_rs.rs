@@ -50,17 +50,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn source(len: usize) -> Bytes {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    Bytes::from(
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect::<Vec<u8>>(),
-    )
+    flute_benches::pseudo_random_source(len)
 }
 
 fn bench_rs(c: &mut Criterion) {

@@ -34,16 +34,8 @@ struct Work {
 impl Work {
     fn new(k: u32) -> Self {
         let len = k as usize * usize::from(T);
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let data: Bytes = (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect::<Vec<u8>>()
-            .into();
+        // The same data as benches/fec_raptorq.rs.
+        let data: Bytes = flute_benches::pseudo_random_source(len);
         let oti = RaptorQ::oti(len as u64, T, 1, 1, 1);
         let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
         let mut enc = RaptorQ.encoder(&oti, &blk, data.clone()).unwrap();
