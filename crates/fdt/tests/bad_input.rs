@@ -1,4 +1,4 @@
-//! The FDT items (44-62) of the bad-input catalogue (`shared/spec/NOTES.md` §4). Each is a
+//! The FDT items (44-62) of the bad-input catalogue (`docs/spec-notes.md` §4). Each is a
 //! test named `bad_input_NN_description`. Expected behaviour: a typed error, never a panic,
 //! bounded allocation.
 

@@ -22,7 +22,7 @@
 //! seeded xorshift generator, no dependencies) and bounded: at most [`MAX_BLOCKS`] blocks
 //! per OTI are coded.
 //!
-//! | check | what it verifies | catalogue item (NOTES.md §4) |
+//! | check | what it verifies | catalogue item (docs/spec-notes.md §4) |
 //! |---|---|---|
 //! | `round_trip_random_loss` | object round trip, 20 % seeded random loss, carousel over ESIs below `esi_limit` | 43 |
 //! | `round_trip_burst_loss` | same with Gilbert–Elliott burst loss | 43 |

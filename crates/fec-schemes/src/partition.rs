@@ -256,7 +256,7 @@ mod tests {
         b.iter().map(|s| s.source_symbols).collect()
     }
 
-    /// RFC 5052 §9.1 worked example from NOTES.md §2.5: L=1077, E=64, B=8 -> [6, 6, 5].
+    /// RFC 5052 §9.1 worked example from docs/spec-notes.md §2.5: L=1077, E=64, B=8 -> [6, 6, 5].
     #[test]
     fn rfc5052_9_1_example_1077_64_8() {
         let b = Blocking::rfc5052(1077, 64, 8).unwrap();

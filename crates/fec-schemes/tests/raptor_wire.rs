@@ -40,7 +40,7 @@ fn rfc5053_3_2_1_payload_id_vector() {
 
 /// RFC 5053 §3.2.3 (Figures 2 and 3) in EXT_FTI, HEL = 4: F 48 | reserved 16 | T 16 |
 /// Z 16 | N 8 | Al 8. Hand-assembled: F = 0x0000_0102_0304, T = 1024, Z = 0x0102, N = 2,
-/// Al = 4. This is the layout Wireshark decodes (NOTES.md §2.4); see the module docs for
+/// Al = 4. This is the layout Wireshark decodes (docs/spec-notes.md §2.4); see the module docs for
 /// why the 40-bit variant was rejected.
 #[test]
 fn rfc5053_3_2_3_ext_fti_vector() {

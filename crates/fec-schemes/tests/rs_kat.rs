@@ -1,6 +1,7 @@
 //! Known-answer tests for the RFC 5510 Reed-Solomon codec over GF(2^8): the parity bytes of
-//! `shared/spec/rs_gf256_kat.json` (libopenfec 1.4.2 and zfec 1.6 agree on them), checked
-//! byte for byte through the FEC Encoding ID 5 encoder.
+//! `tests/data/rs_gf256_kat.json` (libopenfec 1.4.2 and zfec 1.6 agree on them; see
+//! `tests/data/README.md` for where they come from), checked byte for byte through the FEC
+//! Encoding ID 5 encoder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod rs_util;
@@ -9,7 +10,7 @@ use bytes::Bytes;
 use fec_schemes::FecScheme;
 use fec_schemes::schemes::rs::RsGf28;
 
-const KAT: &str = include_str!("../../../../shared/spec/rs_gf256_kat.json");
+const KAT: &str = include_str!("data/rs_gf256_kat.json");
 
 #[test]
 fn rs_gf256_kat_vectors() {

@@ -624,7 +624,7 @@ fn known_gap_deflate_framing() {
 /// flute 1.11.7's Reed-Solomon uses the Rizzo/RFC 5510 matrix (points 0, α^0, α^1, ...), so
 /// its RS repair symbols decode to the right bytes here (the RS cases of the matrix pass
 /// under loss). A peer with another matrix (reed-solomon-erasure, used by older ypo/flute,
-/// NOTES.md §3) produces well-formed but *wrong* repair symbols, simulated here by flipping
+/// docs/spec-notes.md §3) produces well-formed but *wrong* repair symbols, simulated here by flipping
 /// the bytes of every repair symbol. Nothing in FLUTE can tell a wrong repair symbol from a
 /// right one, so:
 /// - with Content-MD5 our receiver reports `Md5Mismatch` and delivers nothing;

@@ -1,4 +1,4 @@
-//! End-to-end matrix on the simulated channel (STYLE.md testing item 4): every registered
+//! End-to-end matrix on the simulated channel (ARCHITECTURE.md, testing layers): every registered
 //! FEC scheme x {0 %, 5 %, 20 % uniform loss, burst loss} x {1 object, 50 objects of mixed
 //! sizes including 0 and 1 byte} x {interleave 1, 4}.
 //!

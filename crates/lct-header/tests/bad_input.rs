@@ -1,5 +1,5 @@
 //! The LCT header and header extension items (1–24) of the bad-input catalogue,
-//! `shared/spec/NOTES.md` §4. Each test either asserts the exact typed error or the
+//! `docs/spec-notes.md` §4. Each test either asserts the exact typed error or the
 //! documented lenient behaviour. Byte vectors are hand-derived from RFC 5651 §5.1/§5.2 and
 //! RFC 6726 §3.4.1/§3.4.3.
 

@@ -19,7 +19,7 @@
 //! - FDT `FEC-OTI-Scheme-Specific-Info`: Z (16) | N (8) | Al (8), 4 bytes (RFC 5053 §3.2.3
 //!   Figure 3).
 //!
-//! ## Why this EXT_FTI layout (NOTES.md §2.4 conflict)
+//! ## Why this EXT_FTI layout (docs/spec-notes.md §2.4 conflict)
 //!
 //! Wireshark reads F as 48 bits followed by 16 reserved bits; ypo/flute (older versions)
 //! wrote F in 40 bits, 8 reserved bits, and 2 bytes of padding at the end. We follow
@@ -44,7 +44,7 @@
 //! B = 10267·(J(K)+1) % Q), the LDPC and Half-symbol precode of §5.4.2.3 (Gray sequence with
 //! H' bits set), intermediate symbols solved so that LT-encoding ESIs 0..K−1 reproduces the
 //! source symbols (§5.4.2.4.2), and repair symbols LTEnc[K, C, Trip[K, ESI]] (§5.4.2.1).
-//! There is **no independent interop oracle** (NOTES.md §3.5): packets were only checked
+//! There is **no independent interop oracle** (docs/spec-notes.md §3.5): packets were only checked
 //! against this same crate.
 //!
 //! `raptor-code` has no object partitioning or sub-blocking of its own, and it panics or

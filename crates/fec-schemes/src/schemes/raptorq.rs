@@ -23,7 +23,7 @@
 //!
 //! The `raptorq` crate panics on malformed input (short packets, `symbol_size == 0`,
 //! `T % Al != 0`, more than 56403 symbols per block, ...). Everything coming from the wire is
-//! therefore checked here first (catalogue item 34 of `shared/spec/NOTES.md` §4):
+//! therefore checked here first (catalogue item 34 of `docs/spec-notes.md` §4):
 //! Z = 0, Z > 255 (see below), N = 0, Al = 0, T = 0, T not a multiple of Al, T/Al < N,
 //! K > 56403 in the largest source block (so K' ≤ 56403, RFC 6330 §4.4.1.2 and Table 2),
 //! F > 946270874880 (RFC 6330 §4.3), ESI ≥ 2^24 and SBN ≥ Z.

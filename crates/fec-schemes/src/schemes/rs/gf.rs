@@ -14,7 +14,7 @@
 //! | 7 | 1+x^3+x^7 | | 15 | 1+x+x^15 |
 //! | 8 | 1+x^2+x^3+x^4+x^8 (0x11D) | | 16 | 1+x+x^3+x^12+x^16 |
 //!
-//! \[UNV\] m = 8 (0x11D) and m = 4 (1+x+x^4) are confirmed by NOTES.md §3.1 and by the
+//! \[UNV\] m = 8 (0x11D) and m = 4 (1+x+x^4) are confirmed by docs/spec-notes.md §3.1 and by the
 //! known-answer vectors; the other rows are the Rizzo/OpenFEC table as recalled, not
 //! re-checked against the RFC text. Every polynomial is checked to be primitive by the
 //! unit tests (the powers of alpha cycle with period exactly 2^m - 1).

@@ -17,14 +17,14 @@
 //! first k encoding symbols are the source symbols; ESI `k + j` is repair row `j`.
 //!
 //! \[UNV\] RFC 5510 §8 read literally evaluates at `alpha^0 .. alpha^(n-1)`; Rizzo, OpenFEC
-//! and zfec do not, and we follow them (NOTES.md §3). Our repair bytes equal the libopenfec
+//! and zfec do not, and we follow them (docs/spec-notes.md §3). Our repair bytes equal the libopenfec
 //! and zfec known-answer vectors in `tests/rs_kat.rs` and `tests/rs_zfec.rs`.
 //! `reed-solomon-erasure` uses yet other points and is not interoperable.
 //!
 //! # Number of encoding symbols
 //!
 //! For a source block of k symbols, `n = floor(k * max_n / B)` (RFC 5510 §7 \[UNV\]: the
-//! formula is the one quoted in NOTES.md §2.5; the RFC text was not available), raised to
+//! formula is the one quoted in docs/spec-notes.md §2.5; the RFC text was not available), raised to
 //! at least k so that a block never has fewer encoding than source symbols. Since
 //! k <= B <= max_n <= 2^m − 1, n <= 2^m − 1 always holds once the OTI is valid. See
 //! [`encoding_symbols`].
