@@ -3,7 +3,7 @@
 //! 1400-byte symbol), the same with EXT_FTI, and the bare 16-byte LCT header.
 //!
 //! Instruction counts (load-independent) of the same operations:
-//! `crates/alc/tests/hot_path_iters.rs`.
+//! `crates/alc/examples/hot_path_iters.rs`.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 

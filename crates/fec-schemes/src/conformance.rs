@@ -12,8 +12,12 @@
 //!
 //! or as one `#[test]` per check with [`crate::fec_conformance!`]:
 //!
-//! ```ignore
+//! ```
+//! use fec_schemes::schemes::no_code::CompactNoCode;
+//!
+//! // In a test file (`tests/my_scheme.rs`); the generated functions are `#[test]`s.
 //! fec_schemes::fec_conformance!(no_code_suite, CompactNoCode, vec![CompactNoCode::oti(1077, 64, 8)]);
+//! # fn main() {}
 //! ```
 //!
 //! The OTIs are the caller's: pass a few small, valid ones, built the way the scheme builds
@@ -181,8 +185,11 @@ pub fn run_all(scheme: &dyn FecScheme, otis: &[Oti]) {
 /// `$scheme` is an expression whose value implements [`crate::FecScheme`] (evaluated once per
 /// test); `$otis` is an expression giving something that derefs to `[Oti]` (e.g. a `Vec`).
 ///
-/// ```ignore
+/// ```
+/// use fec_schemes::schemes::raptorq::RaptorQ;
+///
 /// fec_schemes::fec_conformance!(raptorq_suite, RaptorQ, vec![RaptorQ::oti(10_000, 64, 2, 1, 1)]);
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! fec_conformance {

@@ -62,19 +62,11 @@ fn multicast_on_lo() -> Result<(), String> {
     }
 }
 
-/// Skips (locally) or fails (CI=true) when multicast on lo is unavailable.
-fn require_multicast() -> bool {
-    match multicast_on_lo() {
-        Ok(()) => true,
-        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("multicast on lo is required in CI but unavailable: {why}")
-        }
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: multicast on lo unavailable here ({why}); set up `ip link set lo multicast on`"
-            );
-            false
-        }
+/// Fails with the reason when IPv4 multicast on lo is unavailable (Linux provides it by
+/// default); a test that needs it never passes without it.
+fn require_multicast() {
+    if let Err(why) = multicast_on_lo() {
+        panic!("this test needs IPv4 multicast on lo, which is unavailable here: {why}");
     }
 }
 
@@ -88,9 +80,7 @@ fn demo_unicast_every_scheme_recovers_loss() {
 
 #[test]
 fn demo_multicast_on_lo_every_scheme() {
-    if !require_multicast() {
-        return;
-    }
+    require_multicast();
     for fec in ["nocode", "rs", "raptorq"] {
         let out = demo(fec, &[]);
         assert_pass(&out);

@@ -2,9 +2,9 @@
 //! callgrind (load-independent, unlike wall-clock benches on a shared machine).
 //!
 //! ```text
-//! cargo test --release -p alc --test hot_path_iters --no-run
+//! cargo build --release -p alc --example hot_path_iters
 //! HOT_PATH_OP=alc_parse HOT_PATH_ITERS=100000 valgrind --tool=callgrind \
-//!     --callgrind-out-file=/dev/null <test binary> --ignored --test-threads=1
+//!     --callgrind-out-file=/dev/null target/release/examples/hot_path_iters
 //! ```
 //!
 //! Run once with `HOT_PATH_ITERS=N1` and once with `N2`; (Ir(N2) - Ir(N1)) / (N2 - N1) is
@@ -20,9 +20,7 @@ use alc::{AlcParser, AlcRepr, EncodedFti};
 use fec_schemes::{FecEncodingId, FecRegistry, PayloadId, schemes::no_code::CompactNoCode};
 use lct_header::{LctPacket, LctRepr, Toi, Tsi, Widths};
 
-#[test]
-#[ignore = "driver for callgrind; run explicitly"]
-fn hot_path_iters() {
+fn main() {
     let op = std::env::var("HOT_PATH_OP").unwrap_or_else(|_| "all".into());
     let iters: u64 = std::env::var("HOT_PATH_ITERS")
         .ok()
