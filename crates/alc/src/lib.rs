@@ -13,8 +13,8 @@
 //! - [`AlcRepr`]: emits a packet into a caller's buffer without allocating;
 //!   [`AlcRepr::emit_header`] leaves the symbol to be written in place by the encoder;
 //!   [`EncodedFti`] + [`AlcRepr::emit_header_with`] encode an object's EXT_FTI once.
-//! - [`SharedAlcParser`] ([`AlcParser::shared`]): an [`AlcParser`] that owns an
-//!   `Arc<FecRegistry>` instead of borrowing the registry.
+//! - One parser type for every way of holding the registry: `AlcParser<&FecRegistry>`
+//!   borrows it, `AlcParser` (that is, `AlcParser<Arc<FecRegistry>>`) owns a share of it.
 //!
 //! **No-panic contract.** Parsing never panics on any datagram: errors are [`AlcError`].
 //!
@@ -51,4 +51,4 @@ mod packet;
 
 pub use emit::{AlcRepr, EncodedFti};
 pub use error::AlcError;
-pub use packet::{AlcPacket, AlcParser, CodepointMap, SharedAlcParser};
+pub use packet::{AlcPacket, AlcParser, CodepointMap};

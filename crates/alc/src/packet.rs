@@ -4,10 +4,11 @@ use fec_schemes::{
     FecEncodingId, FecError, FecRegistry, FecScheme, Oti, PayloadId, SbnEsiLayout, SchemeSpecific,
 };
 use lct_header::{
-    EXT_CENC, EXT_FDT, ExtCenc, ExtFdt, ExtTime, KnownExtensions, LctError, LctPacket, LctRepr,
-    RawExtension, Toi, Tsi,
+    ExtCenc, ExtFdt, ExtTime, FluteHeaderCheck, KnownExtensions, LctPacket, LctRepr, RawExtension,
+    Toi, Tsi,
 };
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use crate::AlcError;
@@ -84,14 +85,10 @@ impl PidFormat {
 }
 
 /// The per-codepoint table (256 entries).
-type DirectTable<S> = Box<[Option<Direct<S>>]>;
+type DirectTable = Box<[Option<Direct<Arc<dyn FecScheme>>>]>;
 
 /// Resolves every codepoint to the scheme it alone determines (see [`AlcParser`]).
-fn direct_table<'r, S>(
-    registry: &'r FecRegistry,
-    codepoints: &CodepointMap,
-    wrap: impl Fn(&'r Arc<dyn FecScheme>) -> S,
-) -> DirectTable<S> {
+fn direct_table(registry: &FecRegistry, codepoints: &CodepointMap) -> DirectTable {
     (0..=255u8)
         .map(|cp| {
             let id = codepoints.get(cp)?;
@@ -102,7 +99,7 @@ fn direct_table<'r, S>(
             };
             Some(Direct {
                 pid: PidFormat::of(&**s),
-                scheme: wrap(s),
+                scheme: Arc::clone(s),
             })
         })
         .collect()
@@ -111,53 +108,72 @@ fn direct_table<'r, S>(
 /// Parses ALC packets against a [`FecRegistry`] and a [`CodepointMap`].
 ///
 /// Construction resolves every codepoint to its scheme once, so parsing a packet without
-/// EXT_FTI costs a table lookup.
+/// EXT_FTI costs a table lookup. Parsed packets borrow the parser (for their scheme) and the
+/// datagram.
 ///
-/// `AlcParser<'r>` borrows the registry; [`SharedAlcParser`] (from
-/// [`AlcParser::shared`]) owns an `Arc<FecRegistry>` instead, for structs that hold both.
+/// `R` is how the parser holds the registry: a borrow (`AlcParser<&FecRegistry>`, from
+/// `AlcParser::new(&registry)`) or a share (`AlcParser<Arc<FecRegistry>>`, the default type,
+/// for a struct that keeps its parser), or anything else that borrows as a [`FecRegistry`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use alc::AlcParser;
+/// use fec_schemes::FecRegistry;
+///
+/// // Borrowing a registry that outlives the parser:
+/// let registry = FecRegistry::with_builtin();
+/// let parser = AlcParser::new(&registry);
+/// assert!(parser.parse(&[0u8; 4]).is_err());
+///
+/// // Owning a share of it, to live in a struct:
+/// struct Inspector {
+///     parser: AlcParser,
+/// }
+/// let ins = Inspector { parser: AlcParser::new(Arc::new(FecRegistry::with_builtin())) };
+/// assert!(ins.parser.parse(&[0u8; 4]).is_err());
+/// ```
 #[derive(Debug, Clone)]
-pub struct AlcParser<'r> {
-    registry: &'r FecRegistry,
+pub struct AlcParser<R: Borrow<FecRegistry> = Arc<FecRegistry>> {
+    registry: R,
     codepoints: CodepointMap,
     /// Scheme per codepoint (256 entries), when the codepoint alone determines it.
-    direct: DirectTable<&'r dyn FecScheme>,
-    flute: bool,
+    direct: DirectTable,
+    flute: Option<FluteHeaderCheck>,
 }
 
-impl<'r> AlcParser<'r> {
+impl<R: Borrow<FecRegistry>> AlcParser<R> {
     /// A parser with the default codepoint = FEC Encoding ID mapping.
-    pub fn new(registry: &'r FecRegistry) -> Self {
+    pub fn new(registry: R) -> Self {
         Self::with_codepoints(registry, CodepointMap::identity())
     }
 
     /// A parser with an explicit codepoint mapping.
-    pub fn with_codepoints(registry: &'r FecRegistry, codepoints: CodepointMap) -> Self {
-        let direct = direct_table(registry, &codepoints, |s| &**s);
+    pub fn with_codepoints(registry: R, codepoints: CodepointMap) -> Self {
+        let direct = direct_table(registry.borrow(), &codepoints);
         Self {
             registry,
             codepoints,
             direct,
-            flute: false,
+            flute: None,
         }
     }
 
-    /// A parser that owns (a share of) the registry, with the default codepoint mapping:
-    /// see [`SharedAlcParser`].
-    pub fn shared(registry: Arc<FecRegistry>) -> SharedAlcParser {
-        SharedAlcParser::new(registry)
+    /// Also apply the FLUTE header rules (RFC 6726 §3.3, §3.4) with the default policy of
+    /// [`lct_header::FluteHeaderCheck`]: TSI and TOI present, EXT_FDT exactly on TOI 0,
+    /// EXT_CENC only on TOI 0.
+    pub fn flute(self, on: bool) -> Self {
+        self.flute_check(on.then(FluteHeaderCheck::new))
     }
 
-    /// Also apply the FLUTE header rules (RFC 6726 §3.3, §3.4; see
-    /// [`lct_header::FluteHeaderCheck`]): TSI and TOI present, EXT_FDT exactly on TOI 0,
-    /// EXT_CENC only on TOI 0.
-    pub fn flute(mut self, on: bool) -> Self {
-        self.flute = on;
+    /// Applies the FLUTE header rules with an explicit policy (`None`: plain ALC).
+    pub fn flute_check(mut self, check: Option<FluteHeaderCheck>) -> Self {
+        self.flute = check;
         self
     }
 
     /// The registry.
-    pub fn registry(&self) -> &'r FecRegistry {
-        self.registry
+    pub fn registry(&self) -> &FecRegistry {
+        self.registry.borrow()
     }
 
     /// The codepoint mapping.
@@ -167,103 +183,13 @@ impl<'r> AlcParser<'r> {
 
     /// Parses one datagram.
     #[inline]
-    pub fn parse<'a>(&self, datagram: &'a [u8]) -> Result<AlcPacket<'a>, AlcError>
-    where
-        'r: 'a,
-    {
-        self.parse_with_oti(datagram, None)
-    }
-
-    /// Parses one datagram, using `known_oti` (e.g. from the FDT) to choose the scheme
-    /// and decode the FEC Payload ID when the packet has no EXT_FTI.
-    #[inline]
-    pub fn parse_with_oti<'a>(
-        &self,
-        datagram: &'a [u8],
-        known_oti: Option<&Oti>,
-    ) -> Result<AlcPacket<'a>, AlcError>
-    where
-        'r: 'a,
-    {
-        let direct = &self.direct;
-        let lookup = |cp: u8| -> Option<(&'a dyn FecScheme, PidFormat)> {
-            let d = direct.get(usize::from(cp))?.as_ref()?;
-            Some((d.scheme, d.pid))
-        };
-        parse_core(
-            self.registry,
-            &self.codepoints,
-            self.flute,
-            lookup,
-            datagram,
-            known_oti,
-        )
-    }
-}
-
-/// An [`AlcParser`] that owns an `Arc<FecRegistry>` rather than borrowing a registry, so
-/// that it can live in a struct next to (or instead of) the registry. Parsed packets
-/// borrow the parser (for their scheme) and the datagram.
-///
-/// ```
-/// use std::sync::Arc;
-/// use alc::{AlcParser, SharedAlcParser};
-/// use fec_schemes::FecRegistry;
-///
-/// struct Receiver {
-///     parser: SharedAlcParser,
-/// }
-/// let rx = Receiver { parser: AlcParser::shared(Arc::new(FecRegistry::with_builtin())) };
-/// assert!(rx.parser.parse(&[0u8; 4]).is_err());
-/// ```
-#[derive(Debug, Clone)]
-pub struct SharedAlcParser {
-    registry: Arc<FecRegistry>,
-    codepoints: CodepointMap,
-    direct: DirectTable<Arc<dyn FecScheme>>,
-    flute: bool,
-}
-
-impl SharedAlcParser {
-    /// A parser with the default codepoint = FEC Encoding ID mapping.
-    pub fn new(registry: Arc<FecRegistry>) -> Self {
-        Self::with_codepoints(registry, CodepointMap::identity())
-    }
-
-    /// A parser with an explicit codepoint mapping.
-    pub fn with_codepoints(registry: Arc<FecRegistry>, codepoints: CodepointMap) -> Self {
-        let direct = direct_table(&registry, &codepoints, Arc::clone);
-        Self {
-            registry,
-            codepoints,
-            direct,
-            flute: false,
-        }
-    }
-
-    /// Also apply the FLUTE header rules (see [`AlcParser::flute`]).
-    pub fn flute(mut self, on: bool) -> Self {
-        self.flute = on;
-        self
-    }
-
-    /// The registry.
-    pub fn registry(&self) -> &Arc<FecRegistry> {
-        &self.registry
-    }
-
-    /// The codepoint mapping.
-    pub fn codepoints(&self) -> &CodepointMap {
-        &self.codepoints
-    }
-
-    /// Parses one datagram (see [`AlcParser::parse`]).
-    #[inline]
     pub fn parse<'a>(&'a self, datagram: &'a [u8]) -> Result<AlcPacket<'a>, AlcError> {
         self.parse_with_oti(datagram, None)
     }
 
-    /// Parses one datagram with a known OTI (see [`AlcParser::parse_with_oti`]).
+    /// Parses one datagram, using `known_oti` (e.g. from the FDT) to choose the scheme
+    /// and decode the FEC Payload ID when the packet has no EXT_FTI. An EXT_FTI that
+    /// disagrees with `known_oti` is [`AlcError::ConflictingOti`].
     #[inline]
     pub fn parse_with_oti<'a>(
         &'a self,
@@ -276,9 +202,9 @@ impl SharedAlcParser {
             Some((&*d.scheme, d.pid))
         };
         parse_core(
-            &self.registry,
+            self.registry.borrow(),
             &self.codepoints,
-            self.flute,
+            self.flute.as_ref(),
             lookup,
             datagram,
             known_oti,
@@ -286,13 +212,13 @@ impl SharedAlcParser {
     }
 }
 
-/// The parse shared by [`AlcParser`] and [`SharedAlcParser`]. `direct` gives the scheme
+/// The parse behind [`AlcParser`]. `direct` gives the scheme
 /// (and its FEC Payload ID length) the codepoint alone determines.
 #[inline(always)]
 fn parse_core<'a>(
     registry: &'a FecRegistry,
     codepoints: &CodepointMap,
-    flute: bool,
+    flute: Option<&FluteHeaderCheck>,
     direct: impl Fn(u8) -> Option<(&'a dyn FecScheme, PidFormat)>,
     datagram: &'a [u8],
     known_oti: Option<&Oti>,
@@ -312,8 +238,8 @@ fn parse_core<'a>(
         Some(KnownExtensions::collect(view.into_extensions())?)
     };
     let ext = extensions.as_ref().unwrap_or(&KnownExtensions::EMPTY);
-    if flute {
-        flute_rules(&lct, ext)?;
+    if let Some(check) = flute {
+        check.check_fields(lct.tsi, lct.toi, ext)?;
     }
 
     let (scheme, pid, fti_oti) = match ext.fti {
@@ -464,27 +390,6 @@ fn max_symbol_data(oti: &Oti) -> usize {
         _ => 1,
     };
     g * usize::from(oti.encoding_symbol_length)
-}
-
-fn flute_rules(lct: &LctRepr, ext: &KnownExtensions<'_>) -> Result<(), LctError> {
-    lct.tsi.ok_or(LctError::MissingField { field: "TSI" })?;
-    let toi = lct.toi.ok_or(LctError::MissingField { field: "TOI" })?;
-    if toi.0 == 0 {
-        if ext.fdt.is_none() {
-            return Err(LctError::MissingField { field: "EXT_FDT" });
-        }
-    } else if ext.fdt.is_some() {
-        return Err(LctError::UnexpectedExtension {
-            het: EXT_FDT,
-            toi: toi.0,
-        });
-    } else if ext.cenc.is_some() {
-        return Err(LctError::UnexpectedExtension {
-            het: EXT_CENC,
-            toi: toi.0,
-        });
-    }
-    Ok(())
 }
 
 /// One parsed ALC packet, borrowing the datagram (zero copy).

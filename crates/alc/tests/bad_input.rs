@@ -416,7 +416,8 @@ fn bad_input_36_empty_object() {
     let r = registry();
     // L = 0 is legal in EXT_FTI: T = 0, N = 0, no division by zero.
     let p = pkt(0, 1, &fti0(0, 4, 8), &hex!("00000000"), b"1234");
-    let packet = AlcParser::new(&r).parse(&p).unwrap();
+    let parser = AlcParser::new(&r);
+    let packet = parser.parse(&p).unwrap();
     let oti = packet.oti().unwrap().clone();
     assert_eq!(oti.transfer_length, 0);
     // No block exists, so no symbol of it is valid.

@@ -54,7 +54,8 @@ proptest! {
         repr.send_fti = send_fti;
         let mut buf = [0u8; 256];
         let n = repr.emit(&**scheme, &[7u8; 64], &mut buf).unwrap();
-        let p = AlcParser::new(&registry).parse(&buf[..n]).unwrap();
+        let parser = AlcParser::new(&registry);
+        let p = parser.parse(&buf[..n]).unwrap();
         prop_assert_eq!(p.payload_id(), Some(id));
         prop_assert_eq!(p.oti(), if send_fti { Some(&oti) } else { None });
         prop_assert_eq!(p.symbols().len(), 64);

@@ -1,4 +1,4 @@
-//! `SharedAlcParser` parses exactly like `AlcParser`, and `AlcRepr::emit_header_with` with
+//! An `AlcParser` that owns an `Arc<FecRegistry>` parses exactly like one that borrows it, and `AlcRepr::emit_header_with` with
 //! an `EncodedFti` writes exactly what `AlcRepr::emit_header` writes (errors included).
 
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -38,7 +38,7 @@ fn packets(registry: &FecRegistry) -> Vec<Vec<u8>> {
 #[test]
 fn shared_parser_parses_like_borrowing_parser() {
     let registry = FecRegistry::with_builtin();
-    let shared = AlcParser::shared(Arc::new(FecRegistry::with_builtin()));
+    let shared = AlcParser::new(Arc::new(FecRegistry::with_builtin()));
     let borrowing = AlcParser::new(&registry);
     let oti = CompactNoCode::oti(100_000, 1400, 64);
     let mut x = 0x2545_F491_4F6C_DD1Du64;

@@ -146,13 +146,26 @@ impl FluteHeaderCheck {
         packet: &LctPacket<&'a T>,
     ) -> Result<FluteHeader<'a>, LctError> {
         packet.check_len()?;
-        let tsi = packet
-            .tsi()
-            .ok_or(LctError::MissingField { field: "TSI" })?;
-        let toi = packet
-            .toi()
-            .ok_or(LctError::MissingField { field: "TOI" })?;
         let extensions = KnownExtensions::collect(packet.into_extensions())?;
+        let (tsi, toi) = self.check_fields(packet.tsi(), packet.toi(), &extensions)?;
+        Ok(FluteHeader {
+            tsi,
+            toi,
+            extensions,
+        })
+    }
+
+    /// The same rules on a header already taken apart: its TSI and TOI (if present) and its
+    /// collected extensions. This is the one place the rules live; [`Self::check`] and the
+    /// `alc` parser's FLUTE mode both call it. Returns the TSI and TOI.
+    pub fn check_fields(
+        &self,
+        tsi: Option<Tsi>,
+        toi: Option<Toi>,
+        extensions: &KnownExtensions<'_>,
+    ) -> Result<(Tsi, Toi), LctError> {
+        let tsi = tsi.ok_or(LctError::MissingField { field: "TSI" })?;
+        let toi = toi.ok_or(LctError::MissingField { field: "TOI" })?;
         if toi.0 == 0 {
             if extensions.fdt.is_none() {
                 return Err(LctError::MissingField { field: "EXT_FDT" });
@@ -173,10 +186,6 @@ impl FluteHeaderCheck {
                 toi: toi.0,
             });
         }
-        Ok(FluteHeader {
-            tsi,
-            toi,
-            extensions,
-        })
+        Ok((tsi, toi))
     }
 }

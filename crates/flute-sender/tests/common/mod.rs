@@ -106,7 +106,7 @@ pub fn oti_for(scheme: &dyn FecScheme, len: u64, e: u16) -> Option<Oti> {
     })
 }
 
-pub fn parse<'a>(p: &'a AlcParser<'a>, b: &'a [u8]) -> alc::AlcPacket<'a> {
+pub fn parse<'a>(p: &'a AlcParser<&'a FecRegistry>, b: &'a [u8]) -> alc::AlcPacket<'a> {
     p.parse(b).expect("every emitted packet parses")
 }
 
