@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+pub mod lct_nom;
+
 /// `len` deterministic pseudo-random bytes (xorshift64, low byte of each step): the source
 /// data of the FEC benchmarks and of `examples/rq_decode_once.rs`, identical in every run.
 pub fn pseudo_random_source(len: usize) -> Bytes {
