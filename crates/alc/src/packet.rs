@@ -1,8 +1,6 @@
 //! Parsing ALC packets (RFC 5775 §4): LCT header, FEC Payload ID, encoding symbols.
 
-use fec_schemes::{
-    FecEncodingId, FecError, FecRegistry, FecScheme, Oti, PayloadId, SbnEsiLayout, SchemeSpecific,
-};
+use fec_schemes::{FecEncodingId, FecError, FecRegistry, FecScheme, Oti, PayloadId, SbnEsiLayout};
 use lct_header::{
     ExtCenc, ExtFdt, ExtTime, FluteHeaderCheck, KnownExtensions, LctPacket, LctRepr, RawExtension,
     Toi, Tsi,
@@ -282,7 +280,9 @@ fn parse_core<'a>(
     }
     let oti_for_id = fti_oti.as_ref().or(known_oti);
     if let Some(oti) = oti_for_id {
-        let max = max_symbol_data(oti);
+        let max = scheme
+            .max_symbols_per_packet(oti)
+            .saturating_mul(usize::from(oti.encoding_symbol_length));
         if symbols.len() > max {
             return Err(AlcError::SymbolTooLong {
                 len: symbols.len(),
@@ -381,15 +381,6 @@ fn read_fti<'a>(
         });
     }
     Ok((scheme, pid, oti))
-}
-
-/// Most symbol bytes one packet may carry: E, or G * E for RS over GF(2^m) (RFC 5510 §5).
-fn max_symbol_data(oti: &Oti) -> usize {
-    let g = match oti.scheme_specific {
-        SchemeSpecific::ReedSolomon { g, .. } => usize::from(g.max(1)),
-        _ => 1,
-    };
-    g * usize::from(oti.encoding_symbol_length)
 }
 
 /// One parsed ALC packet, borrowing the datagram (zero copy).
@@ -507,7 +498,10 @@ impl<'a> AlcPacket<'a> {
     /// Returns the FEC Payload ID.
     pub fn validate(&self, oti: &Oti) -> Result<PayloadId, AlcError> {
         let id = self.payload_id_with(oti)?;
-        let max = max_symbol_data(oti);
+        let max = self
+            .scheme
+            .max_symbols_per_packet(oti)
+            .saturating_mul(usize::from(oti.encoding_symbol_length));
         if self.symbols.len() > max {
             return Err(AlcError::SymbolTooLong {
                 len: self.symbols.len(),

@@ -38,6 +38,7 @@
 //! | `payload_id_round_trip` | `read(write(id)) == id` and `write(read(b)) == b` | 26 |
 //! | `payload_id_layout_agrees` | a declared `SbnEsiLayout` reads and writes exactly like the scheme's own Payload ID methods | 26 |
 //! | `fti_round_trip` | `read_fti(write_fti(oti)) == oti`, HET/HEL correct, scheme-specific info round trip | 22 |
+//! | `oti_for_builds_valid_otis` | `FecScheme::oti_for` gives OTIs that validate and tile the object, for several sizes and repair ratios; extreme arguments never panic | 33–38 |
 //! | `hostile_oti_values` | zero and maximal OTI fields give errors, never panics | 33–38 |
 //! | `arbitrary_bytes_never_panic` | random bytes into `read_fti`, `read_payload_id`, `read_scheme_specific_info` | 1, 22, 26 |
 //! | `zero_length_object` | F = 0: no blocks, no panic | 36 |
@@ -160,6 +161,7 @@ macro_rules! __fec_conformance_checks {
             payload_id_round_trip,
             payload_id_layout_agrees,
             fti_round_trip,
+            oti_for_builds_valid_otis,
             hostile_oti_values,
             arbitrary_bytes_never_panic,
             zero_length_object,
@@ -805,6 +807,60 @@ fn hostile_variants(oti: &Oti) -> Vec<Oti> {
         ..oti.clone()
     });
     v
+}
+
+/// [`FecScheme::oti_for`] builds OTIs for this scheme that pass its own validation and whose
+/// blocks cover the object, for empty, tiny, one-symbol and multi-block objects and several
+/// repair ratios; it never panics on extreme arguments. A scheme that does not build OTIs
+/// (the default, [`FecError::Unsupported`]) passes.
+pub fn oti_for_builds_valid_otis(scheme: &dyn FecScheme, _otis: &[Oti]) -> CheckResult {
+    let key = scheme.key();
+    for (len, e, b) in [
+        (0u64, 64u16, None),
+        (1, 64, None),
+        (64, 64, None),
+        (1077, 64, Some(8)),
+        (100_000, 512, None),
+        (3_000_000, 1400, Some(200)),
+    ] {
+        for ratio in [0.0, 0.2, 1.0] {
+            let oti = match scheme.oti_for(len, e, b, ratio) {
+                Err(FecError::Unsupported(_)) => return Ok(()),
+                // Refusing an object the scheme cannot code (e.g. too small) is allowed,
+                // with a typed error.
+                Err(_) => continue,
+                Ok(oti) => oti,
+            };
+            if (oti.encoding_id, oti.instance_id) != (key.encoding_id, key.instance_id) {
+                return Err(format!(
+                    "oti_for({len}, {e}) built an OTI for another scheme"
+                ));
+            }
+            if oti.transfer_length != len {
+                return Err(format!(
+                    "oti_for({len}, {e}): transfer length {}",
+                    oti.transfer_length
+                ));
+            }
+            scheme
+                .validate_oti(&oti)
+                .map_err(|x| err(&format!("oti_for({len}, {e}, {b:?}, {ratio})"), x))?;
+            let blocking = scheme
+                .blocking(&oti)
+                .map_err(|x| err(&format!("oti_for({len}, {e}) blocking"), x))?;
+            let covered: u64 = blocking.iter().take(100_000).map(|blk| blk.len).sum();
+            if blocking.blocks <= 100_000 && covered != len {
+                return Err(format!("oti_for({len}, {e}): blocks cover {covered} bytes"));
+            }
+        }
+    }
+    for (len, e) in [(u64::MAX, 1u16), (1 << 48, u16::MAX), (u64::MAX, 0)] {
+        // Must return (anything), not panic; the suite catches panics.
+        let _ = scheme.oti_for(len, e, Some(u32::MAX), f64::MAX);
+        let _ = scheme.oti_for(len, e, Some(0), -1.0);
+        let _ = scheme.oti_for(len, e, None, f64::NAN);
+    }
+    Ok(())
 }
 
 /// Zero and maximal OTI values give typed errors (or valid results), never panics, and no

@@ -17,6 +17,9 @@ use crate::{
 /// The header extension type of EXT_FTI (RFC 5775 §5.2).
 pub const EXT_FTI: u8 = 64;
 
+const NO_LAYOUT: &str =
+    "this FEC scheme declares no FEC Payload ID layout and does not implement its Payload ID";
+
 /// One FEC scheme: its wire formats (FEC Payload ID, EXT_FTI, FDT scheme-specific info),
 /// its OTI rules, its block partitioning, and its codec.
 ///
@@ -30,13 +33,27 @@ pub trait FecScheme: Send + Sync + fmt::Debug {
     fn name(&self) -> &'static str;
 
     /// Length in bytes of the FEC Payload ID this scheme puts in front of the symbols.
-    fn payload_id_len(&self) -> usize;
+    ///
+    /// Default: the length of [`Self::payload_id_layout`] (0 when there is none, so a scheme
+    /// without a layout must implement this).
+    fn payload_id_len(&self) -> usize {
+        self.payload_id_layout().map_or(0, SbnEsiLayout::byte_len)
+    }
 
     /// Reads a FEC Payload ID from the first [`Self::payload_id_len`] bytes of `buf`.
     ///
     /// `oti` is `None` when the receiver does not know the object's OTI yet; schemes whose
     /// Payload ID layout depends on the OTI (ID 2) return [`FecError::NeedsOti`] then.
-    fn read_payload_id(&self, buf: &[u8], oti: Option<&Oti>) -> Result<PayloadId, FecError>;
+    ///
+    /// Default: read through [`Self::payload_id_layout`]; a scheme without a layout must
+    /// implement this (the default then returns [`FecError::Unsupported`]).
+    fn read_payload_id(&self, buf: &[u8], oti: Option<&Oti>) -> Result<PayloadId, FecError> {
+        let _ = oti;
+        match self.payload_id_layout() {
+            Some(layout) => layout.read_named(buf, "FEC Payload ID"),
+            None => Err(FecError::Unsupported(NO_LAYOUT)),
+        }
+    }
 
     /// The FEC Payload ID's layout when it is a plain SBN field followed by an ESI field
     /// whatever the OTI (see [`SbnEsiLayout`]); `None` (the default) otherwise.
@@ -51,7 +68,50 @@ pub trait FecScheme: Send + Sync + fmt::Debug {
     }
 
     /// Writes `id` into the first [`Self::payload_id_len`] bytes of `out`.
-    fn write_payload_id(&self, id: &PayloadId, oti: &Oti, out: &mut [u8]) -> Result<(), FecError>;
+    ///
+    /// Default: written through [`Self::payload_id_layout`], as for
+    /// [`Self::read_payload_id`].
+    fn write_payload_id(&self, id: &PayloadId, oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
+        let _ = oti;
+        match self.payload_id_layout() {
+            Some(layout) => layout.write_named(id, out, "FEC Payload ID"),
+            None => Err(FecError::Unsupported(NO_LAYOUT)),
+        }
+    }
+
+    /// How many encoding symbols one packet may carry for an object with this OTI. The
+    /// packet layer accepts up to this many times E bytes of symbol data per packet.
+    /// Default 1; Reed-Solomon over GF(2^m) returns G (RFC 5510 §5).
+    fn max_symbols_per_packet(&self, oti: &Oti) -> usize {
+        let _ = oti;
+        1
+    }
+
+    /// The OTI this scheme uses for an object of `transfer_length` bytes sent in symbols of
+    /// `symbol_length` bytes, with source blocks of at most `max_source_block` symbols
+    /// (`None`: the scheme's default) and about `repair_ratio` repair symbols per source
+    /// symbol (0.2 = 20 % repair; ignored by codes without a fixed n). The result passes
+    /// [`Self::validate_oti`].
+    ///
+    /// This is how senders, the CLI and test tools build an OTI without knowing the scheme.
+    /// Default: [`FecError::Unsupported`], for schemes that can only be received.
+    fn oti_for(
+        &self,
+        transfer_length: u64,
+        symbol_length: u16,
+        max_source_block: Option<u32>,
+        repair_ratio: f64,
+    ) -> Result<Oti, FecError> {
+        let _ = (
+            transfer_length,
+            symbol_length,
+            max_source_block,
+            repair_ratio,
+        );
+        Err(FecError::Unsupported(
+            "this FEC scheme does not build OTIs (FecScheme::oti_for)",
+        ))
+    }
 
     /// Length in bytes of this scheme's EXT_FTI, HET and HEL included (a multiple of 4).
     fn fti_len(&self, oti: &Oti) -> usize;

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use clap::ValueEnum;
-use fec_schemes::Oti;
 use fec_schemes::schemes::no_code::CompactNoCode;
 use fec_schemes::schemes::raptor::Raptor;
 use fec_schemes::schemes::raptorq::RaptorQ;
 use fec_schemes::schemes::rs::{RsGf2m, RsGf28, RsSmallBlock};
+use fec_schemes::{FecScheme, Oti, SchemeSpecific};
 
 /// Parses a number with an optional SI suffix (k, M, G; ×1000) or binary suffix (Ki, Mi,
 /// Gi), e.g. `100M`, `1.5G`, `8Mi`. A trailing `b`/`bit`/`bps`/`B` is ignored.
@@ -134,58 +134,45 @@ impl FecArg {
         if self == Self::Nocode { 0.0 } else { 20.0 }
     }
 
-    /// The OTI for an object of `len` bytes with symbol length `e`, repair `repair_pct`
-    /// and a maximum source block length `b` (symbols) where the scheme has one.
-    pub(crate) fn oti(self, len: u64, e: u16, b: Option<u32>, repair_pct: f64) -> Oti {
-        let factor = 1.0 + repair_pct / 100.0;
-        // RS over GF(2^8): n = k + repair <= 255 (RFC 5510 §8.1).
-        let rs_b = || {
-            let fit = ((255.0 / factor).floor() as u32).clamp(1, 255);
-            b.unwrap_or(200).clamp(1, fit)
-        };
-        let rs_n = |k: u32| ((f64::from(k) * factor).ceil() as u32).clamp(k, 255);
+    /// The scheme behind the choice.
+    pub(crate) fn scheme(self) -> &'static dyn FecScheme {
         match self {
-            Self::Nocode => CompactNoCode::oti(len, e, b.unwrap_or(64)),
-            Self::Rs => {
-                let k = rs_b();
-                RsGf28::oti(len, e, k, rs_n(k))
-            }
-            Self::Rs2m => {
-                let k = rs_b();
-                RsGf2m::oti(len, e, k, rs_n(k), 8, 1)
-            }
-            Self::Rs129 => {
-                let k = rs_b();
-                RsSmallBlock::oti(len, e, k, rs_n(k))
-            }
-            Self::Raptor => {
-                // RFC 5053 defines 4 <= K <= 8192 per block: tiny objects get smaller
-                // symbols, and objects under 4 bytes go without FEC.
-                if len > 0 && len < 4 {
-                    return CompactNoCode::oti(len, e, b.unwrap_or(64));
-                }
-                if len > 0 && len.div_ceil(u64::from(e.max(1))) < 4 {
-                    let t = u16::try_from(len / 4).unwrap_or(e).max(1);
-                    return Raptor::oti(len, t, 1, 1, 1);
-                }
-                let kt = len.div_ceil(u64::from(e.max(1))).max(1);
-                let max_k = u64::from(b.unwrap_or(1024).clamp(4, 8192));
-                let z = u16::try_from(kt.div_ceil(max_k)).unwrap_or(u16::MAX).max(1);
-                Raptor::oti(len, e, z, 1, al_for(e))
-            }
-            Self::Raptorq => RaptorQ::oti_for(len, e, b.unwrap_or(1024))
-                .or_else(|| RaptorQ::oti_for(len, e, 56_403))
-                .unwrap_or_else(|| RaptorQ::oti(len, e, 255, 1, 1)),
+            Self::Nocode => &CompactNoCode,
+            Self::Rs => &RsGf28,
+            Self::Rs2m => &RsGf2m,
+            Self::Rs129 => &RsSmallBlock,
+            Self::Raptor => &Raptor,
+            Self::Raptorq => &RaptorQ,
         }
     }
-}
 
-/// Symbol alignment: the largest of 8, 4, 2, 1 dividing the symbol size.
-fn al_for(e: u16) -> u8 {
-    [8u16, 4, 2, 1]
-        .into_iter()
-        .find(|a| e % a == 0)
-        .unwrap_or(1) as u8
+    /// The OTI for an object of `len` bytes with symbol length `e`, repair `repair_pct`
+    /// and a maximum source block length `b` (symbols) where the scheme has one: the
+    /// scheme's own [`FecScheme::oti_for`]. Objects under 4 bytes cannot use Raptor (RFC 5053
+    /// §5.7) and go without FEC. An object the scheme cannot code keeps an OTI the sender
+    /// then refuses with the scheme's reason.
+    pub(crate) fn oti(self, len: u64, e: u16, b: Option<u32>, repair_pct: f64) -> Oti {
+        match self.scheme().oti_for(len, e, b, repair_pct / 100.0) {
+            Ok(oti) => oti,
+            Err(_) if self == Self::Raptor && len < 4 => {
+                CompactNoCode::oti(len, e, b.unwrap_or(64))
+            }
+            Err(_) => {
+                // The same fields under the chosen scheme: the sender's validation then
+                // names the scheme's reason for refusing them.
+                let key = self.scheme().key();
+                Oti {
+                    encoding_id: key.encoding_id,
+                    instance_id: key.instance_id,
+                    transfer_length: len,
+                    encoding_symbol_length: e,
+                    max_source_block_length: b.unwrap_or(0),
+                    max_encoding_symbols: None,
+                    scheme_specific: SchemeSpecific::None,
+                }
+            }
+        }
+    }
 }
 
 /// Content encodings.

@@ -12,7 +12,7 @@ use crate::schemes::common::{check_block_data, no_scheme_specific};
 use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
+    PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -48,20 +48,8 @@ impl FecScheme for CompactNoCode {
         "Compact No-Code"
     }
 
-    fn payload_id_len(&self) -> usize {
-        4
-    }
-
-    fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 0)")
-    }
-
     fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
         Some(PAYLOAD_ID)
-    }
-
-    fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 0)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
@@ -97,6 +85,21 @@ impl FecScheme for CompactNoCode {
 
     fn write_scheme_specific_info(&self, _oti: &Oti) -> Vec<u8> {
         Vec::new()
+    }
+
+    fn oti_for(
+        &self,
+        transfer_length: u64,
+        symbol_length: u16,
+        max_source_block: Option<u32>,
+        _repair_ratio: f64,
+    ) -> Result<Oti, FecError> {
+        let oti = Self::oti(
+            transfer_length,
+            symbol_length,
+            max_source_block.unwrap_or(64),
+        );
+        self.validate_oti(&oti).map(|()| oti)
     }
 
     fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {
@@ -252,6 +255,7 @@ impl BlockDecoder for NoCodeDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PayloadId;
     use hex_literal::hex;
 
     /// RFC 5445 §3.2 / RFC 5775 §5.2: EXT_FTI for ID 0, hand-assembled:

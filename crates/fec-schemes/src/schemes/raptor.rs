@@ -71,7 +71,7 @@ use crate::schemes::raptorq::{check_t_n_al, largest_block, write_interleaved_sou
 use crate::wire::{be, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
+    PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -127,20 +127,8 @@ impl FecScheme for Raptor {
         "Raptor"
     }
 
-    fn payload_id_len(&self) -> usize {
-        4
-    }
-
-    fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 1)")
-    }
-
     fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
         Some(PAYLOAD_ID)
-    }
-
-    fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 1)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
@@ -201,6 +189,46 @@ impl FecScheme for Raptor {
             }
             Err(_) => Vec::new(),
         }
+    }
+
+    /// Z chosen so that no block exceeds `max_source_block` (default 1024, clamped to
+    /// 4..=8192) source symbols; N = 1; Al the largest of 8, 4, 2, 1 dividing T. An object
+    /// of fewer than 4 symbols gets smaller symbols (RFC 5053 §5.7 needs K >= 4); one of
+    /// fewer than 4 bytes cannot be sent with Raptor and gets [`FecError::InvalidOti`].
+    fn oti_for(
+        &self,
+        transfer_length: u64,
+        symbol_length: u16,
+        max_source_block: Option<u32>,
+        _repair_ratio: f64,
+    ) -> Result<Oti, FecError> {
+        let e = symbol_length.max(1);
+        let oti = if transfer_length > 0 && transfer_length.div_ceil(u64::from(e)) < 4 {
+            // 4 <= F < 4 * T: T = floor(F / 4) gives exactly 4 symbols or a few more.
+            let t = u16::try_from(transfer_length / 4).unwrap_or(e);
+            if t == 0 {
+                return Err(FecError::InvalidOti {
+                    field: "F",
+                    value: transfer_length,
+                    reason: "RFC 5053 §5.7: a Raptor source block needs at least 4 symbols, so at least 4 bytes",
+                });
+            }
+            Self::oti(transfer_length, t, 1, 1, 1)
+        } else {
+            let kt = transfer_length.div_ceil(u64::from(e)).max(1);
+            let max_k = u64::from(
+                max_source_block
+                    .unwrap_or(1024)
+                    .clamp(4, MAX_SOURCE_SYMBOLS),
+            );
+            let z = u16::try_from(kt.div_ceil(max_k)).unwrap_or(u16::MAX).max(1);
+            let al = [8u16, 4, 2, 1]
+                .into_iter()
+                .find(|a| e % a == 0)
+                .unwrap_or(1) as u8;
+            Self::oti(transfer_length, e, z, 1, al)
+        };
+        self.validate_oti(&oti).map(|()| oti)
     }
 
     fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {

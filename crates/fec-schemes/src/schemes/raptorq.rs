@@ -72,7 +72,7 @@ use crate::schemes::common::{
 use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
+    PushOutcome, SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 16;
@@ -237,20 +237,8 @@ impl FecScheme for RaptorQ {
         "RaptorQ"
     }
 
-    fn payload_id_len(&self) -> usize {
-        4
-    }
-
-    fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 6)")
-    }
-
     fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
         Some(PAYLOAD_ID)
-    }
-
-    fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 6)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
@@ -325,6 +313,25 @@ impl FecScheme for RaptorQ {
             }
             Err(_) => Vec::new(),
         }
+    }
+
+    /// Z chosen so that no block exceeds `max_source_block` (default 1024) source symbols;
+    /// N = 1, Al = 1.
+    fn oti_for(
+        &self,
+        transfer_length: u64,
+        symbol_length: u16,
+        max_source_block: Option<u32>,
+        _repair_ratio: f64,
+    ) -> Result<Oti, FecError> {
+        let oti = Self::oti_for(transfer_length, symbol_length, max_source_block.unwrap_or(1024))
+            .or_else(|| Self::oti_for(transfer_length, symbol_length, MAX_SOURCE_SYMBOLS))
+            .ok_or(FecError::InvalidOti {
+                field: "Z",
+                value: 256,
+                reason: "RFC 6330 §3.3.2: the object needs more than 255 source blocks of this symbol size",
+            })?;
+        self.validate_oti(&oti).map(|()| oti)
     }
 
     fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {

@@ -543,3 +543,14 @@ fn _assert_send_sync() {
     f::<RsSmallBlock>();
     f::<Arc<Generator>>();
 }
+
+/// Source block length k and total n for a Reed-Solomon code over GF(2^8) (n <= 255, RFC
+/// 5510 §8.1): at most `max_source_block` (default 200) source symbols, and k small enough
+/// that `repair_ratio` more still fit under 255.
+pub(crate) fn rs8_k_n(max_source_block: Option<u32>, repair_ratio: f64) -> (u32, u32) {
+    let factor = 1.0 + repair_ratio.max(0.0);
+    let fit = ((255.0 / factor).floor() as u32).clamp(1, 255);
+    let k = max_source_block.unwrap_or(200).clamp(1, fit);
+    let n = ((f64::from(k) * factor).ceil() as u32).clamp(k, 255);
+    (k, n)
+}

@@ -172,6 +172,18 @@ impl FecScheme for RsSmallBlock {
         Vec::new()
     }
 
+    fn oti_for(
+        &self,
+        transfer_length: u64,
+        symbol_length: u16,
+        max_source_block: Option<u32>,
+        repair_ratio: f64,
+    ) -> Result<Oti, FecError> {
+        let (k, n) = super::rs8_k_n(max_source_block, repair_ratio);
+        let oti = Self::oti(transfer_length, symbol_length, k, n);
+        self.validate_oti(&oti).map(|()| oti)
+    }
+
     fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {
         self.blocking(oti).map(|_| ())
     }

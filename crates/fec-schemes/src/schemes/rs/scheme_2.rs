@@ -180,6 +180,24 @@ impl FecScheme for RsGf2m {
         vec![m, g]
     }
 
+    /// m = 8, G = 1: one symbol per packet, the field of FEC Encoding ID 5.
+    fn oti_for(
+        &self,
+        transfer_length: u64,
+        symbol_length: u16,
+        max_source_block: Option<u32>,
+        repair_ratio: f64,
+    ) -> Result<Oti, FecError> {
+        let (k, n) = super::rs8_k_n(max_source_block, repair_ratio);
+        let oti = Self::oti(transfer_length, symbol_length, k, n, 8, 1);
+        self.validate_oti(&oti).map(|()| oti)
+    }
+
+    /// G symbols per packet (RFC 5510 §5).
+    fn max_symbols_per_packet(&self, oti: &Oti) -> usize {
+        Self::m_g(oti).map_or(1, |(_, g)| usize::from(g.max(1)))
+    }
+
     fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {
         self.blocking(oti).map(|_| ())
     }

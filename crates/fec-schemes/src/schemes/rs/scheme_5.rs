@@ -12,7 +12,7 @@ use crate::schemes::common::no_scheme_specific;
 use crate::wire::{be, fti_body, fti_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
-    PayloadId, SbnEsiLayout, SchemeKey, SchemeSpecific,
+    SbnEsiLayout, SchemeKey, SchemeSpecific,
 };
 
 const FTI_LEN: usize = 12;
@@ -53,20 +53,8 @@ impl FecScheme for RsGf28 {
         "Reed-Solomon over GF(2^8)"
     }
 
-    fn payload_id_len(&self) -> usize {
-        4
-    }
-
-    fn read_payload_id(&self, buf: &[u8], _oti: Option<&Oti>) -> Result<PayloadId, FecError> {
-        PAYLOAD_ID.read_named(buf, "FEC Payload ID (ID 5)")
-    }
-
     fn payload_id_layout(&self) -> Option<SbnEsiLayout> {
         Some(PAYLOAD_ID)
-    }
-
-    fn write_payload_id(&self, id: &PayloadId, _oti: &Oti, out: &mut [u8]) -> Result<(), FecError> {
-        PAYLOAD_ID.write_named(id, out, "FEC Payload ID (ID 5)")
     }
 
     fn fti_len(&self, _oti: &Oti) -> usize {
@@ -104,6 +92,18 @@ impl FecScheme for RsGf28 {
 
     fn write_scheme_specific_info(&self, _oti: &Oti) -> Vec<u8> {
         Vec::new()
+    }
+
+    fn oti_for(
+        &self,
+        transfer_length: u64,
+        symbol_length: u16,
+        max_source_block: Option<u32>,
+        repair_ratio: f64,
+    ) -> Result<Oti, FecError> {
+        let (k, n) = super::rs8_k_n(max_source_block, repair_ratio);
+        let oti = Self::oti(transfer_length, symbol_length, k, n);
+        self.validate_oti(&oti).map(|()| oti)
     }
 
     fn validate_oti(&self, oti: &Oti) -> Result<(), FecError> {
