@@ -128,9 +128,9 @@ pub fn run_all(scheme: &dyn FecScheme, otis: &[Oti]) {
 /// test); `$otis` is an expression giving something that derefs to `[Oti]` (e.g. a `Vec`).
 ///
 /// ```
-/// use fec_schemes::schemes::raptorq::RaptorQ;
+/// use fec_schemes::schemes::no_code::CompactNoCode;
 ///
-/// fec_schemes::fec_conformance!(raptorq_suite, RaptorQ, vec![RaptorQ::oti(10_000, 64, 2, 1, 1)]);
+/// fec_schemes::fec_conformance!(no_code_suite, CompactNoCode, vec![CompactNoCode::oti(10_000, 64, 8)]);
 /// # fn main() {}
 /// ```
 #[macro_export]

@@ -58,6 +58,7 @@
 //! block) in a few dozen lines; `tests/xor_toy.rs` runs it in CI.
 #![deny(unsafe_code)]
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
 mod id;

@@ -109,7 +109,9 @@ mod tests {
     use super::*;
 
     /// RFC 5445 §5.2: for Under-Specified IDs the FEC Instance ID is at EXT_FTI [8..10).
+    /// (Uses ID 129/0, a Reed-Solomon scheme.)
     #[test]
+    #[cfg(feature = "reed-solomon")]
     fn rfc5445_5_2_for_fti_reads_the_instance_id() {
         let r = FecRegistry::with_builtin();
         let mut fti = [64u8, 4, 0, 0, 0, 0, 0, 40, 0, 0, 0, 4, 0, 10, 0, 12];

@@ -11,29 +11,46 @@
 //! | 128, 130 | wire formats only (no codec, not registered) | RFC 5445 §4, §6 | [`under_specified`] |
 //!
 //! Each is an ordinary implementation of [`crate::FecScheme`]; none has privileges an
-//! out-of-tree scheme would lack.
+//! out-of-tree scheme would lack. The codecs are behind cargo features (all on by default):
+//! `raptor`, `raptorq` and `reed-solomon`; Compact No-Code and the 128/130 wire formats are
+//! always built.
 
 use std::sync::Arc;
 
 use crate::FecScheme;
 
+// Helpers of the codec schemes: with some codecs left out, some helpers have no user.
+#[cfg_attr(
+    not(all(feature = "raptor", feature = "raptorq", feature = "reed-solomon")),
+    allow(dead_code)
+)]
 mod common;
 pub mod no_code;
+#[cfg(feature = "raptor")]
 pub mod raptor;
+#[cfg(any(feature = "raptor", feature = "raptorq"))]
+mod raptor_family;
+#[cfg(feature = "raptorq")]
 pub mod raptorq;
+#[cfg(feature = "reed-solomon")]
 pub mod rs;
 pub mod under_specified;
 
 pub use common::SourceBlockBuffer;
 
-/// Every built-in scheme, one instance each.
+/// Every built-in scheme compiled in (see the crate's features), one instance each.
 pub fn builtin() -> Vec<Arc<dyn FecScheme>> {
-    vec![
-        Arc::new(no_code::CompactNoCode),
-        Arc::new(raptor::Raptor),
-        Arc::new(raptorq::RaptorQ),
-        Arc::new(rs::RsGf2m),
+    #[allow(unused_mut)] // with no codec feature, only No-Code is pushed
+    let mut v: Vec<Arc<dyn FecScheme>> = vec![Arc::new(no_code::CompactNoCode)];
+    #[cfg(feature = "raptor")]
+    v.push(Arc::new(raptor::Raptor));
+    #[cfg(feature = "raptorq")]
+    v.push(Arc::new(raptorq::RaptorQ));
+    #[cfg(feature = "reed-solomon")]
+    v.extend([
+        Arc::new(rs::RsGf2m) as Arc<dyn FecScheme>,
         Arc::new(rs::RsGf28),
         Arc::new(rs::RsSmallBlock),
-    ]
+    ]);
+    v
 }

@@ -67,7 +67,7 @@ use bytes::Bytes;
 use crate::schemes::common::{
     Admitted, SymbolLog, check_block_data, check_block_of, check_esi, missing_esis,
 };
-use crate::schemes::raptorq::{check_t_n_al, largest_block, write_interleaved_source_symbol};
+use crate::schemes::raptor_family::{check_t_n_al, largest_block, write_interleaved_source_symbol};
 use crate::wire::{be, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,

@@ -69,6 +69,7 @@ use raptorq::{
 use crate::schemes::common::{
     Admitted, SymbolLog, check_block_data, check_block_of, check_esi, missing_esis,
 };
+use crate::schemes::raptor_family::{check_t_n_al, largest_block, write_interleaved_source_symbol};
 use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
@@ -118,19 +119,6 @@ impl RaptorQ {
     }
 }
 
-/// The largest source block length (in symbols) of the RFC 6330 §4.4.1.2 / RFC 5053
-/// §5.3.1.2 blocking of F bytes in symbols of T bytes into Z blocks; 0 when the parameters
-/// are invalid or the object is empty (shared with Raptor).
-pub(crate) fn largest_block(transfer_length: u64, symbol_size: u16, z: u16) -> u32 {
-    if z == 0 {
-        0
-    } else {
-        Blocking::raptor(transfer_length, symbol_size, u32::from(z))
-            .map(|b| b.large)
-            .unwrap_or(0)
-    }
-}
-
 /// RaptorQ scheme-specific parameters (Z, N, Al) of an OTI, checked.
 pub(crate) fn rq_params(oti: &Oti) -> Result<(u16, u16, u8), FecError> {
     match oti.scheme_specific {
@@ -140,88 +128,6 @@ pub(crate) fn rq_params(oti: &Oti) -> Result<(u16, u16, u8), FecError> {
             value: 0,
             reason: "RaptorQ OTI needs SchemeSpecific::RaptorQ { z, n, al } (RFC 6330 §3.3.3)",
         }),
-    }
-}
-
-/// Checks T, N and Al against RFC 6330 §4.3 / §4.4.1.2 (shared with Raptor, RFC 5053 §4.3).
-pub(crate) fn check_t_n_al(t: u16, n: u32, al: u8) -> Result<(), FecError> {
-    if t == 0 {
-        return Err(FecError::InvalidOti {
-            field: "T",
-            value: 0,
-            reason: "symbol size must be > 0",
-        });
-    }
-    if al == 0 {
-        return Err(FecError::InvalidOti {
-            field: "Al",
-            value: 0,
-            reason: "symbol alignment must be > 0",
-        });
-    }
-    if n == 0 {
-        return Err(FecError::InvalidOti {
-            field: "N",
-            value: 0,
-            reason: "number of sub-blocks must be > 0",
-        });
-    }
-    if t % u16::from(al) != 0 {
-        return Err(FecError::InvalidOti {
-            field: "T",
-            value: t.into(),
-            reason: "symbol size must be a multiple of the alignment Al",
-        });
-    }
-    if u32::from(t / u16::from(al)) < n {
-        return Err(FecError::InvalidOti {
-            field: "N",
-            value: n.into(),
-            reason: "T/Al must be at least N (every sub-symbol holds at least Al bytes)",
-        });
-    }
-    Ok(())
-}
-
-/// Writes source symbol `esi` of a block (`data` = the block's bytes, possibly shorter than
-/// K·T: the rest is zero padding) into `out[..T]`, interleaving N sub-blocks as in RFC 6330
-/// §4.4.1.2 / RFC 5053 §5.3.1.2. The caller checked `esi < k`, `out.len() >= T` and the
-/// T/N/Al invariants.
-pub(crate) fn write_interleaved_source_symbol(
-    data: &[u8],
-    k: u32,
-    t: u16,
-    n: u32,
-    al: u8,
-    esi: u32,
-    out: &mut [u8],
-) {
-    let t = usize::from(t);
-    let out = &mut out[..t];
-    if n <= 1 {
-        let start = esi as usize * t;
-        let avail = data.len().saturating_sub(start).min(t);
-        if avail > 0 {
-            out[..avail].copy_from_slice(&data[start..start + avail]);
-        }
-        out[avail..].fill(0);
-        return;
-    }
-    let al = usize::from(al);
-    let (tl, ts, nl, _) = crate::partition((t / al) as u64, u64::from(n)).unwrap_or((0, 0, 0, 0));
-    let k = k as usize;
-    let mut sub_block_start = 0usize;
-    let mut dst = 0usize;
-    for j in 0..n as u64 {
-        let bytes = if j < nl { tl as usize } else { ts as usize } * al;
-        let src = sub_block_start + esi as usize * bytes;
-        let avail = data.len().saturating_sub(src).min(bytes);
-        if avail > 0 {
-            out[dst..dst + avail].copy_from_slice(&data[src..src + avail]);
-        }
-        out[dst + avail..dst + bytes].fill(0);
-        dst += bytes;
-        sub_block_start += bytes * k;
     }
 }
 
