@@ -103,7 +103,7 @@ pub use model::{
     AlternateContentLocations, CacheControl, ExtraAttribute, FdtInstance, FdtNamespace, FecOti,
     FecOtiAttributes, File, MAX_TOI, NS_FLUTE_2005, NS_MBMS_2022, NS_MBMS2005, NS_MBMS2007,
     NS_MBMS2008, NS_MBMS2009, NS_MBMS2012, NS_MBMS2015, NS_RFC6726, NS_SCHEMA_VERSION, NtpSeconds,
-    Profile, SessionIdentityExpiry, XmlElement, XmlName, XmlNode,
+    NtpTimestamp, Profile, SessionIdentityExpiry, XmlElement, XmlName, XmlNode,
 };
 pub use parse::{Limits, ParseOptions, ParsedFdt};
 pub use validate::{ValidationOptions, content_md5};

@@ -109,6 +109,46 @@ impl NtpSeconds {
     }
 }
 
+impl NtpSeconds {
+    /// True if this time is before `now`, comparing on the NTP era circle: a difference of
+    /// less than 2^31 s in either direction decides (RFC 5905 era handling; catalogue item
+    /// 57), so an `Expires` just across the 2036 wrap is still in the future.
+    pub fn is_before(self, now: SystemTime) -> bool {
+        (self.0.wrapping_sub(Self::from_system_time(now).0) as i32) < 0
+    }
+}
+
+/// A 64-bit NTP timestamp: seconds since 1900 modulo 2^32 and a binary fraction of a
+/// second, as in EXT_TIME's Sender Current Time (RFC 5651 §5.2.2). The one NTP conversion of
+/// the workspace lives here, beside [`NtpSeconds`] (its seconds are `NtpSeconds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct NtpTimestamp {
+    /// Whole seconds.
+    pub seconds: NtpSeconds,
+    /// Fraction of a second, in units of 2^-32 s.
+    pub fraction: u32,
+}
+
+impl NtpTimestamp {
+    /// The NTP timestamp of `t` (seconds reduced modulo 2^32, fraction truncated).
+    pub fn from_system_time(t: SystemTime) -> Self {
+        let nanos = match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.subsec_nanos(),
+            // Before 1970: the fraction counts up from the whole second below.
+            Err(e) if e.duration().subsec_nanos() > 0 => {
+                1_000_000_000 - e.duration().subsec_nanos()
+            }
+            Err(_) => 0,
+        };
+        // nanos < 10^9, so the quotient is < 2^32.
+        let fraction = ((u64::from(nanos) << 32) / 1_000_000_000) as u32;
+        Self {
+            seconds: NtpSeconds::from_system_time(t),
+            fraction,
+        }
+    }
+}
+
 fn unix_seconds(t: SystemTime) -> i128 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i128::from(d.as_secs()),

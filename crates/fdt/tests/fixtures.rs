@@ -344,3 +344,26 @@ fn foreign_content_edge_cases_round_trip() {
         Err(FdtError::Xml { .. })
     ));
 }
+
+/// RFC 5651 §5.2.2 / RFC 5905: the 64-bit NTP timestamp of EXT_TIME, the same seconds as
+/// `NtpSeconds` and a 2^-32 s fraction; and the era-circle comparison of item 57.
+#[test]
+fn ntp_timestamp_known_values_and_era_circle() {
+    let half = UNIX_EPOCH + Duration::from_millis(1500);
+    let ts = NtpTimestamp::from_system_time(half);
+    assert_eq!(ts.seconds, NtpSeconds(2_208_988_801));
+    assert_eq!(ts.fraction, 1 << 31);
+    let quarter_before_epoch = UNIX_EPOCH - Duration::from_millis(250);
+    let ts = NtpTimestamp::from_system_time(quarter_before_epoch);
+    assert_eq!(ts.seconds, NtpSeconds(2_208_988_799));
+    assert_eq!(ts.fraction, 3 << 30);
+
+    let era1 = UNIX_EPOCH + Duration::from_secs(2_085_978_496);
+    let now = era1 - Duration::from_secs(5);
+    assert!(
+        !NtpSeconds(100).is_before(now),
+        "just across the wrap is the future"
+    );
+    assert!(NtpSeconds(u32::MAX - 10).is_before(now));
+    assert!(!NtpSeconds(u32::MAX - 2).is_before(now));
+}

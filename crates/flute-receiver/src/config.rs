@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use fec_schemes::FecRegistry;
 
@@ -24,22 +24,16 @@ impl WallClock for FixedWallClock {
     }
 }
 
-/// Seconds between the NTP era-0 epoch (1900) and the Unix epoch.
-const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
-
-/// The low 32 bits of the NTP seconds of `t`, as carried by FDT `Expires`.
+/// The low 32 bits of the NTP seconds of `t`, as carried by FDT `Expires` (the `fdt`
+/// crate's conversion).
 pub fn ntp_seconds(t: SystemTime) -> u32 {
-    let unix = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    (unix.wrapping_add(NTP_UNIX_OFFSET) & 0xFFFF_FFFF) as u32
+    fdt::NtpSeconds::from_system_time(t).0
 }
 
-/// True if `expires` (32-bit NTP seconds) is before `now`, comparing on the NTP era circle
-/// (a difference of less than 2^31 s in either direction; RFC 5905 era handling, item 57).
+/// True if `expires` (32-bit NTP seconds) is before `now`, on the NTP era circle
+/// ([`fdt::NtpSeconds::is_before`], catalogue item 57).
 pub(crate) fn is_expired(expires: u32, now: SystemTime) -> bool {
-    (expires.wrapping_sub(ntp_seconds(now)) as i32) < 0
+    fdt::NtpSeconds(expires).is_before(now)
 }
 
 /// Limits and policies of a [`crate::Receiver`]. Every limit is documented with what
@@ -134,6 +128,7 @@ impl ReceiverConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn bad_input_57_expiry_on_the_era_circle() {
@@ -142,7 +137,7 @@ mod tests {
         assert!(is_expired(now.wrapping_sub(1), t));
         assert!(!is_expired(now.wrapping_add(10), t));
         // Across the 2036 era wrap.
-        let t = UNIX_EPOCH + Duration::from_secs((1u64 << 32) - NTP_UNIX_OFFSET - 5);
+        let t = UNIX_EPOCH + Duration::from_secs((1u64 << 32) - 2_208_988_800 - 5);
         let now = ntp_seconds(t);
         assert!(!is_expired(now.wrapping_add(100), t));
         assert!(now.wrapping_add(100) < now);

@@ -23,13 +23,11 @@ pub(crate) fn sct(t: std::time::SystemTime) -> ExtTime {
     }
 }
 
-/// NTP timestamp (seconds, fraction) of a wall-clock time; seconds wrap at 2^32 (era rollover).
+/// NTP timestamp (seconds, fraction) of a wall-clock time; seconds wrap at 2^32 (era
+/// rollover). The `fdt` crate's conversion.
 pub(crate) fn ntp(t: std::time::SystemTime) -> (u32, u32) {
-    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
-    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs().wrapping_add(NTP_UNIX_OFFSET) as u32;
-    let frac = ((u64::from(d.subsec_nanos()) << 32) / 1_000_000_000) as u32;
-    (secs, frac)
+    let ts = fdt::NtpTimestamp::from_system_time(t);
+    (ts.seconds.0, ts.fraction)
 }
 
 #[cfg(test)]
