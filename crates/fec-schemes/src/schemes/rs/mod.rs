@@ -103,14 +103,14 @@ use crate::{
 pub mod gf;
 pub mod gf16;
 pub mod gf8_simd;
+mod id129_small_block;
+mod id2_gf2m;
+mod id5_gf256;
 pub mod matrix;
-mod scheme_129;
-mod scheme_2;
-mod scheme_5;
 
-pub use scheme_2::{DEFAULT_G, DEFAULT_M, RsGf2m};
-pub use scheme_5::RsGf28;
-pub use scheme_129::{INSTANCE_ID, RsSmallBlock};
+pub use id2_gf2m::{DEFAULT_G, DEFAULT_M, RsGf2m};
+pub use id5_gf256::RsGf28;
+pub use id129_small_block::{INSTANCE_ID, RsSmallBlock};
 
 use matrix::Generator;
 
