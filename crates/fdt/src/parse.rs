@@ -24,7 +24,16 @@ use crate::{
 
 /// Resource caps applied while parsing. All are checked before the corresponding memory is
 /// allocated.
+///
+/// `#[non_exhaustive]`: start from [`Limits::default`] and set the fields you need, so that
+/// a new limit is not a breaking change.
+///
+/// ```
+/// let mut limits = fdt::Limits::default();
+/// limits.max_files = 1000;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Maximum input size in bytes (default 8 MiB).
     pub max_document_size: usize,

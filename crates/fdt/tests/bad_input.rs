@@ -174,9 +174,10 @@ fn bad_input_47_deep_nesting() {
     let shallow =
         doc(r#"<File Content-Location="a" TOI="1"><x:a xmlns:x="urn:x"><x:b/></x:a></File>"#);
     let opts = ParseOptions {
-        limits: Limits {
-            max_depth: 3,
-            ..Limits::default()
+        limits: {
+            let mut l = Limits::default();
+            l.max_depth = 3;
+            l
         },
         ..ParseOptions::default()
     };
@@ -185,9 +186,10 @@ fn bad_input_47_deep_nesting() {
         Err(FdtError::DepthExceeded { limit: 3, .. })
     ));
     let opts = ParseOptions {
-        limits: Limits {
-            max_depth: 4,
-            ..Limits::default()
+        limits: {
+            let mut l = Limits::default();
+            l.max_depth = 4;
+            l
         },
         ..ParseOptions::default()
     };
@@ -213,9 +215,10 @@ fn bad_input_48_size_caps() {
         .map(|t| format!(r#"<File Content-Location="f{t}" TOI="{t}"/>"#))
         .collect();
     let opts = ParseOptions {
-        limits: Limits {
-            max_files: 10,
-            ..Limits::default()
+        limits: {
+            let mut l = Limits::default();
+            l.max_files = 10;
+            l
         },
         ..ParseOptions::default()
     };
@@ -225,9 +228,10 @@ fn bad_input_48_size_caps() {
     ));
     // Whole document.
     let opts = ParseOptions {
-        limits: Limits {
-            max_document_size: 100,
-            ..Limits::default()
+        limits: {
+            let mut l = Limits::default();
+            l.max_document_size = 100;
+            l
         },
         ..ParseOptions::default()
     };
@@ -241,9 +245,10 @@ fn bad_input_48_size_caps() {
         r#"<File Content-Location="a" TOI="1">{unknown}</File>"#
     ));
     let opts = ParseOptions {
-        limits: Limits {
-            max_unknown_elements: 4,
-            ..Limits::default()
+        limits: {
+            let mut l = Limits::default();
+            l.max_unknown_elements = 4;
+            l
         },
         ..ParseOptions::default()
     };

@@ -57,13 +57,12 @@ pub(crate) enum FdtParseError {
 
 /// Parses an FDT instance document.
 pub(crate) fn parse_fdt(xml: &[u8], limits: &FdtLimits) -> Result<FdtInstanceInfo, FdtParseError> {
+    let mut fdt_limits = Limits::default();
+    fdt_limits.max_files = limits.max_files;
+    fdt_limits.max_depth = limits.max_depth;
+    fdt_limits.max_value_len = limits.max_attr_len;
     let options = ParseOptions {
-        limits: Limits {
-            max_files: limits.max_files,
-            max_depth: limits.max_depth,
-            max_value_len: limits.max_attr_len,
-            ..Limits::default()
-        },
+        limits: fdt_limits,
         ..ParseOptions::default()
     };
     let inst = FdtInstance::parse_with(xml, &options)
