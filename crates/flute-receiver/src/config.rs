@@ -67,11 +67,24 @@ pub struct ReceiverConfig {
     /// Bytes of datagrams kept while their object's FDT entry or OTI is unknown. Beyond it,
     /// new such datagrams are dropped ([`crate::DropReason::BufferFull`]).
     pub max_pending_bytes: u64,
-    /// How long such datagrams are kept.
+    /// How long such datagrams are kept. On a slow bearer the FDT can arrive long after the
+    /// first data packets (the sender repeats it every few seconds to minutes): keep this at
+    /// least as long as the sender's FDT repetition interval, or the early packets are lost
+    /// (they are counted, and the object starts with the later ones).
     pub pending_timeout: Duration,
-    /// An object with no new symbol for this long fails ([`crate::FailReason::Timeout`]).
+    /// An object in progress fails ([`crate::FailReason::Timeout`]) when it has been idle this
+    /// long. Activity is any packet of the object, including symbols it no longer needs
+    /// (repair for blocks already decoded), and any FDT Instance packet that lists it (a new
+    /// instance, or a repetition of the current one). So a slow sender keeps its object alive
+    /// as long as it sends the object or repeats an FDT naming it, whatever the bit rate;
+    /// the timeout only ends objects whose sender went silent about them. A sender whose
+    /// carousel pauses one object for longer than this *and* does not repeat its FDT in the
+    /// meantime needs a longer timeout. Default 30 s.
     pub object_idle_timeout: Duration,
-    /// A session with no datagram for this long is closed.
+    /// A session with no datagram at all for this long is closed, and its incomplete
+    /// objects fail with [`crate::FailReason::SessionClosed`]. It should exceed the longest
+    /// silence of the sender (between carousel rounds, or between files of a live feed).
+    /// Default 300 s.
     pub session_idle_timeout: Duration,
     /// After close-session (A flag), the session keeps taking datagrams this long (late,
     /// reordered packets), then ends: incomplete objects fail with

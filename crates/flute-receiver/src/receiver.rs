@@ -691,6 +691,11 @@ fn process_fdt(
         return;
     };
     if s.fdt_seen.contains(&id) {
+        // A repetition of an instance already decoded: the session's FDT still lists its
+        // objects, so they are still being sent (a slow carousel is not idle).
+        if s.current_fdt == Some(id) {
+            refresh_listed_objects(s, now);
+        }
         s.stats.drop(DropReason::Done);
         return;
     }
@@ -862,6 +867,7 @@ fn finish_fdt(
         if info.complete {
             s.fdt_complete = true;
         }
+        refresh_listed_objects(s, now);
     }
     s.stats.fdt_instances += 1;
     ctx.events.push_back(ReceiverEvent::FdtReceived {
@@ -887,6 +893,18 @@ fn finish_fdt(
             replay(ctx, cfg, s, now, PendingKey::Object(toi));
         } else if fdt_transfer_length(&file) == Some(0) {
             deliver_empty(cfg, ctx, s, toi, &file);
+        }
+    }
+}
+
+/// An FDT Instance that lists an object in progress is activity for it: the sender is still
+/// sending it, however slowly (issue 13: a 57 kbit/s bearer needs minutes for one block's
+/// repair). Every live object the session's FDT describes gets `now` as its last activity.
+fn refresh_listed_objects(s: &mut Session, now: Instant) {
+    let files = &s.files;
+    for (toi, o) in &mut s.objects {
+        if files.contains_key(toi) {
+            o.last_activity = now;
         }
     }
 }
@@ -1180,6 +1198,10 @@ fn push_data(
         s.stats.drop(DropReason::Done);
         return;
     };
+    // Every packet of a live object is activity, including symbols it no longer needs
+    // (repair for blocks already decoded): the sender is still sending the object, and on a
+    // slow bearer that can take longer than the idle timeout (issue 13).
+    o.last_activity = now;
     if let Some(fti) = view.fti {
         if o.fti_seen.as_deref() != Some(fti) {
             match o.asm.scheme.read_fti(fti) {
@@ -1215,9 +1237,8 @@ fn push_data(
         &mut s.stats.symbols_accepted,
     ) {
         Pushed::Dropped(r) => s.stats.drop(r),
-        Pushed::Accepted => o.last_activity = now,
+        Pushed::Accepted => {}
         Pushed::Decoded(_) => {
-            o.last_activity = now;
             s.stats.blocks_decoded += 1;
             ctx.events.push_back(ReceiverEvent::Progress {
                 session: id,
