@@ -199,7 +199,8 @@ fn run_in(
         rate: Some(args.rate),
         fec: args.fec,
         repair: Some(repair),
-        symbol_size: args.symbol_size,
+        symbol_size: Some(args.symbol_size),
+        allow_fragmentation: false,
         block_size: None,
         tsi: 1,
         carousel: if args.fec == FecArg::Nocode {

@@ -40,9 +40,16 @@ pub(crate) struct SendArgs {
     /// Repair symbols per source block, in percent of the block (default 0% for nocode, 20% otherwise).
     #[arg(long, value_parser = parse_percent)]
     pub(crate) repair: Option<f64>,
-    /// Encoding symbol length E in bytes.
-    #[arg(long, default_value_t = 1400, value_parser = clap::value_parser!(u16).range(16..=8192))]
-    pub(crate) symbol_size: u16,
+    /// Encoding symbol length E in bytes. Default: the largest that keeps every packet within
+    /// the outgoing interface's MTU (IP + UDP + ALC headers included), at most what fills a
+    /// 1500-byte Ethernet frame. A larger explicit value is refused unless
+    /// --allow-fragmentation.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(16..=65000))]
+    pub(crate) symbol_size: Option<u16>,
+    /// Let packets exceed the path MTU, to be IP-fragmented (multicast receivers often drop
+    /// fragments). Without it, datagrams leave with DF set and never fragment.
+    #[arg(long)]
+    pub(crate) allow_fragmentation: bool,
     /// Maximum source block length B in symbols (scheme default if absent).
     #[arg(long)]
     pub(crate) block_size: Option<u32>,
@@ -151,15 +158,105 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
     Ok(out)
 }
 
-/// Builds the sender for `args` (shared with the demo).
-pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, String> {
+/// The symbol size when neither `--symbol-size` nor an interface MTU decides it.
+pub(crate) const FALLBACK_SYMBOL_SIZE: u16 = 1400;
+
+impl SendArgs {
+    /// The symbol size in use (after [`choose_symbol_size`] has filled it in).
+    pub(crate) fn symbol_size(&self) -> u16 {
+        self.symbol_size.unwrap_or(FALLBACK_SYMBOL_SIZE)
+    }
+}
+
+/// The sender configuration for `args` (shared with the demo).
+fn sender_config(args: &SendArgs, now: Instant) -> SenderConfig {
     let mut cfg = SenderConfig::new(
         Tsi(args.tsi),
         Arc::new(AnchoredClock::new(now, SystemTime::now())),
     );
     cfg.profile = args.profile.to_sender();
-    cfg.symbol_length = args.symbol_size;
-    cfg.max_datagram_size = usize::from(args.symbol_size) + 128;
+    cfg.symbol_length = args.symbol_size();
+    cfg
+}
+
+/// The MTU of a standard Ethernet frame: the default symbol size fills it, and never
+/// exceeds what fits in it (loopback interfaces have MTUs of 64 KiB).
+const ETHERNET_MTU: usize = 1500;
+
+/// Chooses the symbol size for `args` (issue 13 §2): an explicit `--symbol-size` is checked
+/// against the MTU of the way to the destination, and the default is the largest size whose
+/// packets fit that MTU, at most what fills a 1500-byte Ethernet frame. Returns the size and
+/// a line for the operator.
+pub(crate) fn choose_symbol_size(
+    args: &SendArgs,
+    opts: &UdpOptions,
+) -> Result<(u16, String), String> {
+    let cfg = sender_config(args, Instant::now());
+    let scheme = args.fec.scheme();
+    let ipv6 = args.dest.is_ipv6();
+    let ethernet = flute_sender::max_symbol_length_for_mtu(&cfg, scheme, ETHERNET_MTU, ipv6)
+        .unwrap_or(FALLBACK_SYMBOL_SIZE);
+    if args.no_send {
+        let e = args.symbol_size.unwrap_or(ethernet);
+        return Ok((
+            e,
+            format!(
+                "symbol size {e} bytes (capture only; the default fills a 1500-byte Ethernet frame)"
+            ),
+        ));
+    }
+    let path = flute_io::path_mtu(args.dest, args.bind, opts).map_err(|e| {
+        format!(
+            "cannot find the MTU towards {}: {e}. Name the interface with --interface, or set \
+             --symbol-size explicitly",
+            args.dest
+        )
+    })?;
+    let fits = usize::try_from(path.mtu)
+        .ok()
+        .and_then(|mtu| flute_sender::max_symbol_length_for_mtu(&cfg, scheme, mtu, ipv6))
+        .ok_or_else(|| {
+            format!(
+                "the {path} towards {} is too small for any FLUTE packet (IP + UDP + ALC headers \
+                 need {} bytes)",
+                args.dest,
+                flute_sender::ip_udp_overhead(ipv6) + flute_sender::max_alc_overhead(&cfg, scheme)
+            )
+        })?;
+    match args.symbol_size {
+        Some(e) if e > fits && !args.allow_fragmentation => Err(format!(
+            "--symbol-size {e} does not fit the {path} towards {}: with {} bytes of IP and UDP \
+             header and {} of ALC header, the largest symbol size that fits is {fits}. Use \
+             --symbol-size {fits} (or leave it out), or --allow-fragmentation to send IP \
+             fragments, which multicast receivers often drop",
+            args.dest,
+            flute_sender::ip_udp_overhead(ipv6),
+            flute_sender::max_alc_overhead(&cfg, scheme),
+        )),
+        Some(e) if e > fits => Ok((
+            e,
+            format!(
+                "symbol size {e} bytes: larger than the {path} allows ({fits}); packets will be IP-fragmented"
+            ),
+        )),
+        Some(e) => Ok((e, format!("symbol size {e} bytes ({path})"))),
+        None => {
+            let e = fits.min(ethernet);
+            Ok((
+                e,
+                format!("symbol size {e} bytes, the largest that fits ({path})"),
+            ))
+        }
+    }
+}
+
+/// Builds the sender for `args` (shared with the demo).
+pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, String> {
+    let mut cfg = sender_config(args, now);
+    // The symbol size was checked against the path MTU; the sender's own bound only has to
+    // admit every header the sender writes.
+    cfg.max_datagram_size =
+        usize::from(args.symbol_size()) + flute_sender::max_alc_overhead(&cfg, args.fec.scheme());
     cfg.fdt_carousel = FdtCarousel {
         interval: Some(args.fdt_interval),
         ..FdtCarousel::default()
@@ -177,7 +274,7 @@ pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, Stri
 pub(crate) fn object_for(args: &SendArgs, location: &str, path: &Path) -> Result<Object, String> {
     let f = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let src = ReadSeekSource::new(f).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let (fec, e, b) = (args.fec, args.symbol_size, args.block_size);
+    let (fec, e, b) = (args.fec, args.symbol_size(), args.block_size);
     let repair = args.repair.unwrap_or_else(|| fec.default_repair());
     let carousel = match args.carousel {
         CarouselArg::Times(n) => Carousel::Times {
@@ -207,12 +304,19 @@ fn udp_options(args: &SendArgs) -> UdpOptions {
         ttl: args.ttl,
         multicast_loop: !args.no_loopback,
         batched: !args.no_batch,
+        dont_fragment: !args.allow_fragmentation,
         ..UdpOptions::default()
     }
 }
 
-pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
+pub(crate) fn run(mut args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
     let items = collect(&args.paths)?;
+    let opts = udp_options(&args);
+    let (e, why) = choose_symbol_size(&args, &opts)?;
+    args.symbol_size = Some(e);
+    if !args.quiet {
+        eprintln!("{why}");
+    }
     if args.cenc == CencArg::Zstd && args.profile == ProfileArg::Mbms {
         return Err("--cenc zstd is not allowed with --profile 3gpp".into());
     }
@@ -242,7 +346,8 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         }
         let st = s.stats();
         pb.set_position(
-            (st.source_symbols * u64::from(args.symbol_size)).min(pb.length().unwrap_or(u64::MAX)),
+            (st.source_symbols * u64::from(args.symbol_size()))
+                .min(pb.length().unwrap_or(u64::MAX)),
         );
         while let Some(ev) = s.poll_event() {
             match ev {
@@ -258,7 +363,6 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         }
         ControlFlow::Continue(())
     };
-    let opts = udp_options(&args);
     let send_start = Instant::now();
     let stats = if args.no_send {
         let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
@@ -269,18 +373,30 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         let sock = UdpSender::open(args.dest, args.bind, &opts).map_err(|e| e.to_string())?;
         let local = sock.local_addr().map_err(|e| e.to_string())?;
         let udp = UdpSink { socket: sock };
-        match &args.pcap {
+        let (stats, udp) = match &args.pcap {
             Some(p) => {
                 let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
-                drive(
-                    &mut sender,
-                    &mut RecordingSink { udp, pcap },
-                    interrupt,
-                    &mut observe,
-                )?
+                let mut sink = RecordingSink { udp, pcap };
+                (
+                    drive(&mut sender, &mut sink, interrupt, &mut observe)?,
+                    sink.udp,
+                )
             }
-            None => drive(&mut sender, &mut { udp }, interrupt, &mut observe)?,
+            None => {
+                let mut sink = udp;
+                (
+                    drive(&mut sender, &mut sink, interrupt, &mut observe)?,
+                    sink,
+                )
+            }
+        };
+        if let Some(e) = udp.socket.gso_refused() {
+            eprintln!(
+                "note: the path refused UDP GSO ({e}); sent with sendmmsg instead (use --no-batch \
+                 to skip the attempt)"
+            );
         }
+        stats
     };
     pb.finish_and_clear();
     let elapsed = send_start.elapsed().as_secs_f64().max(1e-9);

@@ -36,4 +36,4 @@ pub use endpoints::{
     Lossy, PcapSink, PcapSource, RecordingSink, SeededRng, UdpSink, UdpSource, sleep_until,
 };
 pub use pcap::{CapturedDatagram, PcapReader, PcapWriter, ReadStats};
-pub use udp::{BatchMode, TxBatch, UdpOptions, UdpReceiver, UdpSender};
+pub use udp::{BatchMode, PathMtu, TxBatch, UdpOptions, UdpReceiver, UdpSender, path_mtu};

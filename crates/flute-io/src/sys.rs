@@ -59,6 +59,48 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) -> i
     }
 }
 
+/// Forbids fragmentation of what this socket sends: `IP_MTU_DISCOVER = IP_PMTUDISC_DO`
+/// (the DF bit, and `EMSGSIZE` instead of local fragmentation), or for IPv6
+/// `IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DO` and `IPV6_DONTFRAG`.
+pub(crate) fn set_dont_fragment(sock: &Socket, ipv6: bool) -> io::Result<()> {
+    let fd = sock.as_raw_fd();
+    if ipv6 {
+        let v: libc::c_int = libc::IPV6_PMTUDISC_DO;
+        setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, &v)?;
+        let one: libc::c_int = 1;
+        setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_DONTFRAG, &one)
+    } else {
+        let v: libc::c_int = libc::IP_PMTUDISC_DO;
+        setsockopt(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &v)
+    }
+}
+
+/// The path MTU the kernel knows for a *connected* socket's route (`IP_MTU` /
+/// `IPV6_MTU`).
+pub(crate) fn path_mtu(sock: &Socket, ipv6: bool) -> io::Result<u32> {
+    let (level, name) = if ipv6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_MTU)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_MTU)
+    };
+    let mut val: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `val` and `len` are live locals of the sizes given.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&mut val as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    u32::try_from(val).map_err(|_| io::Error::other("negative path MTU"))
+}
+
 /// `IP_MULTICAST_IF` with an `ip_mreqn`, i.e. by interface index (works for `lo`, which
 /// has no routable address of its own besides 127.0.0.1).
 pub(crate) fn set_multicast_if_v4_index(sock: &Socket, ifindex: u32) -> io::Result<()> {

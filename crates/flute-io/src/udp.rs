@@ -26,6 +26,10 @@ pub struct UdpOptions {
     pub buffer_bytes: usize,
     /// Use `sendmmsg`/`recvmmsg` and UDP GSO/GRO where the kernel offers them.
     pub batched: bool,
+    /// Forbid IP fragmentation of sent datagrams (DF / `IPV6_DONTFRAG`, Linux): a datagram
+    /// larger than the path MTU fails with `EMSGSIZE` instead of leaving in fragments,
+    /// which multicast receivers often drop. Default `true`.
+    pub dont_fragment: bool,
 }
 
 impl Default for UdpOptions {
@@ -36,7 +40,79 @@ impl Default for UdpOptions {
             multicast_loop: true,
             buffer_bytes: 8 << 20,
             batched: true,
+            dont_fragment: true,
         }
+    }
+}
+
+/// The MTU that limits datagrams to a destination, and where it comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathMtu {
+    /// The MTU in bytes (IP header included).
+    pub mtu: u32,
+    /// The interface it belongs to, when one was named (`UdpOptions::interface`); `None`
+    /// when the kernel's route to the destination gave it.
+    pub interface: Option<String>,
+}
+
+impl std::fmt::Display for PathMtu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.interface {
+            Some(i) => write!(f, "interface {i}, MTU {}", self.mtu),
+            None => write!(f, "route MTU {}", self.mtu),
+        }
+    }
+}
+
+/// The MTU of the way to `dest`: the named interface's (`opts.interface`), or else the MTU
+/// of the kernel's route to `dest` (a connected socket's `IP_MTU` / `IPV6_MTU`). Linux only;
+/// elsewhere an `Unsupported` error.
+pub fn path_mtu(
+    dest: SocketAddr,
+    bind: Option<SocketAddr>,
+    opts: &UdpOptions,
+) -> io::Result<PathMtu> {
+    #[cfg(target_os = "linux")]
+    {
+        if let Some(name) = &opts.interface {
+            // Validates the name (and that the interface exists) before it names a file.
+            sys::if_index(name)?;
+            let path = format!("/sys/class/net/{name}/mtu");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| with_context(e, format!("cannot read the MTU of {name} ({path})")))?;
+            let mtu = text.trim().parse().map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{path}: not a number: {text:?}"),
+                )
+            })?;
+            return Ok(PathMtu {
+                mtu,
+                interface: Some(name.clone()),
+            });
+        }
+        let sock = Socket::new(domain(&dest), Type::DGRAM, Some(Protocol::UDP))
+            .map_err(|e| with_context(e, "cannot create UDP socket"))?;
+        if let Some(b) = bind {
+            sock.bind(&b.into())
+                .map_err(|e| with_context(e, format!("cannot bind {b}")))?;
+        }
+        sock.connect(&dest.into())
+            .map_err(|e| with_context(e, format!("no route to {dest}")))?;
+        let mtu = sys::path_mtu(&sock, dest.is_ipv6())
+            .map_err(|e| with_context(e, format!("cannot read the path MTU to {dest}")))?;
+        Ok(PathMtu {
+            mtu,
+            interface: None,
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (dest, bind, opts);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "reading the path MTU is only supported on Linux",
+        ))
     }
 }
 
@@ -128,6 +204,7 @@ pub struct UdpSender {
     dest: SockAddr,
     dest_std: SocketAddr,
     mode: BatchMode,
+    gso_refused: Option<io::Error>,
     #[cfg(target_os = "linux")]
     runs: Vec<sys::TxRun>,
 }
@@ -166,6 +243,11 @@ impl UdpSender {
             IpAddr::V4(_) => sock.set_ttl_v4(opts.ttl.max(1))?,
             IpAddr::V6(_) => sock.set_unicast_hops_v6(opts.ttl.max(1))?,
         }
+        #[cfg(target_os = "linux")]
+        if opts.dont_fragment {
+            sys::set_dont_fragment(&sock, dest.is_ipv6())
+                .map_err(|e| with_context(e, "cannot forbid IP fragmentation"))?;
+        }
         let mode = if !opts.batched || !cfg!(target_os = "linux") {
             BatchMode::Plain
         } else {
@@ -180,9 +262,17 @@ impl UdpSender {
             dest: dest.into(),
             dest_std: dest,
             mode,
+            gso_refused: None,
             #[cfg(target_os = "linux")]
             runs: Vec::new(),
         })
+    }
+
+    /// Why UDP GSO was given up at run time, if it was: the error the kernel or the path
+    /// returned for a GSO send (EIO, EINVAL or EMSGSIZE on NICs and kernels without it). The
+    /// socket then goes on with plain `sendmmsg`; callers tell the operator once.
+    pub fn gso_refused(&self) -> Option<&io::Error> {
+        self.gso_refused.as_ref()
     }
 
     /// The destination address.
@@ -259,9 +349,19 @@ impl UdpSender {
         while done < self.runs.len() {
             match sys::send_runs(&self.sock, &self.dest, &batch.data, &self.runs[done..]) {
                 Ok(n) => done += n.max(1),
-                Err(e) if gso && matches!(e.raw_os_error(), Some(libc::EIO | libc::EINVAL)) => {
-                    // The path refused GSO (e.g. no checksum offload): fall back for good.
+                Err(e)
+                    if gso
+                        && matches!(
+                            e.raw_os_error(),
+                            Some(libc::EIO | libc::EINVAL | libc::EMSGSIZE)
+                        ) =>
+                {
+                    // The path refused GSO (no checksum offload, a driver or kernel without
+                    // it): fall back for good, and remember why. The datagrams of this batch
+                    // are sent again one message each; a datagram that is itself too large
+                    // then fails with its own error.
                     self.mode = BatchMode::Mmsg;
+                    self.gso_refused = Some(e);
                     return self.send_mmsg(batch);
                 }
                 Err(e) => return Err(e),

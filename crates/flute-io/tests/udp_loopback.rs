@@ -136,22 +136,10 @@ fn ipv4_multicast_asm_and_ssm_on_lo() {
     // comes back in through lo's receive path whatever the option says.)
 }
 
-#[test]
-fn ipv6_multicast_on_lo_if_routable() {
-    // Linux gives `lo` no IPv6 multicast route by default; report, do not fail.
-    let r = UdpReceiver::bind("[ff05::7171]:0".parse().unwrap(), None, &lo()).and_then(|mut rx| {
-        let dest = SocketAddr::new("ff05::7171".parse().unwrap(), rx.local_addr().port());
-        let mut tx = UdpSender::open(dest, None, &lo())?;
-        let mut b = TxBatch::new();
-        b.push(b"v6");
-        tx.send(&b)?;
-        rx.recv(Some(Duration::from_millis(300)), &mut |_, _| {})
-    });
-    match r {
-        Ok(1) => {}
-        other => eprintln!("NOTE: IPv6 multicast on lo unavailable here ({other:?})"),
-    }
-}
+// IPv6 multicast is not tested on `lo`: Linux gives `lo` no IPv6 multicast route, and a
+// test that only reports that would check nothing. It is tested end to end over a veth pair
+// in network namespaces the test creates (flute-cli `tests/netns.rs`, ff05::7:1, MTU 1400 and
+// 1280), which `.ci/steps/netns.sh` runs as root.
 
 #[test]
 fn bad_addresses_give_clear_errors() {

@@ -50,6 +50,7 @@ mod config;
 mod encode;
 mod error;
 mod fdt_out;
+mod mtu;
 mod object;
 mod pacing;
 mod sender;
@@ -60,6 +61,7 @@ pub use config::{
     WallClock,
 };
 pub use error::SendError;
+pub use mtu::{ip_udp_overhead, max_alc_overhead, max_symbol_length, max_symbol_length_for_mtu};
 pub use object::{
     CacheControl, Carousel, ContentEncoding, FecChoice, Object, ObjectSource, ReadSeekSource,
     Repair,

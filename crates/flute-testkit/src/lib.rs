@@ -5,6 +5,8 @@
 //! Nothing here reads a clock except [`VirtualClock::new`], which takes one `Instant` as
 //! an arbitrary origin; all later times are that origin plus virtual offsets.
 
+pub mod netns;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::Write as _;
