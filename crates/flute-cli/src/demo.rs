@@ -18,8 +18,8 @@ use md5::{Digest, Md5};
 
 use crate::Interrupt;
 use crate::opts::{
-    CarouselArg, CencArg, FecArg, ProfileArg, human_bytes, human_rate, parse_percent, parse_rate,
-    parse_size,
+    CarouselArg, CencArg, FecArg, ProfileArg, RateArg, human_bytes, human_rate, parse_percent,
+    parse_rate, parse_size,
 };
 use crate::progress::Bars;
 use crate::recv::{Outcome, receive};
@@ -196,7 +196,7 @@ fn run_in(
     let send_args = SendArgs {
         paths: vec![file.clone()],
         dest,
-        rate: Some(args.rate),
+        rate: Some(RateArg::Bits(args.rate)),
         fec: args.fec,
         repair: Some(repair),
         symbol_size: Some(args.symbol_size),

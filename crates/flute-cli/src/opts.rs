@@ -51,6 +51,65 @@ pub(crate) fn parse_rate(s: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
+/// `--rate`: a bit rate, or `max` (as fast as the host and the socket allow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RateArg {
+    /// No pacing.
+    Max,
+    /// Bits per second on the wire.
+    Bits(u64),
+}
+
+/// Parses `--rate`: `max`, or a bit rate as for [`parse_rate`].
+pub(crate) fn parse_rate_arg(s: &str) -> Result<RateArg, String> {
+    if s.trim().eq_ignore_ascii_case("max") {
+        Ok(RateArg::Max)
+    } else {
+        parse_rate(s).map(RateArg::Bits)
+    }
+}
+
+/// A socket address given as `IP:PORT`, `[IPv6]:PORT` or `HOST:PORT` (host names are
+/// resolved; the first address is used).
+pub(crate) fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let addr = match s.parse::<std::net::SocketAddr>() {
+        Ok(a) => a,
+        Err(_) if !s.contains(':') => {
+            return Err(format!(
+                "{s:?} has no port: give ADDRESS:PORT, e.g. 239.255.1.1:3400 or [ff05::1]:3400"
+            ));
+        }
+        Err(_) => s
+            .to_socket_addrs()
+            .map_err(|e| {
+                format!(
+                    "cannot resolve {s:?} ({e}): give an IP address and port, e.g. \
+                     239.255.1.1:3400, or a host name this machine can resolve"
+                )
+            })?
+            .next()
+            .ok_or_else(|| format!("{s:?} resolves to no address: give an IP address and port"))?,
+    };
+    Ok(addr)
+}
+
+/// A destination, as [`parse_listen`]; port 0 is refused, since it names no receiver.
+pub(crate) fn parse_endpoint(s: &str) -> Result<std::net::SocketAddr, String> {
+    let addr = parse_listen(s)?;
+    if addr.port() == 0 {
+        return Err(format!(
+            "port 0 in {s:?} names no receiver: give the port the receivers listen on, e.g. \
+             {}:3400",
+            match addr.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            }
+        ));
+    }
+    Ok(addr)
+}
+
 /// A size in bytes (`8M` = 8 000 000, `8Mi` = 8 388 608).
 pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     Ok(parse_si(s, "size")? as u64)

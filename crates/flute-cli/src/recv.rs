@@ -21,7 +21,7 @@ use crate::progress::Bars;
 #[derive(Debug, Args)]
 pub(crate) struct RecvArgs {
     /// Address to listen on, ADDR:PORT; a multicast group is joined (e.g. 239.255.1.1:3400).
-    #[arg(long, short = 'l', required_unless_present = "pcap")]
+    #[arg(long, short = 'l', required_unless_present = "pcap", value_parser = crate::opts::parse_listen)]
     pub(crate) listen: Option<SocketAddr>,
     /// Sender address: source-specific join for multicast, a filter for unicast.
     #[arg(long)]
@@ -64,6 +64,8 @@ pub(crate) struct Outcome {
     pub(crate) completed: Vec<(String, u64, Option<PathBuf>)>,
     pub(crate) failed: Vec<(u128, String, String)>,
     pub(crate) incomplete: Vec<(u128, String)>,
+    /// Announced in an FDT, but not one packet of them arrived (TOI, Content-Location).
+    pub(crate) missing: Vec<(u128, String)>,
     pub(crate) announced: usize,
     pub(crate) stats: ReceiverStats,
     pub(crate) datagrams: u64,
@@ -79,12 +81,20 @@ impl Outcome {
     pub(crate) fn ok(&self) -> bool {
         self.failed.is_empty()
             && self.incomplete.is_empty()
+            && self.missing.is_empty()
             && self.completed.len() >= self.announced
     }
 }
 
 /// Checks that `dir` exists (creating it) and is writable.
 pub(crate) fn prepare_out_dir(dir: &Path) -> Result<(), String> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(format!(
+            "--out {} is a file, not a directory: name a directory for the received files \
+             (it is created if it does not exist)",
+            dir.display()
+        ));
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create output directory {}: {e}", dir.display()))?;
     let probe = dir.join(format!(".flute-write-test-{}", std::process::id()));
@@ -110,7 +120,8 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
     let mut out = Outcome::default();
     let mut pbs: HashMap<u128, indicatif::ProgressBar> = HashMap::new();
     let mut names: HashMap<u128, String> = HashMap::new();
-    let mut fdt_files: BTreeMap<u64, usize> = BTreeMap::new();
+    // Every file an FDT announced, by (TSI, TOI).
+    let mut announced: BTreeMap<(u64, u128), String> = BTreeMap::new();
     let start = Instant::now();
     let mut last_count = 0u64;
     let mut last_packet = Instant::now();
@@ -126,9 +137,10 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
         let mut stop = false;
         while let Some(ev) = r.poll_event() {
             match ev {
-                ReceiverEvent::FdtReceived { session, files, .. } => {
-                    let e = fdt_files.entry(session.tsi).or_default();
-                    *e = (*e).max(files);
+                ReceiverEvent::FdtReceived { session, .. } => {
+                    for (toi, location) in r.announced_files(&session) {
+                        announced.insert((session.tsi, toi), location);
+                    }
                 }
                 ReceiverEvent::ObjectStarted {
                     toi,
@@ -189,7 +201,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                 _ => {}
             }
         }
-        out.announced = fdt_files.values().sum();
+        out.announced = announced.len();
         if interrupt.requested()
             || idle_timeout.is_some_and(|t| last_packet.elapsed() >= t)
             || stop_when_done.is_some_and(|f| f(&out))
@@ -203,6 +215,11 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
         }
     })
     .map_err(|e| e.to_string())?;
+    for ((_, toi), location) in &announced {
+        if !started.contains_key(toi) {
+            out.missing.push((*toi, location.clone()));
+        }
+    }
     for (toi, done) in started {
         if !done {
             out.incomplete
@@ -259,10 +276,11 @@ pub(crate) fn print_summary(out: &Outcome) {
         println!("packets not used: {}", d.join(", "));
     }
     println!(
-        "objects: {} complete, {} failed, {} incomplete (FDT announced {})",
+        "objects: {} complete, {} failed, {} incomplete, {} missing (FDT announced {})",
         out.completed.len(),
         out.failed.len(),
         out.incomplete.len(),
+        out.missing.len(),
         out.announced
     );
     for (toi, name, why) in &out.failed {
@@ -271,6 +289,12 @@ pub(crate) fn print_summary(out: &Outcome) {
     for (toi, name) in &out.incomplete {
         println!(
             "  incomplete: {name} (TOI {toi}): session ended or stopped before it could be decoded"
+        );
+    }
+    for (toi, name) in &out.missing {
+        println!(
+            "  missing: {name} (TOI {toi}): announced in the FDT, but no packet of it arrived \
+             (lost on the way, or the receiver stopped before the sender sent it)"
         );
     }
 }
@@ -287,11 +311,14 @@ pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
     }
     let sink: Box<dyn ObjectSink> = Box::new(FsSink::new(args.out.clone()));
     let bars = Bars::new(args.quiet);
-    let mut source: Box<dyn DatagramSource> = match (&args.pcap, args.listen) {
+    let mut pcap_source: Option<PcapSource> = None;
+    let mut udp_source: Option<UdpSource> = None;
+    match (&args.pcap, args.listen) {
         (Some(p), listen) => {
-            let mut s = PcapSource::open(p).map_err(|e| e.to_string())?;
+            let mut s = PcapSource::open(p)
+                .map_err(|e| format!("cannot read capture {}: {e}", p.display()))?;
             s.port_filter = listen.map(|l| l.port()).filter(|&p| p != 0);
-            Box::new(s)
+            pcap_source = Some(s);
         }
         (None, Some(listen)) => {
             let opts = UdpOptions {
@@ -303,11 +330,16 @@ pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
             if !args.quiet {
                 eprintln!("listening on {} ({:?} I/O)", sock.local_addr(), sock.mode());
             }
-            Box::new(UdpSource { socket: sock })
+            udp_source = Some(UdpSource { socket: sock });
         }
         (None, None) => return Err("either --listen or --pcap is required".into()),
+    }
+    let source: &mut dyn DatagramSource = match (&mut pcap_source, &mut udp_source) {
+        (Some(p), _) => p,
+        (None, Some(u)) => u,
+        (None, None) => return Err("either --listen or --pcap is required".into()),
     };
-    let mut lossy = Lossy::new(&mut *source, args.drop / 100.0, args.seed);
+    let mut lossy = Lossy::new(source, args.drop / 100.0, args.seed);
     let mut out = receive(
         &mut lossy,
         cfg,
@@ -319,6 +351,17 @@ pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         &bars,
     )?;
     out.dropped_by_filter = lossy.dropped;
+    if let Some(p) = &pcap_source {
+        if let Some(e) = p.read_error() {
+            // A capture cut short (e.g. copied while still being written): what came before
+            // the cut is received and summarised; the exit status says whether it was enough.
+            eprintln!(
+                "warning: the capture ends early: {e}, after {} record(s); objects are reported \
+                 with what arrived before that point",
+                p.stats().frames
+            );
+        }
+    }
     print_summary(&out);
     if out.interrupted && out.failed.is_empty() {
         return Ok(ExitCode::from(130));

@@ -17,8 +17,8 @@ use flute_sender::{
 
 use crate::Interrupt;
 use crate::opts::{
-    CarouselArg, CencArg, FecArg, ProfileArg, human_bytes, human_rate, parse_carousel,
-    parse_percent, parse_rate, parse_secs,
+    CarouselArg, CencArg, FecArg, ProfileArg, RateArg, human_bytes, human_rate, parse_carousel,
+    parse_endpoint, parse_percent, parse_rate_arg, parse_secs,
 };
 use crate::progress::Bars;
 
@@ -28,12 +28,14 @@ pub(crate) struct SendArgs {
     /// Files and directories to send (directories recursively).
     #[arg(required = true, value_name = "FILE|DIR")]
     pub(crate) paths: Vec<PathBuf>,
-    /// Destination ADDR:PORT, unicast or multicast, IPv4 or IPv6 (e.g. `239.255.1.1:3400`, `[ff05::1]:3400`).
-    #[arg(long, short = 'd')]
+    /// Destination ADDR:PORT, unicast or multicast, IPv4 or IPv6 (e.g. `239.255.1.1:3400`,
+    /// `[ff05::1]:3400`), or HOST:PORT.
+    #[arg(long, short = 'd', value_parser = parse_endpoint)]
     pub(crate) dest: SocketAddr,
-    /// Target bit rate on the wire (IP+UDP included), e.g. 100M, 1G. Default: as fast as possible.
-    #[arg(long, value_parser = parse_rate)]
-    pub(crate) rate: Option<u64>,
+    /// Target bit rate on the wire (IP+UDP included), e.g. 100M, 1G, or `max`. Default: 100M
+    /// to a network destination (printed at start), `max` to a loopback one.
+    #[arg(long, value_parser = parse_rate_arg)]
+    pub(crate) rate: Option<RateArg>,
     /// FEC scheme.
     #[arg(long, value_enum, default_value_t = FecArg::Nocode)]
     pub(crate) fec: FecArg,
@@ -161,10 +163,30 @@ fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
 /// The symbol size when neither `--symbol-size` nor an interface MTU decides it.
 pub(crate) const FALLBACK_SYMBOL_SIZE: u16 = 1400;
 
+/// The rate when `--rate` is not given and the destination is on the network: a safe
+/// default that a 1 Gbit/s link and most multicast networks carry without loss.
+pub(crate) const DEFAULT_NETWORK_RATE: u64 = 100_000_000;
+
 impl SendArgs {
     /// The symbol size in use (after [`choose_symbol_size`] has filled it in).
     pub(crate) fn symbol_size(&self) -> u16 {
         self.symbol_size.unwrap_or(FALLBACK_SYMBOL_SIZE)
+    }
+
+    /// Whether the destination stays on this host (a loopback address, or multicast on `lo`).
+    fn loopback(&self) -> bool {
+        self.dest.ip().is_loopback() || self.interface.as_deref() == Some("lo")
+    }
+
+    /// The pacing rate: `--rate`, or by default 100 Mbit/s to a network destination and no
+    /// pacing on loopback or into a capture file.
+    pub(crate) fn bits_per_second(&self) -> Option<u64> {
+        match self.rate {
+            Some(RateArg::Max) => None,
+            Some(RateArg::Bits(b)) => Some(b),
+            None if self.loopback() || self.no_send => None,
+            None => Some(DEFAULT_NETWORK_RATE),
+        }
     }
 }
 
@@ -261,7 +283,7 @@ pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, Stri
         interval: Some(args.fdt_interval),
         ..FdtCarousel::default()
     };
-    cfg.pacing = args.rate.map(|r| {
+    cfg.pacing = args.bits_per_second().map(|r| {
         let mut p = Pacing::wire(r);
         let burst = (r as f64 / 8.0 * args.burst_ms.max(0.0) / 1000.0) as u64;
         p.burst_bytes = p.burst_bytes.max(burst);
@@ -312,10 +334,26 @@ fn udp_options(args: &SendArgs) -> UdpOptions {
 pub(crate) fn run(mut args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
     let items = collect(&args.paths)?;
     let opts = udp_options(&args);
+    if args.fec == FecArg::Nocode && args.repair.is_some_and(|r| r > 0.0) {
+        return Err(
+            "--repair asks for repair symbols, but --fec nocode (Compact No-Code) has none: \
+             choose a FEC scheme with repair symbols (--fec rs, raptorq, ...) or leave out \
+             --repair"
+                .into(),
+        );
+    }
     let (e, why) = choose_symbol_size(&args, &opts)?;
     args.symbol_size = Some(e);
     if !args.quiet {
         eprintln!("{why}");
+        if args.rate.is_none() {
+            if let Some(r) = args.bits_per_second() {
+                eprintln!(
+                    "rate {} (the default towards a network destination; --rate R or --rate max to change it)",
+                    human_rate(r as f64)
+                );
+            }
+        }
     }
     if args.cenc == CencArg::Zstd && args.profile == ProfileArg::Mbms {
         return Err("--cenc zstd is not allowed with --profile 3gpp".into());
@@ -413,7 +451,7 @@ pub(crate) fn run(mut args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode,
         elapsed,
         human_rate(stats.bytes as f64 * 8.0 / elapsed),
         human_rate(wire_bits / elapsed),
-        args.rate
+        args.bits_per_second()
             .map(|r| format!(" (target {})", human_rate(r as f64)))
             .unwrap_or_default(),
     );

@@ -60,14 +60,7 @@ fn send(host: &Host, ipv6: bool, file: &Path, extra: &[&str]) -> Output {
     let out = host
         .command(FLUTE)
         .args(["send", file.to_str().unwrap(), "--dest", group(ipv6)])
-        .args([
-            "--interface",
-            &host.interface,
-            "--fec",
-            "raptorq",
-            "--rate",
-            "50M",
-        ])
+        .args(["--interface", &host.interface, "--fec", "raptorq"])
         .args(extra)
         .output()
         .expect("run flute send in the namespace");
@@ -126,6 +119,11 @@ fn default_send_fits_1400_and_1280_byte_mtus_without_fragments() {
         assert!(
             chosen.contains(&format!("MTU {mtu}")),
             "the chosen symbol size names the interface's MTU: {chosen}"
+        );
+        assert!(
+            chosen.contains("rate 100")
+                && chosen.contains("the default towards a network destination"),
+            "a network destination gets the safe default rate, printed at start: {chosen}"
         );
     }
 }

@@ -171,6 +171,8 @@ pub struct PcapSource {
     now: Instant,
     /// When set, only datagrams sent to this port are delivered.
     pub port_filter: Option<u16>,
+    /// Why reading stopped before the end of the file, if it did.
+    read_error: Option<io::Error>,
 }
 
 impl PcapSource {
@@ -184,12 +186,20 @@ impl PcapSource {
             base: now,
             now,
             port_filter: None,
+            read_error: None,
         })
     }
 
     /// The reader's counters.
     pub fn stats(&self) -> ReadStats {
         self.reader.stats()
+    }
+
+    /// The error that ended reading early (a capture cut in the middle of a record, or a
+    /// corrupt record), if one did. The datagrams before it were delivered; the source then
+    /// reports its end as for a complete capture, so that what arrived can still be used.
+    pub fn read_error(&self) -> Option<&io::Error> {
+        self.read_error.as_ref()
     }
 
     fn at(&mut self, ts: Option<Duration>) -> Instant {
@@ -213,10 +223,14 @@ impl DatagramSource for PcapSource {
             let d = match self.pending.take() {
                 Some(d) => d,
                 None => loop {
-                    match self.reader.next_datagram()? {
-                        None => return Ok(false),
-                        Some(d) if self.port_filter.is_some_and(|p| p != d.dst.port()) => {}
-                        Some(d) => break d,
+                    match self.reader.next_datagram() {
+                        Ok(None) => return Ok(false),
+                        Ok(Some(d)) if self.port_filter.is_some_and(|p| p != d.dst.port()) => {}
+                        Ok(Some(d)) => break d,
+                        Err(e) => {
+                            self.read_error = Some(e);
+                            return Ok(false);
+                        }
                     }
                 },
             };

@@ -503,6 +503,22 @@ impl Receiver {
         ids.into_iter().find_map(|id| self.missing_in(id, toi))
     }
 
+    /// The files the FDT of a live session has announced so far: (TOI, Content-Location),
+    /// in TOI order. Empty for an unknown session. With the delivery events this tells which
+    /// announced objects never started (no packet of them arrived).
+    pub fn announced_files(&self, session: &SessionId) -> Vec<(u128, String)> {
+        let Some(s) = self.sessions.get(session) else {
+            return Vec::new();
+        };
+        let mut v: Vec<(u128, String)> = s
+            .files
+            .iter()
+            .map(|(toi, f)| (*toi, f.content_location.clone()))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Like [`Self::missing`], for one session.
     pub fn missing_in(&self, session: &SessionId, toi: u128) -> Option<Vec<MissingBlock>> {
         self.sessions

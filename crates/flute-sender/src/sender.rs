@@ -22,6 +22,9 @@ use alc::AlcRepr;
 /// Largest TOI: 112 bits (RFC 5651 §5.1, O=3 and H=1).
 const TOI_MAX: u128 = (1 << 112) - 1;
 /// FDT Instance IDs are 20 bits and wrap (RFC 6726 §3.4.1).
+/// At most this share of a paced sender's rate goes to FDT repetitions.
+const FDT_SHARE: f64 = 0.05;
+
 const FDT_ID_MASK: u32 = (1 << 20) - 1;
 
 /// One datagram written by [`Sender::poll_transmit`].
@@ -255,6 +258,10 @@ pub struct Sender {
     fdt_next_id: u32,
     fdt_instances: Vec<FdtInstance>,
     fdt_dirty: bool,
+    /// Objects left the session since the FDT was built: the FDT drops them at the next
+    /// carousel repetition rather than at once (a new instance per finished object made FDT
+    /// traffic grow with the square of the number of files; issue 13 §3).
+    fdt_stale: bool,
     fdt_queue: VecDeque<u32>,
     fdt_tx: Option<FdtTx>,
     fdt_next_carousel: Option<Instant>,
@@ -320,6 +327,7 @@ impl Sender {
             fdt_next_id: first_id,
             fdt_instances: Vec::new(),
             fdt_dirty: false,
+            fdt_stale: false,
             fdt_queue: VecDeque::new(),
             fdt_tx: None,
             fdt_next_carousel: None,
@@ -541,6 +549,9 @@ impl Sender {
         }
         if self.fdt_next_carousel.is_some_and(|t| t <= now) {
             self.fdt_next_carousel = None;
+            if std::mem::take(&mut self.fdt_stale) {
+                self.refresh_fdt(now);
+            }
             let wall = self.cfg.clock.wall_time(now);
             let half = self.cfg.fdt_carousel.expires_after / 2;
             let stale = self.fdt_instances.iter().any(|i| i.created + half <= wall);
@@ -555,7 +566,7 @@ impl Sender {
             }
             if let Some(iv) = self.cfg.fdt_carousel.interval {
                 if !self.fdt_instances.is_empty() {
-                    self.fdt_next_carousel = Some(now + iv);
+                    self.fdt_next_carousel = Some(now + self.fdt_repeat_interval(iv));
                 }
             }
         }
@@ -655,7 +666,24 @@ impl Sender {
         }
         self.timers.retain(|(_, t)| *t != toi);
         self.pending_announce.retain(|t| *t != toi);
-        self.fdt_dirty = true;
+        self.fdt_stale = true;
+    }
+
+    /// The time until the next FDT repetition: the configured interval, stretched so that
+    /// repeating the live instances takes at most [`FDT_SHARE`] of the paced rate. With many
+    /// files the FDT grows with their number, and a fixed interval would make the FDT cost
+    /// grow with the square of it over a long transmission.
+    fn fdt_repeat_interval(&self, configured: Duration) -> Duration {
+        let Some(p) = self.cfg.pacing.as_ref().filter(|p| p.bits_per_second > 0) else {
+            return configured;
+        };
+        let bytes: u64 = self
+            .fdt_instances
+            .iter()
+            .map(|i| i.data.len() as u64 + i.blocking.blocks.max(1) * 64)
+            .sum();
+        let share = p.bits_per_second as f64 * FDT_SHARE / 8.0;
+        configured.max(Duration::from_secs_f64(bytes as f64 / share))
     }
 
     // ---------------------------------------------------------------- FDT
@@ -918,7 +946,7 @@ impl Sender {
         }
         if self.fdt_next_carousel.is_none() {
             if let Some(iv) = self.cfg.fdt_carousel.interval {
-                self.fdt_next_carousel = Some(now + iv);
+                self.fdt_next_carousel = Some(now + self.fdt_repeat_interval(iv));
             }
         }
     }
@@ -1104,9 +1132,12 @@ impl Sender {
             self.stats.objects_sent += 1;
             self.events
                 .push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
-            // Keep the FDT in line now, so that "is this the session's last packet" is
-            // known before the packet leaves.
-            self.refresh_fdt(now);
+            // With no object left, bring the FDT in line now, so that "is this the
+            // session's last packet" is known before the packet leaves. Otherwise the FDT
+            // drops the object at its next repetition (`fdt_stale`).
+            if self.objects.is_empty() {
+                self.refresh_fdt(now);
+            }
         } else {
             match next_start {
                 Some(t) if t > now => self.timers.push((t, toi)),
