@@ -30,6 +30,7 @@ pub const MAX_TOI: u128 = (1u128 << 112) - 1;
 /// Which flavour of FDT the writer produces and the validator enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Profile {
     /// RFC 6726 (FLUTE v2): namespace `urn:ietf:params:xml:ns:fdt`.
     Rfc6726,
@@ -44,6 +45,7 @@ pub enum Profile {
 /// The FDT namespace a parsed document used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum FdtNamespace {
     /// `urn:ietf:params:xml:ns:fdt` (RFC 6726).
     Rfc6726,
@@ -74,6 +76,7 @@ impl FdtNamespace {
 /// converting to a [`SystemTime`] needs a reference time: the era nearest to it is chosen.
 /// This crate never reads the clock; callers pass `now` in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NtpSeconds(pub u32);
 
 /// Seconds from the NTP epoch (1900-01-01) to the Unix epoch (1970-01-01).
@@ -122,6 +125,7 @@ impl NtpSeconds {
 /// second, as in EXT_TIME's Sender Current Time (RFC 5651 §5.2.2). The one NTP conversion of
 /// the workspace lives here, beside [`NtpSeconds`] (its seconds are `NtpSeconds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NtpTimestamp {
     /// Whole seconds.
     pub seconds: NtpSeconds,
@@ -165,6 +169,7 @@ fn unix_seconds(t: SystemTime) -> i128 {
 /// optional, and the ones on a `File` override the instance-level ones
 /// (see [`File::effective_oti`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FecOtiAttributes {
     /// `FEC-OTI-FEC-Encoding-ID` (xs:unsignedByte in RFC 6726; 3GPP types it as
     /// xs:unsignedLong, values above 255 are rejected).
@@ -193,6 +198,7 @@ impl FecOtiAttributes {
 /// A plain typed struct: the sender and receiver map it to their FEC scheme types. Fields the
 /// FDT does not carry stay `None` (the EXT_FTI header extension may supply them).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FecOti {
     /// FEC Encoding ID (RFC 5052 §5).
     pub encoding_id: u8,
@@ -233,6 +239,7 @@ impl FecOti {
 /// The mbms2007 `Cache-Control` element of a `File` (exactly one choice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CacheControl {
     /// `<Expires>`: NTP seconds after which the file should be considered stale.
     Expires(u32),
@@ -244,6 +251,7 @@ pub enum CacheControl {
 
 /// An mbms2012 `Alternate-Content-Location-1` or `-2` element.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AlternateContentLocations {
     /// `@Availability-Time` (xs:dateTime, kept as its lexical form after a syntax check).
     pub availability_time: Option<String>,
@@ -253,6 +261,7 @@ pub struct AlternateContentLocations {
 
 /// An mbms2005 `MBMS-Session-Identity-Expiry` element of an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SessionIdentityExpiry {
     /// The MBMS session identity (the element content, xs:unsignedByte).
     pub session_identity: u8,
@@ -262,6 +271,7 @@ pub struct SessionIdentityExpiry {
 
 /// A namespace-qualified XML name (the prefix is not kept: it carries no meaning).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct XmlName {
     /// Namespace URI, `None` for no namespace.
     pub namespace: Option<String>,
@@ -281,6 +291,7 @@ impl XmlName {
 
 /// An attribute this crate does not interpret (`xs:anyAttribute`), kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ExtraAttribute {
     /// The qualified name.
     pub name: XmlName,
@@ -294,6 +305,7 @@ pub struct ExtraAttribute {
 /// whitespace-only text between child elements is dropped; nothing else is lost. Namespace
 /// prefixes are not kept (names are resolved), so the emitter declares its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct XmlElement {
     /// The qualified name.
     pub name: XmlName,
@@ -305,6 +317,7 @@ pub struct XmlElement {
 
 /// A child of an [`XmlElement`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum XmlNode {
     /// A child element.
     Element(XmlElement),
@@ -314,10 +327,13 @@ pub enum XmlNode {
 
 /// A `File` element: one transport object of the session.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct File {
     /// `Content-Location` (xs:anyURI, required).
     pub content_location: String,
-    /// `TOI` (xs:positiveInteger, required; 1..=2^112-1).
+    /// `TOI` (xs:positiveInteger, required; 1..=2^112-1). With the `serde` feature it is
+    /// written as a decimal string: JSON numbers above 2^53 lose precision in most readers.
+    #[cfg_attr(feature = "serde", serde(with = "toi_as_string"))]
     pub toi: u128,
     /// `Content-Length`: length of the content before content encoding.
     pub content_length: Option<u64>,
@@ -439,6 +455,7 @@ impl File {
 
 /// An `FDT-Instance`: the table of files of one FDT Instance ID.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FdtInstance {
     /// `Expires` (required): NTP seconds.
     pub expires: NtpSeconds,
@@ -482,5 +499,29 @@ impl FdtInstance {
     /// The file with the given TOI.
     pub fn file(&self, toi: u128) -> Option<&File> {
         self.files.iter().find(|f| f.toi == toi)
+    }
+}
+
+/// Serde for TOIs (up to 112 bits) as decimal strings; numbers are accepted on input too.
+#[cfg(feature = "serde")]
+mod toi_as_string {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(super) fn serialize<S: Serializer>(toi: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(toi)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Number(u64),
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        match Either::deserialize(d)? {
+            Either::Text(t) => t.parse().map_err(D::Error::custom),
+            Either::Number(n) => Ok(u128::from(n)),
+        }
     }
 }

@@ -7,6 +7,7 @@ use core::fmt;
 /// Values 0–127 are Fully-Specified schemes; 128–255 are Under-Specified and need an
 /// FEC Instance ID as well (RFC 5052 §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FecEncodingId(pub u8);
 
 impl FecEncodingId {
@@ -45,6 +46,7 @@ impl fmt::Display for FecEncodingId {
 
 /// An FEC Instance ID (RFC 5052 §5.2), 16 bits on the wire in EXT_FTI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FecInstanceId(pub u16);
 
 impl fmt::Display for FecInstanceId {
@@ -56,6 +58,7 @@ impl fmt::Display for FecInstanceId {
 /// The key under which a scheme is registered: the Encoding ID, plus the Instance ID for
 /// Under-Specified schemes (`None` for Fully-Specified ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SchemeKey {
     /// FEC Encoding ID.
     pub encoding_id: FecEncodingId,

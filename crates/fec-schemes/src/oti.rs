@@ -7,6 +7,7 @@ use crate::{FecEncodingId, FecError, FecInstanceId, SchemeKey};
 /// schemes and as raw bytes for any other scheme.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum SchemeSpecific {
     /// The scheme has no scheme-specific OTI (Compact No-Code, RS over GF(2^8), 128, 129, 130).
     #[default]
@@ -43,6 +44,7 @@ pub enum SchemeSpecific {
 /// FEC Object Transmission Information: everything a receiver needs to decode an object
 /// (RFC 5052 §6.2). Carried in EXT_FTI (RFC 5775 §5.2) or in the FDT (RFC 6726 §3.4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Oti {
     /// FEC Encoding ID (mandatory element, RFC 5052 §6.2.1).
     pub encoding_id: FecEncodingId,
@@ -70,6 +72,7 @@ impl Oti {
 
 /// An FEC Payload ID (RFC 5052 §6.1) in decoded form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PayloadId {
     /// Source Block Number.
     pub sbn: u32,

@@ -104,14 +104,13 @@ impl FecRegistry {
     }
 }
 
-#[cfg(test)]
+// The test uses ID 129/0, a Reed-Solomon scheme.
+#[cfg(all(test, feature = "reed-solomon"))]
 mod tests {
     use super::*;
 
     /// RFC 5445 §5.2: for Under-Specified IDs the FEC Instance ID is at EXT_FTI [8..10).
-    /// (Uses ID 129/0, a Reed-Solomon scheme.)
     #[test]
-    #[cfg(feature = "reed-solomon")]
     fn rfc5445_5_2_for_fti_reads_the_instance_id() {
         let r = FecRegistry::with_builtin();
         let mut fti = [64u8, 4, 0, 0, 0, 0, 0, 40, 0, 0, 0, 4, 0, 10, 0, 12];

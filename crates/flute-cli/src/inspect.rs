@@ -322,8 +322,7 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
                         "type": "packet", "index": index, "time": ts, "src": d.src.to_string(), "dst": d.dst.to_string(),
                         "len": data.len(), "lct": lct, "extensions": exts_json,
                         "fec_encoding_id": p.encoding_id().0,
-                        "payload_id": pid.map(|x| json!({"sbn": x.sbn, "esi": x.esi, "source_block_length": x.source_block_length})),
-                        "oti": oti.as_ref().map(oti_text), "symbol_bytes": sym_len,
+                        "payload_id": pid, "oti": oti, "symbol_bytes": sym_len,
                     }),
                     || {
                         let mut l = format!("#{index} {ts:.6} {} -> {} len {}  {lct_text}", d.src, d.dst, data.len());
@@ -549,13 +548,8 @@ fn feed_fdt(
         let text = String::from_utf8_lossy(&xml).into_owned();
         match fdt::FdtInstance::parse(&xml) {
             Ok(inst) => {
-                let files: Vec<Value> = inst
-                    .files
-                    .iter()
-                    .map(|f| json!({"toi": f.toi.to_string(), "content_location": f.content_location, "content_length": f.content_length, "transfer_length": f.transfer_length, "content_encoding": f.content_encoding, "content_md5": f.content_md5.map(|m| hexs(&m)), "fec_encoding_id": f.fec_oti.encoding_id}))
-                    .collect();
                 out.emit(
-                    json!({"type": "fdt", "packet": index, "tsi": key.1, "instance_id": id, "flute_version": asm.version, "expires": inst.expires.0, "complete": inst.complete, "files": files, "xml": text}),
+                    json!({"type": "fdt", "packet": index, "tsi": key.1, "instance_id": id, "flute_version": asm.version, "instance": inst, "xml": text}),
                     || {
                         let mut s = format!(
                             "#{index} FDT instance {id} (TSI {}, FLUTE v{}, Expires {}{}): {} file(s)",
