@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use fec_schemes::FecRegistry;
 use flute_io::{
     Lossy, SeededRng, TxBatch, UdpOptions, UdpReceiver, UdpSender, UdpSink, UdpSource, run_sender,
 };
@@ -18,7 +19,7 @@ use md5::{Digest, Md5};
 
 use crate::Interrupt;
 use crate::opts::{
-    CarouselArg, CencArg, FecArg, ProfileArg, RateArg, human_bytes, human_rate, parse_percent,
+    CarouselArg, CencArg, Fec, FecArg, ProfileArg, RateArg, human_bytes, human_rate, parse_percent,
     parse_rate, parse_size,
 };
 use crate::progress::Bars;
@@ -34,8 +35,9 @@ pub(crate) struct DemoArgs {
     /// Share of packets dropped between the sender and its socket (seeded, deterministic).
     #[arg(long, default_value = "10%", value_parser = parse_percent)]
     pub(crate) loss: f64,
-    /// FEC scheme.
-    #[arg(long, value_enum, default_value_t = FecArg::Raptorq)]
+    /// FEC scheme: nocode, rs, rs2m, rs129, raptor, raptorq (or any registered scheme by
+    /// name or FEC Encoding ID[/Instance ID]).
+    #[arg(long, default_value = "raptorq")]
     pub(crate) fec: FecArg,
     /// Repair overhead (default: 2 x loss + 5%).
     #[arg(long, value_parser = parse_percent)]
@@ -125,20 +127,26 @@ fn open_path(
     Ok((rx, dest, "unicast 127.0.0.1", None))
 }
 
-pub(crate) fn run(args: DemoArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
+pub(crate) fn run(
+    args: DemoArgs,
+    registry: &Arc<FecRegistry>,
+    interrupt: &Interrupt,
+) -> Result<ExitCode, String> {
+    let fec = Fec::resolve(&args.fec, registry)?;
     let dir = std::env::temp_dir().join(format!("flute-demo-{}", std::process::id()));
     let (src_dir, out_dir) = (dir.join("src"), dir.join("out"));
     std::fs::create_dir_all(&src_dir)
         .map_err(|e| format!("cannot create {}: {e}", src_dir.display()))?;
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let result = run_in(&args, interrupt, &src_dir, &out_dir);
+    let result = run_in(&args, &fec, interrupt, &src_dir, &out_dir);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
 fn run_in(
     args: &DemoArgs,
+    fec: &Fec,
     interrupt: &Interrupt,
     src_dir: &std::path::Path,
     out_dir: &std::path::Path,
@@ -147,21 +155,22 @@ fn run_in(
     let md5 = Md5::digest(&data);
     let file = src_dir.join("demo.bin");
     std::fs::write(&file, &data).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    let repair = args.repair.unwrap_or(if args.fec == FecArg::Nocode {
-        0.0
-    } else {
+    let repair = args.repair.unwrap_or(if fec.has_repair() {
         2.0 * args.loss + 5.0
+    } else {
+        0.0
     });
     let (rx_sock, dest, path_desc, iface) = open_path(args.unicast)?;
     println!(
         "flute demo: {} file, {} FEC with {repair:.0}% repair, {:.1}% seeded loss, {path_desc} ({})",
         human_bytes(args.size),
-        args.fec.label(),
+        fec.label(),
         args.loss,
         dest
     );
 
     // Receiver thread.
+    let rx_registry = Arc::clone(&fec.registry);
     let done = Arc::new(AtomicBool::new(false));
     let (done_rx, int_rx, out_rx) = (done.clone(), interrupt.clone(), out_dir.to_path_buf());
     let receiver = std::thread::spawn(move || -> Result<Outcome, String> {
@@ -176,6 +185,7 @@ fn run_in(
         };
         let cfg = ReceiverConfig {
             object_idle_timeout: Duration::from_secs(5),
+            registry: rx_registry,
             ..ReceiverConfig::default()
         };
         let r = receive(
@@ -197,16 +207,16 @@ fn run_in(
         paths: vec![file.clone()],
         dest,
         rate: Some(RateArg::Bits(args.rate)),
-        fec: args.fec,
+        fec: args.fec.clone(),
         repair: Some(repair),
         symbol_size: Some(args.symbol_size),
         allow_fragmentation: false,
         block_size: None,
         tsi: 1,
-        carousel: if args.fec == FecArg::Nocode {
-            CarouselArg::Forever
-        } else {
+        carousel: if fec.has_repair() {
             CarouselArg::Times(1)
+        } else {
+            CarouselArg::Forever
         },
         cenc: args.cenc,
         profile: ProfileArg::Rfc6726,
@@ -223,11 +233,11 @@ fn run_in(
         quiet: true,
     };
     let start = Instant::now();
-    let mut sender = build_sender(&send_args, start)?;
+    let mut sender = build_sender(&send_args, fec, start)?;
     sender
-        .insert_object(object_for(&send_args, "demo.bin", &file)?, start)
+        .insert_object(object_for(&send_args, fec, "demo.bin", &file)?, start)
         .map_err(|e| format!("cannot add the demo file: {e}"))?;
-    if args.fec != FecArg::Nocode {
+    if fec.has_repair() {
         sender.close();
     }
     // On lo, send from 127.0.0.1 (the kernel might otherwise pick another interface's address).

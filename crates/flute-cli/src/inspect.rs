@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use alc::{AlcError, AlcParser};
@@ -200,10 +201,9 @@ fn oti_text(o: &Oti) -> String {
     )
 }
 
-pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
+pub(crate) fn run(args: InspectArgs, registry: &Arc<FecRegistry>) -> Result<ExitCode, String> {
     let mut reader = PcapReader::open(&args.capture).map_err(|e| e.to_string())?;
-    let registry = FecRegistry::with_builtin();
-    let parser = AlcParser::new(&registry).flute(true);
+    let parser = AlcParser::new(Arc::clone(registry)).flute(true);
     let mut out = Out {
         json: args.json,
         quiet_packets: args.summary,
@@ -375,7 +375,7 @@ pub(crate) fn run(args: InspectArgs) -> Result<ExitCode, String> {
                         oti,
                         x,
                         p.symbols(),
-                        &registry,
+                        registry,
                         index,
                         ts,
                     );

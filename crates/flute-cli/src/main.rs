@@ -1,89 +1,10 @@
-//! The `flute` command: send and receive files over FLUTE (RFC 6726), inspect captures,
-//! and run a self-contained loopback demo. See `docs/cli.md`.
-// The binary reads clocks and opens sockets (through flute-io); the workspace's sans-IO
-// bans on Instant::now / SystemTime::now / UdpSocket::bind do not apply here.
-#![allow(clippy::disallowed_methods)]
-
-mod demo;
-mod inspect;
-mod opts;
-mod progress;
-mod recv;
-mod send;
+//! The `flute` command with the built-in FEC schemes; everything else is in the library
+//! (`flute_cli::run`).
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use clap::{Parser, Subcommand};
-
-/// Send, receive and inspect FLUTE (RFC 6726) file delivery sessions.
-#[derive(Debug, Parser)]
-#[command(name = "flute", version, about, propagate_version = true)]
-struct Cli {
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Debug, Subcommand)]
-enum Cmd {
-    /// Send files or directories to a UDP destination (unicast or multicast).
-    Send(send::SendArgs),
-    /// Receive files from a UDP address or a capture file into a directory.
-    Recv(recv::RecvArgs),
-    /// Decode every FLUTE packet of a pcap/pcapng capture, with conformance diagnostics.
-    Inspect(inspect::InspectArgs),
-    /// Send a generated file over loopback through a seeded lossy path and verify it.
-    Demo(demo::DemoArgs),
-}
-
-/// Ctrl-C handling shared by the subcommands: the first press asks for a graceful stop
-/// (`graceful`), the second one for an immediate one (`hard`).
-#[derive(Debug, Clone)]
-pub(crate) struct Interrupt {
-    presses: Arc<AtomicU32>,
-    /// Set on the second Ctrl-C: the adapter loops stop at once.
-    pub(crate) hard: Arc<AtomicBool>,
-}
-
-impl Interrupt {
-    fn install() -> Self {
-        let me = Self {
-            presses: Arc::new(AtomicU32::new(0)),
-            hard: Arc::new(AtomicBool::new(false)),
-        };
-        let (p, h) = (me.presses.clone(), me.hard.clone());
-        // If a handler is already installed (tests), keep going without one.
-        let _ = ctrlc::set_handler(move || {
-            if p.fetch_add(1, Ordering::SeqCst) >= 1 {
-                h.store(true, Ordering::SeqCst);
-            } else {
-                eprintln!("\ninterrupted: finishing (Ctrl-C again to stop at once)");
-            }
-        });
-        me
-    }
-
-    /// True after the first Ctrl-C.
-    pub(crate) fn requested(&self) -> bool {
-        self.presses.load(Ordering::SeqCst) > 0
-    }
-}
+use fec_schemes::FecRegistry;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let interrupt = Interrupt::install();
-    let result = match cli.cmd {
-        Cmd::Send(a) => send::run(a, &interrupt),
-        Cmd::Recv(a) => recv::run(a, &interrupt),
-        Cmd::Inspect(a) => inspect::run(a),
-        Cmd::Demo(a) => demo::run(a, &interrupt),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("flute: error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    flute_cli::run(FecRegistry::with_builtin(), std::env::args_os())
 }

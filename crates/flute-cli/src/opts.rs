@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use clap::ValueEnum;
 use fec_schemes::schemes::no_code::CompactNoCode;
-use fec_schemes::schemes::raptor::Raptor;
-use fec_schemes::schemes::raptorq::RaptorQ;
-use fec_schemes::schemes::rs::{RsGf2m, RsGf28, RsSmallBlock};
-use fec_schemes::{FecScheme, Oti, SchemeSpecific};
+use fec_schemes::{
+    FecEncodingId, FecInstanceId, FecRegistry, FecScheme, Oti, SchemeKey, SchemeSpecific,
+};
 
 /// Parses a number with an optional SI suffix (k, M, G; ×1000) or binary suffix (Ki, Mi,
 /// Gi), e.g. `100M`, `1.5G`, `8Mi`. A trailing `b`/`bit`/`bps`/`B` is ignored.
@@ -158,68 +159,147 @@ pub(crate) fn parse_carousel(s: &str) -> Result<CarouselArg, String> {
     }
 }
 
-/// FEC schemes selectable on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum FecArg {
-    /// Compact No-Code (FEC Encoding ID 0, RFC 5445).
-    Nocode,
-    /// Reed-Solomon over GF(2^8) (FEC Encoding ID 5, RFC 5510).
-    Rs,
-    /// Reed-Solomon over GF(2^m), m = 8 (FEC Encoding ID 2, RFC 5510).
-    Rs2m,
-    /// Reed-Solomon, Small Block Systematic (FEC Encoding ID 129 / Instance 0, RFC 5510).
-    Rs129,
-    /// Raptor (FEC Encoding ID 1, RFC 5053).
-    Raptor,
-    /// RaptorQ (FEC Encoding ID 6, RFC 6330).
-    Raptorq,
+/// Short names of the built-in schemes on the command line: alias, FEC Encoding ID, FEC
+/// Instance ID. Any registered scheme can also be named by its name (`RaptorQ`,
+/// `"Compact No-Code"`, case and punctuation ignored) or by `ID[/INSTANCE]` (`6`, `129/0`).
+const ALIASES: &[(&str, u8, Option<u16>)] = &[
+    ("nocode", 0, None),
+    ("raptor", 1, None),
+    ("rs2m", 2, None),
+    ("ldpc", 3, None),
+    ("rs", 5, None),
+    ("raptorq", 6, None),
+    ("rs129", 129, Some(0)),
+];
+
+/// `--fec` as given: resolved against the registry when the command runs ([`Fec::resolve`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FecArg(pub(crate) String);
+
+#[cfg(test)]
+impl FecArg {
+    /// Compact No-Code.
+    pub(crate) fn nocode() -> Self {
+        Self("nocode".into())
+    }
 }
 
-impl FecArg {
-    /// The scheme's name as people write it, with its FEC Encoding ID.
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            Self::Nocode => "Compact No-Code (ID 0)",
-            Self::Rs => "Reed-Solomon GF(2^8) (ID 5)",
-            Self::Rs2m => "Reed-Solomon GF(2^m) (ID 2)",
-            Self::Rs129 => "Reed-Solomon Small Block (ID 129)",
-            Self::Raptor => "Raptor (ID 1)",
-            Self::Raptorq => "RaptorQ (ID 6)",
+impl std::str::FromStr for FecArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err("empty FEC scheme name".into());
         }
+        Ok(Self(t.to_owned()))
+    }
+}
+
+impl std::fmt::Display for FecArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A `--fec` choice resolved to a registered scheme.
+#[derive(Debug, Clone)]
+pub(crate) struct Fec {
+    pub(crate) scheme: Arc<dyn FecScheme>,
+    /// The registry it was found in, which the sender and receiver use too.
+    pub(crate) registry: Arc<FecRegistry>,
+}
+
+fn normalized(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+impl Fec {
+    /// Finds the scheme `arg` names in `registry`: an alias (`nocode`, `rs`, `rs2m`,
+    /// `rs129`, `raptor`, `raptorq`, `ldpc`), a scheme's name, or `ID[/INSTANCE]`.
+    pub(crate) fn resolve(arg: &FecArg, registry: &Arc<FecRegistry>) -> Result<Self, String> {
+        let want = normalized(&arg.0);
+        let by_key = |id: u8, inst: Option<u16>| {
+            registry
+                .get(FecEncodingId(id), inst.map(FecInstanceId))
+                .ok()
+                .cloned()
+        };
+        let found = if let Some(&(_, id, inst)) = ALIASES.iter().find(|(a, _, _)| *a == want) {
+            by_key(id, inst)
+        } else if let Some((id, inst)) = parse_id(&arg.0) {
+            by_key(id, inst)
+        } else {
+            registry
+                .iter()
+                .find(|s| normalized(s.name()) == want)
+                .cloned()
+        };
+        found
+            .map(|scheme| Self {
+                scheme,
+                registry: Arc::clone(registry),
+            })
+            .ok_or_else(|| {
+            let known: Vec<String> = registry
+                .iter()
+                .map(|s| {
+                    let k = s.key();
+                    let alias = ALIASES
+                        .iter()
+                        .find(|(_, id, inst)| {
+                            *id == k.encoding_id.0
+                                && inst.is_none_or(|i| Some(FecInstanceId(i)) == k.instance_id)
+                        })
+                        .map_or(String::new(), |(a, _, _)| format!("{a}: "));
+                    format!("{alias}{} ({})", s.name(), key_text(k))
+                })
+                .collect();
+            format!(
+                "no registered FEC scheme is called {:?}; the registered ones are {}. Name one by \
+                 its short name, its name, or FEC Encoding ID[/Instance ID]",
+                arg.0,
+                known.join(", ")
+            )
+        })
     }
 
-    /// Default repair overhead when `--repair` is not given.
-    pub(crate) fn default_repair(self) -> f64 {
-        if self == Self::Nocode { 0.0 } else { 20.0 }
+    /// The scheme's name with its FEC Encoding ID, e.g. `RaptorQ (ID 6)`.
+    pub(crate) fn label(&self) -> String {
+        format!("{} ({})", self.scheme.name(), key_text(self.scheme.key()))
     }
 
-    /// The scheme behind the choice.
-    pub(crate) fn scheme(self) -> &'static dyn FecScheme {
-        match self {
-            Self::Nocode => &CompactNoCode,
-            Self::Rs => &RsGf28,
-            Self::Rs2m => &RsGf2m,
-            Self::Rs129 => &RsSmallBlock,
-            Self::Raptor => &Raptor,
-            Self::Raptorq => &RaptorQ,
-        }
+    /// Whether the scheme sends repair symbols (its blocks have ESIs beyond the source
+    /// symbols when asked for repair).
+    pub(crate) fn has_repair(&self) -> bool {
+        let Ok(oti) = self.scheme.oti_for(1 << 16, 1024, Some(16), 0.5) else {
+            return false;
+        };
+        let Ok(block) = self.scheme.blocking(&oti).and_then(|b| b.block(0)) else {
+            return false;
+        };
+        self.scheme.esi_limit(&oti, &block) > block.source_symbols
     }
 
-    /// The OTI for an object of `len` bytes with symbol length `e`, repair `repair_pct`
-    /// and a maximum source block length `b` (symbols) where the scheme has one: the
-    /// scheme's own [`FecScheme::oti_for`]. Objects under 4 bytes cannot use Raptor (RFC 5053
-    /// §5.7) and go without FEC. An object the scheme cannot code keeps an OTI the sender
-    /// then refuses with the scheme's reason.
-    pub(crate) fn oti(self, len: u64, e: u16, b: Option<u32>, repair_pct: f64) -> Oti {
-        match self.scheme().oti_for(len, e, b, repair_pct / 100.0) {
+    /// Default repair overhead when `--repair` is not given: 20 % for schemes with repair
+    /// symbols, none otherwise.
+    pub(crate) fn default_repair(&self) -> f64 {
+        if self.has_repair() { 20.0 } else { 0.0 }
+    }
+
+    /// The OTI for an object of `len` bytes with symbol length `e`, repair `repair_pct` and
+    /// a maximum source block length `b` (symbols) where the scheme has one: the scheme's own
+    /// [`FecScheme::oti_for`]. A tiny object the scheme cannot code (Raptor needs 4 source
+    /// symbols, RFC 5053 §5.7) goes with Compact No-Code; any other object the scheme cannot
+    /// code keeps an OTI under the scheme that the sender then refuses with its reason.
+    pub(crate) fn oti(&self, len: u64, e: u16, b: Option<u32>, repair_pct: f64) -> Oti {
+        match self.scheme.oti_for(len, e, b, repair_pct / 100.0) {
             Ok(oti) => oti,
-            Err(_) if self == Self::Raptor && len < 4 => {
-                CompactNoCode::oti(len, e, b.unwrap_or(64))
-            }
+            Err(_) if len < 4 => CompactNoCode::oti(len, e, b.unwrap_or(64)),
             Err(_) => {
-                // The same fields under the chosen scheme: the sender's validation then
-                // names the scheme's reason for refusing them.
-                let key = self.scheme().key();
+                let key = self.scheme.key();
                 Oti {
                     encoding_id: key.encoding_id,
                     instance_id: key.instance_id,
@@ -232,6 +312,22 @@ impl FecArg {
             }
         }
     }
+}
+
+fn key_text(k: SchemeKey) -> String {
+    match k.instance_id {
+        Some(i) => format!("ID {}/{}", k.encoding_id.0, i.0),
+        None => format!("ID {}", k.encoding_id.0),
+    }
+}
+
+/// `6` or `129/0`.
+fn parse_id(s: &str) -> Option<(u8, Option<u16>)> {
+    let (id, inst) = match s.trim().split_once('/') {
+        Some((a, b)) => (a, Some(b.trim().parse().ok()?)),
+        None => (s.trim(), None),
+    };
+    Some((id.trim().parse().ok()?, inst))
 }
 
 /// Content encodings.
@@ -332,26 +428,49 @@ mod tests {
 
     #[test]
     fn otis_are_valid_for_their_scheme() {
-        let reg = fec_schemes::FecRegistry::with_builtin();
-        for fec in [
-            FecArg::Nocode,
-            FecArg::Rs,
-            FecArg::Rs2m,
-            FecArg::Rs129,
-            FecArg::Raptor,
-            FecArg::Raptorq,
-        ] {
+        let reg = Arc::new(FecRegistry::with_builtin());
+        for name in ["nocode", "rs", "rs2m", "rs129", "raptor", "raptorq"] {
+            let fec = Fec::resolve(&FecArg(name.into()), &reg).unwrap();
             for len in [0u64, 1, 1400, 1_000_000, 8_000_000] {
                 let oti = fec.oti(len, 1400, None, 20.0);
                 let scheme = reg
                     .for_oti(&oti)
-                    .unwrap_or_else(|e| panic!("{fec:?} {len}: {e}"));
+                    .unwrap_or_else(|e| panic!("{name} {len}: {e}"));
                 if len > 0 {
                     scheme
                         .blocking(&oti)
-                        .unwrap_or_else(|e| panic!("{fec:?} {len}: {e}"));
+                        .unwrap_or_else(|e| panic!("{name} {len}: {e}"));
                 }
             }
         }
+    }
+
+    #[test]
+    fn fec_names_resolve_against_the_registry() {
+        let reg = Arc::new(FecRegistry::with_builtin());
+        let key = |s: &str| Fec::resolve(&FecArg(s.into()), &reg).map(|f| f.scheme.key());
+        assert_eq!(key("raptorq").unwrap().encoding_id.0, 6);
+        assert_eq!(key("RaptorQ").unwrap().encoding_id.0, 6);
+        assert_eq!(key("6").unwrap().encoding_id.0, 6);
+        assert_eq!(key("compact no-code").unwrap().encoding_id.0, 0);
+        let k = key("129/0").unwrap();
+        assert_eq!(
+            (k.encoding_id.0, k.instance_id.map(|i| i.0)),
+            (129, Some(0))
+        );
+        let err = key("turbo").unwrap_err();
+        assert!(
+            err.contains("no registered FEC scheme is called \"turbo\""),
+            "{err}"
+        );
+        assert!(err.contains("raptorq: RaptorQ (ID 6)"), "{err}");
+        assert!(key("77").is_err());
+        let nocode = Fec::resolve(&FecArg::nocode(), &reg).unwrap();
+        assert!(!nocode.has_repair());
+        assert!(
+            Fec::resolve(&FecArg("rs".into()), &reg)
+                .unwrap()
+                .has_repair()
+        );
     }
 }

@@ -5,9 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use fec_schemes::FecRegistry;
 use flute_io::{
     DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver,
 };
@@ -299,9 +301,16 @@ pub(crate) fn print_summary(out: &Outcome) {
     }
 }
 
-pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
+pub(crate) fn run(
+    args: RecvArgs,
+    registry: &Arc<FecRegistry>,
+    interrupt: &Interrupt,
+) -> Result<ExitCode, String> {
     prepare_out_dir(&args.out)?;
-    let mut cfg = ReceiverConfig::default();
+    let mut cfg = ReceiverConfig {
+        registry: Arc::clone(registry),
+        ..ReceiverConfig::default()
+    };
     if !args.tsi.is_empty() {
         cfg.tsi_allow_list = Some(args.tsi.clone());
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
+use fec_schemes::FecRegistry;
 use flute_io::{DatagramSink, PcapSink, RecordingSink, UdpOptions, UdpSender, UdpSink, run_sender};
 use flute_sender::{
     AnchoredClock, Carousel, FdtCarousel, Object, Pacing, ReadSeekSource, Repair, Sender,
@@ -17,8 +18,8 @@ use flute_sender::{
 
 use crate::Interrupt;
 use crate::opts::{
-    CarouselArg, CencArg, FecArg, ProfileArg, RateArg, human_bytes, human_rate, parse_carousel,
-    parse_endpoint, parse_percent, parse_rate_arg, parse_secs,
+    CarouselArg, CencArg, Fec, FecArg, ProfileArg, RateArg, human_bytes, human_rate,
+    parse_carousel, parse_endpoint, parse_percent, parse_rate_arg, parse_secs,
 };
 use crate::progress::Bars;
 
@@ -36,8 +37,9 @@ pub(crate) struct SendArgs {
     /// to a network destination (printed at start), `max` to a loopback one.
     #[arg(long, value_parser = parse_rate_arg)]
     pub(crate) rate: Option<RateArg>,
-    /// FEC scheme.
-    #[arg(long, value_enum, default_value_t = FecArg::Nocode)]
+    /// FEC scheme: nocode, rs, rs2m, rs129, raptor, raptorq (or any registered scheme by
+    /// name or FEC Encoding ID[/Instance ID], e.g. `6`, `129/0`).
+    #[arg(long, default_value = "nocode")]
     pub(crate) fec: FecArg,
     /// Repair symbols per source block, in percent of the block (default 0% for nocode, 20% otherwise).
     #[arg(long, value_parser = parse_percent)]
@@ -191,11 +193,12 @@ impl SendArgs {
 }
 
 /// The sender configuration for `args` (shared with the demo).
-fn sender_config(args: &SendArgs, now: Instant) -> SenderConfig {
+fn sender_config(args: &SendArgs, fec: &Fec, now: Instant) -> SenderConfig {
     let mut cfg = SenderConfig::new(
         Tsi(args.tsi),
         Arc::new(AnchoredClock::new(now, SystemTime::now())),
     );
+    cfg.registry = Arc::clone(&fec.registry);
     cfg.profile = args.profile.to_sender();
     cfg.symbol_length = args.symbol_size();
     cfg
@@ -211,10 +214,11 @@ const ETHERNET_MTU: usize = 1500;
 /// a line for the operator.
 pub(crate) fn choose_symbol_size(
     args: &SendArgs,
+    fec: &Fec,
     opts: &UdpOptions,
 ) -> Result<(u16, String), String> {
-    let cfg = sender_config(args, Instant::now());
-    let scheme = args.fec.scheme();
+    let cfg = sender_config(args, fec, Instant::now());
+    let scheme = fec.scheme.as_ref();
     let ipv6 = args.dest.is_ipv6();
     let ethernet = flute_sender::max_symbol_length_for_mtu(&cfg, scheme, ETHERNET_MTU, ipv6)
         .unwrap_or(FALLBACK_SYMBOL_SIZE);
@@ -273,12 +277,12 @@ pub(crate) fn choose_symbol_size(
 }
 
 /// Builds the sender for `args` (shared with the demo).
-pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, String> {
-    let mut cfg = sender_config(args, now);
+pub(crate) fn build_sender(args: &SendArgs, fec: &Fec, now: Instant) -> Result<Sender, String> {
+    let mut cfg = sender_config(args, fec, now);
     // The symbol size was checked against the path MTU; the sender's own bound only has to
     // admit every header the sender writes.
     cfg.max_datagram_size =
-        usize::from(args.symbol_size()) + flute_sender::max_alc_overhead(&cfg, args.fec.scheme());
+        usize::from(args.symbol_size()) + flute_sender::max_alc_overhead(&cfg, fec.scheme.as_ref());
     cfg.fdt_carousel = FdtCarousel {
         interval: Some(args.fdt_interval),
         ..FdtCarousel::default()
@@ -293,11 +297,18 @@ pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, Stri
 }
 
 /// The Object for one file.
-pub(crate) fn object_for(args: &SendArgs, location: &str, path: &Path) -> Result<Object, String> {
+pub(crate) fn object_for(
+    args: &SendArgs,
+    fec: &Fec,
+    location: &str,
+    path: &Path,
+) -> Result<Object, String> {
     let f = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let src = ReadSeekSource::new(f).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let (fec, e, b) = (args.fec, args.symbol_size(), args.block_size);
+    let (e, b) = (args.symbol_size(), args.block_size);
     let repair = args.repair.unwrap_or_else(|| fec.default_repair());
+    let has_repair = fec.has_repair();
+    let fec = fec.clone();
     let carousel = match args.carousel {
         CarouselArg::Times(n) => Carousel::Times {
             times: n,
@@ -314,7 +325,7 @@ pub(crate) fn object_for(args: &SendArgs, location: &str, path: &Path) -> Result
         // content before encoding and its receiver the transport bytes after it.
         .content_md5(args.cenc == CencArg::None && !args.no_md5)
         .content_encoding(args.cenc.to_sender());
-    if repair > 0.0 && fec != FecArg::Nocode {
+    if repair > 0.0 && has_repair {
         obj = obj.repair(Repair::Percent(repair.ceil() as u32));
     }
     Ok(obj)
@@ -331,18 +342,23 @@ fn udp_options(args: &SendArgs) -> UdpOptions {
     }
 }
 
-pub(crate) fn run(mut args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, String> {
+pub(crate) fn run(
+    mut args: SendArgs,
+    registry: &Arc<FecRegistry>,
+    interrupt: &Interrupt,
+) -> Result<ExitCode, String> {
+    let fec = Fec::resolve(&args.fec, registry)?;
     let items = collect(&args.paths)?;
     let opts = udp_options(&args);
-    if args.fec == FecArg::Nocode && args.repair.is_some_and(|r| r > 0.0) {
-        return Err(
-            "--repair asks for repair symbols, but --fec nocode (Compact No-Code) has none: \
-             choose a FEC scheme with repair symbols (--fec rs, raptorq, ...) or leave out \
-             --repair"
-                .into(),
-        );
+    if !fec.has_repair() && args.repair.is_some_and(|r| r > 0.0) {
+        return Err(format!(
+            "--repair asks for repair symbols, but --fec {} ({}) has none: choose a FEC \
+             scheme with repair symbols (--fec rs, raptorq, ...) or leave out --repair",
+            args.fec,
+            fec.label()
+        ));
     }
-    let (e, why) = choose_symbol_size(&args, &opts)?;
+    let (e, why) = choose_symbol_size(&args, &fec, &opts)?;
     args.symbol_size = Some(e);
     if !args.quiet {
         eprintln!("{why}");
@@ -359,10 +375,10 @@ pub(crate) fn run(mut args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode,
         return Err("--cenc zstd is not allowed with --profile 3gpp".into());
     }
     let start = Instant::now();
-    let mut sender = build_sender(&args, start)?;
+    let mut sender = build_sender(&args, &fec, start)?;
     let total: u64 = items.iter().map(|i| i.len).sum();
     for it in &items {
-        let obj = object_for(&args, &it.location, &it.path)?;
+        let obj = object_for(&args, &fec, &it.location, &it.path)?;
         sender
             .insert_object(obj, start)
             .map_err(|e| format!("cannot add {}: {e}", it.path.display()))?;

@@ -345,7 +345,11 @@ fn repair_with_nocode_is_refused() {
         "20%",
     ]));
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--fec nocode (Compact No-Code) has none"));
+    assert!(
+        stderr(&o).contains("--fec nocode (Compact No-Code (ID 0)) has none"),
+        "{}",
+        stderr(&o)
+    );
     // 0 % is harmless and accepted.
     let o = run(flute().args([
         "send",
