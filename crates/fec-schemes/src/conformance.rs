@@ -39,7 +39,7 @@
 //! | `payload_id_layout_agrees` | a declared `SbnEsiLayout` reads and writes exactly like the scheme's own Payload ID methods | 26 |
 //! | `fti_round_trip` | `read_fti(write_fti(oti)) == oti`, HET/HEL correct, scheme-specific info round trip | 22 |
 //! | `oti_for_builds_valid_otis` | `FecScheme::oti_for` gives OTIs that validate and tile the object, for several sizes and repair ratios; extreme arguments never panic | 33–38 |
-//! | `hostile_oti_values` | zero and maximal OTI fields give errors, never panics | 33–38 |
+//! | `hostile_oti_values` | zero and maximal OTI fields, and the scheme's own scheme-specific information with bytes set to 0 or 0xFF, cut short or extended (opaque and as the scheme reads it), give errors, never panics | 33–38 |
 //! | `arbitrary_bytes_never_panic` | random bytes into `read_fti`, `read_payload_id`, `read_scheme_specific_info` | 1, 22, 26 |
 //! | `zero_length_object` | F = 0: no blocks, no panic | 36 |
 //! | `one_byte_object` | F = 1: round trip, or a typed error if the scheme cannot code it | 36 |
@@ -724,7 +724,7 @@ pub fn fti_round_trip(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
 }
 
 /// Mutations of an OTI with zero and maximal field values.
-fn hostile_variants(oti: &Oti) -> Vec<Oti> {
+fn hostile_variants(scheme: &dyn FecScheme, oti: &Oti) -> Vec<Oti> {
     let mut v = Vec::new();
     for l in [
         0,
@@ -802,6 +802,34 @@ fn hostile_variants(oti: &Oti) -> Vec<Oti> {
             ..oti.clone()
         });
     }
+    // Any scheme's own scheme-specific information, typed or opaque: its wire form with each
+    // of the first bytes set to 0 and to 0xFF, cut short and made longer, both as opaque
+    // bytes and as the scheme reads them back. This reaches the parameters of schemes the
+    // suite knows nothing about.
+    let wire = scheme.write_scheme_specific_info(oti);
+    let mut forms = vec![Vec::new(), wire[..wire.len() / 2].to_vec()];
+    for i in 0..wire.len().min(8) {
+        for val in [0u8, 0xFF] {
+            let mut m = wire.clone();
+            m[i] = val;
+            forms.push(m);
+        }
+    }
+    let mut longer = wire.clone();
+    longer.extend_from_slice(&[0xFF; 4]);
+    forms.push(longer);
+    for m in forms {
+        if let Ok(typed) = scheme.read_scheme_specific_info(&m) {
+            v.push(Oti {
+                scheme_specific: typed,
+                ..oti.clone()
+            });
+        }
+        v.push(Oti {
+            scheme_specific: SchemeSpecific::Opaque(m),
+            ..oti.clone()
+        });
+    }
     v.push(Oti {
         scheme_specific: SchemeSpecific::Opaque(vec![0xFF; 3]),
         ..oti.clone()
@@ -867,7 +895,7 @@ pub fn oti_for_builds_valid_otis(scheme: &dyn FecScheme, _otis: &[Oti]) -> Check
 /// huge allocation: coders are only built for blocks of at most 16 MiB.
 pub fn hostile_oti_values(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
     for (i, oti) in otis.iter().enumerate() {
-        for (j, h) in hostile_variants(oti).into_iter().enumerate() {
+        for (j, h) in hostile_variants(scheme, oti).into_iter().enumerate() {
             let r = catch_unwind(AssertUnwindSafe(|| exercise_oti(scheme, &h)));
             match r {
                 Ok(Ok(())) => {}
