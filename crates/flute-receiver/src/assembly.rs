@@ -179,6 +179,14 @@ impl Assembly {
         out
     }
 
+    /// Releases the decoders of blocks not decoded yet (their symbols will have to be
+    /// received again); decoded blocks are kept.
+    pub(crate) fn release_undecoded(&mut self, budget: &mut Budget) {
+        for (_, (_, charge)) in self.decoders.drain() {
+            budget.release(charge);
+        }
+    }
+
     /// Releases everything this assembly holds.
     pub(crate) fn release(&mut self, budget: &mut Budget) {
         for (_, (_, charge)) in self.decoders.drain() {

@@ -74,6 +74,7 @@
 mod assembly;
 mod config;
 mod fdt_model;
+mod liveness;
 mod packet;
 mod pipeline;
 mod receiver;

@@ -12,6 +12,7 @@ use fec_schemes::{FecEncodingId, FecInstanceId, FecScheme, Oti};
 use crate::assembly::{Assembly, Budget, MissingBlock, Pushed};
 use crate::config::{ReceiverConfig, is_expired};
 use crate::fdt_model::{FdtFile, FdtLimits, parse_fdt};
+use crate::liveness::{Liveness, Standing, pick_victim};
 use crate::packet::{self, LctView};
 use crate::pipeline::{Pipeline, supported_encoding};
 use crate::sink::{MemorySink, ObjectLocation, ObjectMeta, ObjectSink};
@@ -74,11 +75,22 @@ pub enum FailReason {
     /// The sink refused the object or failed.
     #[error("sink: {0}")]
     Sink(String),
-    /// No new symbol arrived within the object idle timeout.
+    /// No packet of the object (and no FDT instance listing it) arrived within the object
+    /// idle timeout, and no block of it had been decoded; or, for an object that had
+    /// decoded blocks and was kept for the sender's next round, its session ended.
     #[error("timed out with {missing_blocks} source blocks not decodable")]
     Timeout {
         /// Blocks still not decoded.
         missing_blocks: u64,
+    },
+    /// Evicted from a full object table (or with its evicted session) to make room for a
+    /// new object or session ([`ReceiverConfig::max_concurrent_objects`],
+    /// [`ReceiverConfig::max_sessions`]).
+    #[error("evicted to make room ({})", if *made_progress { "stalled" } else { "no symbol accepted" })]
+    Evicted {
+        /// Whether any symbol of the object had been accepted. Objects that made no
+        /// progress are typically junk (a flood of TOIs) and not worth listing.
+        made_progress: bool,
     },
     /// Transfer length or content larger than `max_object_size`.
     #[error("object larger than max_object_size")]
@@ -104,6 +116,10 @@ pub enum CloseReason {
     CloseSession,
     /// No datagram within the session idle timeout.
     Idle,
+    /// Evicted from a full session table to make room for a new session
+    /// ([`ReceiverConfig::max_sessions`]). The session is not remembered as closed: its
+    /// packets may open it again.
+    Evicted,
 }
 
 /// What the receiver reports.
@@ -189,6 +205,8 @@ pub struct ReceiverStats {
     pub pending_bytes: u64,
     /// Objects currently being received.
     pub active_objects: usize,
+    /// Sessions evicted from the full session table ([`CloseReason::Evicted`]).
+    pub sessions_evicted: u64,
 }
 
 struct Ctx {
@@ -199,13 +217,17 @@ struct Ctx {
     objects: usize,
     unattributed: SessionStats,
     retired: SessionStats,
+    sessions_evicted: u64,
 }
 
 struct ObjectState {
     asm: Assembly,
     file: Option<Arc<FdtFile>>,
     pipeline: Option<Pipeline>,
-    last_activity: Instant,
+    live: Liveness,
+    /// Timed out with decoded blocks: the undecoded blocks were released, the decoded ones
+    /// are kept for the sender's next round of the same TOI (issue 13 §1). No timer runs.
+    dormant: bool,
     sender_closed: bool,
     /// The EXT_FTI bytes last checked against `asm.oti`: a packet carrying the same bytes
     /// needs no second parse (every packet may carry EXT_FTI).
@@ -237,10 +259,12 @@ struct Pending {
 struct Session {
     id: SessionId,
     stats: SessionStats,
-    last_activity: Instant,
+    live: Liveness,
     closing_at: Option<Instant>,
     files: HashMap<u128, Arc<FdtFile>>,
     current_fdt: Option<u32>,
+    /// TOIs listed by the current FDT instance: its repetitions keep those objects alive.
+    listed: HashSet<u128>,
     fdt_complete: bool,
     fdt_asm: HashMap<u32, FdtAsm>,
     fdt_seen: VecDeque<u32>,
@@ -292,6 +316,7 @@ impl Receiver {
                 objects: 0,
                 unattributed: SessionStats::default(),
                 retired: SessionStats::default(),
+                sessions_evicted: 0,
             },
             sessions: HashMap::new(),
             tombstones: HashMap::new(),
@@ -333,30 +358,51 @@ impl Receiver {
             self.ctx.unattributed.drop(DropReason::ClosedSession);
             return;
         }
-        let live = self.sessions.len();
+        if !self.sessions.contains_key(&id)
+            && self.sessions.len() >= self.cfg.max_sessions
+            && !self.evict_a_session(now)
+        {
+            self.ctx.unattributed.datagrams += 1;
+            self.ctx.unattributed.bytes += datagram.len() as u64;
+            self.ctx.unattributed.drop(DropReason::SessionLimit);
+            return;
+        }
         let s = match self.sessions.entry(id) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(v) => {
-                if live >= self.cfg.max_sessions {
-                    self.ctx.unattributed.datagrams += 1;
-                    self.ctx.unattributed.bytes += datagram.len() as u64;
-                    self.ctx.unattributed.drop(DropReason::SessionLimit);
-                    return;
-                }
-                v.insert(Session::new(id, now))
-            }
+            Entry::Vacant(v) => v.insert(Session::new(id, now)),
         };
         s.stats.datagrams += 1;
         s.stats.bytes += datagram.len() as u64;
-        s.last_activity = now;
+        s.live.touch(now);
         let close = view.close_session;
+        let before = (s.stats.symbols_accepted, s.stats.fdt_instances);
         process(&self.cfg, &mut self.ctx, s, now, view, datagram);
+        if (s.stats.symbols_accepted, s.stats.fdt_instances) != before {
+            s.live.progress(now);
+        }
         if close && s.closing_at.is_none() {
             s.closing_at = Some(now + self.cfg.close_session_grace);
             if self.cfg.close_session_grace.is_zero() {
                 self.end_session(id, now, CloseReason::CloseSession);
             }
         }
+    }
+
+    /// Makes room in the full session table (see [`crate::liveness`]). False if every
+    /// session is delivering.
+    fn evict_a_session(&mut self, now: Instant) -> bool {
+        let window = self.cfg.object_idle_timeout;
+        let victim = pick_victim(
+            self.sessions
+                .iter()
+                .map(|(id, s)| (*id, s.live.standing(now, window))),
+        );
+        let Some(victim) = victim else {
+            return false;
+        };
+        self.ctx.sessions_evicted += 1;
+        self.end_session(victim, now, CloseReason::Evicted);
+        true
     }
 
     fn end_session(&mut self, id: SessionId, now: Instant, reason: CloseReason) {
@@ -367,12 +413,17 @@ impl Receiver {
         let mut tois: Vec<u128> = s.objects.keys().copied().collect();
         tois.sort_unstable();
         for toi in tois {
-            let reason = if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
-                FailReason::NoFdtEntry
-            } else {
-                FailReason::SessionClosed
+            let why = match s.objects.get(&toi) {
+                Some(o) if reason == CloseReason::Evicted => FailReason::Evicted {
+                    made_progress: o.live.last_progress.is_some(),
+                },
+                Some(o) if o.file.is_none() => FailReason::NoFdtEntry,
+                Some(o) if o.dormant => FailReason::Timeout {
+                    missing_blocks: o.asm.blocks() - o.asm.decoded_blocks(),
+                },
+                _ => FailReason::SessionClosed,
             };
-            fail_object(ctx, &mut s, toi, reason);
+            fail_object(ctx, &mut s, toi, why);
         }
         for (_, mut f) in s.fdt_asm.drain() {
             f.asm.release(&mut ctx.budget);
@@ -385,8 +436,10 @@ impl Receiver {
             session: id,
             reason,
         });
-        self.tombstones
-            .insert(id, now + self.cfg.session_idle_timeout);
+        if reason != CloseReason::Evicted {
+            self.tombstones
+                .insert(id, now + self.cfg.session_idle_timeout);
+        }
     }
 
     /// Handles timers due at or before `now`: object idle timeouts, session idle timeouts,
@@ -399,7 +452,7 @@ impl Receiver {
                 ended.push((*id, CloseReason::CloseSession));
                 continue;
             }
-            if s.last_activity + self.cfg.session_idle_timeout <= now {
+            if s.live.last_activity + self.cfg.session_idle_timeout <= now {
                 ended.push((*id, CloseReason::Idle));
                 continue;
             }
@@ -407,19 +460,14 @@ impl Receiver {
             let mut idle: Vec<u128> = s
                 .objects
                 .iter()
-                .filter(|(_, o)| o.last_activity + self.cfg.object_idle_timeout <= now)
+                .filter(|(_, o)| {
+                    !o.dormant && o.live.last_activity + self.cfg.object_idle_timeout <= now
+                })
                 .map(|(t, _)| *t)
                 .collect();
             idle.sort_unstable();
             for toi in idle {
-                let reason = match s.objects.get(&toi) {
-                    Some(o) if o.file.is_none() => FailReason::NoFdtEntry,
-                    Some(o) => FailReason::Timeout {
-                        missing_blocks: o.asm.blocks() - o.asm.decoded_blocks(),
-                    },
-                    None => continue,
-                };
-                fail_object(ctx, s, toi, reason);
+                object_idle(ctx, s, toi);
             }
             let timeout = self.cfg.pending_timeout;
             s.pending.retain(|p| {
@@ -455,9 +503,9 @@ impl Receiver {
             if let Some(c) = s.closing_at {
                 min(c);
             }
-            min(s.last_activity + self.cfg.session_idle_timeout);
-            for o in s.objects.values() {
-                min(o.last_activity + self.cfg.object_idle_timeout);
+            min(s.live.last_activity + self.cfg.session_idle_timeout);
+            for o in s.objects.values().filter(|o| !o.dormant) {
+                min(o.live.last_activity + self.cfg.object_idle_timeout);
             }
             if let Some(p) = s.pending.front() {
                 min(p.at + self.cfg.pending_timeout);
@@ -489,6 +537,7 @@ impl Receiver {
             buffered_bytes: self.ctx.budget.used,
             pending_bytes: self.ctx.pending_bytes,
             active_objects: self.ctx.objects,
+            sessions_evicted: self.ctx.sessions_evicted,
         }
     }
 
@@ -534,10 +583,11 @@ impl Session {
         Self {
             id,
             stats: SessionStats::default(),
-            last_activity: now,
+            live: Liveness::new(now),
             closing_at: None,
             files: HashMap::new(),
             current_fdt: None,
+            listed: HashSet::new(),
             fdt_complete: false,
             fdt_asm: HashMap::new(),
             fdt_seen: VecDeque::new(),
@@ -545,6 +595,19 @@ impl Session {
             finished: HashSet::new(),
             finished_order: VecDeque::new(),
             pending: VecDeque::new(),
+        }
+    }
+
+    /// A packet of the current FDT instance, or the instance itself, lists these live
+    /// objects: their sender is still sending them (issue 13 §1).
+    fn touch_listed_objects(&mut self, now: Instant) {
+        if self.listed.is_empty() {
+            return;
+        }
+        for (toi, o) in &mut self.objects {
+            if self.listed.contains(toi) {
+                o.live.touch(now);
+            }
         }
     }
 
@@ -707,10 +770,8 @@ fn process_fdt(
         return;
     };
     if s.fdt_seen.contains(&id) {
-        // A repetition of an instance already decoded: the session's FDT still lists its
-        // objects, so they are still being sent (a slow carousel is not idle).
         if s.current_fdt == Some(id) {
-            refresh_listed_objects(s, now);
+            s.touch_listed_objects(now);
         }
         s.stats.drop(DropReason::Done);
         return;
@@ -864,6 +925,9 @@ fn finish_fdt(
         }
     };
     let mut touched = Vec::new();
+    if newer {
+        s.listed = info.files.iter().map(|f| f.toi).collect();
+    }
     for file in info.files {
         let known = s.files.contains_key(&file.toi);
         if !known && s.fdt_complete && newer {
@@ -883,9 +947,9 @@ fn finish_fdt(
         if info.complete {
             s.fdt_complete = true;
         }
-        refresh_listed_objects(s, now);
     }
     s.stats.fdt_instances += 1;
+    s.touch_listed_objects(now);
     ctx.events.push_back(ReceiverEvent::FdtReceived {
         session: s.id,
         instance_id: id,
@@ -909,18 +973,6 @@ fn finish_fdt(
             replay(ctx, cfg, s, now, PendingKey::Object(toi));
         } else if fdt_transfer_length(&file) == Some(0) {
             deliver_empty(cfg, ctx, s, toi, &file);
-        }
-    }
-}
-
-/// An FDT Instance that lists an object in progress is activity for it: the sender is still
-/// sending it, however slowly (issue 13: a 57 kbit/s bearer needs minutes for one block's
-/// repair). Every live object the session's FDT describes gets `now` as its last activity.
-fn refresh_listed_objects(s: &mut Session, now: Instant) {
-    let files = &s.files;
-    for (toi, o) in &mut s.objects {
-        if files.contains_key(toi) {
-            o.last_activity = now;
         }
     }
 }
@@ -998,12 +1050,60 @@ fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: FailReason) {
         p.abort();
     }
     // Not remembered as finished: a carousel repetition may start it again.
-    s.stats.objects_failed += 1;
+    if matches!(reason, FailReason::Evicted { .. }) {
+        s.stats.objects_evicted += 1;
+    } else {
+        s.stats.objects_failed += 1;
+    }
     ctx.events.push_back(ReceiverEvent::ObjectFailed {
         session: s.id,
         toi,
         reason,
     });
+}
+
+/// The object idle timeout of `toi` expired. An object with decoded blocks is kept,
+/// dormant, for the sender's next round of the same TOI (its undecoded blocks are released);
+/// one without fails.
+fn object_idle(ctx: &mut Ctx, s: &mut Session, toi: u128) {
+    let Some(o) = s.objects.get_mut(&toi) else {
+        return;
+    };
+    let reason = if o.file.is_none() {
+        FailReason::NoFdtEntry
+    } else if o.asm.decoded_blocks() > 0 {
+        o.asm.release_undecoded(&mut ctx.budget);
+        o.dormant = true;
+        return;
+    } else {
+        FailReason::Timeout {
+            missing_blocks: o.asm.blocks() - o.asm.decoded_blocks(),
+        }
+    };
+    fail_object(ctx, s, toi, reason);
+}
+
+/// Makes room in the full object table for a new object of session `s`, by the rule of
+/// [`crate::liveness`], among the objects of `s`. False if all of them are delivering.
+fn evict_an_object(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, now: Instant) -> bool {
+    let window = cfg.object_idle_timeout;
+    let victim = pick_victim(s.objects.iter().map(|(toi, o)| {
+        let standing = if o.dormant {
+            Standing::Stale(o.live.last_progress.unwrap_or(o.live.last_activity))
+        } else {
+            o.live.standing(now, window)
+        };
+        (*toi, standing)
+    }));
+    let Some(toi) = victim else {
+        return false;
+    };
+    let made_progress = s
+        .objects
+        .get(&toi)
+        .is_some_and(|o| o.live.last_progress.is_some());
+    fail_object(ctx, s, toi, FailReason::Evicted { made_progress });
+    true
 }
 
 fn attach_file(
@@ -1165,7 +1265,7 @@ fn process_data(
         });
         return;
     }
-    if ctx.objects >= cfg.max_concurrent_objects {
+    if ctx.objects >= cfg.max_concurrent_objects && !evict_an_object(cfg, ctx, s, now) {
         s.stats.drop(DropReason::ObjectLimit);
         return;
     }
@@ -1181,7 +1281,8 @@ fn process_data(
             asm,
             file: None,
             pipeline: None,
-            last_activity: now,
+            live: Liveness::new(now),
+            dormant: false,
             sender_closed: false,
             fti_seen: None,
         },
@@ -1214,10 +1315,6 @@ fn push_data(
         s.stats.drop(DropReason::Done);
         return;
     };
-    // Every packet of a live object is activity, including symbols it no longer needs
-    // (repair for blocks already decoded): the sender is still sending the object, and on a
-    // slow bearer that can take longer than the idle timeout (issue 13).
-    o.last_activity = now;
     if let Some(fti) = view.fti {
         if o.fti_seen.as_deref() != Some(fti) {
             match o.asm.scheme.read_fti(fti) {
@@ -1232,6 +1329,10 @@ fn push_data(
             }
         }
     }
+    // Any packet of the object is activity, even a symbol that is not needed any more: its
+    // sender is still sending it (issue 13 §1).
+    o.live.touch(now);
+    o.dormant = false;
     if view.close_object {
         // B flag: no more packets will be sent for this object. It stays open (it may
         // still complete from packets in flight) until its idle timeout.
@@ -1253,8 +1354,9 @@ fn push_data(
         &mut s.stats.symbols_accepted,
     ) {
         Pushed::Dropped(r) => s.stats.drop(r),
-        Pushed::Accepted => {}
+        Pushed::Accepted => o.live.progress(now),
         Pushed::Decoded(_) => {
+            o.live.progress(now);
             s.stats.blocks_decoded += 1;
             ctx.events.push_back(ReceiverEvent::Progress {
                 session: id,

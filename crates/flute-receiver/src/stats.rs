@@ -72,8 +72,11 @@ pub struct SessionStats {
     pub blocks_decoded: u64,
     /// Objects delivered complete.
     pub objects_completed: u64,
-    /// Objects reported failed.
+    /// Objects reported failed (not counting evicted ones).
     pub objects_failed: u64,
+    /// Objects evicted from a full object table to make room for a new one
+    /// ([`crate::FailReason::Evicted`]), including those of evicted sessions.
+    pub objects_evicted: u64,
 }
 
 impl SessionStats {
@@ -103,5 +106,6 @@ impl SessionStats {
         self.blocks_decoded += o.blocks_decoded;
         self.objects_completed += o.objects_completed;
         self.objects_failed += o.objects_failed;
+        self.objects_evicted += o.objects_evicted;
     }
 }

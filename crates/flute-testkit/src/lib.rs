@@ -572,6 +572,42 @@ pub fn make_oti(scheme: &dyn FecScheme, l: u64, e: u16, b: u32, repair: f64) -> 
     scheme.read_fti(&fti).ok()
 }
 
+/// Transfer length claimed by [`flood_packet`]: close to RaptorQ's largest (RFC 6330 §4.4.1.2).
+pub const FLOOD_TRANSFER_LENGTH: u64 = 900_000_000_000;
+
+/// One junk ALC packet of a flood (issue 13 §4): a fresh random TSI (or `tsi`) and TOI
+/// from `rng`, an EXT_FTI claiming a huge RaptorQ object ([`FLOOD_TRANSFER_LENGTH`] bytes in
+/// blocks of 56,403 symbols of 65,528 bytes, so that opening one block needs about 3.7 GB
+/// and no symbol of it is ever accepted), and a few random payload bytes.
+pub fn flood_packet(rng: &mut Rng, tsi: Option<u32>) -> Vec<u8> {
+    let scheme = fec_schemes::schemes::raptorq::RaptorQ;
+    let Some(oti) = make_oti(&scheme, FLOOD_TRANSFER_LENGTH, 65_528, 56_403, 0.0) else {
+        return Vec::new();
+    };
+    let mut fti = vec![0u8; scheme.fti_len(&oti)];
+    if scheme.write_fti(&oti, &mut fti).is_err() {
+        return Vec::new();
+    }
+    let tsi = tsi.unwrap_or_else(|| rng.next_u64() as u32);
+    // TOI 0 is the FDT: junk objects use 1..=u32::MAX.
+    let toi = (rng.next_u64() as u32).max(1);
+    let words = 4 + fti.len() / 4;
+    let mut v = Vec::with_capacity(words * 4 + 4 + 32);
+    v.push(0x10);
+    v.push(0b1010_0000);
+    v.push(words as u8);
+    v.push(FecEncodingId::RAPTORQ.0);
+    v.extend_from_slice(&[0; 4]);
+    v.extend_from_slice(&tsi.to_be_bytes());
+    v.extend_from_slice(&toi.to_be_bytes());
+    v.extend_from_slice(&fti);
+    // FEC Payload ID: SBN (8 bits), ESI (24 bits), then the "symbol".
+    v.push(0);
+    v.extend_from_slice(&((rng.next_u64() as u32) & 0xFF_FFFF).to_be_bytes()[1..]);
+    v.extend_from_slice(&rng.bytes(32));
+    v
+}
+
 /// A deliberately simple FLUTE sender for tests: builds FDT and object packets in one go.
 /// It is not the production sender (`flute-sender`); it exists so receiver tests can
 /// control every byte.
@@ -863,6 +899,20 @@ impl MiniSender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flood_packet_parses_as_a_huge_raptorq_object() {
+        let mut rng = Rng::new(5);
+        let p = flood_packet(&mut rng, Some(7));
+        let hl = usize::from(p[2]) * 4;
+        assert_eq!(&p[8..12], &7u32.to_be_bytes());
+        let scheme = fec_schemes::schemes::raptorq::RaptorQ;
+        let oti = scheme.read_fti(&p[16..hl]).unwrap();
+        assert_eq!(oti.transfer_length, FLOOD_TRANSFER_LENGTH);
+        let block = scheme.blocking(&oti).unwrap().block(0).unwrap();
+        assert!(u64::from(block.source_symbols) * u64::from(block.symbol_length) > 1 << 30);
+        assert_ne!(flood_packet(&mut rng, None)[8..16], p[8..16]);
+    }
 
     #[test]
     fn rng_is_deterministic() {
