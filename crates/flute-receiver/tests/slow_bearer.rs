@@ -6,8 +6,9 @@
 //! Everything runs on virtual time: each packet is stamped at its send time, and the
 //! receiver's timers run between packets exactly as `flute-io`'s loop runs them
 //! (`handle_timeout` whenever `poll_timeout` is due). Two senders: the `flute` crate 1.11.7
-//! (its default configuration: 4 blocks interleaved, then their repair) and the testkit's
-//! `MiniSender` with the same order. RS (FEC Encoding ID 5) and RaptorQ (6), 0 % and 5 %
+//! (its default configuration: 4 blocks interleaved, then their repair), the workspace's
+//! own `flute-sender` (paced, 4 blocks interleaved) and the testkit's `MiniSender` with the
+//! same order. RS (FEC Encoding ID 5) and RaptorQ (6), 0 % and 5 %
 //! loss, a file of 20 source blocks, 1 and 5 packets per second.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
@@ -161,6 +162,55 @@ fn testkit_packets(scheme: Scheme, data: &[u8], rate: u32) -> Vec<(Duration, Vec
     out
 }
 
+/// The workspace's own sender (`flute-sender`), paced to `rate` packets per second of
+/// virtual time (E = 64: one packet is 64 bytes of symbol, 20 of ALC header, 16 of EXT_FTI
+/// and 28 of IP and UDP), 4 blocks interleaved (their source symbols, then their repair), the
+/// FDT repeated every 10 s.
+fn our_sender_packets(scheme: Scheme, data: &[u8], rate: u32) -> Vec<(Duration, Vec<u8>)> {
+    use flute_sender::{
+        AnchoredClock, FdtCarousel, Object, Pacing, Repair, Sender, SenderConfig, Tsi,
+    };
+    let base = Instant::now();
+    let mut cfg = SenderConfig::new(Tsi(9), Arc::new(AnchoredClock::new(base, wall_start())));
+    cfg.symbol_length = E;
+    cfg.fdt_carousel = FdtCarousel {
+        interval: Some(Duration::from_secs(10)),
+        ..FdtCarousel::default()
+    };
+    let mut pacing = Pacing::wire(u64::from(rate) * (64 + 20 + 16 + 28) * 8);
+    pacing.burst_bytes = 1;
+    cfg.pacing = Some(pacing);
+    let mut tx = Sender::new(cfg).unwrap();
+    let len = data.len() as u64;
+    let oti = match scheme {
+        Scheme::Rs => RsGf28.oti_for(len, E, Some(K), f64::from(REPAIR) / f64::from(K)),
+        Scheme::RaptorQ => RaptorQ.oti_for(len, E, Some(K), 0.0),
+    }
+    .unwrap();
+    tx.insert_object(
+        Object::from_bytes("file:///slow/a.bin", bytes::Bytes::from(data.to_vec()))
+            .fec(oti)
+            .repair(Repair::Count(REPAIR))
+            .interleave(4),
+        base,
+    )
+    .unwrap();
+    tx.close();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1500];
+    let mut now = base;
+    while !tx.is_closed() && out.len() < 20_000 {
+        match tx.poll_transmit(now, &mut buf) {
+            Some(t) => out.push((now - base, buf[..t.len].to_vec())),
+            None => match tx.poll_timeout() {
+                Some(t) => now = t.max(now),
+                None => break,
+            },
+        }
+    }
+    out
+}
+
 /// (SBN, ESI) of a data packet of the 16-byte-header form the testkit writes (no extension
 /// except, on some packets, EXT_FTI): both schemes here have SBN|ESI Payload IDs.
 fn sbn_esi(p: &[u8]) -> (u32, u32) {
@@ -233,6 +283,7 @@ fn check(sender: &str, scheme: Scheme, rate: u32, loss: f64) {
     let data = content();
     let packets = match sender {
         "flute-crate" => their_packets(scheme, &data, rate),
+        "flute-sender" => our_sender_packets(scheme, &data, rate),
         _ => testkit_packets(scheme, &data, rate),
     };
     let span = packets.last().unwrap().0;
@@ -288,6 +339,17 @@ fn testkit_sender_at_1_and_5_packets_per_second_raptorq() {
     for rate in [1, 5] {
         for loss in [0.0, 0.05] {
             check("testkit", Scheme::RaptorQ, rate, loss);
+        }
+    }
+}
+
+#[test]
+fn our_sender_at_1_and_5_packets_per_second_rs_and_raptorq() {
+    for scheme in [Scheme::Rs, Scheme::RaptorQ] {
+        for rate in [1, 5] {
+            for loss in [0.0, 0.05] {
+                check("flute-sender", scheme, rate, loss);
+            }
         }
     }
 }
