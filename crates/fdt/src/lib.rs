@@ -89,6 +89,7 @@
 #![forbid(unsafe_code)]
 
 mod cenc;
+mod clock;
 mod emit;
 mod error;
 mod lexical;
@@ -97,6 +98,7 @@ mod parse;
 mod validate;
 
 pub use cenc::{Cenc, compress, inflate};
+pub use clock::{AnchoredClock, FixedWallClock, WallClock};
 pub use emit::DEFAULT_SCHEMA_VERSION;
 pub use error::FdtError;
 pub use model::{

@@ -1,28 +1,14 @@
 //! Receiver configuration and the wall-clock trait.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use fec_schemes::FecRegistry;
 
-/// Wall-clock time, needed only to check FDT `Expires` (RFC 6726 §3.4.2). The receiver never
-/// reads a clock itself: the caller supplies one (a system clock in `flute-io`, a fixed or
-/// simulated one in tests).
-pub trait WallClock: Send + Sync + fmt::Debug {
-    /// The current wall-clock time.
-    fn now(&self) -> SystemTime;
-}
-
-/// A wall clock that always reads the same time.
-#[derive(Debug, Clone, Copy)]
-pub struct FixedWallClock(pub SystemTime);
-
-impl WallClock for FixedWallClock {
-    fn now(&self) -> SystemTime {
-        self.0
-    }
-}
+/// Wall-clock time, needed only to check FDT `Expires` (RFC 6726 §3.4.2): the receiver never
+/// reads a clock itself, the caller supplies one (an [`fdt::AnchoredClock`] on the real clock
+/// in `flute-io`, a fixed or simulated one in tests). The `fdt` crate's trait, re-exported.
+pub use fdt::{AnchoredClock, FixedWallClock, WallClock};
 
 /// The low 32 bits of the NTP seconds of `t`, as carried by FDT `Expires` (the `fdt`
 /// crate's conversion).

@@ -82,7 +82,7 @@ mod sink;
 mod stats;
 
 pub use assembly::{MAX_MISSING_BLOCKS, MissingBlock};
-pub use config::{FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
+pub use config::{AnchoredClock, FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
 pub use receiver::{
     CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,
 };

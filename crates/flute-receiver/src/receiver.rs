@@ -911,7 +911,7 @@ fn finish_fdt(
         return;
     };
     if let Some(clock) = &cfg.wall_clock {
-        if is_expired(info.expires, clock.now()) {
+        if is_expired(info.expires, clock.wall_time(now)) {
             s.stats.drop(DropReason::FdtRejected);
             return;
         }

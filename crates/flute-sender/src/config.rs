@@ -1,46 +1,13 @@
 //! Sender configuration.
 
-use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use fec_schemes::{FecRegistry, Oti};
 
 use crate::{ContentEncoding, Tsi};
 
-/// Wall-clock time for FDT `Expires` and EXT_TIME, injected so the core never reads a clock
-/// (the same idea as quinn's `TimeSource`).
-pub trait WallClock: Send + Sync + fmt::Debug {
-    /// The wall-clock time that corresponds to the monotonic instant `now`.
-    fn wall_time(&self, now: Instant) -> SystemTime;
-}
-
-/// A [`WallClock`] that maps monotonic time onto one anchor pair (`instant` ↔ `system`),
-/// so that wall time advances exactly with the `now` values handed to the sender.
-#[derive(Debug, Clone, Copy)]
-pub struct AnchoredClock {
-    instant: Instant,
-    system: SystemTime,
-}
-
-impl AnchoredClock {
-    /// Anchors `instant` to the wall-clock time `system`.
-    pub const fn new(instant: Instant, system: SystemTime) -> Self {
-        Self { instant, system }
-    }
-}
-
-impl WallClock for AnchoredClock {
-    fn wall_time(&self, now: Instant) -> SystemTime {
-        match now.checked_duration_since(self.instant) {
-            Some(d) => self.system + d,
-            None => self
-                .system
-                .checked_sub(self.instant.duration_since(now))
-                .unwrap_or(SystemTime::UNIX_EPOCH),
-        }
-    }
-}
+pub use fdt::{AnchoredClock, WallClock};
 
 /// Which FLUTE specification the session follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use fec_schemes::{FecEncodingId, FecScheme, Oti, PayloadId, SchemeSpecific};
+use fec_schemes::{FecScheme, Oti, PayloadId, SchemeSpecific};
 use md5::{Digest, Md5};
 
 /// xorshift64* (Marsaglia / Vigna): a tiny, seedable, deterministic generator.
@@ -518,51 +518,25 @@ impl ObjectSpec {
     }
 }
 
-/// Builds an OTI for `scheme` from (L, E, B) and a repair budget, filling the
-/// scheme-specific parts the built-in schemes need. Returns `None` if the scheme rejects it.
+/// Builds an OTI for `scheme` from (L, E, B) and a repair budget: the scheme's own
+/// [`FecScheme::oti_for`], or for a scheme that builds none, the plain fields. Returns `None`
+/// if the scheme rejects it.
 pub fn make_oti(scheme: &dyn FecScheme, l: u64, e: u16, b: u32, repair: f64) -> Option<Oti> {
-    let key = scheme.key();
-    let id = key.encoding_id;
-    let blocks = l.div_ceil(u64::from(e)).div_ceil(u64::from(b)).max(1);
-    let max_n = (f64::from(b) * (1.0 + repair)).ceil() as u32;
-    let (ss, max_n, b) = match id {
-        FecEncodingId::RAPTORQ => (
-            SchemeSpecific::RaptorQ {
-                z: u16::try_from(blocks).ok()?,
-                n: 1,
-                al: 1,
-            },
-            None,
-            b,
-        ),
-        FecEncodingId::RAPTOR => (
-            SchemeSpecific::Raptor {
-                z: u16::try_from(blocks).ok()?,
-                n: 1,
-                al: 1,
-            },
-            None,
-            b,
-        ),
-        FecEncodingId::RS_GF2M => (
-            SchemeSpecific::ReedSolomon { m: 8, g: 1 },
-            Some(max_n.min(255)),
-            b.min(254),
-        ),
-        FecEncodingId::RS_GF28 => (SchemeSpecific::None, Some(max_n.min(255)), b.min(254)),
-        FecEncodingId::SMALL_BLOCK_SYSTEMATIC => {
-            (SchemeSpecific::None, Some(max_n.min(255)), b.min(254))
+    let oti = match scheme.oti_for(l, e, Some(b), repair) {
+        Ok(oti) => oti,
+        Err(fec_schemes::FecError::Unsupported(_)) => {
+            let key = scheme.key();
+            Oti {
+                encoding_id: key.encoding_id,
+                instance_id: key.instance_id,
+                transfer_length: l,
+                encoding_symbol_length: e,
+                max_source_block_length: b,
+                max_encoding_symbols: None,
+                scheme_specific: SchemeSpecific::None,
+            }
         }
-        _ => (SchemeSpecific::None, None, b),
-    };
-    let oti = Oti {
-        encoding_id: id,
-        instance_id: key.instance_id,
-        transfer_length: l,
-        encoding_symbol_length: e,
-        max_source_block_length: b,
-        max_encoding_symbols: max_n,
-        scheme_specific: ss,
+        Err(_) => return None,
     };
     scheme.validate_oti(&oti).ok()?;
     // Normalise through the scheme's own EXT_FTI codec, so the OTI equals what a receiver
