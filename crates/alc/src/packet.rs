@@ -185,6 +185,22 @@ impl<R: Borrow<FecRegistry>> AlcParser<R> {
         self.parse_with_oti(datagram, None)
     }
 
+    /// The full per-packet verdict that both `flute inspect` and the FLUTE receiver use:
+    /// [`Self::parse_with_oti`], then, when the OTI is known (from EXT_FTI, or else
+    /// `known_oti`), [`AlcPacket::validate`] against it (symbol length, SBN, ESI, source block
+    /// length: catalogue items 28-32).
+    pub fn parse_checked<'a>(
+        &'a self,
+        datagram: &'a [u8],
+        known_oti: Option<&Oti>,
+    ) -> Result<AlcPacket<'a>, AlcError> {
+        let p = self.parse_with_oti(datagram, known_oti)?;
+        if let Some(oti) = p.oti().or(known_oti) {
+            p.validate(oti)?;
+        }
+        Ok(p)
+    }
+
     /// Parses one datagram, using `known_oti` (e.g. from the FDT) to choose the scheme
     /// and decode the FEC Payload ID when the packet has no EXT_FTI. An EXT_FTI that
     /// disagrees with `known_oti` is [`AlcError::ConflictingOti`].

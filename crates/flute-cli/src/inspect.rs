@@ -303,7 +303,7 @@ pub(crate) fn run(args: InspectArgs, registry: &Arc<FecRegistry>) -> Result<Exit
                 _ => None,
             });
         let known = fdt_ext.and_then(|f| fdts.get(&(key, f.instance_id)).map(|a| a.oti.clone()));
-        match parser.parse_with_oti(data, known.as_ref()) {
+        match parser.parse_checked(data, known.as_ref()) {
             Err(e) => {
                 out.emit(
                     json!({"type": "packet", "index": index, "time": ts, "src": d.src.to_string(), "dst": d.dst.to_string(), "len": data.len(), "lct": lct, "extensions": exts_json, "error": e.to_string()}),

@@ -1,13 +1,17 @@
-//! The receiver's view of one FLUTE/ALC datagram: the LCT fields it needs (RFC 5651 §5.1),
-//! the FLUTE header extensions (RFC 6726 §3.4.1, §3.4.3), the raw EXT_FTI (RFC 5775 §5.2)
-//! and the bytes after the LCT header (FEC Payload ID + symbols, RFC 5775 §4).
+//! The receiver's view of one FLUTE/ALC datagram, as the `alc` crate parses it: the LCT
+//! fields the receiver uses (RFC 5651 §5.1), the FLUTE header extensions (RFC 6726 §3.4.1,
+//! §3.4.3), the OTI of EXT_FTI (RFC 5775 §5.2) and the FEC Payload ID and symbols (RFC 5775
+//! §4). `flute inspect` parses with the same `alc` parser, so both judge a packet alike
+//! (`tests/verdicts.rs`); this module only maps `alc`'s errors to [`DropReason`]s.
 //!
-//! The LCT layer is `lct-header` (zero-copy view + FLUTE header checks); this module only
-//! maps its errors to [`DropReason`]s and picks out what the receiver uses. The FEC part
-//! (EXT_FTI, FEC Payload ID) is read through the scheme from the registry by the receiver,
-//! with the object's OTI when it is known.
+//! One case is deferred rather than judged: a packet without EXT_FTI whose codepoint names
+//! no single registered scheme (an Under-Specified FEC Encoding ID with several instances).
+//! Its scheme comes from the FDT, so the receiver keeps the LCT fields and reads the FEC
+//! Payload ID once the object's OTI is known.
 
-use lct_header::{ContentEncoding, FluteHeaderCheck, LCT_VERSION, LctError, LctPacket};
+use alc::{AlcError, AlcPacket, AlcParser};
+use fec_schemes::{FecError, Oti, PayloadId};
+use lct_header::{ContentEncoding, FluteHeaderCheck, LctError, LctPacket};
 
 use crate::stats::DropReason;
 
@@ -24,10 +28,19 @@ pub(crate) struct LctView<'a> {
     pub(crate) fdt: Option<(u8, u32)>,
     /// CENC of EXT_CENC.
     pub(crate) cenc: Option<u8>,
-    /// The whole EXT_FTI extension, HET and HEL included.
+    /// The whole EXT_FTI extension, HET and HEL included (to skip re-checking an OTI that
+    /// the object already has).
     pub(crate) fti: Option<&'a [u8]>,
-    /// FEC Payload ID and encoding symbol(s).
+    /// The OTI that EXT_FTI carries, decoded by `alc` through the registry.
+    pub(crate) fti_oti: Option<Oti>,
+    /// FEC Payload ID and encoding symbol(s): everything after the LCT header.
     pub(crate) payload: &'a [u8],
+    /// The FEC Payload ID and the length of its bytes, when `alc` could decode it without
+    /// the object's OTI (all schemes but Reed-Solomon over GF(2^m), and the deferred case).
+    pub(crate) payload_id: Option<(PayloadId, usize)>,
+    /// The packet only signals (A or B flag) and carries no usable symbol: its flags count,
+    /// its payload is dropped as [`DropReason::BadPayloadId`].
+    pub(crate) signal_only: bool,
 }
 
 fn reason(e: LctError) -> DropReason {
@@ -39,33 +52,106 @@ fn reason(e: LctError) -> DropReason {
         LctError::UnexpectedExtension { .. } => DropReason::ExtFdtOnData,
         LctError::InvalidValue { field, .. } if field.contains("FDT") => DropReason::BadFdtVersion,
         // EXT_CENC with an unknown encoding (item 20): the FDT instance cannot be used.
-        LctError::InvalidValue { .. } => DropReason::FdtRejected,
+        LctError::InvalidValue { .. } => DropReason::BadCenc,
         _ => DropReason::Malformed,
     }
 }
 
-/// Parses the LCT header of `buf` (RFC 5651 §5.1) and its extensions (§5.2) with
-/// `lct-header`, applying the FLUTE header rules (RFC 6726 §3.3, §3.4).
-pub(crate) fn parse(buf: &[u8]) -> Result<LctView<'_>, DropReason> {
-    let pkt = LctPacket::new_checked(buf).map_err(reason)?;
-    if pkt.version() != LCT_VERSION {
-        return Err(DropReason::BadVersion);
+/// The receiver's drop reason for a packet `alc` rejects.
+pub(crate) fn alc_reason(e: &AlcError) -> DropReason {
+    match e {
+        AlcError::Lct(l) => reason(*l),
+        AlcError::UnknownCodepoint { .. } | AlcError::UnknownScheme { .. } => {
+            DropReason::UnknownScheme
+        }
+        AlcError::Fec(FecError::UnknownScheme { .. }) => DropReason::UnknownScheme,
+        // The packet against its OTI (items 28-32).
+        AlcError::Fec(FecError::SymbolLength { .. })
+        | AlcError::EmptySymbol
+        | AlcError::SymbolTooLong { .. } => DropReason::BadSymbol,
+        AlcError::Fec(FecError::SbnOutOfRange { .. } | FecError::EsiOutOfRange { .. })
+        | AlcError::SourceBlockLength { .. }
+        | AlcError::TruncatedPayloadId { .. } => DropReason::BadPayloadId,
+        AlcError::Fec(_) | AlcError::SchemeMismatch { .. } | AlcError::ConflictingOti { .. } => {
+            DropReason::BadFti
+        }
+        _ => DropReason::Malformed,
     }
-    let h = FluteHeaderCheck::new().check(&pkt).map_err(reason)?;
-    if h.extensions
-        .fdt
-        .is_some_and(|f| f.version != 1 && f.version != 2)
-    {
-        return Err(DropReason::BadFdtVersion);
-    }
-    let cenc = h.extensions.cenc.map(|c| match c.encoding {
+}
+
+fn cenc_code(c: ContentEncoding) -> u8 {
+    match c {
         ContentEncoding::Null => 0,
         ContentEncoding::Zlib => 1,
         ContentEncoding::Deflate => 2,
         ContentEncoding::Gzip => 3,
         #[allow(unreachable_patterns)]
         _ => u8::MAX,
+    }
+}
+
+/// Parses `buf` with `parser` (ALC with the FLUTE header rules, RFC 6726 §3.3, §3.4).
+pub(crate) fn parse<'a>(parser: &AlcParser, buf: &'a [u8]) -> Result<LctView<'a>, DropReason> {
+    match parser.parse_checked(buf, None) {
+        Ok(p) => from_packet(&p, buf),
+        Err(AlcError::UnknownCodepoint { .. } | AlcError::UnknownScheme { .. }) => deferred(buf),
+        // A packet that only signals (A or B flag, RFC 5651 §5.1) with no symbol: the flags
+        // count; the missing symbol is dropped later like any unusable symbol.
+        Err(e @ (AlcError::EmptySymbol | AlcError::TruncatedPayloadId { .. })) => {
+            match deferred(buf) {
+                Ok(v) if v.close_session || v.close_object => Ok(LctView {
+                    signal_only: true,
+                    ..v
+                }),
+                _ => Err(alc_reason(&e)),
+            }
+        }
+        Err(e) => Err(alc_reason(&e)),
+    }
+}
+
+fn from_packet<'a>(p: &AlcPacket<'_>, buf: &'a [u8]) -> Result<LctView<'a>, DropReason> {
+    let lct = p.lct();
+    if p.fdt().is_some_and(|f| f.version != 1 && f.version != 2) {
+        return Err(DropReason::BadFdtVersion);
+    }
+    // `alc` checked that the header fits; the payload is the rest of the datagram, the FTI
+    // extension a slice of it (re-borrowed here with the datagram's lifetime).
+    let header_len = buf.len() - p.payload_id_bytes().len() - p.symbols().len();
+    let fti = p.extensions().fti.map(|f| {
+        let at = f.bytes().as_ptr() as usize - buf.as_ptr() as usize;
+        &buf[at..at + f.bytes().len()]
     });
+    Ok(LctView {
+        close_session: lct.close_session,
+        close_object: lct.close_object,
+        codepoint: lct.codepoint,
+        tsi: lct.tsi.map_or(0, |t| t.0),
+        toi: lct.toi.map_or(0, |t| t.0),
+        fdt: p.fdt().map(|f| (f.version, f.instance_id)),
+        cenc: p.cenc().map(|c| cenc_code(c.encoding)),
+        fti,
+        fti_oti: p.oti().cloned(),
+        payload: &buf[header_len..],
+        payload_id: p.payload_id().map(|id| (id, p.payload_id_bytes().len())),
+        signal_only: false,
+    })
+}
+
+/// The LCT fields of a packet whose FEC scheme only the FDT can tell (see the module docs).
+/// With EXT_FTI present, the scheme is simply unknown.
+fn deferred(buf: &[u8]) -> Result<LctView<'_>, DropReason> {
+    let pkt = LctPacket::new_checked(buf).map_err(reason)?;
+    let h = FluteHeaderCheck::new().check(&pkt).map_err(reason)?;
+    if h.extensions.fti.is_some() {
+        return Err(DropReason::UnknownScheme);
+    }
+    if h.extensions
+        .fdt
+        .is_some_and(|f| f.version != 1 && f.version != 2)
+    {
+        return Err(DropReason::BadFdtVersion);
+    }
     Ok(LctView {
         close_session: pkt.close_session(),
         close_object: pkt.close_object(),
@@ -73,15 +159,27 @@ pub(crate) fn parse(buf: &[u8]) -> Result<LctView<'_>, DropReason> {
         tsi: h.tsi.0,
         toi: h.toi.0,
         fdt: h.extensions.fdt.map(|f| (f.version, f.instance_id)),
-        cenc,
-        fti: h.extensions.fti.map(|f| f.bytes()),
+        cenc: h.extensions.cenc.map(|c| cenc_code(c.encoding)),
+        fti: None,
+        fti_oti: None,
         payload: pkt.into_payload(),
+        payload_id: None,
+        signal_only: false,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parser() -> AlcParser {
+        AlcParser::new(std::sync::Arc::new(fec_schemes::FecRegistry::with_builtin())).flute(true)
+    }
+
+    fn parse(b: &[u8]) -> Result<LctView<'_>, DropReason> {
+        // The parser only lives for the call: the view borrows the datagram, not the parser.
+        super::parse(&parser(), b)
+    }
     use lct_header::EXT_FDT;
 
     fn header(flags_a: bool, toi: u8, exts: &[u8]) -> Vec<u8> {

@@ -13,6 +13,8 @@ use crate::assembly::{Assembly, Budget, MissingBlock, Pushed};
 use crate::config::{ReceiverConfig, is_expired};
 use crate::fdt_model::{FdtFile, FdtLimits, parse_fdt};
 use crate::liveness::{Liveness, Standing, pick_victim};
+use alc::AlcParser;
+
 use crate::packet::{self, LctView};
 use crate::pipeline::{Pipeline, supported_encoding};
 use crate::sink::{MemorySink, ObjectLocation, ObjectMeta, ObjectSink};
@@ -210,6 +212,8 @@ pub struct ReceiverStats {
 }
 
 struct Ctx {
+    /// The ALC parser (FLUTE header rules on), over the configuration's registry.
+    parser: AlcParser,
     sink: Box<dyn ObjectSink>,
     events: VecDeque<ReceiverEvent>,
     budget: Budget,
@@ -306,9 +310,11 @@ impl Receiver {
             used: 0,
             max: config.max_buffered_bytes,
         };
+        let parser = AlcParser::new(Arc::clone(&config.registry)).flute(true);
         Self {
             cfg: config,
             ctx: Ctx {
+                parser,
                 sink,
                 events: VecDeque::new(),
                 budget,
@@ -331,7 +337,7 @@ impl Receiver {
     /// Handles one datagram received at `now` on `endpoint`. Never fails: a bad datagram is
     /// counted in the stats under its [`DropReason`].
     pub fn handle_datagram(&mut self, now: Instant, endpoint: Endpoint, datagram: &[u8]) {
-        let view = match packet::parse(datagram) {
+        let view = match packet::parse(&self.ctx.parser, datagram) {
             Ok(v) => v,
             Err(r) => {
                 self.ctx.unattributed.datagrams += 1;
@@ -376,7 +382,11 @@ impl Receiver {
         s.live.touch(now);
         let close = view.close_session;
         let before = (s.stats.symbols_accepted, s.stats.fdt_instances);
-        process(&self.cfg, &mut self.ctx, s, now, view, datagram);
+        if view.signal_only {
+            s.stats.drop(DropReason::BadPayloadId);
+        } else {
+            process(&self.cfg, &mut self.ctx, s, now, view, datagram);
+        }
         if (s.stats.symbols_accepted, s.stats.fdt_instances) != before {
             s.live.progress(now);
         }
@@ -635,18 +645,10 @@ fn same_oti(scheme: &dyn FecScheme, a: &Oti, b: &Oti) -> bool {
         && matches!((scheme.blocking(a), scheme.blocking(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-fn oti_from_fti(cfg: &ReceiverConfig, view: &LctView<'_>) -> Result<Option<Oti>, DropReason> {
-    let Some(fti) = view.fti else {
-        return Ok(None);
-    };
-    let scheme = cfg
-        .registry
-        .for_fti(FecEncodingId(view.codepoint), fti)
-        .map_err(|_| DropReason::UnknownScheme)?;
-    scheme
-        .read_fti(fti)
-        .map(Some)
-        .map_err(|_| DropReason::BadFti)
+/// The OTI of the packet's EXT_FTI, as `alc` decoded it (an EXT_FTI it could not decode
+/// never reaches here: the packet was dropped as [`DropReason::BadFti`]).
+fn oti_from_fti(view: &LctView<'_>) -> Option<Oti> {
+    view.fti_oti.clone()
 }
 
 /// The transfer length the FDT gives for a file: Transfer-Length, or Content-Length when
@@ -726,7 +728,7 @@ fn replay(ctx: &mut Ctx, cfg: &ReceiverConfig, s: &mut Session, now: Instant, ke
     s.pending = rest;
     for p in mine {
         ctx.pending_bytes = ctx.pending_bytes.saturating_sub(p.data.len() as u64);
-        if let Ok(view) = packet::parse(&p.data) {
+        if let Ok(view) = packet::parse(&ctx.parser, &p.data) {
             process(cfg, ctx, s, now, view, &p.data);
         }
     }
@@ -747,13 +749,19 @@ fn process(
     }
 }
 
+/// (SBN, ESI, length of the FEC Payload ID) of the packet: as `alc` decoded it, or through
+/// the scheme with the object's OTI (Reed-Solomon over GF(2^m), whose layout depends on m,
+/// and packets whose scheme only the FDT names).
 fn read_symbol(
     scheme: &dyn FecScheme,
     oti: &Oti,
-    payload: &[u8],
+    view: &LctView<'_>,
 ) -> Result<(u32, u32, usize), DropReason> {
+    if let Some((id, len)) = view.payload_id {
+        return Ok((id.sbn, id.esi, len));
+    }
     let id = scheme
-        .read_payload_id(payload, Some(oti))
+        .read_payload_id(view.payload, Some(oti))
         .map_err(|_| DropReason::BadPayloadId)?;
     Ok((id.sbn, id.esi, scheme.payload_id_len()))
 }
@@ -776,13 +784,7 @@ fn process_fdt(
         s.stats.drop(DropReason::Done);
         return;
     }
-    let fti = match oti_from_fti(cfg, view) {
-        Ok(o) => o,
-        Err(r) => {
-            s.stats.drop(r);
-            return;
-        }
-    };
+    let fti = oti_from_fti(view);
     if !s.fdt_asm.contains_key(&id) {
         let Some(oti) = fti.clone() else {
             // Without EXT_FTI the FDT instance's length is unknown: keep the packet until
@@ -842,7 +844,7 @@ fn process_fdt(
         f.cenc = view.cenc;
     }
     f.last = now;
-    let (sbn, esi, pl) = match read_symbol(f.asm.scheme.as_ref(), &f.asm.oti, view.payload) {
+    let (sbn, esi, pl) = match read_symbol(f.asm.scheme.as_ref(), &f.asm.oti, view) {
         Ok(x) => x,
         Err(r) => {
             s.stats.drop(r);
@@ -1235,17 +1237,11 @@ fn process_data(
         s.stats.drop(DropReason::Done);
         return;
     }
-    let oti = match oti_from_fti(cfg, view) {
-        Ok(Some(o)) => Some(o),
-        Ok(None) => s
-            .files
+    let oti = oti_from_fti(view).or_else(|| {
+        s.files
             .get(&toi)
-            .and_then(|f| oti_from_fdt(cfg, f, view.codepoint)),
-        Err(r) => {
-            s.stats.drop(r);
-            return;
-        }
-    };
+            .and_then(|f| oti_from_fdt(cfg, f, view.codepoint))
+    });
     let Some(oti) = oti else {
         // Neither EXT_FTI nor a usable FDT entry yet (item 42).
         buffer(ctx, cfg, s, now, PendingKey::Object(toi), raw);
@@ -1338,7 +1334,7 @@ fn push_data(
         // still complete from packets in flight) until its idle timeout.
         o.sender_closed = true;
     }
-    let (sbn, esi, pl) = match read_symbol(o.asm.scheme.as_ref(), &o.asm.oti, view.payload) {
+    let (sbn, esi, pl) = match read_symbol(o.asm.scheme.as_ref(), &o.asm.oti, view) {
         Ok(x) => x,
         Err(r) => {
             s.stats.drop(r);

@@ -30,6 +30,8 @@ pub enum DropReason {
     ExtFdtOnData,
     /// The FDT instance was expired, older than the one in use, or not parseable.
     FdtRejected,
+    /// EXT_CENC with an encoding this receiver does not know (catalogue item 20).
+    BadCenc,
     /// TOI 0 without EXT_FDT (catalogue item 9).
     FdtWithoutExtFdt,
     /// The FEC Payload ID could not be read (catalogue item 26).

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use fec_schemes::{FecScheme, Oti, PayloadId, SchemeSpecific};
+use fec_schemes::{FecEncodingId, FecScheme, Oti, PayloadId, SchemeSpecific};
 use md5::{Digest, Md5};
 
 /// xorshift64* (Marsaglia / Vigna): a tiny, seedable, deterministic generator.
@@ -546,13 +546,16 @@ pub fn make_oti(scheme: &dyn FecScheme, l: u64, e: u16, b: u32, repair: f64) -> 
     scheme.read_fti(&fti).ok()
 }
 
-/// Transfer length claimed by [`flood_packet`]: close to RaptorQ's largest (RFC 6330 §4.4.1.2).
-pub const FLOOD_TRANSFER_LENGTH: u64 = 900_000_000_000;
+/// Transfer length claimed by [`flood_packet`]: close to RaptorQ's largest (RFC 6330
+/// §4.4.1.2), and 32 bytes past a whole number of 65,528-byte symbols, so that the object's
+/// last symbol is 32 bytes long.
+pub const FLOOD_TRANSFER_LENGTH: u64 = 65_528 * 13_734_586 + 32;
 
 /// One junk ALC packet of a flood (issue 13 §4): a fresh random TSI (or `tsi`) and TOI
 /// from `rng`, an EXT_FTI claiming a huge RaptorQ object ([`FLOOD_TRANSFER_LENGTH`] bytes in
 /// blocks of 56,403 symbols of 65,528 bytes, so that opening one block needs about 3.7 GB
-/// and no symbol of it is ever accepted), and a few random payload bytes.
+/// and no symbol of it is ever accepted), and that object's last symbol (32 random bytes):
+/// a well-formed packet, which the packet layer accepts, that can never make progress.
 pub fn flood_packet(rng: &mut Rng, tsi: Option<u32>) -> Vec<u8> {
     let scheme = fec_schemes::schemes::raptorq::RaptorQ;
     let Some(oti) = make_oti(&scheme, FLOOD_TRANSFER_LENGTH, 65_528, 56_403, 0.0) else {
@@ -575,9 +578,16 @@ pub fn flood_packet(rng: &mut Rng, tsi: Option<u32>) -> Vec<u8> {
     v.extend_from_slice(&tsi.to_be_bytes());
     v.extend_from_slice(&toi.to_be_bytes());
     v.extend_from_slice(&fti);
-    // FEC Payload ID: SBN (8 bits), ESI (24 bits), then the "symbol".
-    v.push(0);
-    v.extend_from_slice(&((rng.next_u64() as u32) & 0xFF_FFFF).to_be_bytes()[1..]);
+    // FEC Payload ID: SBN (8 bits), ESI (24 bits) of the object's last symbol, then it.
+    let Some(last) = scheme
+        .blocking(&oti)
+        .ok()
+        .and_then(|b| b.block(u32::try_from(b.blocks.checked_sub(1)?).ok()?).ok())
+    else {
+        return Vec::new();
+    };
+    v.push(last.sbn as u8);
+    v.extend_from_slice(&(last.source_symbols - 1).to_be_bytes()[1..]);
     v.extend_from_slice(&rng.bytes(32));
     v
 }
