@@ -8,24 +8,14 @@
     missing_docs
 )]
 
-use std::net::{SocketAddr, UdpSocket};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use common::{flute, free_port, run};
 use std::time::Duration;
-
-fn flute() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_flute"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run flute");
-    eprintln!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn demo(fec: &str, extra: &[&str]) -> Output {
     run(flute()
@@ -97,14 +87,6 @@ fn demo_with_content_encoding() {
     assert_pass(&demo("rs", &["--unicast", "--cenc", "zlib"]));
     // zstd (outside RFC 6726): our sender's opt-in encoding, decoded by our receiver.
     assert_pass(&demo("raptorq", &["--unicast", "--cenc", "zstd"]));
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn write_tree(dir: &Path) {

@@ -11,24 +11,13 @@
     missing_docs
 )]
 
-use std::net::UdpSocket;
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
-fn flute() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_flute"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run flute");
-    eprintln!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::{capture, flute, free_port, run, spawn_recv};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -36,14 +25,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn files(dir: &Path, n: usize, size: impl Fn(usize) -> usize) {
@@ -80,19 +61,7 @@ fn a_directory_of_1000_small_files_does_not_flood_the_fdt() {
     let site = tmp.path().join("site");
     files(&site, 1000, |_| 2048);
     let pcap = tmp.path().join("site.pcap");
-    let s = run(flute().args([
-        "send",
-        site.to_str().unwrap(),
-        "--dest",
-        "239.255.1.1:3400",
-        "--fec",
-        "nocode",
-        "--no-send",
-        "--pcap",
-        pcap.to_str().unwrap(),
-        "-q",
-    ]));
-    assert!(s.status.success());
+    let s = capture(&site, &pcap, &["--fec", "nocode"]);
     let (total, fdt) = packets(&stdout(&s));
     assert!(total <= 3262, "{total} packets, {fdt} of them FDT");
     assert!(fdt <= 250, "{fdt} FDT packets for 1,000 files");
@@ -118,17 +87,7 @@ fn announced_files_that_never_arrive_are_listed_as_missing() {
     let dir = tmp.path().join("d");
     files(&dir, 3, |i| 5000 + i);
     let full = tmp.path().join("full.pcap");
-    let s = run(flute().args([
-        "send",
-        dir.to_str().unwrap(),
-        "--dest",
-        "239.255.1.1:3400",
-        "--no-send",
-        "--pcap",
-        full.to_str().unwrap(),
-        "-q",
-    ]));
-    assert!(s.status.success());
+    capture(&dir, &full, &[]);
     // Drop every packet of TOI 2 (the second file), keep the rest.
     let cut = tmp.path().join("cut.pcap");
     let mut r = PcapReader::open(&full).unwrap();
@@ -179,22 +138,7 @@ fn a_tree_of_302_files_at_full_speed_to_loopback_arrives_whole() {
     files(&tree, 302, |i| (i * 7919) % 20_000 + 100);
     let out = tmp.path().join("out");
     let port = free_port();
-    let recv = flute()
-        .args([
-            "recv",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--out",
-            out.to_str().unwrap(),
-            "--once",
-            "--timeout",
-            "20",
-            "-q",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let recv = spawn_recv(port, &out);
     std::thread::sleep(Duration::from_millis(300));
     let s = run(flute().args([
         "send",
@@ -233,17 +177,7 @@ fn a_truncated_capture_is_received_up_to_the_cut() {
     let dir = tmp.path().join("d");
     files(&dir, 3, |i| 20_000 + i);
     let full = tmp.path().join("full.pcap");
-    let s = run(flute().args([
-        "send",
-        dir.to_str().unwrap(),
-        "--dest",
-        "239.255.1.1:3400",
-        "--no-send",
-        "--pcap",
-        full.to_str().unwrap(),
-        "-q",
-    ]));
-    assert!(s.status.success());
+    capture(&dir, &full, &[]);
     let bytes = std::fs::read(&full).unwrap();
 
     // Everything, then half of one more record header: all complete, exit 0, a warning.
