@@ -68,6 +68,9 @@ pub(crate) struct Outcome {
     pub(crate) incomplete: Vec<(u128, String)>,
     /// Announced in an FDT, but not one packet of them arrived (TOI, Content-Location).
     pub(crate) missing: Vec<(u128, String)>,
+    /// Objects no FDT ever announced that failed or stayed incomplete (a flood of junk, or a
+    /// stream joined without its FDT): counted, not listed, and not held against the run.
+    pub(crate) unannounced: u64,
     pub(crate) announced: usize,
     pub(crate) stats: ReceiverStats,
     pub(crate) datagrams: u64,
@@ -187,15 +190,19 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                     ));
                     out.completed.push((content_location, content_length, path));
                 }
-                ReceiverEvent::ObjectFailed { toi, reason, .. } => {
+                ReceiverEvent::ObjectFailed {
+                    session,
+                    toi,
+                    reason,
+                } => {
                     if let Some(pb) = pbs.remove(&toi) {
                         pb.abandon();
                     }
                     started.insert(toi, true);
-                    let name = names
-                        .get(&toi)
-                        .cloned()
-                        .unwrap_or_else(|| format!("TOI {toi}"));
+                    let Some(name) = announced.get(&(session.tsi, toi)).cloned() else {
+                        out.unannounced += 1;
+                        continue;
+                    };
                     bars.println(&format!("FAILED {name}: {reason}"));
                     out.failed.push((toi, name, reason.to_string()));
                 }
@@ -222,10 +229,13 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
             out.missing.push((*toi, location.clone()));
         }
     }
+    let named: HashMap<u128, &String> = announced.iter().map(|((_, toi), l)| (*toi, l)).collect();
     for (toi, done) in started {
         if !done {
-            out.incomplete
-                .push((toi, names.get(&toi).cloned().unwrap_or_default()));
+            match named.get(&toi) {
+                Some(l) => out.incomplete.push((toi, (*l).clone())),
+                None => out.unannounced += 1,
+            }
         }
     }
     for pb in pbs.values() {
@@ -277,6 +287,13 @@ pub(crate) fn print_summary(out: &Outcome) {
             .collect();
         println!("packets not used: {}", d.join(", "));
     }
+    if out.stats.sessions_evicted > 0 || t.objects_evicted > 0 {
+        println!(
+            "evicted to make room: {} session(s), {} object(s) (the ones that made no progress \
+             first; a flood of junk cannot lock out a delivering session)",
+            out.stats.sessions_evicted, t.objects_evicted
+        );
+    }
     println!(
         "objects: {} complete, {} failed, {} incomplete, {} missing (FDT announced {})",
         out.completed.len(),
@@ -291,6 +308,13 @@ pub(crate) fn print_summary(out: &Outcome) {
     for (toi, name) in &out.incomplete {
         println!(
             "  incomplete: {name} (TOI {toi}): session ended or stopped before it could be decoded"
+        );
+    }
+    if out.unannounced > 0 {
+        println!(
+            "  {} object(s) that no FDT announced failed or stayed incomplete (not listed: junk, \
+             or a session joined without its FDT)",
+            out.unannounced
         );
     }
     for (toi, name) in &out.missing {

@@ -299,3 +299,66 @@ fn repair_with_nocode_is_refused() {
     ]));
     assert!(o.status.success());
 }
+
+/// A flood of 20,000 junk packets (a fresh random TSI and TOI each, an EXT_FTI claiming a
+/// huge RaptorQ object that can never make progress), then a legitimate session, through
+/// `flute recv --pcap` (issue 13 §4): the file is delivered, the summary counts the
+/// evictions, and the junk is not reported as files.
+#[test]
+fn a_flood_of_junk_sessions_does_not_lock_out_the_real_one() {
+    use flute_io::{PcapReader, PcapWriter};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    files(&dir, 1, |_| 200_000);
+    let real = tmp.path().join("real.pcap");
+    capture(&dir, &real, &["--fec", "raptorq"]);
+    let flood = tmp.path().join("flood.pcap");
+    let mut w = PcapWriter::create(&flood).unwrap();
+    let mut rng = flute_testkit::Rng::new(13);
+    let (src, dst) = (
+        "192.0.2.9:4000".parse().unwrap(),
+        "239.255.1.1:3400".parse().unwrap(),
+    );
+    for i in 0..20_000u64 {
+        let p = flute_testkit::flood_packet(&mut rng, None);
+        w.write_udp(Duration::from_micros(1_000_000 + i * 100), src, dst, &p)
+            .unwrap();
+    }
+    let mut r = PcapReader::open(&real).unwrap();
+    let mut t = Duration::from_secs(20);
+    while let Some(d) = r.next_datagram().unwrap() {
+        w.write_udp(t, d.src, d.dst, &d.payload).unwrap();
+        t += Duration::from_micros(100);
+    }
+    w.finish().unwrap();
+    let out = tmp.path().join("out");
+    let o = run(flute().args([
+        "recv",
+        "--pcap",
+        flood.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]));
+    let text = stdout(&o);
+    assert_eq!(
+        std::fs::read(out.join("d/f0000.html")).unwrap().len(),
+        200_000,
+        "the real file is delivered: {text}"
+    );
+    assert!(text.contains("evicted to make room: "), "{text}");
+    assert!(
+        text.contains("1 complete, 0 failed, 0 incomplete, 0 missing"),
+        "{text}"
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the announced file arrived: {text}"
+    );
+    assert!(
+        text.lines().count() < 200,
+        "the junk is summarised, not listed: {} lines",
+        text.lines().count()
+    );
+}
