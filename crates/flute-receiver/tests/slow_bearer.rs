@@ -427,3 +427,36 @@ fn a_silent_pause_longer_than_the_idle_timeout_still_fails_the_object() {
         "expected an idle-timeout failure, got {failed:?}"
     );
 }
+
+/// A timeout never throws away blocks already decoded while the same TOI goes on arriving:
+/// after the first block is decoded the sender falls silent for longer than the object idle
+/// timeout (no FDT repetition either), then sends the rest of the object; the object is
+/// completed, not failed and restarted from nothing.
+#[test]
+fn decoded_blocks_survive_a_silent_pause_longer_than_the_idle_timeout() {
+    let data = content();
+    let mut tx = MiniSender::new(9, Arc::new(RsGf28));
+    tx.add(
+        ObjectSpec::new(1, "file:///slow/a.bin", data.clone())
+            .symbol_length(E)
+            .max_block(K)
+            .repair(0.0),
+    );
+    let mut packets: Vec<(Duration, Vec<u8>)> = Vec::new();
+    let mut at = Duration::ZERO;
+    for f in tx.fdt_packets() {
+        packets.push((at, f));
+        at += Duration::from_millis(10);
+    }
+    for (i, p) in tx.object_packets(1).into_iter().enumerate() {
+        if i == usize::try_from(K).unwrap() {
+            // Block 0 is decoded by now.
+            at += Duration::from_secs(120);
+        }
+        packets.push((at, p));
+        at += Duration::from_millis(10);
+    }
+    let (got, failed) = receive(&packets, 0.0, 3);
+    assert!(failed.is_empty(), "failed {failed:?}");
+    assert!(got.as_deref() == Some(&data[..]), "not delivered intact");
+}
