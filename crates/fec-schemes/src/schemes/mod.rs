@@ -18,6 +18,8 @@ use std::sync::Arc;
 use crate::FecScheme;
 
 mod common;
+#[cfg(feature = "ldpc")]
+pub mod ldpc_staircase;
 pub mod no_code;
 pub mod raptor;
 pub mod raptorq;
@@ -35,5 +37,7 @@ pub fn builtin() -> Vec<Arc<dyn FecScheme>> {
         Arc::new(rs::RsGf2m),
         Arc::new(rs::RsGf28),
         Arc::new(rs::RsSmallBlock),
+        #[cfg(feature = "ldpc")]
+        Arc::new(ldpc_staircase::LdpcStaircase),
     ]
 }
