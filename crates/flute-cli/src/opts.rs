@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 use fec_schemes::Oti;
+use fec_schemes::schemes::ldpc_staircase::{self, LdpcStaircase};
 use fec_schemes::schemes::no_code::CompactNoCode;
 use fec_schemes::schemes::raptor::Raptor;
 use fec_schemes::schemes::raptorq::RaptorQ;
@@ -114,6 +115,8 @@ pub(crate) enum FecArg {
     Raptor,
     /// RaptorQ (FEC Encoding ID 6, RFC 6330).
     Raptorq,
+    /// LDPC-Staircase (FEC Encoding ID 3, RFC 5170), N1 = 3, PRNG seed 1.
+    Ldpc,
 }
 
 impl FecArg {
@@ -126,6 +129,7 @@ impl FecArg {
             Self::Rs129 => "Reed-Solomon Small Block (ID 129)",
             Self::Raptor => "Raptor (ID 1)",
             Self::Raptorq => "RaptorQ (ID 6)",
+            Self::Ldpc => "LDPC-Staircase (ID 3)",
         }
     }
 
@@ -176,6 +180,15 @@ impl FecArg {
             Self::Raptorq => RaptorQ::oti_for(len, e, b.unwrap_or(1024))
                 .or_else(|| RaptorQ::oti_for(len, e, 56_403))
                 .unwrap_or_else(|| RaptorQ::oti(len, e, 255, 1, 1)),
+            Self::Ldpc => {
+                // B and max_n are 16-bit on the wire and the SBN 12-bit (RFC 5170 §4):
+                // B grows past the default when the object needs more than 4096 blocks.
+                let kt = len.div_ceil(u64::from(e.max(1)));
+                let need = u32::try_from(kt.div_ceil(4096)).unwrap_or(u32::MAX);
+                let b = b.unwrap_or(1024).max(need).clamp(1, 50_000);
+                let max_n = ((f64::from(b) * factor).ceil() as u32).clamp(b, 65_535);
+                LdpcStaircase::oti(len, e, b, max_n, ldpc_staircase::DEFAULT_N1, 1)
+            }
         }
     }
 }
@@ -294,6 +307,7 @@ mod tests {
             FecArg::Rs129,
             FecArg::Raptor,
             FecArg::Raptorq,
+            FecArg::Ldpc,
         ] {
             for len in [0u64, 1, 1400, 1_000_000, 8_000_000] {
                 let oti = fec.oti(len, 1400, None, 20.0);
