@@ -825,3 +825,163 @@ impl BlockDecoder for LdpcDecoder {
         self.src.missing()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hex_literal::hex;
+
+    /// RFC 5170 §4.1: SBN 12 bits | ESI 20 bits, hand-assembled: SBN 0xABC, ESI 0x12345.
+    #[test]
+    fn rfc5170_4_1_payload_id_vector() {
+        let id = LdpcStaircase
+            .read_payload_id(&hex!("ABC12345"), None)
+            .unwrap();
+        assert_eq!((id.sbn, id.esi), (0xABC, 0x12345));
+        let oti = LdpcStaircase::oti(1000, 64, 16, 24, 3, 1);
+        let mut out = [0u8; 4];
+        LdpcStaircase.write_payload_id(&id, &oti, &mut out).unwrap();
+        assert_eq!(out, hex!("ABC12345"));
+        let too_big = PayloadId {
+            sbn: 1 << 12,
+            esi: 0,
+            source_block_length: None,
+        };
+        assert!(
+            LdpcStaircase
+                .write_payload_id(&too_big, &oti, &mut out)
+                .is_err()
+        );
+    }
+
+    /// RFC 5170 §4.2.4.1 (layout [UNV], see the module docs): HET 64, HEL 5, L = 66613,
+    /// E = 1400, N1m3 = 4 (N1 = 7), G = 1, B = 1024, max_n = 1229, seed = 0x01020304.
+    #[test]
+    fn rfc5170_4_2_ext_fti_vector() {
+        let bytes = hex!("40 05 000000010435 0578 04 01 0400 04CD 01020304");
+        let oti = LdpcStaircase.read_fti(&bytes).unwrap();
+        assert_eq!(
+            oti,
+            LdpcStaircase::oti(66613, 1400, 1024, 1229, 7, 0x0102_0304)
+        );
+        let mut out = [0u8; FTI_LEN];
+        assert_eq!(LdpcStaircase.write_fti(&oti, &mut out).unwrap(), FTI_LEN);
+        assert_eq!(out, bytes);
+        // FDT scheme-specific info: seed | N1m3 | G.
+        let ssi = LdpcStaircase.write_scheme_specific_info(&oti);
+        assert_eq!(ssi, hex!("01020304 04 01"));
+        assert_eq!(
+            LdpcStaircase.read_scheme_specific_info(&ssi).unwrap(),
+            oti.scheme_specific
+        );
+    }
+
+    /// Hostile EXT_FTI values: seed 0 or 2^31-1, G != 1, N1 above the bound, B = 0,
+    /// max_n < B, more than 4096 blocks, wrong HEL: typed errors, no panic.
+    #[test]
+    fn bad_input_ldpc_hostile_fti_values() {
+        let good = hex!("40 05 000000010435 0578 04 01 0400 04CD 01020304");
+        let patch = |at: usize, v: &[u8]| {
+            let mut b = good;
+            b[at..at + v.len()].copy_from_slice(v);
+            b
+        };
+        for bad in [
+            patch(16, &hex!("00000000")), // seed 0
+            patch(16, &hex!("7FFFFFFF")), // seed 2^31-1
+            patch(16, &hex!("FFFFFFFF")), // seed above 31 bits
+            patch(11, &[2]),              // G = 2
+            patch(11, &[0]),              // G = 0
+            patch(10, &[0xFF]),           // N1 = 258
+            patch(10, &[30]),             // N1 = 33 > MAX_N1
+            patch(12, &hex!("0000")),     // B = 0
+            patch(14, &hex!("0001")),     // max_n < B
+        ]
+        .iter()
+        {
+            assert!(
+                matches!(
+                    LdpcStaircase.read_fti(bad),
+                    Err(FecError::InvalidOti { .. })
+                ),
+                "{bad:02x?}"
+            );
+        }
+        // More than 4096 blocks (12-bit SBN): L = 2^40, E = 1, B = 1.
+        let many = LdpcStaircase::oti(1 << 40, 1, 1, 2, 3, 1);
+        assert!(matches!(
+            LdpcStaircase.validate_oti(&many),
+            Err(FecError::InvalidOti { field: "N", .. })
+        ));
+        // Wrong HEL.
+        let mut short = good;
+        short[1] = 4;
+        assert!(LdpcStaircase.read_fti(&short[..16]).is_err());
+        // A wrong-length scheme-specific info.
+        assert!(LdpcStaircase.read_scheme_specific_info(&[1, 2, 3]).is_err());
+    }
+
+    /// RFC 5170 §6.2: every row has at least two source entries and each source column
+    /// at least N1 (when N1 <= n-k); the repair columns form the staircase.
+    #[test]
+    fn rfc5170_6_2_matrix_shape() {
+        let m = Matrix::new(100, 20, 3, 7);
+        assert_eq!(m.repair_symbols(), 20);
+        for i in 0..20 {
+            assert!(m.row(i).len() >= 2, "row {i}");
+        }
+        for c in &m.cols {
+            assert!(c.len() >= 3);
+        }
+        // N1 larger than n-k is lowered to n-k instead of failing.
+        let m = Matrix::new(10, 2, 5, 7);
+        assert!(m.cols.iter().all(|c| c.len() == 2));
+    }
+
+    /// ML decoding: a block is recovered from k + a few symbols even when many of them
+    /// are repair symbols (peeling alone would stall), and a failure leaves the decoder
+    /// usable.
+    #[test]
+    fn rfc5170_6_4_ml_decoding_near_k() {
+        let (k, r, t) = (200u32, 100u32, 8usize);
+        let oti = LdpcStaircase::oti(u64::from(k) * t as u64, t as u16, k, k + r, 3, 99);
+        let block = LdpcStaircase.blocking(&oti).unwrap().block(0).unwrap();
+        let data: Vec<u8> = (0..k as usize * t).map(|i| (i * 13 + 5) as u8).collect();
+        let mut enc = LdpcStaircase
+            .encoder(&oti, &block, Bytes::from(data.clone()))
+            .unwrap();
+        let mut dec = LdpcStaircase.decoder(&oti, &block).unwrap();
+        // Symbols arrive in a seeded random order over all n ESIs; decode is tried after
+        // each one from k on.
+        let mut order: Vec<u32> = (0..k + r).collect();
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        for i in (1..order.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            order.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let mut buf = vec![0u8; t];
+        let mut used = 0;
+        let mut out = None;
+        for esi in order {
+            let n = enc.write_symbol(esi, &mut buf).unwrap();
+            dec.push(esi, &buf[..n]).unwrap();
+            used += 1;
+            if dec.is_decodable() {
+                match dec.decode() {
+                    Ok(b) => {
+                        out = Some(b);
+                        break;
+                    }
+                    Err(FecError::DecodeFailed) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+        assert_eq!(&out.unwrap()[..], &data[..]);
+        // 212 symbols with this seed (6 % overhead, the code's own at k = 200, N1 = 3);
+        // peeling alone needs noticeably more.
+        assert!(used <= k + 20, "needed {used} symbols for k = {k}");
+    }
+}
