@@ -794,6 +794,20 @@ fn hostile_variants(scheme: &dyn FecScheme, oti: &Oti) -> Vec<Oti> {
                 SchemeSpecific::ReedSolomon { m, g: u8::MAX },
             ]
         }
+        SchemeSpecific::LdpcStaircase { n1, seed } => {
+            let (n1, seed) = (*n1, *seed);
+            vec![
+                SchemeSpecific::LdpcStaircase { n1: 0, seed },
+                SchemeSpecific::LdpcStaircase { n1: 2, seed },
+                SchemeSpecific::LdpcStaircase { n1: u8::MAX, seed },
+                SchemeSpecific::LdpcStaircase { n1, seed: 0 },
+                SchemeSpecific::LdpcStaircase {
+                    n1,
+                    seed: 0x7FFF_FFFF,
+                },
+                SchemeSpecific::LdpcStaircase { n1, seed: u32::MAX },
+            ]
+        }
         _ => Vec::new(),
     };
     for s in ss {

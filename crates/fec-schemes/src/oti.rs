@@ -37,6 +37,13 @@ pub enum SchemeSpecific {
         /// Number of encoding symbols per packet G.
         g: u8,
     },
+    /// LDPC-Staircase (RFC 5170 §4.2.3): N1 (1s per source column) and the PRNG seed.
+    LdpcStaircase {
+        /// N1, at least 3 (N1 - 3 on the wire, 8 bits).
+        n1: u8,
+        /// PRNG seed, 1..=2^31-2 (32 bits).
+        seed: u32,
+    },
     /// Opaque bytes for a scheme the FEC building block does not know.
     Opaque(Vec<u8>),
 }

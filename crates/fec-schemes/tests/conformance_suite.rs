@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "ldpc")]
+use fec_schemes::schemes::ldpc_staircase::LdpcStaircase;
 use fec_schemes::schemes::no_code::CompactNoCode;
 use fec_schemes::schemes::raptor::Raptor;
 use fec_schemes::schemes::raptorq::RaptorQ;
@@ -71,5 +73,19 @@ fec_schemes::fec_conformance!(
     vec![
         RsSmallBlock::oti(1077, 64, 8, 12),
         RsSmallBlock::oti(500, 32, 20, 40)
+    ]
+);
+
+#[cfg(feature = "ldpc")]
+fec_schemes::fec_conformance!(
+    ldpc_staircase,
+    LdpcStaircase,
+    vec![
+        // one block, short last symbol, 50 % repair, N1 = 3
+        LdpcStaircase::oti(1000, 64, 16, 24, 3, 1),
+        // several blocks, the last one smaller; N1 = 7, a large seed
+        LdpcStaircase::oti(10_001, 32, 100, 130, 7, 0x7FFF_FFFE),
+        // k = 1 blocks
+        LdpcStaircase::oti(50, 16, 1, 4, 3, 12345),
     ]
 );

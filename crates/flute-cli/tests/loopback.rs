@@ -62,7 +62,7 @@ fn require_multicast() {
 
 #[test]
 fn demo_unicast_every_scheme_recovers_loss() {
-    for fec in ["nocode", "rs", "rs2m", "rs129", "raptor", "raptorq"] {
+    for fec in ["nocode", "rs", "rs2m", "rs129", "raptor", "raptorq", "ldpc"] {
         eprintln!("=== {fec}");
         assert_pass(&demo(fec, &["--unicast"]));
     }

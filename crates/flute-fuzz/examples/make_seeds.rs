@@ -24,10 +24,11 @@ fn sample_otis(registry: &FecRegistry) -> Vec<Oti> {
             1 => SchemeSpecific::Raptor { z: 1, n: 1, al: 4 },
             6 => SchemeSpecific::RaptorQ { z: 1, n: 1, al: 4 },
             2 => SchemeSpecific::ReedSolomon { m: 8, g: 1 },
+            3 => SchemeSpecific::LdpcStaircase { n1: 3, seed: 1 },
             _ => SchemeSpecific::None,
         };
         let max_n = match key.encoding_id.0 {
-            2 | 5 | 129 => Some(12),
+            2 | 3 | 5 | 129 => Some(12),
             _ => None,
         };
         out.push(Oti {

@@ -308,6 +308,11 @@ impl SourceBlockBuffer {
             .collect()
     }
 
+    /// The padded `k * E` buffer as collected so far (missing symbols are zeros).
+    pub fn padded(&self) -> &[u8] {
+        &self.data
+    }
+
     /// The padded `k * E` buffer, for decoders that fill in missing symbols.
     pub fn padded_mut(&mut self) -> &mut [u8] {
         &mut self.data

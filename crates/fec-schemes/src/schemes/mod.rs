@@ -21,10 +21,17 @@ use crate::FecScheme;
 
 // Helpers of the codec schemes: with some codecs left out, some helpers have no user.
 #[cfg_attr(
-    not(all(feature = "raptor", feature = "raptorq", feature = "reed-solomon")),
+    not(all(
+        feature = "raptor",
+        feature = "raptorq",
+        feature = "reed-solomon",
+        feature = "ldpc"
+    )),
     allow(dead_code)
 )]
 mod common;
+#[cfg(feature = "ldpc")]
+pub mod ldpc_staircase;
 pub mod no_code;
 #[cfg(feature = "raptor")]
 pub mod raptor;
@@ -52,5 +59,7 @@ pub fn builtin() -> Vec<Arc<dyn FecScheme>> {
         Arc::new(rs::RsGf28),
         Arc::new(rs::RsSmallBlock),
     ]);
+    #[cfg(feature = "ldpc")]
+    v.push(Arc::new(ldpc_staircase::LdpcStaircase));
     v
 }
