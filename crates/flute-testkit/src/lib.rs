@@ -551,6 +551,12 @@ pub fn make_oti(scheme: &dyn FecScheme, l: u64, e: u16, b: u32, repair: f64) -> 
         FecEncodingId::SMALL_BLOCK_SYSTEMATIC => {
             (SchemeSpecific::None, Some(max_n.min(255)), b.min(254))
         }
+        // LDPC-Staircase (RFC 5170): N1 = 3, PRNG seed 1; B and max_n are 16-bit fields.
+        FecEncodingId::LDPC_STAIRCASE => (
+            SchemeSpecific::LdpcStaircase { n1: 3, seed: 1 },
+            Some(max_n.min(65_535)),
+            b.min(65_535),
+        ),
         _ => (SchemeSpecific::None, None, b),
     };
     let oti = Oti {
