@@ -671,12 +671,12 @@ impl LdpcDecoder {
             // The same operations on the symbols.
             let mut rhs: Vec<Vec<u8>> = Vec::with_capacity(eq_rows.len());
             // Peeled values are needed first.
-            let mut values = self.apply_plan(&plan, t);
+            let (mut values, at) = self.apply_plan(&plan, t);
             for &i in &eq_rows {
                 let mut acc = vec![0u8; t];
                 for v in row_vars(i) {
                     if index[v] == usize::MAX {
-                        xor_into(&mut acc, self.value(v, &values, t));
+                        xor_into(&mut acc, self.value(v, &values, &at, t));
                     }
                 }
                 rhs.push(acc);
@@ -698,16 +698,22 @@ impl LdpcDecoder {
             self.commit(values, t);
             return true;
         }
-        let values = self.apply_plan(&plan, t);
+        let (values, _) = self.apply_plan(&plan, t);
         self.commit(values, t);
         true
     }
 
-    /// The current value of variable `v`: received, or solved earlier in `values`.
-    fn value<'a>(&'a self, v: usize, values: &'a [(usize, Vec<u8>)], t: usize) -> &'a [u8] {
+    /// The current value of variable `v`: received, or solved by peeling (`values`, found
+    /// through the index `at`).
+    fn value<'a>(
+        &'a self,
+        v: usize,
+        values: &'a [(usize, Vec<u8>)],
+        at: &[usize],
+        t: usize,
+    ) -> &'a [u8] {
         let k = self.matrix.k as usize;
         if v < k && self.src.has(v as u32) {
-            // SourceBlockBuffer has no shared accessor; solved sources live in `values`.
             return self.src_slice(v, t);
         }
         if v >= k {
@@ -715,10 +721,8 @@ impl LdpcDecoder {
                 return s;
             }
         }
-        values
-            .iter()
-            .rev()
-            .find(|(x, _)| *x == v)
+        at.get(v)
+            .and_then(|&i| values.get(i))
             .map_or(&[], |(_, s)| s.as_slice())
     }
 
@@ -727,7 +731,8 @@ impl LdpcDecoder {
     }
 
     /// Runs the peeling plan on the symbols.
-    fn apply_plan(&self, plan: &[(usize, usize)], t: usize) -> Vec<(usize, Vec<u8>)> {
+    #[allow(clippy::type_complexity)]
+    fn apply_plan(&self, plan: &[(usize, usize)], t: usize) -> (Vec<(usize, Vec<u8>)>, Vec<usize>) {
         let k = self.matrix.k as usize;
         let mut values: Vec<(usize, Vec<u8>)> = Vec::with_capacity(plan.len());
         // Index of each solved variable in `values`, for O(1) lookups.
@@ -757,7 +762,7 @@ impl LdpcDecoder {
             at[v] = values.len();
             values.push((v, acc));
         }
-        values
+        (values, at)
     }
 
     fn commit(&mut self, values: Vec<(usize, Vec<u8>)>, t: usize) {
@@ -806,7 +811,9 @@ impl BlockDecoder for LdpcDecoder {
                 Err(FecError::ConflictingSymbol { esi })
             };
         }
-        if self.done {
+        // Memory bound (catalogue item 39), as for the fountain codes: beyond 2k + 64
+        // symbols more cannot realistically help, so they are not stored.
+        if self.done || u64::from(self.src.count() + self.repair_count) >= 2 * u64::from(k) + 64 {
             return Ok(PushOutcome::NotNeeded);
         }
         *slot = Some(symbol.into());
