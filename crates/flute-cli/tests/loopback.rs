@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{flute, free_port, run};
+use common::{flute, free_port, run, spawn_recv};
 use std::time::Duration;
 
 fn demo(fec: &str, extra: &[&str]) -> Output {
@@ -119,22 +119,7 @@ fn send_and_recv_processes_unicast() {
         let (src, out) = (tmp.path().join("src"), tmp.path().join("out"));
         write_tree(&src);
         let port = free_port();
-        let recv = flute()
-            .args([
-                "recv",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--out",
-                out.to_str().unwrap(),
-                "--once",
-                "--timeout",
-                "10",
-                "-q",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let recv = spawn_recv(port, &out);
         std::thread::sleep(Duration::from_millis(300));
         let s = run(flute()
             .args([
@@ -330,22 +315,7 @@ fn ctrl_c_closes_the_session_cleanly() {
     let (file, out) = (tmp.path().join("a.txt"), tmp.path().join("out"));
     std::fs::write(&file, b"carousel until Ctrl-C\n".repeat(50)).unwrap();
     let port = free_port();
-    let recv = flute()
-        .args([
-            "recv",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--out",
-            out.to_str().unwrap(),
-            "--once",
-            "--timeout",
-            "20",
-            "-q",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let recv = spawn_recv(port, &out);
     std::thread::sleep(Duration::from_millis(300));
     let send = flute()
         .args([
