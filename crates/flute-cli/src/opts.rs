@@ -405,6 +405,33 @@ pub(crate) fn human_rate(bits_per_sec: f64) -> String {
     }
 }
 
+/// A socket error as a sentence: what was tried, the OS error, and what to do about it.
+pub(crate) fn socket_error(what: &str, addr: std::net::SocketAddr, e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let hint = match e.kind() {
+        K::AddrInUse => "another program already uses this port: stop it or choose another port",
+        K::AddrNotAvailable => {
+            "this address is not one of this host's: use a local address, 0.0.0.0 / [::], or a multicast group"
+        }
+        K::PermissionDenied => {
+            "the system refused it (a broadcast address, a privileged port or a firewall rule)"
+        }
+        K::InvalidInput => "check the address, the port and --interface / --bind",
+        _ if e.raw_os_error() == Some(19) => {
+            "no such network interface: check --interface (see `ip link`)"
+        }
+        _ if e.raw_os_error() == Some(101) => {
+            "no route to that network: check the address, or name the interface with --interface"
+        }
+        _ => "",
+    };
+    if hint.is_empty() {
+        format!("cannot {what} {addr}: {e}")
+    } else {
+        format!("cannot {what} {addr}: {e}; {hint}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -362,7 +362,8 @@ pub(crate) fn run(
                 batched: !args.no_batch,
                 ..UdpOptions::default()
             };
-            let sock = UdpReceiver::bind(listen, args.source, &opts).map_err(|e| e.to_string())?;
+            let sock = UdpReceiver::bind(listen, args.source, &opts)
+                .map_err(|e| crate::opts::socket_error("listen on", listen, &e))?;
             if !args.quiet {
                 eprintln!("listening on {} ({:?} I/O)", sock.local_addr(), sock.mode());
             }

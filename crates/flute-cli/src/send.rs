@@ -424,7 +424,8 @@ pub(crate) fn run(
         let mut sink = PcapSink::create(pcap, src, args.dest).map_err(|e| e.to_string())?;
         drive(&mut sender, &mut sink, interrupt, &mut observe)?
     } else {
-        let sock = UdpSender::open(args.dest, args.bind, &opts).map_err(|e| e.to_string())?;
+        let sock = UdpSender::open(args.dest, args.bind, &opts)
+            .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
         let local = sock.local_addr().map_err(|e| e.to_string())?;
         let udp = UdpSink { socket: sock };
         let (stats, udp) = match &args.pcap {

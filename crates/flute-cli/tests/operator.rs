@@ -362,3 +362,31 @@ fn a_flood_of_junk_sessions_does_not_lock_out_the_real_one() {
         text.lines().count()
     );
 }
+
+/// A port another program holds: the error names the cause and the fix, not only the OS
+/// error. (Ported from the operator branch, with its `socket_error` sentences.)
+#[test]
+fn listen_port_in_use_names_the_cause() {
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let o = run(flute()
+        .args([
+            "recv",
+            "--timeout",
+            "1",
+            "--listen",
+            &addr.to_string(),
+            "--out",
+        ])
+        .arg(d.path().join("o")));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a second bind of a held port is refused"
+    );
+    let e = stderr(&o);
+    assert!(e.contains(&format!("cannot listen on {addr}")), "{e}");
+    assert!(e.contains("another program already uses this port"), "{e}");
+    drop(held);
+}
