@@ -209,7 +209,13 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                     bars.println(&format!("FAILED {name}: {reason}"));
                     out.failed.push((toi, name, reason.to_string()));
                 }
-                ReceiverEvent::SessionClosed { .. } if once => stop = true,
+                // `--once` waits for a sender to close its session; a session the receiver
+                // evicted (junk of a flood) is not that.
+                ReceiverEvent::SessionClosed { reason, .. }
+                    if once && reason != flute_receiver::CloseReason::Evicted =>
+                {
+                    stop = true
+                }
                 _ => {}
             }
         }
