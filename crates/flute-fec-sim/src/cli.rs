@@ -77,7 +77,7 @@ pub struct Args {
     /// Write SVG plots only.
     #[arg(long)]
     pub no_png: bool,
-    /// No progress and no per-case lines on stderr.
+    /// Print nothing (no progress, no per-case lines, no table); the files hold the results.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
@@ -283,7 +283,9 @@ pub fn run_with_catalog(
     if !args.no_plots {
         files.extend(plot::write_plots(&args.out, &results, !args.no_png)?);
     }
-    print_table(&results);
+    if !args.quiet {
+        print_table(&results);
+    }
     Ok(RunSummary {
         results,
         skipped,
