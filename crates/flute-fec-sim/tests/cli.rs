@@ -1,5 +1,7 @@
 //! The command line end to end: files written, their formats, and typed errors for bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::ExitCode;
 
 use clap::Parser as _;

@@ -12,6 +12,8 @@
 //! `rfc6330_1_release_*` repeats them with 100 000 trials per K and is run by
 //! `.ci/steps/fec-sim.sh` (`cargo test --release -p flute-fec-sim -- --ignored`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fec_schemes::FecRegistry;
 use flute_fec_sim::{
     BlockShape, CaseParams, CaseResult, Catalog, LossSpec, Order, Proportion, simulate,
