@@ -29,6 +29,26 @@ fn register_font() {
     });
 }
 
+/// Ten well-separated colours (the "tab10" set), then plotters' 99-colour palette.
+fn color_of(i: usize) -> RGBAColor {
+    const TAB10: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    match TAB10.get(i) {
+        Some(&(r, g, b)) => RGBColor(r, g, b).to_rgba(),
+        None => Palette99::pick(i).to_rgba(),
+    }
+}
+
 /// One point of a series: x, p, lower and upper bound.
 #[derive(Debug, Clone, Copy)]
 struct Pt {
@@ -58,8 +78,8 @@ fn dims(r: &CaseResult) -> [(&'static str, String); 7] {
         ("T", format!("T={}", row.symbol_size)),
         ("repair", format!("repair={}", row.repair)),
         ("blocks", format!("blocks={}", row.blocks)),
-        ("order", row.order.name().to_string()),
-        ("loss", row.loss.clone()),
+        ("order", format!("order={}", row.order.name())),
+        ("loss", format!("loss={}", row.loss)),
     ]
 }
 
@@ -144,6 +164,7 @@ pub fn write_plots(
     let mut groups: BTreeMap<String, Vec<Pt>> = BTreeMap::new();
     for r in &all {
         let family = r.row.loss.split(':').next().unwrap_or("");
+        let family = if family == "none" { "iid" } else { family };
         let mut key = label_of(r, &lab.varying, "loss");
         if lab.varying.contains(&"loss") {
             key = format!("{key} ({family})");
@@ -266,7 +287,7 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(e)?;
     for (i, s) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = color_of(i);
         let positive: Vec<(f64, f64)> = s
             .points
             .iter()

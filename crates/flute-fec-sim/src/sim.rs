@@ -219,6 +219,10 @@ struct TrialOut {
 const CHUNK: usize = 16;
 /// Upper bound of `trials * blocks` (the engine keeps 8 bytes per block trial).
 pub const MAX_BLOCK_TRIALS: u64 = 100_000_000;
+/// Upper bound of the encoding symbols kept in memory per case (n * T), 1 GiB.
+pub const MAX_SYMBOL_BYTES: u64 = 1 << 30;
+/// Upper bound of the packets of one trial (n * blocks).
+pub const MAX_PACKETS_PER_TRIAL: u64 = 10_000_000;
 /// Upper bound of the curve's length.
 const MAX_CURVE_POINTS: usize = 100_000;
 
@@ -246,6 +250,15 @@ pub fn simulate(
     let k = p.block.source_symbols;
     let t = usize::from(p.oti.encoding_symbol_length);
     let n = p.n;
+    if u64::from(n) * t as u64 > MAX_SYMBOL_BYTES
+        || u64::from(n) * u64::from(c.blocks) > MAX_PACKETS_PER_TRIAL
+    {
+        return Err(SimError::BadArg(format!(
+            "n = {n} symbols of {t} bytes in {} blocks: more than {MAX_SYMBOL_BYTES} bytes of \
+             symbols or {MAX_PACKETS_PER_TRIAL} packets per trial",
+            c.blocks
+        )));
+    }
 
     // The source block and all its encoding symbols, once per case.
     let mut data_rng = Rng::new(mix64(c.seed ^ 0xDA7A_DA7A_DA7A_DA7A));

@@ -129,6 +129,14 @@ fn bad_input_is_a_typed_error() {
     let reg = FecRegistry::with_builtin;
     let a = args(dir.path(), &["--fec", "ldpc"]);
     assert!(matches!(run(reg(), a), Err(SimError::UnknownScheme { .. })));
+    // 56403 * 101 symbols of 65535 bytes would be 373 GB: refused before any allocation.
+    let a = args(
+        dir.path(),
+        &[
+            "--fec", "raptorq", "--k", "56403", "-t", "65535", "--repair", "100",
+        ],
+    );
+    assert!(matches!(run(reg(), a), Err(SimError::BadArg(_))));
     let a = args(dir.path(), &["--loss", "ge:0.5"]);
     assert!(matches!(run(reg(), a), Err(SimError::BadLoss { .. })));
     let a = args(dir.path(), &["--loss", "trace:/nonexistent/fec-sim-trace"]);
