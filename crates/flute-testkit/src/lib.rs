@@ -142,6 +142,76 @@ impl LossModel {
     }
 }
 
+/// A [`LossModel`] in motion: the model and, for Gilbert-Elliott, the current state. One
+/// call of [`LossProcess::lost`] per packet, in order; the draws come from the caller's
+/// [`Rng`], so a process is as reproducible as its generator. [`Channel`] uses one, and so
+/// does the FEC simulator (`flute-fec-sim`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossProcess {
+    model: LossModel,
+    bad: bool,
+}
+
+impl LossProcess {
+    /// A process that starts in the good state.
+    pub fn new(model: LossModel) -> Self {
+        Self { model, bad: false }
+    }
+
+    /// A process whose first state is drawn from the stationary distribution of the
+    /// Gilbert-Elliott chain (bad with probability `p / (p + r)`), so that short packet
+    /// sequences are not biased towards the good state. Draws nothing for the other models.
+    pub fn stationary(model: LossModel, rng: &mut Rng) -> Self {
+        let bad = match model {
+            LossModel::GilbertElliott {
+                p_good_to_bad,
+                p_bad_to_good,
+                ..
+            } => {
+                let total = p_good_to_bad + p_bad_to_good;
+                total > 0.0 && rng.chance(p_good_to_bad / total)
+            }
+            LossModel::None | LossModel::Uniform(_) => false,
+        };
+        Self { model, bad }
+    }
+
+    /// The model.
+    pub fn model(&self) -> LossModel {
+        self.model
+    }
+
+    /// Whether the Gilbert-Elliott chain is in its bad state.
+    pub fn is_bad(&self) -> bool {
+        self.bad
+    }
+
+    /// Whether the next packet is lost. Gilbert-Elliott first moves the chain one step
+    /// (good to bad with `p_good_to_bad`, bad to good with `p_bad_to_good`), then loses the
+    /// packet with the new state's loss probability.
+    pub fn lost(&mut self, rng: &mut Rng) -> bool {
+        match self.model {
+            LossModel::None => false,
+            LossModel::Uniform(p) => rng.chance(p),
+            LossModel::GilbertElliott {
+                p_good_to_bad,
+                p_bad_to_good,
+                loss_good,
+                loss_bad,
+            } => {
+                if self.bad {
+                    if rng.chance(p_bad_to_good) {
+                        self.bad = false;
+                    }
+                } else if rng.chance(p_good_to_bad) {
+                    self.bad = true;
+                }
+                rng.chance(if self.bad { loss_bad } else { loss_good })
+            }
+        }
+    }
+}
+
 /// Channel behaviour.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChannelConfig {
@@ -230,7 +300,7 @@ pub struct ChannelStats {
 pub struct Channel<T = Vec<u8>> {
     cfg: ChannelConfig,
     rng: Rng,
-    bad: bool,
+    loss: LossProcess,
     seq: u64,
     queue: BinaryHeap<Reverse<(Instant, u64)>>,
     items: HashMap<u64, T>,
@@ -243,7 +313,7 @@ impl<T: Clone> Channel<T> {
         Self {
             cfg,
             rng: Rng::new(seed),
-            bad: false,
+            loss: LossProcess::new(cfg.loss),
             seq: 0,
             queue: BinaryHeap::new(),
             items: HashMap::new(),
@@ -252,25 +322,7 @@ impl<T: Clone> Channel<T> {
     }
 
     fn lost(&mut self) -> bool {
-        match self.cfg.loss {
-            LossModel::None => false,
-            LossModel::Uniform(p) => self.rng.chance(p),
-            LossModel::GilbertElliott {
-                p_good_to_bad,
-                p_bad_to_good,
-                loss_good,
-                loss_bad,
-            } => {
-                if self.bad {
-                    if self.rng.chance(p_bad_to_good) {
-                        self.bad = false;
-                    }
-                } else if self.rng.chance(p_good_to_bad) {
-                    self.bad = true;
-                }
-                self.rng.chance(if self.bad { loss_bad } else { loss_good })
-            }
-        }
+        self.loss.lost(&mut self.rng)
     }
 
     fn enqueue(&mut self, now: Instant, packet: T) {
@@ -929,6 +981,32 @@ mod tests {
         }
         let lost = c.stats().lost as f64 / 50_000.0;
         assert!((lost - 0.1).abs() < 0.03, "{lost}");
+    }
+
+    #[test]
+    fn loss_process_stationary_start_has_the_mean_loss_from_the_first_packet() {
+        // Gilbert (loss 1 in bad, 0 in good), p = 0.05, r = 0.3: stationary loss 1/7. Over
+        // many short runs the first packet is lost at that rate only with the stationary
+        // start; a start in the good state would lose it with p = 0.05 only.
+        let model = LossModel::GilbertElliott {
+            p_good_to_bad: 0.05,
+            p_bad_to_good: 0.3,
+            loss_good: 0.0,
+            loss_bad: 1.0,
+        };
+        assert!((model.mean_loss() - 1.0 / 7.0).abs() < 1e-12);
+        let mut rng = Rng::new(11);
+        let runs = 40_000;
+        let first_lost = (0..runs)
+            .filter(|_| LossProcess::stationary(model, &mut rng).lost(&mut rng))
+            .count() as f64
+            / f64::from(runs);
+        assert!((first_lost - 1.0 / 7.0).abs() < 0.01, "{first_lost}");
+        let mut cold = LossProcess::new(model);
+        assert!(!cold.is_bad());
+        let mut rng = Rng::new(12);
+        let lost = (0..200_000).filter(|_| cold.lost(&mut rng)).count() as f64 / 200_000.0;
+        assert!((lost - 1.0 / 7.0).abs() < 0.01, "{lost}");
     }
 
     #[test]
