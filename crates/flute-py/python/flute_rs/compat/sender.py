@@ -226,7 +226,11 @@ class Oti:
         """The flute_rs.Oti this describes (raises ValueError if it is invalid)."""
         e = self._encoding_symbol_length
         b = self._maximum_source_block_length
-        n = min(b + self._max_number_of_parity_symbols, U32)
+        # Reed-Solomon: announce the field's largest max_n (2^m - 1). RFC 5510 gives a block
+        # of k symbols n = floor(k * max_n / B) encoding symbols, so a short last block can
+        # still carry its parity symbols, as flute-alc sends them; the number sent is
+        # max_number_of_parity_symbols (or the percentage), capped by n - k.
+        n = max(b, (1 << (8 if self._fec_encoding_id != 2 else self._m)) - 1)
         fid = self._fec_encoding_id
         if fid == 0:
             return flute_rs.Oti.no_code(e, b)
