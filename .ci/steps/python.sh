@@ -10,6 +10,8 @@ python="${PYTHON:-python3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$python" -m venv "$work/venv"
+# shellcheck disable=SC1091
+source "$work/venv/bin/activate"  # maturin's build backend runs `maturin` from PATH
 py="$work/venv/bin/python"
 "$py" -m pip install -q "maturin>=1.9.4,<2" "pytest>=7" "flute-alc==1.11.7"
 
