@@ -13,12 +13,15 @@ trap 'rm -rf "$work"' EXIT
 # shellcheck disable=SC1091
 source "$work/venv/bin/activate"  # maturin's build backend runs `maturin` from PATH
 py="$work/venv/bin/python"
-"$py" -m pip install -q "maturin>=1.9.4,<2" "pytest>=7" "flute-alc==1.11.7"
+"$py" -m pip install -q "maturin>=1.9.4,<2" "pytest>=7" "flute-alc==1.11.7" mypy
 
 # Release build (the RaptorQ and RS codecs are far too slow in debug builds for the
 # interop cases); maturin sets PYO3_BUILD_EXTENSION_MODULE itself.
 "$py" -m pip install -q --no-build-isolation ./crates/flute-py
 "$py" -c 'import flute_rs, flute; print("flute_rs", flute_rs.__version__, "and flute-alc installed")'
+
+# The installed package type-checks with its stubs (_flute_rs.pyi, py.typed).
+(cd "$work" && "$py" -m mypy --strict --no-incremental -p flute_rs)
 
 cd crates/flute-py
 set +e

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ._errors import (
     DuplicateObjectError,
@@ -111,7 +111,7 @@ _SENDER_OPTIONS = {
 }
 
 
-def _split_sender_options(options: dict) -> Tuple[dict, dict]:
+def _split_sender_options(options: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     sender = {k: v for k, v in options.items() if k in _SENDER_OPTIONS}
     obj = {k: v for k, v in options.items() if k not in _SENDER_OPTIONS}
     return sender, obj

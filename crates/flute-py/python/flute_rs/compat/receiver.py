@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections
 import ipaddress
 import os
-from typing import Deque, List, Optional
+from typing import Any, Deque, Dict, List, Optional
 
 import flute_rs
 
@@ -63,7 +63,7 @@ class Config:
     def object_timeout_ms(self, value: Optional[int]) -> None:
         self._object_timeout_ms = None if value is None else check_int("object_timeout_ms", value, 0, U64)
 
-    def _native_options(self) -> dict:
+    def _native_options(self) -> Dict[str, Any]:
         def secs(ms: Optional[int]) -> float:
             return _FOREVER if ms is None else min(ms / 1000.0, _FOREVER)
 
@@ -103,7 +103,7 @@ class UDPEndpoint:
         self.port = port
         self.source_address = source_address
 
-    def _native(self) -> dict:
+    def _native(self) -> Dict[str, Optional[str]]:
         try:
             ip = ipaddress.ip_address(self.destination_group_address)
             dst = f"[{ip}]:{self.port}" if ip.version == 6 else f"{ip}:{self.port}"
@@ -119,7 +119,7 @@ class UDPEndpoint:
 
 
 class _Base:
-    def __init__(self, writer: ObjectWriterBuilder, config: Config, **native) -> None:
+    def __init__(self, writer: ObjectWriterBuilder, config: Config, **native: Any) -> None:
         if not isinstance(writer, ObjectWriterBuilder):
             raise TypeError(f"writer must be an ObjectWriterBuilder, not {type(writer).__name__}")
         if not isinstance(config, Config):
@@ -179,7 +179,6 @@ class MultiReceiver(_Base):
 
     def __init__(self, writer: ObjectWriterBuilder, config: Config) -> None:
         super().__init__(writer, config)
-        self._endpoints: dict = {}
 
     def push(self, endpoint: UDPEndpoint, data: bytes) -> None:
         if not isinstance(endpoint, UDPEndpoint):

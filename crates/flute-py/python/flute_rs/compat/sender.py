@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Callable, Dict, Optional, Set
 
 import flute_rs
 
@@ -248,7 +248,7 @@ class Oti:
             return flute_rs.Oti.raptor(e, b, alignment=self._alignment)
         raise ValueError(f"FEC Encoding ID {fid} has no codec")
 
-    def repair_options(self) -> dict:
+    def repair_options(self) -> Dict[str, int]:
         """The flute_rs insert options for the repair symbols this OTI asks for."""
         if self._fec_encoding_id == 0:
             return {}
@@ -374,11 +374,11 @@ class Sender:
         except ValueError as e:
             raise TypeError(str(e)) from None
         self._next_toi = 1
-        self._live = set()
+        self._live: Set[int] = set()
         # Bound method, for the per-datagram path.
         self._read = self._native.read
 
-    def _insert(self, insert, *args, oti: Optional[Oti], **kwargs) -> int:
+    def _insert(self, insert: Callable[..., int], *args: Any, oti: Optional[Oti], **kwargs: Any) -> int:
         o = self._oti if oti is None else oti
         if not isinstance(o, Oti):
             raise TypeError(f"oti must be a sender.Oti or None, not {type(o).__name__}")
