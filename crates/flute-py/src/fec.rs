@@ -1,11 +1,12 @@
 //! `flute_rs.Oti`: how objects are FEC-coded, for every scheme the `fec-schemes` registry
-//! has a codec for (FEC Encoding IDs 0, 1, 2, 5, 6 and 129/0).
+//! has a codec for (FEC Encoding IDs 0, 1, 2, 3, 5, 6 and 129/0).
 //!
 //! An `Oti` here is a recipe: the OTI of an object depends on its transfer length (RFC 5052
 //! §6.2), which is only known when the object is inserted; [`FecKind::oti_for`] makes it.
 
 use std::sync::{Arc, LazyLock};
 
+use fec_schemes::schemes::ldpc_staircase::LdpcStaircase;
 use fec_schemes::schemes::no_code::CompactNoCode;
 use fec_schemes::schemes::raptor::Raptor;
 use fec_schemes::schemes::raptorq::RaptorQ;
@@ -41,6 +42,14 @@ pub(crate) enum FecKind {
     },
     /// Reed-Solomon, Small Block Systematic (ID 129, instance 0).
     RsSmallBlock { e: u16, b: u32, max_n: u32 },
+    /// LDPC-Staircase (ID 3): B, max_n, N1 and the PRNG seed.
+    Ldpc {
+        e: u16,
+        b: u32,
+        max_n: u32,
+        n1: u8,
+        seed: u32,
+    },
     /// Raptor (ID 1); `z: None` picks Z from the transfer length.
     Raptor {
         e: u16,
@@ -67,6 +76,13 @@ impl FecKind {
             Self::RsGf28 { e, b, max_n } => RsGf28::oti(len, e, b, max_n),
             Self::RsGf2m { e, b, max_n, m, g } => RsGf2m::oti(len, e, b, max_n, m, g),
             Self::RsSmallBlock { e, b, max_n } => RsSmallBlock::oti(len, e, b, max_n),
+            Self::Ldpc {
+                e,
+                b,
+                max_n,
+                n1,
+                seed,
+            } => LdpcStaircase::oti(len, e, b, max_n, n1, seed),
             Self::Raptor { e, max_k, z, n, al } => {
                 if let Some(z) = z {
                     return Raptor::oti(len, e, z, n, al);
@@ -103,6 +119,7 @@ impl FecKind {
             | Self::RsGf28 { e, .. }
             | Self::RsGf2m { e, .. }
             | Self::RsSmallBlock { e, .. }
+            | Self::Ldpc { e, .. }
             | Self::Raptor { e, .. }
             | Self::RaptorQ { e, .. } => e,
         }
@@ -114,6 +131,7 @@ impl FecKind {
             Self::RsGf28 { .. } => "Reed-Solomon GF(2^8)",
             Self::RsGf2m { .. } => "Reed-Solomon GF(2^m)",
             Self::RsSmallBlock { .. } => "Reed-Solomon Small Block Systematic",
+            Self::Ldpc { .. } => "LDPC-Staircase",
             Self::Raptor { .. } => "Raptor",
             Self::RaptorQ { .. } => "RaptorQ",
         }
@@ -254,6 +272,26 @@ impl PyOti {
         })
     }
 
+    /// LDPC-Staircase (FEC Encoding ID 3, RFC 5170): `n1` (N1, 1..=32 here) ones per source
+    /// column of the parity-check matrix and the PRNG `seed` both ends use to build it.
+    #[staticmethod]
+    #[pyo3(signature = (symbol_length = Int(1400), max_source_block_length = Int(1024), max_encoding_symbols = Int(1280), n1 = Int(3), seed = Int(1)))]
+    fn ldpc_staircase(
+        symbol_length: Int<u16>,
+        max_source_block_length: Int<u32>,
+        max_encoding_symbols: Int<u32>,
+        n1: Int<u8>,
+        seed: Int<u32>,
+    ) -> PyResult<Self> {
+        Self::new(FecKind::Ldpc {
+            e: symbol_length.0,
+            b: max_source_block_length.0,
+            max_n: max_encoding_symbols.0,
+            n1: n1.0,
+            seed: seed.0,
+        })
+    }
+
     /// RaptorQ (FEC Encoding ID 6, RFC 6330). `source_blocks` (Z, 1..=255) defaults to the
     /// smallest number of blocks of at most `max_source_block_length` symbols.
     #[staticmethod]
@@ -305,18 +343,20 @@ impl PyOti {
             FecKind::NoCode { b, .. }
             | FecKind::RsGf28 { b, .. }
             | FecKind::RsGf2m { b, .. }
-            | FecKind::RsSmallBlock { b, .. } => b,
+            | FecKind::RsSmallBlock { b, .. }
+            | FecKind::Ldpc { b, .. } => b,
             FecKind::Raptor { max_k, .. } | FecKind::RaptorQ { max_k, .. } => max_k,
         }
     }
 
-    /// Maximum number of encoding symbols per block (max_n), for Reed-Solomon.
+    /// Maximum number of encoding symbols per block (max_n), for Reed-Solomon and LDPC-Staircase.
     #[getter]
     fn max_encoding_symbols(&self) -> Option<u32> {
         match self.kind {
             FecKind::RsGf28 { max_n, .. }
             | FecKind::RsGf2m { max_n, .. }
-            | FecKind::RsSmallBlock { max_n, .. } => Some(max_n),
+            | FecKind::RsSmallBlock { max_n, .. }
+            | FecKind::Ldpc { max_n, .. } => Some(max_n),
             _ => None,
         }
     }
@@ -348,6 +388,15 @@ impl PyOti {
             ),
             FecKind::RsSmallBlock { e, b, max_n } => format!(
                 "Oti.reed_solomon_small_block(symbol_length={e}, max_source_block_length={b}, max_encoding_symbols={max_n})"
+            ),
+            FecKind::Ldpc {
+                e,
+                b,
+                max_n,
+                n1,
+                seed,
+            } => format!(
+                "Oti.ldpc_staircase(symbol_length={e}, max_source_block_length={b}, max_encoding_symbols={max_n}, n1={n1}, seed={seed})"
             ),
             FecKind::Raptor { e, max_k, z, n, al } => format!(
                 "Oti.raptor(symbol_length={e}, max_source_block_length={max_k}, source_blocks={}, sub_blocks={n}, alignment={al})",

@@ -70,9 +70,10 @@ impl PacketInfo {
 pub(crate) fn parse_packet(py: Python<'_>, datagram: &Bound<'_, PyAny>) -> PyResult<PacketInfo> {
     let data = self::datagram(datagram)?;
     guard(|| {
-        let parser = AlcParser::new(&REGISTRY);
+        // The same verdict as `flute inspect` and the receiver (alc's parse_checked).
+        let parser = AlcParser::new(&**REGISTRY);
         let p = parser
-            .parse(&data)
+            .parse_checked(&data, None)
             .map_err(|e| error(Kind::InvalidPacket, e.to_string()))?;
         let lct = p.lct();
         let oti = match p.oti() {

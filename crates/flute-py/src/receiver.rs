@@ -37,7 +37,7 @@ impl SharedWall {
 }
 
 impl WallClock for SharedWall {
-    fn now(&self) -> SystemTime {
+    fn wall_time(&self, _now: Instant) -> SystemTime {
         UNIX_EPOCH + Duration::from_nanos(self.0.load(Ordering::Relaxed))
     }
 }

@@ -17,6 +17,7 @@ SCHEMES = {
     "rs_small_block": (Oti.reed_solomon_small_block(1400, 50, 60), 10),
     "raptor": (Oti.raptor(1400, 60), 20),
     "raptorq": (Oti.raptorq(1400, 60), 12),
+    "ldpc_staircase": (Oti.ldpc_staircase(1400, 50, 70), 20),
 }
 
 

@@ -43,6 +43,14 @@ class Oti:
         alignment: Optional[int] = None,
     ) -> Oti: ...
     @staticmethod
+    def ldpc_staircase(
+        symbol_length: int = 1400,
+        max_source_block_length: int = 1024,
+        max_encoding_symbols: int = 1280,
+        n1: int = 3,
+        seed: int = 1,
+    ) -> Oti: ...
+    @staticmethod
     def raptorq(
         symbol_length: int = 1400,
         max_source_block_length: int = 1024,
