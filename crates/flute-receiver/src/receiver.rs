@@ -172,6 +172,21 @@ pub enum ReceiverEvent {
         /// Why.
         reason: CloseReason,
     },
+    /// An object ended incomplete and is kept for file repair (only with
+    /// [`ReceiverConfig::repair_max_objects`] > 0): ask for the missing symbols with
+    /// [`Receiver::repair_request`], feed the answer to [`Receiver::handle_repair_symbols`]
+    /// (or give up with [`Receiver::abandon_repair`]). It ends later in `ObjectComplete` or
+    /// `ObjectFailed`.
+    ObjectIncomplete {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: u128,
+        /// Content-Location (the repair query's `fileURI`).
+        content_location: String,
+        /// Why it ended incomplete.
+        reason: FailReason,
+    },
 }
 
 /// Counters of the receiver.
@@ -199,6 +214,8 @@ struct Ctx {
     objects: usize,
     unattributed: SessionStats,
     retired: SessionStats,
+    /// Objects kept for file repair (`crate::repair`).
+    repair: crate::repair::Parked,
 }
 
 struct ObjectState {
@@ -282,9 +299,11 @@ impl Receiver {
             used: 0,
             max: config.max_buffered_bytes,
         };
+        let repair = crate::repair::Parked::new(&config);
         Self {
             cfg: config,
             ctx: Ctx {
+                repair,
                 sink,
                 events: VecDeque::new(),
                 budget,
@@ -510,6 +529,21 @@ impl Receiver {
             .objects
             .get(&toi)
             .map(|o| o.asm.missing())
+    }
+
+    /// The objects kept for file repair (`crate::repair`).
+    pub(crate) fn parked(&self) -> &crate::repair::Parked {
+        &self.ctx.repair
+    }
+
+    /// What file repair (`crate::repair`) works with.
+    pub(crate) fn repair_parts(&mut self) -> crate::repair::RepairParts<'_> {
+        crate::repair::RepairParts {
+            cfg: &self.cfg,
+            parked: &mut self.ctx.repair,
+            sink: &mut *self.ctx.sink,
+            events: &mut self.ctx.events,
+        }
     }
 }
 
@@ -959,6 +993,17 @@ fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: FailReason) {
         return;
     };
     ctx.objects = ctx.objects.saturating_sub(1);
+    // File repair: an incomplete object with an FDT entry may be kept instead (`repair.rs`).
+    if let Some(file) = o.file.clone() {
+        if ctx.repair.accepts(s.id, toi, &reason, o.asm.held()) {
+            let (asm, pipeline) = (o.asm, o.pipeline);
+            let event = ctx
+                .repair
+                .park(s.id, toi, asm, file, pipeline, reason, &mut ctx.budget);
+            ctx.events.push_back(event);
+            return;
+        }
+    }
     o.asm.release(&mut ctx.budget);
     if let Some(p) = o.pipeline.take() {
         p.abort();

@@ -162,6 +162,21 @@ impl<'s> ContainerCodec<'s> {
         &self.blocking
     }
 
+    /// The scheme.
+    pub fn scheme(&self) -> &'s dyn FecScheme {
+        self.scheme
+    }
+
+    /// The OTI.
+    pub fn oti(&self) -> &'s Oti {
+        self.oti
+    }
+
+    /// T, the Encoding Symbol Length, in bytes (at least 1).
+    pub fn symbol_length(&self) -> usize {
+        self.t
+    }
+
     /// Bytes of a group's header: Length Indicator and FEC Payload ID.
     pub fn header_len(&self) -> usize {
         2 + self.scheme.payload_id_len()

@@ -50,6 +50,7 @@
 mod apd;
 mod container;
 mod query;
+mod respond;
 
 pub use apd::{
     APD_NAMESPACE, ApdError, MAX_SERVICE_URI_LEN, MAX_SERVICE_URIS, MAX_WAIT_SECS, PostFileRepair,
@@ -59,3 +60,4 @@ pub use query::{
     GET_QUERY_MAX, IdRange, QueryError, QueryLimits, RepairQuery, RequestForm, SymbolRequest,
     ranges_of,
 };
+pub use respond::{ReadAt, ResponseError, ResponseLimits, count_symbols, respond};
