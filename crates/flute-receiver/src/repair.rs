@@ -246,6 +246,15 @@ impl Receiver {
         Some(query_for(&p.asm, &p.file.content_location))
     }
 
+    /// The FEC Object Transmission Information of the waiting object (`session`, `toi`): a
+    /// client uses it to bound and split its requests (`flute_repair::split_query`).
+    pub fn repair_oti(&self, session: &SessionId, toi: u128) -> Option<&fec_schemes::Oti> {
+        self.parked()
+            .objects
+            .get(&(*session, toi))
+            .map(|p| &p.asm.oti)
+    }
+
     /// Feeds a repair response body (`application/simpleSymbolContainer`, TS 26.346
     /// §9.3.6) to the waiting object (`session`, `toi`).
     ///

@@ -60,4 +60,7 @@ pub use query::{
     GET_QUERY_MAX, IdRange, QueryError, QueryLimits, RepairQuery, RequestForm, SymbolRequest,
     ranges_of,
 };
-pub use respond::{ReadAt, ResponseError, ResponseLimits, count_symbols, respond};
+pub use respond::{
+    Emit, ReadAt, ResponseError, ResponseLimits, count_symbols, respond, respond_streaming,
+    split_query,
+};

@@ -130,25 +130,66 @@ pub fn respond(
     limits: &ResponseLimits,
     read: ReadAt<'_>,
 ) -> Result<Vec<u8>, ResponseError> {
+    let mut all = Vec::new();
+    respond_streaming(
+        codec,
+        query,
+        limits,
+        u16::MAX,
+        usize::MAX,
+        read,
+        &mut |chunk| {
+            if all.is_empty() {
+                all = chunk;
+            } else {
+                all.extend_from_slice(&chunk);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(all)
+}
+
+/// Hands out the body in pieces as it is built.
+pub type Emit<'a> = &'a mut dyn FnMut(Vec<u8>) -> Result<(), String>;
+
+/// [`respond`] for a server that streams: groups of at most `max_group` symbols, handed to
+/// `emit` in pieces of about `chunk_bytes` (a piece ends on a group boundary), so that the
+/// memory held is one piece (plus one block's data when repair symbols are asked for)
+/// whatever the size of the answer. Validation happens before the first `read` or `emit`;
+/// an `emit` error (the client went away) stops the work with [`ResponseError::Read`].
+#[allow(clippy::too_many_arguments)]
+pub fn respond_streaming(
+    codec: &ContainerCodec<'_>,
+    query: &RepairQuery,
+    limits: &ResponseLimits,
+    max_group: u16,
+    chunk_bytes: usize,
+    read: ReadAt<'_>,
+    emit: Emit<'_>,
+) -> Result<u64, ResponseError> {
     let symbols = count_symbols(codec, query, limits.max_symbols)?;
-    let t = codec.symbol_length();
-    let groups = symbols.div_ceil(u64::from(u16::MAX)) + query.parts.len() as u64;
-    let cap = symbols
-        .saturating_mul(t as u64)
-        .saturating_add(groups.saturating_mul(codec.header_len() as u64));
-    let mut out = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
+    let mut w = Writer {
+        codec,
+        out: Vec::new(),
+        chunk: chunk_bytes.max(1),
+        max_group: u32::from(max_group.max(1)),
+        emit,
+        buf: Vec::new(),
+    };
     let blocking = *codec.blocking();
     if query.parts.is_empty() {
         for block in blocking.iter() {
-            source_range(codec, &block, 0, block.source_symbols, read, &mut out)?;
+            w.source_range(&block, 0, block.source_symbols, read)?;
         }
-        return Ok(out);
+        w.flush()?;
+        return Ok(symbols);
     }
     for part in &query.parts {
         for sbn in part.sbn.iter() {
             let block = blocking.block(sbn).map_err(ResponseError::Fec)?;
             if part.esi.is_empty() {
-                source_range(codec, &block, 0, block.source_symbols, read, &mut out)?;
+                w.source_range(&block, 0, block.source_symbols, read)?;
                 continue;
             }
             let mut encoder: Option<Box<dyn BlockEncoder>> = None;
@@ -156,14 +197,7 @@ pub fn respond(
                 let k = block.source_symbols;
                 // The source part of the range, then the repair part.
                 if r.first() < k {
-                    source_range(
-                        codec,
-                        &block,
-                        r.first(),
-                        r.last().min(k - 1) + 1,
-                        read,
-                        &mut out,
-                    )?;
+                    w.source_range(&block, r.first(), r.last().min(k - 1) + 1, read)?;
                 }
                 if r.last() >= k {
                     let first = r.first().max(k);
@@ -171,18 +205,15 @@ pub fn respond(
                         Some(e) => e,
                         None => encoder.insert(encoder_for(codec, &block, read)?),
                     };
-                    repair_range(
-                        codec,
-                        &block,
-                        enc.as_mut(),
-                        IdRange::new(first, r.last()),
-                        &mut out,
-                    )?;
+                    if let Some(range) = IdRange::new(first, r.last()) {
+                        w.repair_range(&block, enc.as_mut(), range)?;
+                    }
                 }
             }
         }
     }
-    Ok(out)
+    w.flush()?;
+    Ok(symbols)
 }
 
 /// The Payload ID of symbol `esi` of block `sbn` (a scheme that carries the Source Block
@@ -195,65 +226,207 @@ fn pid(sbn: u32, esi: u32) -> PayloadId {
     }
 }
 
-/// Source symbols `first..end` of `block`, in groups of at most 65 535.
-fn source_range(
-    codec: &ContainerCodec<'_>,
-    block: &BlockSpec,
-    first: u32,
-    end: u32,
-    read: ReadAt<'_>,
-    out: &mut Vec<u8>,
-) -> Result<(), ResponseError> {
-    let t = codec.symbol_length();
-    let mut esi = first;
-    let mut buf = Vec::new();
-    while esi < end {
-        let n = (end - esi).min(u32::from(u16::MAX));
-        // n * t <= 65 535 * 65 535 fits in u64 and, as a buffer, in memory bounded by the
-        // response limit checked before.
-        let bytes = n as usize * t;
-        buf.clear();
-        buf.resize(bytes, 0);
-        let start = u64::from(esi) * t as u64;
-        let avail = block.len.saturating_sub(start).min(bytes as u64) as usize;
-        read_exact_at(read, block.offset + start, &mut buf[..avail])?;
-        codec
-            .write_group(&pid(block.sbn, esi), &buf, out)
-            .map_err(ResponseError::Container)?;
-        esi += n;
-    }
-    Ok(())
+struct Writer<'c, 'e> {
+    codec: &'c ContainerCodec<'c>,
+    out: Vec<u8>,
+    chunk: usize,
+    max_group: u32,
+    emit: Emit<'e>,
+    buf: Vec<u8>,
 }
 
-fn repair_range(
-    codec: &ContainerCodec<'_>,
-    block: &BlockSpec,
-    enc: &mut dyn BlockEncoder,
-    range: Option<IdRange>,
-    out: &mut Vec<u8>,
-) -> Result<(), ResponseError> {
-    let Some(range) = range else {
-        return Ok(());
-    };
-    let t = codec.symbol_length();
-    let mut esi = range.first();
-    let mut buf = Vec::new();
-    loop {
-        let n = (range.last() - esi).min(u32::from(u16::MAX) - 1) + 1;
-        buf.clear();
-        buf.resize(n as usize * t, 0);
-        for (i, sym) in buf.chunks_exact_mut(t).enumerate() {
-            enc.write_symbol(esi + i as u32, sym)
-                .map_err(ResponseError::Fec)?;
-        }
-        codec
-            .write_group(&pid(block.sbn, esi), &buf, out)
+impl Writer<'_, '_> {
+    fn group(&mut self, sbn: u32, esi: u32) -> Result<(), ResponseError> {
+        self.codec
+            .write_group(&pid(sbn, esi), &self.buf, &mut self.out)
             .map_err(ResponseError::Container)?;
-        match (esi + n - 1).checked_add(1) {
-            Some(next) if next <= range.last() => esi = next,
-            _ => return Ok(()),
+        if self.out.len() >= self.chunk {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ResponseError> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let piece = std::mem::take(&mut self.out);
+        (self.emit)(piece).map_err(ResponseError::Read)
+    }
+
+    /// Source symbols `first..end` of `block`.
+    fn source_range(
+        &mut self,
+        block: &BlockSpec,
+        first: u32,
+        end: u32,
+        read: ReadAt<'_>,
+    ) -> Result<(), ResponseError> {
+        let t = self.codec.symbol_length();
+        let mut esi = first;
+        while esi < end {
+            let n = (end - esi).min(self.max_group);
+            // n <= 65 535 symbols of T <= 65 535 bytes; the response limit was checked.
+            let bytes = n as usize * t;
+            self.buf.clear();
+            self.buf.resize(bytes, 0);
+            let start = u64::from(esi) * t as u64;
+            let avail = block.len.saturating_sub(start).min(bytes as u64) as usize;
+            read_exact_at(read, block.offset + start, &mut self.buf[..avail])?;
+            self.group(block.sbn, esi)?;
+            esi += n;
+        }
+        Ok(())
+    }
+
+    /// Repair symbols `range` of `block`, from its encoder.
+    fn repair_range(
+        &mut self,
+        block: &BlockSpec,
+        enc: &mut dyn BlockEncoder,
+        range: IdRange,
+    ) -> Result<(), ResponseError> {
+        let t = self.codec.symbol_length();
+        let mut esi = range.first();
+        loop {
+            let n = (range.last() - esi).min(self.max_group - 1) + 1;
+            self.buf.clear();
+            self.buf.resize(n as usize * t, 0);
+            for (i, sym) in self.buf.chunks_exact_mut(t).enumerate() {
+                enc.write_symbol(esi + i as u32, sym)
+                    .map_err(ResponseError::Fec)?;
+            }
+            self.group(block.sbn, esi)?;
+            match (esi + n - 1).checked_add(1) {
+                Some(next) if next <= range.last() => esi = next,
+                _ => return Ok(()),
+            }
         }
     }
+}
+
+/// Splits `query` into queries of at most `max_symbols` symbols and about `max_len`
+/// characters each (a single part longer than `max_len` still makes one query), so that a
+/// client can bound every response and keep every request under the server's limits. Whole
+/// blocks and ranges are cut into ESI ranges where needed; consecutive whole blocks stay
+/// one SBN range. Errors as [`count_symbols`] for parts outside the object.
+pub fn split_query(
+    codec: &ContainerCodec<'_>,
+    query: &RepairQuery,
+    max_symbols: u64,
+    max_len: usize,
+) -> Result<Vec<RepairQuery>, ResponseError> {
+    use crate::SymbolRequest;
+    let max_symbols = max_symbols.max(1);
+    let blocking = codec.blocking();
+    // Units of work: (part, symbols), each at most max_symbols.
+    let mut units: Vec<(SymbolRequest, u64)> = Vec::new();
+    let push_block = |units: &mut Vec<(SymbolRequest, u64)>, sbn: u32, k: u32| {
+        if u64::from(k) <= max_symbols {
+            // Merge with the previous whole-block unit when consecutive and it fits.
+            if let Some((prev, n)) = units.last_mut() {
+                if prev.esi.is_empty()
+                    && prev.sbn.last().checked_add(1) == Some(sbn)
+                    && *n + u64::from(k) <= max_symbols
+                {
+                    if let Some(r) = IdRange::new(prev.sbn.first(), sbn) {
+                        prev.sbn = r;
+                        *n += u64::from(k);
+                        return;
+                    }
+                }
+            }
+            units.push((SymbolRequest::blocks(IdRange::single(sbn)), u64::from(k)));
+        } else if let Some(all) = IdRange::new(0, k.saturating_sub(1)) {
+            for r in cut(all, max_symbols) {
+                units.push((SymbolRequest::symbols(sbn, vec![r]), r.len()));
+            }
+        }
+    };
+    if query.parts.is_empty() {
+        for b in blocking.iter() {
+            push_block(&mut units, b.sbn, b.source_symbols);
+        }
+    }
+    for part in &query.parts {
+        if u64::from(part.sbn.last()) >= blocking.blocks {
+            return Err(ResponseError::SbnOutOfRange {
+                sbn: part.sbn.last(),
+                blocks: blocking.blocks,
+            });
+        }
+        for sbn in part.sbn.iter() {
+            let block = blocking.block(sbn).map_err(ResponseError::Fec)?;
+            if part.esi.is_empty() {
+                push_block(&mut units, sbn, block.source_symbols);
+                continue;
+            }
+            for r in &part.esi {
+                for piece in cut(*r, max_symbols) {
+                    // Join ESI ranges of the same block into one part when they fit.
+                    if let Some((prev, n)) = units.last_mut() {
+                        if prev.sbn == IdRange::single(sbn)
+                            && !prev.esi.is_empty()
+                            && *n + piece.len() <= max_symbols
+                        {
+                            prev.esi.push(piece);
+                            *n += piece.len();
+                            continue;
+                        }
+                    }
+                    units.push((SymbolRequest::symbols(sbn, vec![piece]), piece.len()));
+                }
+            }
+        }
+    }
+    let base = RepairQuery::whole_file(query.file_uri.clone())
+        .encode()
+        .len();
+    let mut out = Vec::new();
+    let mut cur: Vec<SymbolRequest> = Vec::new();
+    let (mut n, mut len) = (0u64, base);
+    for (part, count) in units {
+        let plen = part_len(&part);
+        if !cur.is_empty() && (n + count > max_symbols || len + plen > max_len) {
+            out.push(RepairQuery {
+                file_uri: query.file_uri.clone(),
+                parts: std::mem::take(&mut cur),
+            });
+            (n, len) = (0, base);
+        }
+        n += count;
+        len += plen;
+        cur.push(part);
+    }
+    if !cur.is_empty() {
+        out.push(RepairQuery {
+            file_uri: query.file_uri.clone(),
+            parts: cur,
+        });
+    }
+    Ok(out)
+}
+
+/// `r` cut into ranges of at most `max` values.
+fn cut(r: IdRange, max: u64) -> Vec<IdRange> {
+    let mut out = Vec::new();
+    let mut first = u64::from(r.first());
+    let last = u64::from(r.last());
+    while first <= last {
+        let end = (first + max - 1).min(last);
+        // Both ends are within r, so within u32.
+        if let Some(piece) = IdRange::new(first as u32, end as u32) {
+            out.push(piece);
+        }
+        first = end + 1;
+    }
+    out
+}
+
+/// Characters `&SBN=...[;ESI=...]` takes in a query.
+fn part_len(p: &crate::SymbolRequest) -> usize {
+    let esi: usize = p.esi.iter().map(|r| r.to_string().len() + 1).sum();
+    5 + p.sbn.to_string().len() + if p.esi.is_empty() { 0 } else { 4 + esi }
 }
 
 fn read_exact_at(read: ReadAt<'_>, offset: u64, buf: &mut [u8]) -> Result<(), ResponseError> {
@@ -350,6 +523,100 @@ mod tests {
         }
         assert!(dec.is_decodable());
         assert_eq!(&dec.decode().unwrap()[..], &file[..]);
+    }
+
+    /// Streaming in small groups and pieces gives the same symbols as one body.
+    #[test]
+    fn streaming_gives_the_same_symbols_in_small_groups() {
+        let file = data(5000);
+        let oti = CompactNoCode::oti(5000, 16, 64);
+        let reg = FecRegistry::with_builtin();
+        let scheme = reg.for_oti(&oti).unwrap();
+        let codec = ContainerCodec::new(&**scheme, &oti).unwrap();
+        let q = RepairQuery::whole_file("f");
+        let mut read = |off: u64, buf: &mut [u8]| {
+            let off = off as usize;
+            buf.copy_from_slice(&file[off..off + buf.len()]);
+            Ok(())
+        };
+        let mut pieces = Vec::new();
+        let n = respond_streaming(
+            &codec,
+            &q,
+            &ResponseLimits::default(),
+            3,
+            100,
+            &mut read,
+            &mut |p| {
+                pieces.push(p);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(n, 313);
+        assert!(pieces.iter().all(|p| p.len() <= 100 + 3 * 16 + 6));
+        let body: Vec<u8> = pieces.concat();
+        let groups = codec.parse(&body, 1000).unwrap();
+        assert!(groups.iter().all(|g| g.count <= 3));
+        let got: Vec<u8> = groups.iter().flat_map(|g| g.symbols.to_vec()).collect();
+        assert_eq!(&got[..5000], &file[..]);
+        // The client went away: the work stops with an error.
+        let stop = respond_streaming(
+            &codec,
+            &q,
+            &ResponseLimits::default(),
+            3,
+            100,
+            &mut read,
+            &mut |_| Err("gone".into()),
+        );
+        assert_eq!(stop, Err(ResponseError::Read("gone".into())));
+    }
+
+    #[test]
+    fn split_bounds_symbols_and_length() {
+        let oti = CompactNoCode::oti(100_000, 10, 100);
+        let reg = FecRegistry::with_builtin();
+        let scheme = reg.for_oti(&oti).unwrap();
+        let codec = ContainerCodec::new(&**scheme, &oti).unwrap();
+        // Whole file: 100 blocks of 100 symbols, 250 symbols per query.
+        let qs = split_query(&codec, &RepairQuery::whole_file("f"), 250, 10_000).unwrap();
+        let total: u64 = qs
+            .iter()
+            .map(|q| count_symbols(&codec, q, u64::MAX).unwrap())
+            .sum();
+        assert_eq!(total, 10_000);
+        for q in &qs {
+            assert!(count_symbols(&codec, q, u64::MAX).unwrap() <= 250);
+        }
+        assert_eq!(qs[0].encode(), "fileURI=f&SBN=0-1");
+        // Many scattered ESIs: short queries.
+        let q = RepairQuery {
+            file_uri: "f".into(),
+            parts: (0..100)
+                .map(|b| {
+                    SymbolRequest::symbols(b, (0..50).map(|e| IdRange::single(e * 2)).collect())
+                })
+                .collect(),
+        };
+        let qs = split_query(&codec, &q, 1_000_000, 1000).unwrap();
+        assert!(qs.len() > 1);
+        for part in &qs {
+            assert!(part.encode().len() <= 1000 + 300, "{}", part.encode().len());
+        }
+        let total: u64 = qs
+            .iter()
+            .map(|q| count_symbols(&codec, q, u64::MAX).unwrap())
+            .sum();
+        assert_eq!(total, 5000);
+        // Whole block bigger than the limit: ESI ranges.
+        let q = RepairQuery {
+            file_uri: "f".into(),
+            parts: vec![SymbolRequest::blocks(IdRange::single(3))],
+        };
+        let qs = split_query(&codec, &q, 30, 1000).unwrap();
+        assert_eq!(qs.len(), 4);
+        assert_eq!(qs[3].encode(), "fileURI=f&SBN=3;ESI=90-99");
     }
 
     #[test]
