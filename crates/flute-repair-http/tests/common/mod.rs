@@ -123,11 +123,28 @@ pub fn raw(addr: SocketAddr, request: &str) -> (u16, Vec<u8>) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = match buf.windows(4).position(|w| w == b"\r\n\r\n") {
-        Some(p) => buf[p + 4..].to_vec(),
-        None => Vec::new(),
+    let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return (status, Vec::new());
     };
-    (status, body)
+    let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
+    let body = buf[p + 4..].to_vec();
+    if !head.contains("transfer-encoding: chunked") {
+        return (status, body);
+    }
+    // Chunked transfer coding (RFC 9112 §7.1).
+    let mut out = Vec::new();
+    let mut rest = &body[..];
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size_line = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let size = usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16).unwrap();
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+    (status, out)
 }
 
 pub fn get(addr: SocketAddr, query: &str) -> (u16, Vec<u8>) {
