@@ -9,6 +9,7 @@ mod inspect;
 mod opts;
 mod progress;
 mod recv;
+mod repair;
 mod send;
 
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Cmd {
     Inspect(inspect::InspectArgs),
     /// Send a generated file over loopback through a seeded lossy path and verify it.
     Demo(demo::DemoArgs),
+    /// Serve 3GPP TS 26.346 §9.3 file repair requests over HTTP for the files given.
+    RepairServer(repair::RepairServerArgs),
 }
 
 /// Ctrl-C handling shared by the subcommands: the first press asks for a graceful stop
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Cmd::Recv(a) => recv::run(a, &interrupt),
         Cmd::Inspect(a) => inspect::run(a),
         Cmd::Demo(a) => demo::run(a, &interrupt),
+        Cmd::RepairServer(a) => repair::run_server(a, &interrupt),
     };
     match result {
         Ok(code) => code,

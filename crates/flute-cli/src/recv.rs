@@ -56,6 +56,8 @@ pub(crate) struct RecvArgs {
     /// No progress bars or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) repair: crate::repair::RecvRepairArgs,
 }
 
 /// What a receive run saw, for the summary and the exit status.
@@ -73,6 +75,10 @@ pub(crate) struct Outcome {
     /// From the first to the last batch of datagrams.
     pub(crate) active: Duration,
     pub(crate) interrupted: bool,
+    /// Bytes of symbols taken from repair servers (TS 26.346 §9.3).
+    pub(crate) repaired_bytes: u64,
+    /// HTTP repair requests made.
+    pub(crate) repair_requests: u64,
 }
 
 impl Outcome {
@@ -105,6 +111,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
     stop_when_done: Option<&dyn Fn(&Outcome) -> bool>,
     interrupt: &Interrupt,
     bars: &Bars,
+    repair: &crate::repair::RecvRepairArgs,
 ) -> Result<Outcome, String> {
     let mut rx = Receiver::with_sink(cfg, sink);
     let mut out = Outcome::default();
@@ -203,6 +210,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
         }
     })
     .map_err(|e| e.to_string())?;
+    crate::repair::after_receive(repair, &mut rx, &mut out, &mut started, bars);
     for (toi, done) in started {
         if !done {
             out.incomplete
@@ -250,6 +258,13 @@ pub(crate) fn print_summary(out: &Outcome) {
     if out.dropped_by_filter > 0 {
         println!("packets dropped by --drop: {}", out.dropped_by_filter);
     }
+    if out.repair_requests > 0 {
+        println!(
+            "repaired {} over HTTP in {} request(s)",
+            human_bytes(out.repaired_bytes),
+            out.repair_requests
+        );
+    }
     if !t.dropped.is_empty() {
         let d: Vec<String> = t
             .dropped
@@ -281,6 +296,7 @@ pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
     if !args.tsi.is_empty() {
         cfg.tsi_allow_list = Some(args.tsi.clone());
     }
+    args.repair.configure(&mut cfg);
     if args.pcap.is_some() {
         // Replaying a capture: a session ends with the capture.
         cfg.session_idle_timeout = Duration::from_secs(3600);
@@ -317,6 +333,7 @@ pub(crate) fn run(args: RecvArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         None,
         interrupt,
         &bars,
+        &args.repair,
     )?;
     out.dropped_by_filter = lossy.dropped;
     print_summary(&out);

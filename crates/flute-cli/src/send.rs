@@ -92,16 +92,19 @@ pub(crate) struct SendArgs {
     /// No progress bar or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) repair_server: crate::repair::SendRepairArgs,
 }
 
 /// One file to send.
-struct Item {
-    path: PathBuf,
-    location: String,
-    len: u64,
+pub(crate) struct Item {
+    pub(crate) path: PathBuf,
+    pub(crate) location: String,
+    pub(crate) len: u64,
 }
 
-fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
+/// The files `paths` name, with the Content-Locations they are announced under.
+pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<Item>) -> Result<(), String> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?
@@ -216,6 +219,7 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
     if args.cenc == CencArg::Zstd && args.profile == ProfileArg::Mbms {
         return Err("--cenc zstd is not allowed with --profile 3gpp".into());
     }
+    let repair_side = crate::repair::SendSide::start(&args.repair_server, &args)?;
     let start = Instant::now();
     let mut sender = build_sender(&args, start)?;
     let total: u64 = items.iter().map(|i| i.len).sum();
@@ -305,6 +309,7 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
         eprintln!("stopped by Ctrl-C");
         return Ok(ExitCode::from(130));
     }
+    repair_side.linger(interrupt);
     if st.objects_failed > 0 {
         return Ok(ExitCode::FAILURE);
     }
