@@ -502,6 +502,26 @@ mod tests {
         assert_eq!(got, file);
     }
 
+    /// The hex example of docs/repair.md, byte for byte.
+    #[test]
+    fn docs_repair_md_hex_example() {
+        let oti = CompactNoCode::oti(10, 4, 2);
+        let body = answer(
+            &oti,
+            b"0123456789",
+            "fileURI=f&SBN=0;ESI=1&SBN=1",
+            ResponseLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            [
+                0x00, 0x01, 0x00, 0x00, 0x00, 0x01, b'4', b'5', b'6', b'7', //
+                0x00, 0x01, 0x00, 0x01, 0x00, 0x00, b'8', b'9', 0x00, 0x00,
+            ]
+        );
+    }
+
     /// RaptorQ repair symbols (ESI >= k) come from the encoder and decode the block.
     #[test]
     fn repair_symbols_from_the_encoder_decode() {
