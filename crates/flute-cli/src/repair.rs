@@ -31,12 +31,16 @@ pub(crate) struct RecvRepairArgs {
     /// Attempts per repair request (other servers picked at random, jittered back-off).
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub(crate) repair_attempts: u32,
+    /// Also repair from the servers the FDT announces (3GPP postFileRepair), waiting at
+    /// least the back-off it gives.
+    #[arg(long)]
+    pub(crate) repair_announced: bool,
 }
 
 impl RecvRepairArgs {
     /// True if repair was asked for.
     pub(crate) fn enabled(&self) -> bool {
-        !self.urls.is_empty()
+        !self.urls.is_empty() || self.repair_announced
     }
 
     /// Turns on the receiver's keeping of incomplete objects.
@@ -58,6 +62,17 @@ pub(crate) struct SendRepairArgs {
     /// With --repair-listen: stop serving this many seconds after the transmission ended.
     #[arg(long, value_parser = parse_secs, value_name = "S", requires = "repair_listen")]
     pub(crate) repair_linger: Option<Duration>,
+    /// The repair server URL announced in the FDT (3GPP postFileRepair serviceURI).
+    /// Default: http://ADDR:PORT/repair of --repair-listen, unless ADDR is unspecified
+    /// (0.0.0.0, ::), in which case nothing is announced without this option.
+    #[arg(long, value_name = "URL", requires = "repair_listen")]
+    pub(crate) repair_announce: Option<String>,
+    /// Announced offsetTime: receivers wait this many seconds after the transmission.
+    #[arg(long, value_parser = parse_secs, default_value = "0", value_name = "S")]
+    pub(crate) repair_offset: Duration,
+    /// Announced randomTimePeriod: receivers add a random wait of up to this many seconds.
+    #[arg(long, value_parser = parse_secs, default_value = "0", value_name = "S")]
+    pub(crate) repair_random: Duration,
 }
 
 /// Arguments of `flute repair-server`.
@@ -163,8 +178,11 @@ mod imp {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// A repair server beside `flute send`.
-    pub(crate) struct SendSide(Option<(BackgroundServer, Option<Duration>)>);
+    /// A repair server beside `flute send`, and what the FDT announces of it.
+    pub(crate) struct SendSide(
+        Option<(BackgroundServer, Option<Duration>)>,
+        Vec<fdt::XmlElement>,
+    );
 
     impl SendSide {
         pub(crate) fn start(
@@ -172,7 +190,7 @@ mod imp {
             send: &crate::send::SendArgs,
         ) -> Result<Self, String> {
             let Some(listen) = args.repair_listen else {
-                return Ok(Self(None));
+                return Ok(Self(None, Vec::new()));
             };
             if send.cenc != crate::opts::CencArg::None {
                 return Err(
@@ -187,7 +205,34 @@ mod imp {
                 send.repair,
             )?;
             let bg = start(files, listen, ServerConfig::default())?;
-            Ok(Self(Some((bg, args.repair_linger))))
+            let url = match &args.repair_announce {
+                Some(u) => Some(u.clone()),
+                None if bg.local_addr().ip().is_unspecified() => {
+                    eprintln!(
+                        "note: --repair-listen on {} is not announced in the FDT; give --repair-announce URL",
+                        bg.local_addr()
+                    );
+                    None
+                }
+                None => Some(format!("http://{}/repair", bg.local_addr())),
+            };
+            let ext = url
+                .map(|u| {
+                    flute_repair::PostFileRepair {
+                        offset_time: args.repair_offset,
+                        random_time_period: args.repair_random,
+                        service_uris: vec![u],
+                    }
+                    .to_element()
+                })
+                .into_iter()
+                .collect();
+            Ok(Self(Some((bg, args.repair_linger)), ext))
+        }
+
+        /// The FDT extension elements announcing the server (3GPP postFileRepair).
+        pub(crate) fn fdt_extensions(&self) -> Vec<fdt::XmlElement> {
+            self.1.clone()
         }
 
         /// After the transmission: serve on until Ctrl-C or the linger time.
@@ -229,12 +274,17 @@ mod imp {
             offset_time: args.repair_offset,
             random_time_period: args.repair_random,
             max_attempts: args.repair_attempts.max(1),
+            use_announced: args.repair_announced,
             ..ClientConfig::default()
         };
-        bars.println(&format!(
-            "repairing {} incomplete file(s) from {}",
-            rx.repair_pending().len(),
+        let from = if args.urls.is_empty() {
+            "the servers the FDT announced".to_owned()
+        } else {
             args.urls.join(", ")
+        };
+        bars.println(&format!(
+            "repairing {} incomplete file(s) from {from}",
+            rx.repair_pending().len(),
         ));
         let report = repair_all(rx, &cfg);
         out.repaired_bytes += rx.repair_stats().symbol_bytes;
@@ -270,6 +320,10 @@ mod imp {
                 Some(_) => Err(OFF.into()),
                 None => Ok(Self),
             }
+        }
+
+        pub(crate) fn fdt_extensions(&self) -> Vec<fdt::XmlElement> {
+            Vec::new()
         }
 
         pub(crate) fn linger(self, _: &Interrupt) {}

@@ -156,11 +156,22 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
 
 /// Builds the sender for `args` (shared with the demo).
 pub(crate) fn build_sender(args: &SendArgs, now: Instant) -> Result<Sender, String> {
+    build_sender_with(args, now, Vec::new())
+}
+
+/// [`build_sender`] with extension elements in every FDT instance (file repair's
+/// `postFileRepair`, `repair.rs`).
+pub(crate) fn build_sender_with(
+    args: &SendArgs,
+    now: Instant,
+    fdt_extensions: Vec<fdt::XmlElement>,
+) -> Result<Sender, String> {
     let mut cfg = SenderConfig::new(
         Tsi(args.tsi),
         Arc::new(AnchoredClock::new(now, SystemTime::now())),
     );
     cfg.profile = args.profile.to_sender();
+    cfg.fdt_extensions = fdt_extensions;
     cfg.symbol_length = args.symbol_size;
     cfg.max_datagram_size = usize::from(args.symbol_size) + 128;
     cfg.fdt_carousel = FdtCarousel {
@@ -221,7 +232,7 @@ pub(crate) fn run(args: SendArgs, interrupt: &Interrupt) -> Result<ExitCode, Str
     }
     let repair_side = crate::repair::SendSide::start(&args.repair_server, &args)?;
     let start = Instant::now();
-    let mut sender = build_sender(&args, start)?;
+    let mut sender = build_sender_with(&args, start, repair_side.fdt_extensions())?;
     let total: u64 = items.iter().map(|i| i.len).sum();
     for it in &items {
         let obj = object_for(&args, &it.location, &it.path)?;

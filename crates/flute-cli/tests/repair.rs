@@ -13,7 +13,7 @@
 )]
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -177,8 +177,10 @@ fn ts26346_9_3_flute_recv_repairs_raptorq_after_30pct_burst_loss() {
     ]);
 }
 
-/// A live session on 127.0.0.1: `flute send --repair-listen` serves the repairs, the
-/// receiver drops 30 % of what it receives (seeded) and completes the files over HTTP.
+/// A live session on 127.0.0.1: `flute send --repair-listen` serves the repairs and
+/// announces its server in the FDT (TS 26.346 §9.3.1 postFileRepair); the receiver drops
+/// 30 % of what it receives (seeded), and `--repair-announced` completes the files from the
+/// announced server over HTTP.
 #[test]
 fn ts26346_9_3_flute_send_repair_listen_live() {
     let tmp = tempfile::tempdir().unwrap();
@@ -190,10 +192,6 @@ fn ts26346_9_3_flute_send_repair_listen_live() {
         .local_addr()
         .unwrap()
         .port();
-    let http: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let got = tmp.path().join("got");
     let mut recv = flute()
         .args(["recv", "--once", "--listen"])
@@ -201,7 +199,8 @@ fn ts26346_9_3_flute_send_repair_listen_live() {
         .arg("-o")
         .arg(&got)
         .args(["--drop", "30", "--seed", "5", "--timeout", "20"])
-        .args(["--repair", &format!("http://{http}/repair")])
+        // No URL: the server the FDT announces (postFileRepair).
+        .arg("--repair-announced")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -230,12 +229,7 @@ fn ts26346_9_3_flute_send_repair_listen_live() {
         // FDT instances often enough that the 30 % loss leaves every file described (a
         // file without an FDT entry has no Content-Location to ask for).
         .args(["--fdt-interval", "0.02"])
-        .args([
-            "--repair-listen",
-            &http.to_string(),
-            "--repair-linger",
-            "30",
-        ])
+        .args(["--repair-listen", "127.0.0.1:0", "--repair-linger", "30"])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -265,6 +265,8 @@ struct Session {
     finished: HashSet<u128>,
     finished_order: VecDeque<u128>,
     pending: VecDeque<Pending>,
+    /// The repair servers the newest FDT instance announced (`crate::repair`).
+    post_file_repair: Option<flute_repair::PostFileRepair>,
 }
 
 const MAX_FDT_ASSEMBLIES: usize = 8;
@@ -563,6 +565,7 @@ impl Session {
             finished: HashSet::new(),
             finished_order: VecDeque::new(),
             pending: VecDeque::new(),
+            post_file_repair: None,
         }
     }
 
@@ -896,6 +899,9 @@ fn finish_fdt(
         if info.complete {
             s.fdt_complete = true;
         }
+        if info.post_file_repair.is_some() {
+            s.post_file_repair = info.post_file_repair;
+        }
     }
     s.stats.fdt_instances += 1;
     ctx.events.push_back(ReceiverEvent::FdtReceived {
@@ -997,9 +1003,14 @@ fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: FailReason) {
     if let Some(file) = o.file.clone() {
         if ctx.repair.accepts(s.id, toi, &reason, o.asm.held()) {
             let (asm, pipeline) = (o.asm, o.pipeline);
-            let event = ctx
-                .repair
-                .park(s.id, toi, asm, file, pipeline, reason, &mut ctx.budget);
+            let service = s.post_file_repair.clone();
+            let event = ctx.repair.park(
+                (s.id, toi),
+                (asm, file, pipeline),
+                reason,
+                service,
+                &mut ctx.budget,
+            );
             ctx.events.push_back(event);
             return;
         }

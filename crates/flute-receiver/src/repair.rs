@@ -14,7 +14,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use flute_repair::{ContainerCodec, ContainerError, IdRange, RepairQuery, SymbolRequest};
+use flute_repair::{
+    ContainerCodec, ContainerError, IdRange, PostFileRepair, RepairQuery, SymbolRequest,
+};
 
 use crate::assembly::{Assembly, Budget, Pushed};
 use crate::config::ReceiverConfig;
@@ -80,6 +82,8 @@ struct ParkedObject {
     file: Arc<FdtFile>,
     pipeline: Option<Pipeline>,
     reason: FailReason,
+    /// What the session's FDT announced (TS 26.346 §9.3.1), if anything.
+    service: Option<PostFileRepair>,
 }
 
 /// The objects waiting for repair.
@@ -129,17 +133,15 @@ impl Parked {
         room
     }
 
-    /// Keeps an object ([`Self::accepts`] said yes), moving what it holds from the
-    /// receiver's `live` budget to the repair budget. Returns the event to report.
-    #[allow(clippy::too_many_arguments)]
+    /// Keeps an object ([`Self::accepts`] said yes) with the repair servers its session's
+    /// FDT announced, moving what it holds from the receiver's `live` budget to the repair
+    /// budget. Returns the event to report.
     pub(crate) fn park(
         &mut self,
-        session: SessionId,
-        toi: u128,
-        asm: Assembly,
-        file: Arc<FdtFile>,
-        pipeline: Option<Pipeline>,
+        (session, toi): (SessionId, u128),
+        (asm, file, pipeline): (Assembly, Arc<FdtFile>, Option<Pipeline>),
         reason: FailReason,
+        service: Option<PostFileRepair>,
         live: &mut Budget,
     ) -> ReceiverEvent {
         let held = asm.held();
@@ -158,6 +160,7 @@ impl Parked {
                 file,
                 pipeline,
                 reason,
+                service,
             },
         );
         event
@@ -244,6 +247,15 @@ impl Receiver {
     pub fn repair_request_in(&self, session: &SessionId, toi: u128) -> Option<RepairQuery> {
         let p = self.parked().objects.get(&(*session, toi))?;
         Some(query_for(&p.asm, &p.file.content_location))
+    }
+
+    /// The repair servers and back-off (TS 26.346 §9.3.1 `postFileRepair`) the FDT of the
+    /// waiting object's session announced, if it did (newest FDT instance that had one).
+    pub fn repair_service(&self, session: &SessionId, toi: u128) -> Option<&PostFileRepair> {
+        self.parked()
+            .objects
+            .get(&(*session, toi))
+            .and_then(|p| p.service.as_ref())
     }
 
     /// The FEC Object Transmission Information of the waiting object (`session`, `toi`): a

@@ -51,9 +51,21 @@ fn send(
     lose: impl Fn(u64, u64) -> bool,
     close: bool,
 ) -> Run {
+    send_with(objects, cfg, lose, close, Vec::new())
+}
+
+/// [`send`] with extension elements in the sender's FDT instances.
+fn send_with(
+    objects: Vec<(Vec<u8>, Oti, u32)>,
+    cfg: ReceiverConfig,
+    lose: impl Fn(u64, u64) -> bool,
+    close: bool,
+    fdt_extensions: Vec<fdt::XmlElement>,
+) -> Run {
     let mut clock = VirtualClock::new();
     let wall = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let scfg = SenderConfig::new(Tsi(3), Arc::new(AnchoredClock::new(clock.now(), wall)));
+    let mut scfg = SenderConfig::new(Tsi(3), Arc::new(AnchoredClock::new(clock.now(), wall)));
+    scfg.fdt_extensions = fdt_extensions;
     let mut tx = Sender::new(scfg).unwrap();
     let mut sent = Vec::new();
     for (i, (data, oti, repair)) in objects.into_iter().enumerate() {
@@ -480,4 +492,32 @@ fn abandon_repair_fails_the_object_with_its_reason() {
     assert_eq!(run.rx.repair_stats().parked_bytes, 0);
     assert_eq!(run.rx.repair_request(toi), None);
     let _ = run.clock.now();
+}
+
+/// TS 26.346 §9.3.1: the repair servers and back-off announced in the FDT (a
+/// `postFileRepair` extension element put there by the sender) come with the kept object.
+#[test]
+fn ts26346_9_3_1_post_file_repair_announced_in_the_fdt_reaches_the_kept_object() {
+    let announced = flute_repair::PostFileRepair {
+        offset_time: Duration::from_secs(2),
+        random_time_period: Duration::from_secs(7),
+        service_uris: vec!["http://127.0.0.1:8080/repair".into()],
+    };
+    let d = data(60_000, 8);
+    let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
+    let run = send_with(
+        vec![(d, oti, 0)],
+        repair_cfg(),
+        burst30,
+        true,
+        vec![announced.to_element()],
+    );
+    let (session, toi, _) = incomplete(&run.events)[0].clone();
+    assert_eq!(run.rx.repair_service(&session, toi), Some(&announced));
+    // Without the element, nothing is announced.
+    let d = data(60_000, 9);
+    let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
+    let run = send(vec![(d, oti, 0)], repair_cfg(), burst30, true);
+    let (session, toi, _) = incomplete(&run.events)[0].clone();
+    assert_eq!(run.rx.repair_service(&session, toi), None);
 }

@@ -54,6 +54,11 @@ pub struct ClientConfig {
     pub max_redirects: u32,
     /// Seed of the random choices (server, back-off jitter).
     pub seed: u64,
+    /// Also use the repair servers the object's FDT announced (TS 26.346 §9.3.1
+    /// `postFileRepair`, [`Receiver::repair_service`]), and wait at least the back-off it
+    /// gives. Off by default: the FDT comes from the broadcast, and the caller decides
+    /// whether to follow URLs it carries.
+    pub use_announced: bool,
 }
 
 impl Default for ClientConfig {
@@ -75,6 +80,7 @@ impl Default for ClientConfig {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(1),
+            use_announced: false,
         }
     }
 }
@@ -353,7 +359,15 @@ pub fn repair_all(rx: &mut Receiver, cfg: &ClientConfig) -> RepairReport {
 pub async fn repair_all_async(rx: &mut Receiver, cfg: &ClientConfig) -> RepairReport {
     let mut rng = Rng(cfg.seed);
     let mut report = RepairReport::default();
-    let wait = cfg.offset_time + cfg.random_time_period.mul_f64(rng.unit());
+    let u = rng.unit();
+    let mut wait = cfg.offset_time + cfg.random_time_period.mul_f64(u);
+    if cfg.use_announced {
+        for (session, toi) in rx.repair_pending() {
+            if let Some(p) = rx.repair_service(&session, toi) {
+                wait = wait.max(p.backoff(u));
+            }
+        }
+    }
     if !wait.is_zero() && !rx.repair_pending().is_empty() {
         tokio::time::sleep(wait).await;
     }
@@ -397,6 +411,16 @@ async fn repair_one(
         else {
             return false;
         };
+        let mut uris = cfg.service_uris.clone();
+        if cfg.use_announced {
+            if let Some(p) = rx.repair_service(&session, toi) {
+                for u in &p.service_uris {
+                    if !uris.contains(u) {
+                        uris.push(u.clone());
+                    }
+                }
+            }
+        }
         let before = rx.repair_stats().symbols_accepted;
         for piece in pieces {
             let symbols = count_symbols(&codec, &piece, u64::MAX).unwrap_or(u64::MAX);
@@ -404,13 +428,12 @@ async fn repair_one(
             let bound = symbols.saturating_mul(per).min(cfg.max_response_bytes);
             let mut attempt = 0u32;
             loop {
-                if cfg.service_uris.is_empty() {
+                if uris.is_empty() {
                     return false;
                 }
-                let i = ((rng.unit() * cfg.service_uris.len() as f64) as usize)
-                    .min(cfg.service_uris.len() - 1);
+                let i = ((rng.unit() * uris.len() as f64) as usize).min(uris.len() - 1);
                 report.requests += 1;
-                let result = match fetch(cfg, &cfg.service_uris[i], &piece, bound).await {
+                let result = match fetch(cfg, &uris[i], &piece, bound).await {
                     Ok(body) => match rx.handle_repair_symbols(&session, toi, &body) {
                         Ok(p) => {
                             report.bytes_fetched += body.len() as u64;

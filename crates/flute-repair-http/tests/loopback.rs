@@ -82,3 +82,52 @@ fn ts26346_9_3_no_code_repaired_over_http_ipv6() {
     let oti = CompactNoCode::oti(data.len() as u64, 1000, 64);
     run(oti, 0, data, "[::1]:0");
 }
+
+/// TS 26.346 §9.3.1: the sender announces the repair server in the FDT (`postFileRepair`);
+/// a client told to use announced servers, and given none itself, repairs from it.
+#[test]
+fn ts26346_9_3_1_repair_from_the_server_announced_in_the_fdt() {
+    let data = data(200_000, 44);
+    let oti = CompactNoCode::oti(data.len() as u64, 1000, 64);
+    let srv_dir = tempfile::tempdir().unwrap();
+    let path = write_file(srv_dir.path(), &data);
+    let server = RepairServer::new(
+        vec![ServedFile {
+            content_location: LOCATION.into(),
+            path,
+            oti: oti.clone(),
+        }],
+        ServerConfig::default(),
+    )
+    .unwrap();
+    let bg = BackgroundServer::start(Arc::new(server), "127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let announced = flute_repair::PostFileRepair {
+        offset_time: std::time::Duration::ZERO,
+        random_time_period: std::time::Duration::from_secs(1),
+        service_uris: vec![format!("http://{}/repair", bg.local_addr())],
+    };
+    let run = |use_announced: bool| {
+        let (mut rx, _, _) = incomplete_receiver_with(
+            &data,
+            &oti,
+            0,
+            Box::new(flute_receiver::MemorySink),
+            vec![announced.to_element()],
+        );
+        let cfg = ClientConfig {
+            use_announced,
+            seed: 5,
+            ..ClientConfig::default()
+        };
+        let report = repair_all(&mut rx, &cfg);
+        (report, outcome(&mut rx))
+    };
+    let (report, (done, _)) = run(true);
+    assert_eq!(report.objects_finished, 1, "{report:?}");
+    assert_eq!(&done.unwrap()[..], &data[..]);
+    // Not told to follow announcements, and no server of its own: nothing is fetched.
+    let (report, (done, _)) = run(false);
+    assert_eq!(report.objects_incomplete, 1);
+    assert_eq!(report.requests, 0);
+    assert!(done.is_none());
+}

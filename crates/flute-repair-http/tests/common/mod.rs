@@ -36,9 +36,21 @@ pub fn incomplete_receiver(
     repair: u32,
     sink: Box<dyn ObjectSink>,
 ) -> (Receiver, SessionId, u128) {
+    incomplete_receiver_with(data, oti, repair, sink, Vec::new())
+}
+
+/// [`incomplete_receiver`] with extension elements in the sender's FDT instances.
+pub fn incomplete_receiver_with(
+    data: &[u8],
+    oti: &Oti,
+    repair: u32,
+    sink: Box<dyn ObjectSink>,
+    fdt_extensions: Vec<fdt::XmlElement>,
+) -> (Receiver, SessionId, u128) {
     let mut clock = VirtualClock::new();
     let wall = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let scfg = SenderConfig::new(Tsi(5), Arc::new(AnchoredClock::new(clock.now(), wall)));
+    let mut scfg = SenderConfig::new(Tsi(5), Arc::new(AnchoredClock::new(clock.now(), wall)));
+    scfg.fdt_extensions = fdt_extensions;
     let mut tx = Sender::new(scfg).unwrap();
     let o = oti.clone();
     let mut obj = Object::from_bytes(LOCATION, Bytes::from(data.to_vec()))
