@@ -125,7 +125,7 @@ pub struct RepairServer {
     clients: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// A plain answer: status, content type and body (errors carry a one-line text).
+/// An error answer: status and a one-line text body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plain {
     /// Status.
