@@ -197,6 +197,7 @@ fn run_in(
             Some(&stop),
             &int_rx,
             &bars,
+            &Default::default(),
         );
         done_rx.store(true, Ordering::SeqCst);
         r
@@ -204,6 +205,7 @@ fn run_in(
 
     // Sender in this thread.
     let send_args = SendArgs {
+        repair_server: Default::default(),
         paths: vec![file.clone()],
         dest,
         rate: Some(RateArg::Bits(args.rate)),

@@ -11,6 +11,7 @@ mod inspect;
 mod opts;
 mod progress;
 mod recv;
+mod repair;
 mod send;
 
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Cmd {
     Inspect(inspect::InspectArgs),
     /// Send a generated file over loopback through a seeded lossy path and verify it.
     Demo(demo::DemoArgs),
+    /// Serve 3GPP TS 26.346 §9.3 file repair requests over HTTP for the files given.
+    RepairServer(repair::RepairServerArgs),
 }
 
 /// Ctrl-C handling shared by the subcommands: the first press asks for a graceful stop
@@ -108,6 +111,7 @@ where
         Cmd::Recv(a) => recv::run(a, &registry, &interrupt),
         Cmd::Inspect(a) => inspect::run(a, &registry),
         Cmd::Demo(a) => demo::run(a, &registry, &interrupt),
+        Cmd::RepairServer(a) => repair::run_server(a, &registry, &interrupt),
     };
     match result {
         Ok(code) => code,

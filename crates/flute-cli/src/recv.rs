@@ -58,6 +58,8 @@ pub(crate) struct RecvArgs {
     /// No progress bars or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) repair: crate::repair::RecvRepairArgs,
 }
 
 /// What a receive run saw, for the summary and the exit status.
@@ -80,6 +82,10 @@ pub(crate) struct Outcome {
     /// From the first to the last batch of datagrams.
     pub(crate) active: Duration,
     pub(crate) interrupted: bool,
+    /// Bytes of symbols taken from repair servers (TS 26.346 §9.3).
+    pub(crate) repaired_bytes: u64,
+    /// HTTP repair requests made.
+    pub(crate) repair_requests: u64,
 }
 
 impl Outcome {
@@ -123,6 +129,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
     stop_when_done: Option<&dyn Fn(&Outcome) -> bool>,
     interrupt: &Interrupt,
     bars: &Bars,
+    repair: &crate::repair::RecvRepairArgs,
 ) -> Result<Outcome, String> {
     let mut rx = Receiver::with_sink(cfg, sink);
     let mut out = Outcome::default();
@@ -233,6 +240,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
         }
     })
     .map_err(|e| e.to_string())?;
+    crate::repair::after_receive(repair, &mut rx, &mut out, &mut started, bars);
     for ((_, toi), location) in &announced {
         if !started.contains_key(toi) {
             out.missing.push((*toi, location.clone()));
@@ -287,6 +295,13 @@ pub(crate) fn print_summary(out: &Outcome) {
     }
     if out.dropped_by_filter > 0 {
         println!("packets dropped by --drop: {}", out.dropped_by_filter);
+    }
+    if out.repair_requests > 0 {
+        println!(
+            "repaired {} over HTTP in {} request(s)",
+            human_bytes(out.repaired_bytes),
+            out.repair_requests
+        );
     }
     if !t.dropped.is_empty() {
         let d: Vec<String> = t
@@ -347,6 +362,7 @@ pub(crate) fn run(
     if !args.tsi.is_empty() {
         cfg.tsi_allow_list = Some(args.tsi.clone());
     }
+    args.repair.configure(&mut cfg);
     if args.pcap.is_some() {
         // Replaying a capture: a session ends with the capture.
         cfg.session_idle_timeout = Duration::from_secs(3600);
@@ -392,6 +408,7 @@ pub(crate) fn run(
         None,
         interrupt,
         &bars,
+        &args.repair,
     )?;
     out.dropped_by_filter = lossy.dropped;
     if let Some(p) = &pcap_source {

@@ -103,16 +103,19 @@ pub(crate) struct SendArgs {
     /// No progress bar or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) repair_server: crate::repair::SendRepairArgs,
 }
 
 /// One file to send.
-struct Item {
-    path: PathBuf,
-    location: String,
-    len: u64,
+pub(crate) struct Item {
+    pub(crate) path: PathBuf,
+    pub(crate) location: String,
+    pub(crate) len: u64,
 }
 
-fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
+/// The files `paths` name, with the Content-Locations they are announced under.
+pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<Item>) -> Result<(), String> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| format!("cannot read directory {}: {e}", dir.display()))?
@@ -278,7 +281,19 @@ pub(crate) fn choose_symbol_size(
 
 /// Builds the sender for `args` (shared with the demo).
 pub(crate) fn build_sender(args: &SendArgs, fec: &Fec, now: Instant) -> Result<Sender, String> {
+    build_sender_with(args, fec, now, Vec::new())
+}
+
+/// [`build_sender`] with extension elements in every FDT instance (file repair's
+/// `postFileRepair`, `repair.rs`).
+pub(crate) fn build_sender_with(
+    args: &SendArgs,
+    fec: &Fec,
+    now: Instant,
+    fdt_extensions: Vec<fdt::XmlElement>,
+) -> Result<Sender, String> {
     let mut cfg = sender_config(args, fec, now);
+    cfg.fdt_extensions = fdt_extensions;
     // The symbol size was checked against the path MTU; the sender's own bound only has to
     // admit every header the sender writes.
     cfg.max_datagram_size =
@@ -374,8 +389,9 @@ pub(crate) fn run(
     if args.cenc == CencArg::Zstd && args.profile == ProfileArg::Mbms {
         return Err("--cenc zstd is not allowed with --profile 3gpp".into());
     }
+    let repair_side = crate::repair::SendSide::start(&args.repair_server, &args, &fec)?;
     let start = Instant::now();
-    let mut sender = build_sender(&args, &fec, start)?;
+    let mut sender = build_sender_with(&args, &fec, start, repair_side.fdt_extensions())?;
     let total: u64 = items.iter().map(|i| i.len).sum();
     for it in &items {
         let obj = object_for(&args, &fec, &it.location, &it.path)?;
@@ -476,6 +492,7 @@ pub(crate) fn run(
         eprintln!("stopped by Ctrl-C");
         return Ok(ExitCode::from(130));
     }
+    repair_side.linger(interrupt);
     if st.objects_failed > 0 {
         return Ok(ExitCode::FAILURE);
     }

@@ -25,6 +25,8 @@ pub const TARGETS: &[&str] = &[
     "alc_parse",
     "fdt_parse",
     "receiver_datagrams",
+    "repair_query",
+    "symbol_container",
 ];
 
 /// Runs the entry point called `name` on `data`. Returns `false` for an unknown name.
@@ -35,6 +37,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "alc_parse" => alc_parse(data),
         "fdt_parse" => fdt_parse(data),
         "receiver_datagrams" => receiver_datagrams(data),
+        "repair_query" => repair_query(data),
+        "symbol_container" => symbol_container(data),
         _ => return false,
     }
     true
@@ -269,4 +273,72 @@ pub fn receiver_run(data: &[u8]) -> usize {
     rx.handle_timeout(now + Duration::from_secs(3600));
     while rx.poll_event().is_some() {}
     delivered
+}
+
+/// File repair query (TS 26.346 §9.3.6): parse under small limits; on success the encoded
+/// query parses back to the same value, and its encoding is a fixed point.
+pub fn repair_query(data: &[u8]) {
+    use flute_repair::{QueryLimits, RepairQuery};
+    let Ok(s) = core::str::from_utf8(data) else {
+        return;
+    };
+    let limits = QueryLimits {
+        max_len: 4096,
+        max_parts: 64,
+        max_esi_ranges: 256,
+        max_file_uri: 256,
+    };
+    let Ok(q) = RepairQuery::parse(s, &limits) else {
+        return;
+    };
+    let enc = q.encode();
+    let back = RepairQuery::parse(&enc, &QueryLimits::default()).expect("an encoded query parses");
+    assert_eq!(back, q);
+    assert_eq!(back.encode(), enc);
+}
+
+/// The OTIs [`symbol_container`] picks from with its first byte: one per built-in scheme
+/// with a few source blocks, and one with T = 1.
+pub fn container_otis() -> Vec<fec_schemes::Oti> {
+    use fec_schemes::schemes::{
+        no_code::CompactNoCode,
+        raptor::Raptor,
+        raptorq::RaptorQ,
+        rs::{RsGf2m, RsGf28, RsSmallBlock},
+    };
+    vec![
+        CompactNoCode::oti(1000, 16, 8),
+        RaptorQ::oti(4000, 16, 3, 1, 1),
+        Raptor::oti(4000, 16, 3, 1, 1),
+        RsGf28::oti(1000, 16, 8, 12),
+        RsGf2m::oti(1000, 16, 8, 12, 8, 1),
+        RsSmallBlock::oti(1000, 16, 8, 12),
+        CompactNoCode::oti(5, 1, 2),
+    ]
+}
+
+/// `application/simpleSymbolContainer` (TS 26.346 §9.3.6): the first byte picks an OTI of
+/// [`container_otis`], the rest is the body. On success every group lies inside the object
+/// and re-emitting the groups gives back the body byte for byte.
+pub fn symbol_container(data: &[u8]) {
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let otis = container_otis();
+    let oti = &otis[usize::from(pick) % otis.len()];
+    let scheme = registry().for_oti(oti).expect("a built-in scheme");
+    let codec = flute_repair::ContainerCodec::new(&**scheme, oti).expect("a valid OTI");
+    let Ok(groups) = codec.parse(body, 4096) else {
+        return;
+    };
+    let mut out = Vec::with_capacity(body.len());
+    for g in &groups {
+        codec
+            .check(&g.payload_id, u32::from(g.count))
+            .expect("a parsed group lies inside the object");
+        codec
+            .write_group(&g.payload_id, g.symbols, &mut out)
+            .expect("a parsed group is writable");
+    }
+    assert_eq!(out, body, "container round trip");
 }

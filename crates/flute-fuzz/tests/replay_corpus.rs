@@ -71,3 +71,29 @@ fn receiver_seeds_deliver_their_objects() {
         assert_eq!(flute_fuzz::receiver_run(&data), objects, "seed-{seed:03}");
     }
 }
+
+/// The well-formed repair seeds reach the round-trip checks (they parse), so the fuzzer
+/// starts from inputs past the first length check; the hostile ones are refused.
+#[test]
+fn repair_seeds_parse() {
+    use flute_repair::{ContainerCodec, QueryLimits, RepairQuery};
+    let dir = corpus_root().join("repair_query");
+    for seed in 1..=5 {
+        let data = std::fs::read(dir.join(format!("seed-{seed:03}"))).unwrap();
+        let q = std::str::from_utf8(&data).unwrap();
+        assert!(
+            RepairQuery::parse(q, &QueryLimits::default()).is_ok(),
+            "{q}"
+        );
+    }
+    let dir = corpus_root().join("symbol_container");
+    let registry = fec_schemes::FecRegistry::with_builtin();
+    let otis = flute_fuzz::container_otis();
+    for (seed, ok) in (1..=10).map(|s| (s, s <= 8)) {
+        let data = std::fs::read(dir.join(format!("seed-{seed:03}"))).unwrap();
+        let oti = &otis[usize::from(data[0]) % otis.len()];
+        let scheme = registry.for_oti(oti).unwrap();
+        let codec = ContainerCodec::new(&**scheme, oti).unwrap();
+        assert_eq!(codec.parse(&data[1..], 64).is_ok(), ok, "seed-{seed:03}");
+    }
+}

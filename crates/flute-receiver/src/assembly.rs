@@ -20,7 +20,7 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    fn try_charge(&mut self, n: u64) -> bool {
+    pub(crate) fn try_charge(&mut self, n: u64) -> bool {
         match self.used.checked_add(n) {
             Some(u) if u <= self.max => {
                 self.used = u;
@@ -29,10 +29,10 @@ impl Budget {
             _ => false,
         }
     }
-    fn charge(&mut self, n: u64) {
+    pub(crate) fn charge(&mut self, n: u64) {
         self.used = self.used.saturating_add(n);
     }
-    fn release(&mut self, n: u64) {
+    pub(crate) fn release(&mut self, n: u64) {
         self.used = self.used.saturating_sub(n);
     }
 }
@@ -185,6 +185,14 @@ impl Assembly {
         for (_, (_, charge)) in self.decoders.drain() {
             budget.release(charge);
         }
+    }
+
+    /// Bytes this assembly holds against its budget: open decoders and decoded blocks not
+    /// yet handed out.
+    pub(crate) fn held(&self) -> u64 {
+        let open: u64 = self.decoders.values().map(|(_, c)| *c).sum();
+        let ready: u64 = self.ready.values().map(|b| b.len() as u64).sum();
+        open.saturating_add(ready)
     }
 
     /// Releases everything this assembly holds.

@@ -89,6 +89,19 @@ pub struct ReceiverConfig {
     /// [`crate::FailReason::ContentDecoding`]. Default 23 (8 MiB), which covers zstd
     /// levels 1-19 without long-distance matching.
     pub zstd_window_log_max: u32,
+    /// File repair (3GPP TS 26.346 §9.3): how many objects that ended incomplete
+    /// ([`crate::FailReason::Timeout`] or [`crate::FailReason::SessionClosed`], with an FDT
+    /// entry) are kept, with what they received, for [`crate::Receiver::repair_request`] and
+    /// [`crate::Receiver::handle_repair_symbols`]. They are reported with
+    /// [`crate::ReceiverEvent::ObjectIncomplete`] and stay until repaired or
+    /// [`crate::Receiver::abandon_repair`]ed. Beyond the limit, objects fail as before. Default
+    /// 0: repair off.
+    pub repair_max_objects: usize,
+    /// Bytes the kept objects may hold (their undecoded blocks, k·E each, and decoded blocks
+    /// waiting to be written in order), apart from [`Self::max_buffered_bytes`]. An object
+    /// holding more than what is left fails as before; a repair symbol that would open a
+    /// block beyond it is not used (ask again later).
+    pub repair_max_buffered_bytes: u64,
 }
 
 impl Default for ReceiverConfig {
@@ -110,6 +123,8 @@ impl Default for ReceiverConfig {
             max_fdt_files: 100_000,
             max_finished_memory: 65_536,
             zstd_window_log_max: 23,
+            repair_max_objects: 0,
+            repair_max_buffered_bytes: 256 << 20,
         }
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct FdtInstanceInfo {
     pub(crate) expires: u32,
     pub(crate) complete: bool,
     pub(crate) files: Vec<FdtFile>,
+    /// The 3GPP `postFileRepair` extension element (TS 26.346 §9.3), if present and valid.
+    pub(crate) post_file_repair: Option<flute_repair::PostFileRepair>,
 }
 
 /// Limits applied while parsing.
@@ -100,6 +102,7 @@ pub(crate) fn parse_fdt(xml: &[u8], limits: &FdtLimits) -> Result<FdtInstanceInf
         expires: inst.expires.0,
         complete: inst.complete.unwrap_or(false),
         files,
+        post_file_repair: flute_repair::PostFileRepair::find_in(&inst).and_then(Result::ok),
     })
 }
 

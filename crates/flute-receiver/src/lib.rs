@@ -24,6 +24,13 @@
 //!   apart by the zlib header check; zstd with the `zstd` feature) and length checks to an
 //!   [`ObjectSink`]. A failed check ends in [`ReceiverEvent::ObjectFailed`], never in a
 //!   delivered object.
+//! - File repair (3GPP TS 26.346 §9.3), when [`ReceiverConfig::repair_max_objects`] > 0:
+//!   an object that ends incomplete (timeout, session end) is kept, within bounds, and
+//!   reported with [`ReceiverEvent::ObjectIncomplete`]; [`Receiver::repair_request`] gives
+//!   the missing symbols as a `flute_repair::RepairQuery`, and
+//!   [`Receiver::handle_repair_symbols`] takes the `application/simpleSymbolContainer`
+//!   answer through the same decoders and checks. No HTTP here: `flute-repair-http` has a
+//!   client and a server.
 //!
 //! # Features
 //!
@@ -78,6 +85,7 @@ mod liveness;
 mod packet;
 mod pipeline;
 mod receiver;
+mod repair;
 mod sink;
 mod stats;
 
@@ -86,6 +94,7 @@ pub use config::{AnchoredClock, FixedWallClock, ReceiverConfig, WallClock, ntp_s
 pub use receiver::{
     CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,
 };
+pub use repair::{MAX_REPAIR_GROUPS, RepairError, RepairProgress, RepairStats};
 pub use sink::{
     FsSink, MemorySink, ObjectLocation, ObjectMeta, ObjectSink, ObjectWriter, SinkError,
 };

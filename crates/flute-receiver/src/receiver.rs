@@ -190,6 +190,21 @@ pub enum ReceiverEvent {
         /// Why.
         reason: CloseReason,
     },
+    /// An object ended incomplete and is kept for file repair (only with
+    /// [`ReceiverConfig::repair_max_objects`] > 0): ask for the missing symbols with
+    /// [`Receiver::repair_request`], feed the answer to [`Receiver::handle_repair_symbols`]
+    /// (or give up with [`Receiver::abandon_repair`]). It ends later in `ObjectComplete` or
+    /// `ObjectFailed`.
+    ObjectIncomplete {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: u128,
+        /// Content-Location (the repair query's `fileURI`).
+        content_location: String,
+        /// Why it ended incomplete.
+        reason: FailReason,
+    },
 }
 
 /// Counters of the receiver.
@@ -222,6 +237,8 @@ struct Ctx {
     unattributed: SessionStats,
     retired: SessionStats,
     sessions_evicted: u64,
+    /// Objects kept for file repair (`crate::repair`).
+    repair: crate::repair::Parked,
 }
 
 struct ObjectState {
@@ -276,6 +293,8 @@ struct Session {
     finished: HashSet<u128>,
     finished_order: VecDeque<u128>,
     pending: VecDeque<Pending>,
+    /// The repair servers the newest FDT instance announced (`crate::repair`).
+    post_file_repair: Option<flute_repair::PostFileRepair>,
 }
 
 const MAX_FDT_ASSEMBLIES: usize = 8;
@@ -311,10 +330,12 @@ impl Receiver {
             max: config.max_buffered_bytes,
         };
         let parser = AlcParser::new(Arc::clone(&config.registry)).flute(true);
+        let repair = crate::repair::Parked::new(&config);
         Self {
             cfg: config,
             ctx: Ctx {
                 parser,
+                repair,
                 sink,
                 events: VecDeque::new(),
                 budget,
@@ -586,6 +607,21 @@ impl Receiver {
             .get(&toi)
             .map(|o| o.asm.missing())
     }
+
+    /// The objects kept for file repair (`crate::repair`).
+    pub(crate) fn parked(&self) -> &crate::repair::Parked {
+        &self.ctx.repair
+    }
+
+    /// What file repair (`crate::repair`) works with.
+    pub(crate) fn repair_parts(&mut self) -> crate::repair::RepairParts<'_> {
+        crate::repair::RepairParts {
+            cfg: &self.cfg,
+            parked: &mut self.ctx.repair,
+            sink: &mut *self.ctx.sink,
+            events: &mut self.ctx.events,
+        }
+    }
 }
 
 impl Session {
@@ -605,6 +641,7 @@ impl Session {
             finished: HashSet::new(),
             finished_order: VecDeque::new(),
             pending: VecDeque::new(),
+            post_file_repair: None,
         }
     }
 
@@ -949,6 +986,9 @@ fn finish_fdt(
         if info.complete {
             s.fdt_complete = true;
         }
+        if info.post_file_repair.is_some() {
+            s.post_file_repair = info.post_file_repair;
+        }
     }
     s.stats.fdt_instances += 1;
     s.touch_listed_objects(now);
@@ -1047,6 +1087,22 @@ fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: FailReason) {
         return;
     };
     ctx.objects = ctx.objects.saturating_sub(1);
+    // File repair: an incomplete object with an FDT entry may be kept instead (`repair.rs`).
+    if let Some(file) = o.file.clone() {
+        if ctx.repair.accepts(s.id, toi, &reason, o.asm.held()) {
+            let (asm, pipeline) = (o.asm, o.pipeline);
+            let service = s.post_file_repair.clone();
+            let event = ctx.repair.park(
+                (s.id, toi),
+                (asm, file, pipeline),
+                reason,
+                service,
+                &mut ctx.budget,
+            );
+            ctx.events.push_back(event);
+            return;
+        }
+    }
     o.asm.release(&mut ctx.budget);
     if let Some(p) = o.pipeline.take() {
         p.abort();

@@ -156,6 +156,10 @@ pub struct SenderConfig {
     /// FDT Instance ID of the first instance (20 bits; e.g. to continue a session after a
     /// restart, RFC 6726 §3.4.1). IDs then increase by one and wrap from 2^20 − 1 to 0.
     pub first_fdt_instance_id: u32,
+    /// Extension elements put in every FDT Instance (`xs:any namespace="##other"`), e.g. the
+    /// 3GPP TS 26.346 §9.3.1 `postFileRepair` element announcing repair servers
+    /// (`flute_repair::PostFileRepair::to_element`). Default: none.
+    pub fdt_extensions: Vec<fdt::XmlElement>,
 }
 
 impl SenderConfig {
@@ -179,6 +183,7 @@ impl SenderConfig {
             pacing: None,
             objects_per_queue: 1,
             first_fdt_instance_id: 0,
+            fdt_extensions: Vec::new(),
         }
     }
 }

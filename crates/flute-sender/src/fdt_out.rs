@@ -52,8 +52,10 @@ pub(crate) fn render(
     complete: bool,
     full_fdt: bool,
     files: Vec<fdt::File>,
+    extensions: &[fdt::XmlElement],
 ) -> Result<String, fdt::FdtError> {
     let mut inst = fdt::FdtInstance::new(fdt::NtpSeconds(expires));
+    inst.extra_elements = extensions.to_vec();
     if complete {
         inst.complete = Some(true);
     }

@@ -442,7 +442,14 @@ impl Sender {
             file.groups = groups;
         }
         // Refuse now what the FDT writer would refuse later (e.g. characters XML cannot carry).
-        fdt_out::render(self.cfg.profile, 0, false, false, vec![file.clone()])?;
+        fdt_out::render(
+            self.cfg.profile,
+            0,
+            false,
+            false,
+            vec![file.clone()],
+            &self.cfg.fdt_extensions,
+        )?;
         self.objects.insert(
             toi,
             ObjEntry {
@@ -699,18 +706,25 @@ impl Sender {
         let wall = self.cfg.clock.wall_time(now);
         let expires = wire::ntp(wall + self.cfg.fdt_carousel.expires_after).0;
         let full = self.cfg.fdt_mode == FdtMode::Full;
-        let built = fdt_out::render(self.cfg.profile, expires, self.closing && full, full, files)
-            .map_err(SendError::from)
-            .and_then(|xml| match wire::fdt_cenc(self.cfg.fdt_encoding) {
-                Some(fdt::Cenc::Null) => Ok(xml.into_bytes()),
-                Some(c) => Ok(fdt::compress(c, xml.as_bytes())?),
-                None => Err(SendError::InvalidConfig("FDT Content-Encoding")),
-            })
-            .and_then(|data| {
-                let oti = fdt_oti_template(&self.cfg, data.len() as u64);
-                let blocking = self.fdt_scheme.blocking(&oti)?;
-                Ok((data, oti, blocking))
-            });
+        let built = fdt_out::render(
+            self.cfg.profile,
+            expires,
+            self.closing && full,
+            full,
+            files,
+            &self.cfg.fdt_extensions,
+        )
+        .map_err(SendError::from)
+        .and_then(|xml| match wire::fdt_cenc(self.cfg.fdt_encoding) {
+            Some(fdt::Cenc::Null) => Ok(xml.into_bytes()),
+            Some(c) => Ok(fdt::compress(c, xml.as_bytes())?),
+            None => Err(SendError::InvalidConfig("FDT Content-Encoding")),
+        })
+        .and_then(|data| {
+            let oti = fdt_oti_template(&self.cfg, data.len() as u64);
+            let blocking = self.fdt_scheme.blocking(&oti)?;
+            Ok((data, oti, blocking))
+        });
         let (data, oti, blocking) = match built {
             Ok(b) => b,
             Err(e) => {
