@@ -203,7 +203,8 @@ impl<R: Borrow<FecRegistry>> AlcParser<R> {
 
     /// Parses one datagram, using `known_oti` (e.g. from the FDT) to choose the scheme
     /// and decode the FEC Payload ID when the packet has no EXT_FTI. An EXT_FTI that
-    /// disagrees with `known_oti` is [`AlcError::ConflictingOti`].
+    /// disagrees with `known_oti` (by the scheme's own rule, `FecScheme::same_coding`) is
+    /// [`AlcError::ConflictingOti`].
     #[inline]
     pub fn parse_with_oti<'a>(
         &'a self,
@@ -278,7 +279,7 @@ fn parse_core<'a>(
     }
 
     if let (Some(f), Some(k)) = (&fti_oti, known_oti) {
-        if f != k {
+        if !scheme.same_coding(f, k) {
             return Err(AlcError::ConflictingOti { encoding_id });
         }
     }

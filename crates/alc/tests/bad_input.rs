@@ -496,6 +496,42 @@ fn bad_input_40_conflicting_oti() {
     );
 }
 
+/// Item 40 with a scheme whose EXT_FTI does not carry every OTI field: RaptorQ's EXT_FTI has
+/// no B, so an FDT's B is a hint and may differ without a conflict; a different transfer
+/// length is a conflict. The rule is the scheme's (`FecScheme::same_coding`), the one the
+/// receiver applies between packets of an object.
+#[test]
+fn bad_input_40_conflict_is_judged_by_the_schemes_rule() {
+    let r = registry();
+    let scheme = r.get(FecEncodingId::RAPTORQ, None).unwrap();
+    let wire = RaptorQ::oti(10_000, 1000, 1, 1, 4);
+    let mut fti = vec![0u8; scheme.fti_len(&wire)];
+    scheme.write_fti(&wire, &mut fti).unwrap();
+    let from_fti = scheme.read_fti(&fti).unwrap();
+    let p = pkt(6, 1, &fti, &hex!("00000000"), &[7u8; 1000]);
+    let parser = AlcParser::new(&r);
+
+    let mut hint = from_fti.clone();
+    hint.max_source_block_length = from_fti.max_source_block_length + 100;
+    assert_ne!(hint, from_fti);
+    assert!(parser.parse_with_oti(&p, Some(&hint)).is_ok());
+
+    let mut longer = from_fti.clone();
+    longer.transfer_length += 5_000;
+    assert_eq!(
+        parser.parse_with_oti(&p, Some(&longer)).unwrap_err(),
+        AlcError::ConflictingOti {
+            encoding_id: FecEncodingId::RAPTORQ
+        }
+    );
+    let mut other_t = from_fti;
+    other_t.encoding_symbol_length = 500;
+    assert!(matches!(
+        parser.parse_with_oti(&p, Some(&other_t)),
+        Err(AlcError::ConflictingOti { .. })
+    ));
+}
+
 #[test]
 fn bad_input_41_same_symbol_different_bytes() {
     // Receiver-level: the packet layer reports both packets faithfully (same Payload ID,

@@ -138,6 +138,24 @@ pub trait FecScheme: Send + Sync + fmt::Debug {
     /// The object's block partitioning. Calls [`Self::validate_oti`] first.
     fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError>;
 
+    /// Whether two OTIs of one object (say, its EXT_FTI and its FDT entry, or two packets'
+    /// EXT_FTIs) describe the same coding. When they do not, the object's OTI changed
+    /// within the session, which RFC 6726 §3.4.2 forbids (catalogue item 40): the packet
+    /// layer (`alc`'s `ConflictingOti`) and the receiver both ask this one question.
+    ///
+    /// Default: same scheme key, same scheme-specific part, the same max_n where both give
+    /// one, and the same partitioning (transfer length, symbol length, block sizes). Fields
+    /// that do not change the coding may differ: RaptorQ's EXT_FTI has no B, for instance,
+    /// so an FDT's B is only a hint. A scheme whose OTI holds more may override this.
+    fn same_coding(&self, a: &Oti, b: &Oti) -> bool {
+        a.key() == b.key()
+            && a.scheme_specific == b.scheme_specific
+            && (a.max_encoding_symbols == b.max_encoding_symbols
+                || a.max_encoding_symbols.is_none()
+                || b.max_encoding_symbols.is_none())
+            && matches!((self.blocking(a), self.blocking(b)), (Ok(x), Ok(y)) if x == y)
+    }
+
     /// Exclusive upper bound of the ESIs of block `block`: `n` for block codes, the ESI
     /// field limit for rateless codes.
     fn esi_limit(&self, oti: &Oti, block: &BlockSpec) -> u32;

@@ -113,13 +113,24 @@ def test_object_timeout_and_session_close_events(payload):
     tx = Sender(3)
     toi = tx.insert(payload, "big.bin", now=0.0)
     packets = send_all(tx)
-    rx = Receiver(object_idle_timeout=5.0)
+    rx = Receiver(object_idle_timeout=5.0, session_idle_timeout=20.0)
     rx.push_many(packets[:-10], now=0.0)
     rx.handle_timeout(now=6.0)
+    # Idle with blocks decoded: the object waits, dormant, for the carousel to bring the
+    # rest (a slow bearer must not lose it); it fails when its session ends.
+    assert [e for e in rx.events() if isinstance(e, flute_rs.ObjectFailed)] == []
+    rx.handle_timeout(now=21.0)
     failed = [e for e in rx.events() if isinstance(e, flute_rs.ObjectFailed)]
     assert [(e.toi, e.kind, e.tsi) for e in failed] == [(toi, "timeout", 3)]
     assert "source blocks" in failed[0].reason
     assert isinstance(failed[0], flute_rs.ReceiverEvent)
+
+    # With no block decoded, the object idle timeout itself fails the object.
+    rx = Receiver(object_idle_timeout=5.0)
+    rx.push_many(packets[:4], now=0.0)
+    rx.handle_timeout(now=6.0)
+    failed = [e for e in rx.events() if isinstance(e, flute_rs.ObjectFailed)]
+    assert [(e.toi, e.kind) for e in failed] == [(toi, "timeout")]
 
     tx2 = Sender(4)
     tx2.insert(b"abc", "c.txt", now=0.0)

@@ -670,18 +670,6 @@ impl Session {
     }
 }
 
-/// Two OTIs describe the same object coding if they partition the object the same way and
-/// agree on the scheme-specific parts (fields a scheme does not carry, like RaptorQ's B,
-/// may differ between EXT_FTI and the FDT).
-fn same_oti(scheme: &dyn FecScheme, a: &Oti, b: &Oti) -> bool {
-    a.key() == b.key()
-        && a.scheme_specific == b.scheme_specific
-        && (a.max_encoding_symbols == b.max_encoding_symbols
-            || a.max_encoding_symbols.is_none()
-            || b.max_encoding_symbols.is_none())
-        && matches!((scheme.blocking(a), scheme.blocking(b)), (Ok(x), Ok(y)) if x == y)
-}
-
 /// The OTI of the packet's EXT_FTI, as `alc` decoded it (an EXT_FTI it could not decode
 /// never reaches here: the packet was dropped as [`DropReason::BadFti`]).
 fn oti_from_fti(view: &LctView<'_>) -> Option<Oti> {
@@ -872,7 +860,7 @@ fn process_fdt(
         return;
     };
     if let Some(oti) = &fti {
-        if !same_oti(f.asm.scheme.as_ref(), oti, &f.asm.oti) {
+        if !f.asm.scheme.same_coding(oti, &f.asm.oti) {
             s.stats.drop(DropReason::BadFti);
             return;
         }
@@ -1369,8 +1357,10 @@ fn push_data(
     };
     if let Some(fti) = view.fti {
         if o.fti_seen.as_deref() != Some(fti) {
-            match o.asm.scheme.read_fti(fti) {
-                Ok(oti) if same_oti(o.asm.scheme.as_ref(), &oti, &o.asm.oti) => {
+            // alc already decoded this EXT_FTI (`view.fti_oti`); the object's scheme says
+            // whether it is the coding the object started with.
+            match &view.fti_oti {
+                Some(oti) if o.asm.scheme.same_coding(oti, &o.asm.oti) => {
                     o.fti_seen = Some(fti.into());
                 }
                 _ => {
