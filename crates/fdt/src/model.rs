@@ -425,13 +425,37 @@ impl File {
     }
 
     /// The transport object length: `Transfer-Length`, or `Content-Length` when the file has
-    /// no content encoding (RFC 6726 §3.4.2: they are then equal).
+    /// no content encoding (RFC 6726 §3.4.2: they are then equal). An empty or `identity`
+    /// Content-Encoding is no encoding.
     pub fn effective_transfer_length(&self, instance: &FdtInstance) -> Option<u64> {
+        let identity = self
+            .effective_content_encoding(instance)
+            .is_none_or(|e| e.is_empty() || e.eq_ignore_ascii_case("identity"));
         self.transfer_length
-            .or_else(|| match self.effective_content_encoding(instance) {
-                None => self.content_length,
-                Some(_) => None,
+            .or(if identity { self.content_length } else { None })
+    }
+
+    /// This file with what it inherits from `instance` filled in, for a receiver that keeps
+    /// files apart from their instance: the effective `Content-Type`, `Content-Encoding` and
+    /// `FEC-OTI-*` attributes ([`Self::effective_oti`]), and `Transfer-Length` from
+    /// [`Self::effective_transfer_length`].
+    pub fn resolved(&self, instance: &FdtInstance) -> File {
+        let mut f = self.clone();
+        f.content_type = self.effective_content_type(instance).map(str::to_owned);
+        f.content_encoding = self.effective_content_encoding(instance).map(str::to_owned);
+        f.transfer_length = self.effective_transfer_length(instance);
+        f.fec_oti = self
+            .effective_oti(instance)
+            .map(|o| FecOtiAttributes {
+                encoding_id: Some(o.encoding_id),
+                instance_id: o.instance_id,
+                max_source_block_length: o.max_source_block_length,
+                encoding_symbol_length: o.encoding_symbol_length,
+                max_number_of_encoding_symbols: o.max_number_of_encoding_symbols,
+                scheme_specific_info: o.scheme_specific_info,
             })
+            .unwrap_or_default();
+        f
     }
 
     /// Checks the FDT's transfer length against the one signalled in EXT_FTI (bad input 54).
@@ -494,6 +518,14 @@ impl FdtInstance {
             expires,
             ..Self::default()
         }
+    }
+
+    /// The first TOI listed twice, if any (RFC 6726 §3.4.2: a TOI names one file within an
+    /// instance; catalogue item 52). [`Self::validate`] reports it, and a receiver that only
+    /// needs this check calls it directly.
+    pub fn duplicate_toi(&self) -> Option<u128> {
+        let mut seen = std::collections::HashSet::with_capacity(self.files.len());
+        self.files.iter().map(|f| f.toi).find(|t| !seen.insert(*t))
     }
 
     /// The file with the given TOI.

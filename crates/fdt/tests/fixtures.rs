@@ -367,3 +367,37 @@ fn ntp_timestamp_known_values_and_era_circle() {
     assert!(NtpSeconds(u32::MAX - 10).is_before(now));
     assert!(!NtpSeconds(u32::MAX - 2).is_before(now));
 }
+
+/// `File::resolved` (what a receiver keeps per file) and `duplicate_toi` (catalogue item 52).
+#[test]
+fn resolved_files_carry_what_they_inherit() {
+    let xml = br#"<?xml version="1.0"?>
+<FDT-Instance xmlns="urn:ietf:params:xml:ns:fdt" Expires="3000000000"
+  Content-Type="video/mp4" FEC-OTI-FEC-Encoding-ID="0" FEC-OTI-Encoding-Symbol-Length="64"
+  FEC-OTI-Maximum-Source-Block-Length="8">
+  <File TOI="1" Content-Location="a" Content-Length="10" FEC-OTI-Encoding-Symbol-Length="32"/>
+  <File TOI="2" Content-Location="b" Content-Length="10" Content-Encoding="identity"/>
+  <File TOI="3" Content-Location="c" Content-Length="10" Content-Encoding="gzip" Content-Type="text/plain"/>
+  <File TOI="4" Content-Location="d" Content-Length="10" FEC-OTI-FEC-Encoding-ID="6"/>
+</FDT-Instance>"#;
+    let inst = FdtInstance::parse(xml).unwrap();
+    assert_eq!(inst.duplicate_toi(), None);
+    let r: Vec<File> = inst.files.iter().map(|f| f.resolved(&inst)).collect();
+    assert_eq!(r[0].content_type.as_deref(), Some("video/mp4"));
+    assert_eq!(r[0].transfer_length, Some(10));
+    assert_eq!(r[0].fec_oti.encoding_id, Some(0));
+    assert_eq!(r[0].fec_oti.encoding_symbol_length, Some(32));
+    assert_eq!(r[0].fec_oti.max_source_block_length, Some(8));
+    // "identity" is no encoding: Content-Length is the transfer length.
+    assert_eq!(r[1].transfer_length, Some(10));
+    // gzip: the transfer length is unknown without Transfer-Length.
+    assert_eq!(r[2].transfer_length, None);
+    assert_eq!(r[2].content_type.as_deref(), Some("text/plain"));
+    // Another scheme than the instance's: none of the instance's OTI attributes carry over.
+    assert_eq!(r[3].fec_oti.encoding_id, Some(6));
+    assert_eq!(r[3].fec_oti.encoding_symbol_length, None);
+
+    let mut dup = inst.clone();
+    dup.files.push(File::new(3, "again"));
+    assert_eq!(dup.duplicate_toi(), Some(3));
+}

@@ -16,12 +16,6 @@ pub fn ntp_seconds(t: SystemTime) -> u32 {
     fdt::NtpSeconds::from_system_time(t).0
 }
 
-/// True if `expires` (32-bit NTP seconds) is before `now`, on the NTP era circle
-/// ([`fdt::NtpSeconds::is_before`], catalogue item 57).
-pub(crate) fn is_expired(expires: u32, now: SystemTime) -> bool {
-    fdt::NtpSeconds(expires).is_before(now)
-}
-
 /// Limits and policies of a [`crate::Receiver`]. Every limit is documented with what
 /// happens when it is reached.
 ///
@@ -148,6 +142,7 @@ mod tests {
     fn bad_input_57_expiry_on_the_era_circle() {
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let now = ntp_seconds(t);
+        let is_expired = |e: u32, t| fdt::NtpSeconds(e).is_before(t);
         assert!(is_expired(now.wrapping_sub(1), t));
         assert!(!is_expired(now.wrapping_add(10), t));
         // Across the 2036 era wrap.

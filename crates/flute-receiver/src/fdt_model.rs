@@ -1,44 +1,8 @@
-//! The receiver's view of an FDT instance (RFC 6726 §3.4.2): only what delivery needs,
-//! with the FEC-OTI-* attributes already resolved (File-level attributes override the
-//! instance-level ones). Parsing is the `fdt` crate's strict, bounded parser (no DTDs,
-//! depth / size / count limits); this module converts its model.
+//! FDT instances for the receiver (RFC 6726 §3.4.2): the `fdt` crate's model, strict and
+//! bounded parser (no DTDs, depth / size / count limits) and checks, with the receiver's
+//! limits. Files are kept resolved against their instance (`fdt::File::resolved`).
 
 use fdt::{FdtError, FdtInstance, Limits, ParseOptions};
-
-/// FEC-OTI-* attributes of a `File` (resolved against the instance-level ones).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct FecAttrs {
-    pub(crate) encoding_id: Option<u64>,
-    pub(crate) instance_id: Option<u64>,
-    pub(crate) max_source_block_length: Option<u64>,
-    pub(crate) encoding_symbol_length: Option<u64>,
-    pub(crate) max_encoding_symbols: Option<u64>,
-    pub(crate) scheme_specific_info: Option<Vec<u8>>,
-}
-
-/// One `File` element.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FdtFile {
-    pub(crate) toi: u128,
-    pub(crate) content_location: String,
-    pub(crate) content_length: Option<u64>,
-    pub(crate) transfer_length: Option<u64>,
-    pub(crate) content_type: Option<String>,
-    pub(crate) content_encoding: Option<String>,
-    pub(crate) content_md5: Option<Vec<u8>>,
-    pub(crate) fec: FecAttrs,
-}
-
-/// One `FDT-Instance`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FdtInstanceInfo {
-    /// Expires, 32-bit NTP seconds.
-    pub(crate) expires: u32,
-    pub(crate) complete: bool,
-    pub(crate) files: Vec<FdtFile>,
-    /// The 3GPP `postFileRepair` extension element (TS 26.346 §9.3), if present and valid.
-    pub(crate) post_file_repair: Option<flute_repair::PostFileRepair>,
-}
 
 /// Limits applied while parsing.
 #[derive(Debug, Clone, Copy)]
@@ -57,8 +21,10 @@ pub(crate) enum FdtParseError {
     DuplicateToi,
 }
 
-/// Parses an FDT instance document.
-pub(crate) fn parse_fdt(xml: &[u8], limits: &FdtLimits) -> Result<FdtInstanceInfo, FdtParseError> {
+/// Parses an FDT instance document with the `fdt` crate and its checks. Each file comes
+/// back [`fdt::File::resolved`] against the instance, so that the receiver can keep files
+/// apart from the instance they came in.
+pub(crate) fn parse_fdt(xml: &[u8], limits: &FdtLimits) -> Result<FdtInstance, FdtParseError> {
     let mut fdt_limits = Limits::default();
     fdt_limits.max_files = limits.max_files;
     fdt_limits.max_depth = limits.max_depth;
@@ -67,43 +33,15 @@ pub(crate) fn parse_fdt(xml: &[u8], limits: &FdtLimits) -> Result<FdtInstanceInf
         limits: fdt_limits,
         ..ParseOptions::default()
     };
-    let inst = FdtInstance::parse_with(xml, &options)
+    let mut inst = FdtInstance::parse_with(xml, &options)
         .map_err(|_: FdtError| FdtParseError::Fdt)?
         .instance;
-    let mut files: Vec<FdtFile> = Vec::with_capacity(inst.files.len());
-    let mut seen = std::collections::HashSet::new();
-    for f in &inst.files {
-        if !seen.insert(f.toi) {
-            return Err(FdtParseError::DuplicateToi);
-        }
-        let fec = f
-            .effective_oti(&inst)
-            .map(|o| FecAttrs {
-                encoding_id: Some(u64::from(o.encoding_id)),
-                instance_id: o.instance_id.map(u64::from),
-                max_source_block_length: o.max_source_block_length,
-                encoding_symbol_length: o.encoding_symbol_length,
-                max_encoding_symbols: o.max_number_of_encoding_symbols,
-                scheme_specific_info: o.scheme_specific_info,
-            })
-            .unwrap_or_default();
-        files.push(FdtFile {
-            toi: f.toi,
-            content_location: f.content_location.clone(),
-            content_length: f.content_length,
-            transfer_length: f.transfer_length,
-            content_type: f.effective_content_type(&inst).map(str::to_owned),
-            content_encoding: f.effective_content_encoding(&inst).map(str::to_owned),
-            content_md5: f.content_md5.map(|m| m.to_vec()),
-            fec,
-        });
+    if inst.duplicate_toi().is_some() {
+        return Err(FdtParseError::DuplicateToi);
     }
-    Ok(FdtInstanceInfo {
-        expires: inst.expires.0,
-        complete: inst.complete.unwrap_or(false),
-        files,
-        post_file_repair: flute_repair::PostFileRepair::find_in(&inst).and_then(Result::ok),
-    })
+    let files: Vec<fdt::File> = inst.files.iter().map(|f| f.resolved(&inst)).collect();
+    inst.files = files;
+    Ok(inst)
 }
 
 #[cfg(test)]
@@ -125,13 +63,14 @@ mod tests {
   <File TOI="2" Content-Location="b&amp;c" Transfer-Length="5"><x:y xmlns:x="urn:x"/></File>
 </FDT-Instance>"#;
         let f = parse_fdt(xml, &LIMITS).unwrap();
-        assert_eq!(f.expires, 3_000_000_000);
-        assert!(f.complete);
+        assert_eq!(f.expires.0, 3_000_000_000);
+        assert_eq!(f.complete, Some(true));
         assert_eq!(f.files.len(), 2);
-        assert_eq!(f.files[0].fec.encoding_symbol_length, Some(32));
-        assert_eq!(f.files[0].fec.max_source_block_length, Some(8));
+        assert_eq!(f.files[0].fec_oti.encoding_symbol_length, Some(32));
+        assert_eq!(f.files[0].fec_oti.max_source_block_length, Some(8));
+        assert_eq!(f.files[0].transfer_length, Some(10));
         assert_eq!(f.files[1].content_location, "b&c");
-        assert_eq!(f.files[1].fec.encoding_symbol_length, Some(64));
+        assert_eq!(f.files[1].fec_oti.encoding_symbol_length, Some(64));
     }
 
     #[test]

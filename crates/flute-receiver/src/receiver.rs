@@ -10,8 +10,9 @@ use bytes::Bytes;
 use fec_schemes::{FecEncodingId, FecInstanceId, FecScheme, Oti};
 
 use crate::assembly::{Assembly, Budget, MissingBlock, Pushed};
-use crate::config::{ReceiverConfig, is_expired};
-use crate::fdt_model::{FdtFile, FdtLimits, parse_fdt};
+use crate::config::ReceiverConfig;
+use crate::fdt_model::{FdtLimits, parse_fdt};
+use fdt::File as FdtFile;
 use crate::liveness::{Liveness, Standing, pick_victim};
 use alc::AlcParser;
 
@@ -676,37 +677,25 @@ fn oti_from_fti(view: &LctView<'_>) -> Option<Oti> {
     view.fti_oti.clone()
 }
 
-/// The transfer length the FDT gives for a file: Transfer-Length, or Content-Length when
-/// there is no content encoding (RFC 6726 §3.4.2).
+/// The transfer length the FDT gives for a (resolved) file: Transfer-Length, or
+/// Content-Length without content encoding (`fdt::File::effective_transfer_length`).
 fn fdt_transfer_length(f: &FdtFile) -> Option<u64> {
-    let identity = matches!(
-        f.content_encoding
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        None | Some("" | "identity")
-    );
     f.transfer_length
-        .or(if identity { f.content_length } else { None })
 }
 
 fn oti_from_fdt(cfg: &ReceiverConfig, f: &FdtFile, codepoint: u8) -> Option<Oti> {
     let l = fdt_transfer_length(f)?;
-    let enc = u8::try_from(f.fec.encoding_id.unwrap_or(u64::from(codepoint))).ok()?;
-    let encoding_id = FecEncodingId(enc);
-    let instance_id = match f.fec.instance_id {
-        Some(i) => Some(FecInstanceId(u16::try_from(i).ok()?)),
-        None => None,
-    };
+    let encoding_id = FecEncodingId(f.fec_oti.encoding_id.unwrap_or(codepoint));
+    let instance_id = f.fec_oti.instance_id.map(FecInstanceId);
     let scheme = cfg.registry.get(encoding_id, instance_id).ok()?;
-    let e = u16::try_from(f.fec.encoding_symbol_length?).ok()?;
-    let b = u32::try_from(f.fec.max_source_block_length.unwrap_or(0)).ok()?;
-    let max_n = match f.fec.max_encoding_symbols {
+    let e = u16::try_from(f.fec_oti.encoding_symbol_length?).ok()?;
+    let b = u32::try_from(f.fec_oti.max_source_block_length.unwrap_or(0)).ok()?;
+    let max_n = match f.fec_oti.max_number_of_encoding_symbols {
         Some(n) => Some(u32::try_from(n).ok()?),
         None => None,
     };
     let ss = scheme
-        .read_scheme_specific_info(f.fec.scheme_specific_info.as_deref().unwrap_or(&[]))
+        .read_scheme_specific_info(f.fec_oti.scheme_specific_info.as_deref().unwrap_or(&[]))
         .ok()?;
     let oti = Oti {
         encoding_id,
@@ -938,23 +927,20 @@ fn finish_fdt(
         return;
     };
     if let Some(clock) = &cfg.wall_clock {
-        if is_expired(info.expires, clock.wall_time(now)) {
+        if info.expires.is_before(clock.wall_time(now)) {
             s.stats.drop(DropReason::FdtRejected);
             return;
         }
     }
     // Newest by instance-ID order on the 20-bit circle (RFC 6726 §3.4.1; item 19).
-    let newer = match s.current_fdt {
-        None => true,
-        Some(cur) => {
-            let d = id.wrapping_sub(cur) & 0xF_FFFF;
-            d != 0 && d < 0x8_0000
-        }
-    };
+    let newer = s
+        .current_fdt
+        .is_none_or(|cur| lct_header::fdt_instance_newer(id, cur));
     let mut touched = Vec::new();
     if newer {
         s.listed = info.files.iter().map(|f| f.toi).collect();
     }
+    let post_file_repair = flute_repair::PostFileRepair::find_in(&info);
     for file in info.files {
         let known = s.files.contains_key(&file.toi);
         if !known && s.fdt_complete && newer {
@@ -971,11 +957,11 @@ fn finish_fdt(
     }
     if newer {
         s.current_fdt = Some(id);
-        if info.complete {
+        if info.complete == Some(true) {
             s.fdt_complete = true;
         }
-        if info.post_file_repair.is_some() {
-            s.post_file_repair = info.post_file_repair;
+        if let Some(Ok(p)) = post_file_repair {
+            s.post_file_repair = Some(p);
         }
     }
     s.stats.fdt_instances += 1;
@@ -984,7 +970,7 @@ fn finish_fdt(
         session: s.id,
         instance_id: id,
         files: s.files.len(),
-        complete: info.complete,
+        complete: info.complete == Some(true),
     });
     touched.sort_unstable();
     for toi in touched {
@@ -1029,7 +1015,7 @@ fn deliver_empty(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u128
         let p = Pipeline::new(
             w,
             f.content_encoding.as_deref(),
-            f.content_md5.clone(),
+            f.content_md5.map(|m| m.to_vec()),
             f.content_length,
             cfg.max_object_size,
             cfg.zstd_window_log_max,
@@ -1201,7 +1187,7 @@ fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u128) {
             o.pipeline = Some(Pipeline::new(
                 w,
                 file.content_encoding.as_deref(),
-                file.content_md5.clone(),
+                file.content_md5.map(|m| m.to_vec()),
                 file.content_length,
                 cfg.max_object_size,
                 cfg.zstd_window_log_max,
@@ -1248,16 +1234,7 @@ fn finish_object(
         p.abort();
     }
     let file = o.file.clone().unwrap_or_else(|| {
-        Arc::new(FdtFile {
-            toi,
-            content_location: String::new(),
-            content_length: None,
-            transfer_length: None,
-            content_type: None,
-            content_encoding: None,
-            content_md5: None,
-            fec: Default::default(),
-        })
+        Arc::new(FdtFile::new(toi, String::new()))
     });
     report(cfg, ctx, s, toi, &file, result);
 }

@@ -20,7 +20,7 @@ use flute_repair::{
 
 use crate::assembly::{Assembly, Budget, Pushed};
 use crate::config::ReceiverConfig;
-use crate::fdt_model::FdtFile;
+use fdt::File as FdtFile;
 use crate::pipeline::Pipeline;
 use crate::receiver::{FailReason, Receiver, ReceiverEvent, SessionId};
 use crate::sink::{ObjectLocation, ObjectMeta, ObjectSink};
@@ -422,7 +422,7 @@ fn write_ready(
             p.pipeline = Some(Pipeline::new(
                 w,
                 f.content_encoding.as_deref(),
-                f.content_md5.clone(),
+                f.content_md5.map(|m| m.to_vec()),
                 f.content_length,
                 cfg.max_object_size,
                 cfg.zstd_window_log_max,
