@@ -307,18 +307,6 @@ pub enum FdtError {
         /// The value (truncated).
         value: String,
     },
-    /// `FEC-OTI-Scheme-Specific-Info` has the wrong length for a known FEC Encoding ID.
-    #[error(
-        "FEC Encoding ID {encoding_id}: Scheme-Specific-Info is {actual} bytes, expected {expected}"
-    )]
-    SchemeSpecificInfoLength {
-        /// The FEC Encoding ID.
-        encoding_id: u8,
-        /// Expected length.
-        expected: usize,
-        /// Actual length.
-        actual: usize,
-    },
     /// The model uses a construct the chosen profile cannot express.
     #[error("cannot emit in profile {profile:?}: {reason}")]
     NotExpressible {

@@ -214,28 +214,6 @@ pub struct FecOti {
     pub scheme_specific_info: Option<Vec<u8>>,
 }
 
-impl FecOti {
-    /// Checks the Scheme-Specific-Info length for the FEC Encoding IDs whose layout is known
-    /// here: 1 (Raptor, 4 bytes), 2 (Reed-Solomon over GF(2^m), 2 bytes: m, G) and 6
-    /// (RaptorQ, 4 bytes). Other IDs are not checked.
-    pub fn check_scheme_specific_info(&self) -> Result<(), crate::FdtError> {
-        let expected = match self.encoding_id {
-            1 | 6 => 4,
-            2 => 2,
-            _ => return Ok(()),
-        };
-        let actual = self.scheme_specific_info.as_ref().map_or(0, Vec::len);
-        if self.scheme_specific_info.is_some() && actual != expected {
-            return Err(crate::FdtError::SchemeSpecificInfoLength {
-                encoding_id: self.encoding_id,
-                expected,
-                actual,
-            });
-        }
-        Ok(())
-    }
-}
-
 /// The mbms2007 `Cache-Control` element of a `File` (exactly one choice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -439,7 +417,7 @@ impl File {
     /// files apart from their instance: the effective `Content-Type`, `Content-Encoding` and
     /// `FEC-OTI-*` attributes ([`Self::effective_oti`]), and `Transfer-Length` from
     /// [`Self::effective_transfer_length`].
-    pub fn resolved(&self, instance: &FdtInstance) -> File {
+    pub fn resolved(&self, instance: &FdtInstance) -> Self {
         let mut f = self.clone();
         f.content_type = self.effective_content_type(instance).map(str::to_owned);
         f.content_encoding = self.effective_content_encoding(instance).map(str::to_owned);

@@ -66,8 +66,11 @@ impl FdtInstance {
 
     /// Checks the instance and returns every problem found (for conformance testers).
     ///
-    /// Always checked: at least one file; TOIs in 1..=2^112-1 and unique; FEC
-    /// Scheme-Specific-Info length for known schemes. Optionally: duplicate Content-Location,
+    /// Always checked: at least one file; TOIs in 1..=2^112-1 and unique. The FEC OTI
+    /// attributes are checked for their XML types only: what a scheme's
+    /// Scheme-Specific-Info holds is the FEC scheme's to judge (`fec-schemes`; the
+    /// receiver's `fdt_file_oti` and `flute inspect` ask it), so this crate keeps no list
+    /// of schemes. Optionally: duplicate Content-Location,
     /// unknown Content-Encoding, expiry against `now`, and the profile's mandatory content.
     pub fn validate_all(&self, options: &ValidationOptions) -> Vec<FdtError> {
         let mut errors = Vec::new();
@@ -101,11 +104,6 @@ impl FdtInstance {
                     None => {
                         locations.insert(&f.content_location, f.toi);
                     }
-                }
-            }
-            if let Some(oti) = f.effective_oti(self) {
-                if let Err(e) = oti.check_scheme_specific_info() {
-                    errors.push(e);
                 }
             }
             if options.require_known_content_encoding {

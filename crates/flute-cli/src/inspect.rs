@@ -581,6 +581,28 @@ fn feed_fdt(
                         &format!("FDT instance {id}: {err}"),
                     );
                 }
+                // Each entry's FEC OTI, judged by its scheme as the receiver judges it
+                // (`fdt_file_oti`). A missing length or symbol size is no fault here: EXT_FTI
+                // may carry it.
+                for f in &inst.files {
+                    let f = f.resolved(&inst);
+                    let Some(enc) = f.fec_oti.encoding_id else {
+                        continue;
+                    };
+                    if let Err(
+                        err @ (flute_receiver::FdtOtiError::Scheme { .. }
+                        | flute_receiver::FdtOtiError::OutOfRange { .. }),
+                    ) =
+                        flute_receiver::fdt_file_oti(registry, &f, fec_schemes::FecEncodingId(enc))
+                    {
+                        out.diag(
+                            index,
+                            ts,
+                            "RFC 6726 §3.4.2, RFC 5052 §4.1 (FDT FEC OTI)",
+                            &format!("FDT instance {id}, TOI {}: {err}", f.toi),
+                        );
+                    }
+                }
                 return inst.files.iter().map(|f| f.toi).collect();
             }
             Err(err) => out.diag(

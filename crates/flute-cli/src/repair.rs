@@ -11,9 +11,9 @@ use clap::Args;
 use flute_receiver::{Receiver, ReceiverConfig};
 
 use crate::Interrupt;
-use crate::opts::{FecArg, parse_percent, parse_secs};
 #[cfg(feature = "repair")]
 use crate::opts::Fec;
+use crate::opts::{FecArg, parse_percent, parse_secs};
 use crate::progress::Bars;
 use crate::recv::Outcome;
 

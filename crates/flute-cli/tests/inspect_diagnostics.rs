@@ -41,6 +41,13 @@ fn every_bad_packet_is_diagnosed_with_its_clause() {
     fdt_exts.extend(fti_no_code(bad_xml.len() as u64, 64, 8));
     let mut fdt_tail = vec![0, 0, 0, 0];
     fdt_tail.extend_from_slice(&bad_xml);
+    // A well-formed FDT whose RaptorQ entry has 2 bytes of Scheme-Specific-Info (RFC 6330
+    // §3.3.3 has 4): the XML is fine, the scheme refuses the OTI.
+    let ssi_xml = br#"<FDT-Instance Expires="4000000000"><File TOI="1" Content-Location="a" Transfer-Length="10" FEC-OTI-FEC-Encoding-ID="6" FEC-OTI-Encoding-Symbol-Length="8" FEC-OTI-Scheme-Specific-Info="AQI="/></FDT-Instance>"#.to_vec();
+    let mut ssi_exts = vec![0xC0, 0x20, 0x00, 0x06]; // EXT_FDT V=2 id 6
+    ssi_exts.extend(fti_no_code(ssi_xml.len() as u64, 1400, 8));
+    let mut ssi_tail = vec![0, 0, 0, 0];
+    ssi_tail.extend_from_slice(&ssi_xml);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "good",
@@ -96,6 +103,11 @@ fn every_bad_packet_is_diagnosed_with_its_clause() {
             "FDT not XML",
             packet(0x10, Some(0), 0, &fdt_exts, &fdt_tail),
             "RFC 6726 §3.4.2 (FDT XML)",
+        ),
+        (
+            "FDT entry with a bad RaptorQ Scheme-Specific-Info",
+            packet(0x10, Some(0), 0, &ssi_exts, &ssi_tail),
+            "RFC 5052 §4.1 (FDT FEC OTI)",
         ),
     ];
     let tmp = tempfile::tempdir().unwrap();

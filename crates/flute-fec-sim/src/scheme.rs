@@ -228,7 +228,9 @@ impl Resolved {
             Some(b) => b(shape).map_err(unsupported)?,
             // A scheme without a catalog entry: its own OTI recipe (FecScheme::oti_for)
             // when it has one and it gives one block of K, else the generic OTI.
-            None => from_oti_for(&*self.scheme, shape).unwrap_or_else(|| generic(&*self.scheme, shape)),
+            None => {
+                from_oti_for(&*self.scheme, shape).unwrap_or_else(|| generic(&*self.scheme, shape))
+            }
         };
         // A builder may pick another registered scheme (rs with n > 255 uses ID 2).
         let scheme = if built.oti.key() == self.scheme.key() {

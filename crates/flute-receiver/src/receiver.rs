@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use fec_schemes::{FecEncodingId, FecInstanceId, FecScheme, Oti};
+use fec_schemes::{FecEncodingId, FecScheme, Oti};
 
 use crate::assembly::{Assembly, Budget, MissingBlock, Pushed};
 use crate::config::ReceiverConfig;
-use crate::fdt_model::{FdtLimits, parse_fdt};
-use fdt::File as FdtFile;
+use crate::fdt_model::{FdtLimits, fdt_file_oti, parse_fdt};
 use crate::liveness::{Liveness, Standing, pick_victim};
 use alc::AlcParser;
+use fdt::File as FdtFile;
 
 use crate::packet::{self, LctView};
 use crate::pipeline::{Pipeline, supported_encoding};
@@ -683,33 +683,6 @@ fn fdt_transfer_length(f: &FdtFile) -> Option<u64> {
     f.transfer_length
 }
 
-fn oti_from_fdt(cfg: &ReceiverConfig, f: &FdtFile, codepoint: u8) -> Option<Oti> {
-    let l = fdt_transfer_length(f)?;
-    let encoding_id = FecEncodingId(f.fec_oti.encoding_id.unwrap_or(codepoint));
-    let instance_id = f.fec_oti.instance_id.map(FecInstanceId);
-    let scheme = cfg.registry.get(encoding_id, instance_id).ok()?;
-    let e = u16::try_from(f.fec_oti.encoding_symbol_length?).ok()?;
-    let b = u32::try_from(f.fec_oti.max_source_block_length.unwrap_or(0)).ok()?;
-    let max_n = match f.fec_oti.max_number_of_encoding_symbols {
-        Some(n) => Some(u32::try_from(n).ok()?),
-        None => None,
-    };
-    let ss = scheme
-        .read_scheme_specific_info(f.fec_oti.scheme_specific_info.as_deref().unwrap_or(&[]))
-        .ok()?;
-    let oti = Oti {
-        encoding_id,
-        instance_id,
-        transfer_length: l,
-        encoding_symbol_length: e,
-        max_source_block_length: b,
-        max_encoding_symbols: max_n,
-        scheme_specific: ss,
-    };
-    scheme.validate_oti(&oti).ok()?;
-    Some(oti)
-}
-
 fn buffer(
     ctx: &mut Ctx,
     cfg: &ReceiverConfig,
@@ -1233,9 +1206,10 @@ fn finish_object(
     if let Some(p) = o.pipeline.take() {
         p.abort();
     }
-    let file = o.file.clone().unwrap_or_else(|| {
-        Arc::new(FdtFile::new(toi, String::new()))
-    });
+    let file = o
+        .file
+        .clone()
+        .unwrap_or_else(|| Arc::new(FdtFile::new(toi, String::new())));
     report(cfg, ctx, s, toi, &file, result);
 }
 
@@ -1261,7 +1235,7 @@ fn process_data(
     let oti = oti_from_fti(view).or_else(|| {
         s.files
             .get(&toi)
-            .and_then(|f| oti_from_fdt(cfg, f, view.codepoint))
+            .and_then(|f| fdt_file_oti(&cfg.registry, f, FecEncodingId(view.codepoint)).ok())
     });
     let Some(oti) = oti else {
         // Neither EXT_FTI nor a usable FDT entry yet (item 42).

@@ -20,10 +20,10 @@ use flute_repair::{
 
 use crate::assembly::{Assembly, Budget, Pushed};
 use crate::config::ReceiverConfig;
-use fdt::File as FdtFile;
 use crate::pipeline::Pipeline;
 use crate::receiver::{FailReason, Receiver, ReceiverEvent, SessionId};
 use crate::sink::{ObjectLocation, ObjectMeta, ObjectSink};
+use fdt::File as FdtFile;
 
 /// Most groups one repair body may hold.
 pub const MAX_REPAIR_GROUPS: usize = 1 << 20;
