@@ -43,6 +43,45 @@ pub(crate) struct LctView<'a> {
     pub(crate) signal_only: bool,
 }
 
+/// An [`LctView`] detached from its datagram, to keep beside the datagram while the packet
+/// waits for its OTI: the slices become offsets, so that the packet is not parsed again
+/// when it is replayed.
+#[derive(Debug, Clone)]
+pub(crate) struct DetachedView {
+    view: LctView<'static>,
+    fti: Option<(usize, usize)>,
+    payload_at: usize,
+}
+
+impl<'a> LctView<'a> {
+    /// Detaches the view from `raw`, the datagram it was parsed from.
+    pub(crate) fn detach(&self, raw: &[u8]) -> DetachedView {
+        let fti = self.fti.map(|f| (f.as_ptr() as usize - raw.as_ptr() as usize, f.len()));
+        DetachedView {
+            view: LctView {
+                fti: None,
+                payload: &[],
+                fti_oti: self.fti_oti.clone(),
+                ..*self
+            },
+            fti,
+            payload_at: raw.len() - self.payload.len(),
+        }
+    }
+}
+
+impl DetachedView {
+    /// The view again, over `raw`, the same datagram.
+    pub(crate) fn attach<'a>(&self, raw: &'a [u8]) -> LctView<'a> {
+        LctView {
+            fti: self.fti.and_then(|(at, len)| raw.get(at..at + len)),
+            payload: raw.get(self.payload_at..).unwrap_or(&[]),
+            fti_oti: self.view.fti_oti.clone(),
+            ..self.view
+        }
+    }
+}
+
 fn reason(e: LctError) -> DropReason {
     match e {
         LctError::UnsupportedVersion { .. } => DropReason::BadVersion,

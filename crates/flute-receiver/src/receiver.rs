@@ -276,6 +276,8 @@ struct Pending {
     key: PendingKey,
     at: Instant,
     data: Bytes,
+    /// The packet as `alc` parsed it on arrival (not parsed again on replay).
+    view: packet::DetachedView,
 }
 
 struct Session {
@@ -689,6 +691,7 @@ fn buffer(
     s: &mut Session,
     now: Instant,
     key: PendingKey,
+    view: &LctView<'_>,
     raw: &[u8],
 ) {
     let n = raw.len() as u64;
@@ -702,6 +705,7 @@ fn buffer(
         key,
         at: now,
         data: Bytes::copy_from_slice(raw),
+        view: view.detach(raw),
     });
 }
 
@@ -715,9 +719,8 @@ fn replay(ctx: &mut Ctx, cfg: &ReceiverConfig, s: &mut Session, now: Instant, ke
     s.pending = rest;
     for p in mine {
         ctx.pending_bytes = ctx.pending_bytes.saturating_sub(p.data.len() as u64);
-        if let Ok(view) = packet::parse(&ctx.parser, &p.data) {
-            process(cfg, ctx, s, now, view, &p.data);
-        }
+        let view = p.view.attach(&p.data);
+        process(cfg, ctx, s, now, view, &p.data);
     }
 }
 
@@ -776,7 +779,7 @@ fn process_fdt(
         let Some(oti) = fti.clone() else {
             // Without EXT_FTI the FDT instance's length is unknown: keep the packet until
             // a packet of the same instance brings it.
-            buffer(ctx, cfg, s, now, PendingKey::Fdt(id), raw);
+            buffer(ctx, cfg, s, now, PendingKey::Fdt(id), view, raw);
             return;
         };
         if oti.transfer_length > cfg.max_fdt_size {
@@ -1239,7 +1242,7 @@ fn process_data(
     });
     let Some(oti) = oti else {
         // Neither EXT_FTI nor a usable FDT entry yet (item 42).
-        buffer(ctx, cfg, s, now, PendingKey::Object(toi), raw);
+        buffer(ctx, cfg, s, now, PendingKey::Object(toi), view, raw);
         return;
     };
     let Ok(scheme) = cfg.registry.for_oti(&oti).cloned() else {
