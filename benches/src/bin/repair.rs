@@ -108,11 +108,12 @@ fn repair_case(len: usize, loss: u64, md5: bool) {
     )
     .unwrap();
     tx.close();
-    let rcfg = ReceiverConfig {
-        repair_max_objects: 4,
-        max_buffered_bytes: 1 << 30,
-        repair_max_buffered_bytes: 1 << 30,
-        ..ReceiverConfig::default()
+    let rcfg = {
+        let mut c = ReceiverConfig::default();
+        c.repair_max_objects = 4;
+        c.max_buffered_bytes = 1 << 30;
+        c.repair_max_buffered_bytes = 1 << 30;
+        c
     };
     let mut rx = Receiver::new(rcfg);
     let mut buf = vec![0u8; 2048];

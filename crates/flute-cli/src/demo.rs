@@ -183,10 +183,11 @@ fn run_in(
             }
             finished
         };
-        let cfg = ReceiverConfig {
-            object_idle_timeout: Duration::from_secs(5),
-            registry: rx_registry,
-            ..ReceiverConfig::default()
+        let cfg = {
+            let mut c = ReceiverConfig::default();
+            c.object_idle_timeout = Duration::from_secs(5);
+            c.registry = rx_registry;
+            c
         };
         let r = receive(
             &mut source,

@@ -355,9 +355,10 @@ pub(crate) fn run(
     interrupt: &Interrupt,
 ) -> Result<ExitCode, String> {
     prepare_out_dir(&args.out)?;
-    let mut cfg = ReceiverConfig {
-        registry: Arc::clone(registry),
-        ..ReceiverConfig::default()
+    let mut cfg = {
+        let mut c = ReceiverConfig::default();
+        c.registry = Arc::clone(registry);
+        c
     };
     if !args.tsi.is_empty() {
         cfg.tsi_allow_list = Some(args.tsi.clone());

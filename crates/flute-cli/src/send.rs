@@ -424,8 +424,8 @@ pub(crate) fn run(
                 SenderEvent::ObjectSent { toi } if !args.quiet => {
                     bars.println(&format!("sent TOI {}", toi.0))
                 }
-                SenderEvent::ObjectFailed { toi, kind } => {
-                    bars.println(&format!("TOI {} failed: {kind:?}", toi.0))
+                SenderEvent::ObjectFailed { toi, error } => {
+                    bars.println(&format!("TOI {} failed: {error}", toi.0))
                 }
                 SenderEvent::SessionClosed => return ControlFlow::Break(()),
                 _ => {}

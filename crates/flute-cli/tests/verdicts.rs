@@ -109,9 +109,10 @@ fn inspect_and_recv_give_every_packet_the_same_verdict() {
             continue;
         }
         let mut rx = Receiver::with_sink(
-            ReceiverConfig {
-                registry: Arc::clone(&registry),
-                ..ReceiverConfig::default()
+            {
+                let mut c = ReceiverConfig::default();
+                c.registry = Arc::clone(&registry);
+                c
             },
             Box::new(MemorySink),
         );

@@ -169,18 +169,20 @@ pub fn fdt_parse(data: &[u8]) {
 
 /// The limits of the receiver under fuzzing: small, so that the bounds are reached.
 pub fn fuzz_receiver_config() -> flute_receiver::ReceiverConfig {
-    flute_receiver::ReceiverConfig {
-        max_sessions: 4,
-        max_concurrent_objects: 8,
-        max_object_size: 256 << 10,
-        max_buffered_bytes: 512 << 10,
-        max_pending_bytes: 64 << 10,
-        max_fdt_size: 64 << 10,
-        max_fdt_files: 64,
-        max_finished_memory: 16,
+    use flute_receiver::ReceiverConfig;
+    {
+        let mut c = ReceiverConfig::default();
+        c.max_sessions = 4;
+        c.max_concurrent_objects = 8;
+        c.max_object_size = 256 << 10;
+        c.max_buffered_bytes = 512 << 10;
+        c.max_pending_bytes = 64 << 10;
+        c.max_fdt_size = 64 << 10;
+        c.max_fdt_files = 64;
+        c.max_finished_memory = 16;
         // 2 MiB: what flute-sender's streaming zstd (level 3) asks for.
-        zstd_window_log_max: 21,
-        ..flute_receiver::ReceiverConfig::default()
+        c.zstd_window_log_max = 21;
+        c
     }
 }
 

@@ -90,7 +90,7 @@ pub(crate) fn send_error(e: flute_sender::SendError) -> PyErr {
         E::Closed => error(Kind::SessionClosed, e.to_string()),
         E::UnknownToi(_) => error(Kind::UnknownObject, e.to_string()),
         E::DuplicateToi(_) => error(Kind::DuplicateObject, e.to_string()),
-        E::Io(io) => PyErr::from(io),
+        E::Io { kind, message } => PyErr::from(std::io::Error::new(kind, message)),
         other => invalid(other.to_string()),
     }
 }

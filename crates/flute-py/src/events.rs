@@ -184,11 +184,11 @@ pub(crate) fn from_sender(py: Python<'_>, ev: SenderEvent) -> PyResult<Option<Py
         SenderEvent::ObjectStarted { toi } => sender_event(py, SendStarted { toi: toi.0 })?,
         SenderEvent::ObjectSent { toi } => sender_event(py, ObjectSent { toi: toi.0 })?,
         SenderEvent::ObjectRemoved { toi } => sender_event(py, ObjectRemoved { toi: toi.0 })?,
-        SenderEvent::ObjectFailed { toi, kind } => sender_event(
+        SenderEvent::ObjectFailed { toi, error } => sender_event(
             py,
             SendFailed {
                 toi: toi.0,
-                reason: std::io::Error::from(kind).to_string(),
+                reason: error.to_string(),
             },
         )?,
         SenderEvent::CarouselCycleDone { toi, pass } => sender_event(
@@ -201,7 +201,12 @@ pub(crate) fn from_sender(py: Python<'_>, ev: SenderEvent) -> PyResult<Option<Py
         SenderEvent::FdtPublished { instance_id, files } => {
             sender_event(py, FdtPublished { instance_id, files })?
         }
-        SenderEvent::FdtFailed { error } => sender_event(py, FdtFailed { error })?,
+        SenderEvent::FdtFailed { error } => sender_event(
+            py,
+            FdtFailed {
+                error: error.to_string(),
+            },
+        )?,
         SenderEvent::SessionClosed => sender_event(py, SenderClosed {})?,
         _ => return Ok(None),
     }))

@@ -19,9 +19,16 @@ pub fn ntp_seconds(t: SystemTime) -> u32 {
 /// Limits and policies of a [`crate::Receiver`]. Every limit is documented with what
 /// happens when it is reached.
 ///
-/// Build it with struct-update syntax from [`ReceiverConfig::default`]; new fields will
-/// always have defaults.
+/// Start from [`ReceiverConfig::default`] and set the fields you need; new fields will
+/// always have defaults (the struct is `#[non_exhaustive]`):
+///
+/// ```
+/// let mut cfg = flute_receiver::ReceiverConfig::default();
+/// cfg.max_object_size = 1 << 30;
+/// cfg.object_idle_timeout = std::time::Duration::from_secs(120);
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReceiverConfig {
     /// The FEC schemes the receiver can decode.
     pub registry: Arc<FecRegistry>,

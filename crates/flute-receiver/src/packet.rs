@@ -56,7 +56,9 @@ pub(crate) struct DetachedView {
 impl<'a> LctView<'a> {
     /// Detaches the view from `raw`, the datagram it was parsed from.
     pub(crate) fn detach(&self, raw: &[u8]) -> DetachedView {
-        let fti = self.fti.map(|f| (f.as_ptr() as usize - raw.as_ptr() as usize, f.len()));
+        let fti = self
+            .fti
+            .map(|f| (f.as_ptr() as usize - raw.as_ptr() as usize, f.len()));
         DetachedView {
             view: LctView {
                 fti: None,

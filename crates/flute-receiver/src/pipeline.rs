@@ -12,7 +12,7 @@ struct Out {
     writer: Box<dyn ObjectWriter>,
     written: u64,
     cap: u64,
-    sink_error: Option<String>,
+    sink_error: Option<SinkError>,
     /// MD5 of the decoded content (only when there is a content encoding).
     content_md5: Option<Md5>,
 }
@@ -27,7 +27,7 @@ impl Write for Out {
             h.update(buf);
         }
         if let Err(e) = self.writer.write(buf) {
-            self.sink_error = Some(e.to_string());
+            self.sink_error = Some(e);
             return Err(io::Error::other("sink"));
         }
         self.written += n;
@@ -139,7 +139,7 @@ impl Pipeline {
         })
     }
 
-    fn out_error(&self) -> Option<String> {
+    fn out_error(&self) -> Option<SinkError> {
         let out = match &self.content {
             Content::Identity(o) | Content::Sniff(o, _) => o,
             Content::Zlib(d) => d.get_ref(),
@@ -260,7 +260,7 @@ impl Pipeline {
         let written = out.written;
         match out.writer.commit() {
             Ok(loc) => Ok((loc, written)),
-            Err(e) => Err(FailReason::Sink(e.to_string())),
+            Err(e) => Err(FailReason::Sink(e)),
         }
     }
 
@@ -286,7 +286,7 @@ fn abort_inner(r: io::Result<Out>) {
 
 impl From<SinkError> for FailReason {
     fn from(e: SinkError) -> Self {
-        Self::Sink(e.to_string())
+        Self::Sink(e)
     }
 }
 

@@ -77,7 +77,7 @@ pub enum FailReason {
     SessionClosed,
     /// The sink refused the object or failed.
     #[error("sink: {0}")]
-    Sink(String),
+    Sink(crate::SinkError),
     /// No packet of the object (and no FDT instance listing it) arrived within the object
     /// idle timeout, and no block of it had been decoded; or, for an object that had
     /// decoded blocks and was kept for the sender's next round, its session ended.

@@ -42,16 +42,31 @@ pub enum ObjectLocation {
     Other(String),
 }
 
-/// Why a sink refused or failed.
-#[derive(Debug, thiserror::Error)]
+/// Why a sink refused or failed. Plain data (it can be cloned and compared), so that it
+/// travels in [`crate::FailReason::Sink`] as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
     /// The Content-Location cannot be mapped to a safe path.
     #[error("unsafe Content-Location {0:?}")]
     UnsafeLocation(String),
-    /// An I/O error.
-    #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    /// An I/O error: its kind and its message.
+    #[error("I/O error: {message}")]
+    Io {
+        /// The error's kind (e.g. `StorageFull`, `PermissionDenied`).
+        kind: io::ErrorKind,
+        /// The error's message.
+        message: String,
+    },
+}
+
+impl From<io::Error> for SinkError {
+    fn from(e: io::Error) -> Self {
+        Self::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// Opens one writer per object.
@@ -203,7 +218,7 @@ impl ObjectWriter for FsWriter {
     fn write(&mut self, data: &[u8]) -> Result<(), SinkError> {
         match &mut self.file {
             Some(f) => f.write_all(data)?,
-            None => return Err(SinkError::Io(io::Error::other("writer closed"))),
+            None => return Err(io::Error::other("writer closed").into()),
         }
         Ok(())
     }

@@ -162,9 +162,10 @@ fn flood_of_tois_inside_the_legitimate_session_is_evicted_not_the_object() {
 
 #[test]
 fn a_delivering_session_is_never_evicted_the_newcomer_is_refused() {
-    let cfg = ReceiverConfig {
-        max_sessions: 2,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_sessions = 2;
+        c
     };
     let mut rx = Receiver::new(cfg);
     let mut clock = VirtualClock::new();
@@ -195,9 +196,10 @@ fn a_delivering_session_is_never_evicted_the_newcomer_is_refused() {
 
 #[test]
 fn a_stalled_session_is_evicted_after_the_ones_without_progress() {
-    let cfg = ReceiverConfig {
-        max_sessions: 2,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_sessions = 2;
+        c
     };
     let idle = cfg.object_idle_timeout;
     let mut rx = Receiver::new(cfg);

@@ -126,9 +126,10 @@ fn burst30(i: u64, _toi: u64) -> bool {
 }
 
 fn repair_cfg() -> ReceiverConfig {
-    ReceiverConfig {
-        repair_max_objects: 8,
-        ..ReceiverConfig::default()
+    {
+        let mut c = ReceiverConfig::default();
+        c.repair_max_objects = 8;
+        c
     }
 }
 
@@ -448,9 +449,10 @@ fn repair_limits_bound_what_is_kept() {
             (d, oti, 0)
         })
         .collect();
-    let cfg = ReceiverConfig {
-        repair_max_objects: 2,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.repair_max_objects = 2;
+        c
     };
     let run = send(objects.clone(), cfg, burst30, true);
     assert_eq!(incomplete(&run.events).len(), 2);
@@ -462,10 +464,11 @@ fn repair_limits_bound_what_is_kept() {
         .count();
     assert_eq!(failed, 1);
     // Each object holds one open block of 60 symbols of 1000 bytes: 100 kB fits one.
-    let cfg = ReceiverConfig {
-        repair_max_objects: 8,
-        repair_max_buffered_bytes: 100_000,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.repair_max_objects = 8;
+        c.repair_max_buffered_bytes = 100_000;
+        c
     };
     let run = send(objects, cfg, burst30, true);
     assert_eq!(incomplete(&run.events).len(), 1);

@@ -244,9 +244,10 @@ fn bad_input_61_fdt_decompression_is_capped() {
     for i in 1..=200 {
         tx.add(ObjectSpec::new(i, &format!("{i:0>200}"), Vec::new()));
     }
-    let cfg = ReceiverConfig {
-        max_fdt_size: 4096,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_fdt_size = 4096;
+        c
     };
     let mut h = Harness::new(cfg);
     h.feed(&tx.fdt_packets());
@@ -335,9 +336,10 @@ fn limit_max_object_size() {
     let mut tx = MiniSender::new(1, no_code());
     tx.add(ObjectSpec::new(1, "big", data(1, 5000)));
     tx.add(ObjectSpec::new(2, "small", data(2, 50)));
-    let cfg = ReceiverConfig {
-        max_object_size: 1000,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_object_size = 1000;
+        c
     };
     let mut h = Harness::new(cfg);
     h.feed(&tx.carousel_round());
@@ -361,9 +363,10 @@ fn limit_max_object_size_applies_to_decoded_content() {
     // content does not (decompression bomb).
     let mut tx = MiniSender::new(1, no_code());
     tx.add(ObjectSpec::new(1, "bomb", vec![0; 200_000]).encoding(Encoding::Gzip));
-    let cfg = ReceiverConfig {
-        max_object_size: 10_000,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_object_size = 10_000;
+        c
     };
     let mut h = Harness::new(cfg);
     h.feed(&tx.carousel_round());
@@ -385,9 +388,10 @@ fn limit_max_concurrent_objects() {
             mixed.push(p[i].clone());
         }
     }
-    let cfg = ReceiverConfig {
-        max_concurrent_objects: 2,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_concurrent_objects = 2;
+        c
     };
     let mut h = Harness::new(cfg);
     h.feed(&mixed);
@@ -402,11 +406,12 @@ fn limit_max_concurrent_objects() {
 fn limit_max_buffered_bytes() {
     let mut tx = MiniSender::new(1, no_code());
     tx.add(ObjectSpec::new(1, "a", data(1, 8192)).max_block(16));
-    let cfg = ReceiverConfig {
+    let cfg = {
+        let mut c = ReceiverConfig::default();
         // One 16 x 64 = 1024-byte block may be open at a time, plus decoded blocks that
         // wait for the FDT.
-        max_buffered_bytes: 1024,
-        ..ReceiverConfig::default()
+        c.max_buffered_bytes = 1024;
+        c
     };
     let mut h = Harness::new(cfg);
     // Without the FDT, decoded blocks cannot be written and fill the budget.
@@ -414,9 +419,10 @@ fn limit_max_buffered_bytes() {
     assert!(h.rx.stats().total.dropped(DropReason::BlockBudget) > 0);
     assert!(h.rx.stats().buffered_bytes <= 1024 + 1024);
     // With the FDT, blocks stream out as they decode and the budget suffices.
-    let mut h = Harness::new(ReceiverConfig {
-        max_buffered_bytes: 1024,
-        ..ReceiverConfig::default()
+    let mut h = Harness::new({
+        let mut c = ReceiverConfig::default();
+        c.max_buffered_bytes = 1024;
+        c
     });
     h.feed(&tx.fdt_packets());
     h.feed(&tx.object_packets(1));
@@ -429,9 +435,10 @@ fn limit_max_pending_bytes() {
     let mut o = ObjectSpec::new(1, "a", data(1, 4000));
     o.fti_every_packet = false;
     tx.add(o);
-    let cfg = ReceiverConfig {
-        max_pending_bytes: 500,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_pending_bytes = 500;
+        c
     };
     let mut h = Harness::new(cfg);
     let pk = tx.object_packets(1);
@@ -481,9 +488,10 @@ fn close_session_flag_ends_the_session() {
     let mut tx = MiniSender::new(1, no_code());
     tx.add(ObjectSpec::new(1, "a", data(1, 3000)));
     tx.add(ObjectSpec::new(2, "b", data(2, 3000)));
-    let mut h = Harness::new(ReceiverConfig {
-        close_session_grace: Duration::ZERO,
-        ..ReceiverConfig::default()
+    let mut h = Harness::new({
+        let mut c = ReceiverConfig::default();
+        c.close_session_grace = Duration::ZERO;
+        c
     });
     h.feed(&tx.fdt_packets());
     h.feed(&tx.object_packets(1));
@@ -554,9 +562,10 @@ fn bad_input_57_expired_fdt_is_ignored() {
     let mut tx = MiniSender::new(1, no_code());
     tx.expires = ntp_seconds(now) - 10;
     tx.add(ObjectSpec::new(1, "a", data(1, 100)));
-    let cfg = ReceiverConfig {
-        wall_clock: Some(Arc::new(FixedWallClock(now))),
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.wall_clock = Some(Arc::new(FixedWallClock(now)));
+        c
     };
     let mut h = Harness::new(cfg.clone());
     h.feed(&tx.carousel_round());
@@ -623,9 +632,10 @@ fn tsi_allow_list_and_sessions_by_endpoint() {
     a.add(ObjectSpec::new(1, "a", data(1, 100)));
     let mut b = MiniSender::new(2, no_code());
     b.add(ObjectSpec::new(1, "b", data(2, 100)));
-    let mut h = Harness::new(ReceiverConfig {
-        tsi_allow_list: Some(vec![1]),
-        ..ReceiverConfig::default()
+    let mut h = Harness::new({
+        let mut c = ReceiverConfig::default();
+        c.tsi_allow_list = Some(vec![1]);
+        c
     });
     h.feed(&a.carousel_round());
     h.feed(&b.carousel_round());
@@ -909,9 +919,10 @@ fn large_object_streams_through_a_custom_sink_within_the_budget() {
     tx.add(o);
     let sink = CountingSink::default();
     let done = sink.done.clone();
-    let cfg = ReceiverConfig {
-        max_buffered_bytes: 256 << 10,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.max_buffered_bytes = 256 << 10;
+        c
     };
     let mut rx = Receiver::with_sink(cfg, Box::new(sink));
     let clock = VirtualClock::new();

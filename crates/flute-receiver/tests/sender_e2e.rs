@@ -88,9 +88,10 @@ fn run_case(c: &Case<'_>) {
         objects.insert(toi.0, (data, oti));
     }
     tx.close();
-    let cfg = ReceiverConfig {
-        wall_clock: Some(Arc::new(FixedWallClock(wall + Duration::from_secs(1)))),
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.wall_clock = Some(Arc::new(FixedWallClock(wall + Duration::from_secs(1))));
+        c
     };
     let mut rx = Receiver::new(cfg);
     let mut out = Outcome::default();

@@ -230,9 +230,10 @@ fn receive(
     loss: f64,
     seed: u64,
 ) -> (Option<Vec<u8>>, Vec<String>) {
-    let cfg = ReceiverConfig {
-        wall_clock: Some(Arc::new(FixedWallClock(wall_start()))),
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.wall_clock = Some(Arc::new(FixedWallClock(wall_start())));
+        c
     };
     let mut rx = Receiver::with_sink(cfg, Box::new(MemorySink));
     let ep = Endpoint {

@@ -2,8 +2,9 @@
 
 use crate::Toi;
 
-/// Everything the sender can refuse. Constructors never log; the caller decides.
-#[derive(Debug, thiserror::Error)]
+/// Everything the sender can refuse. Constructors never log; the caller decides. Plain
+/// data (it can be cloned and compared), so that events carry it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
     /// The object's FEC scheme is not in the configured registry, or its OTI is invalid
@@ -19,9 +20,14 @@ pub enum SendError {
     /// The object cannot be described in an FDT Instance.
     #[error("FDT: {0}")]
     Fdt(#[from] fdt::FdtError),
-    /// Reading the object source failed.
-    #[error("reading object source: {0}")]
-    Io(#[from] std::io::Error),
+    /// Reading the object source failed: the I/O error's kind and message.
+    #[error("reading object source: {message}")]
+    Io {
+        /// The error's kind.
+        kind: std::io::ErrorKind,
+        /// The error's message.
+        message: String,
+    },
     /// TOI 0 is reserved for FDT Instances (RFC 6726 §3.3).
     #[error("TOI 0 is reserved for FDT Instances (RFC 6726 §3.3)")]
     ReservedToi,
@@ -60,4 +66,13 @@ pub enum SendError {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(&'static str),
+}
+
+impl From<std::io::Error> for SendError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }

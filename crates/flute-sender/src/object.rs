@@ -192,6 +192,7 @@ impl Default for Carousel {
 
 /// How the FEC OTI of an object is chosen.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum FecChoice {
     /// Compact No-Code with the sender's default symbol length and block length.
     Default,

@@ -63,7 +63,7 @@ pub enum SenderEvent {
     /// carry it, or the writer refused it); the objects it would announce wait.
     FdtFailed {
         /// What went wrong.
-        error: String,
+        error: SendError,
     },
     /// An FDT Instance was transmitted completely for the first time.
     FdtPublished {
@@ -72,12 +72,12 @@ pub enum SenderEvent {
         /// Number of File entries it describes.
         files: usize,
     },
-    /// Reading the object's source failed; the object was dropped (no close-object flag).
+    /// Reading or coding the object failed; the object was dropped (no close-object flag).
     ObjectFailed {
         /// The object.
         toi: Toi,
-        /// What went wrong.
-        kind: std::io::ErrorKind,
+        /// What went wrong (for a source that failed to read, [`SendError::Io`]).
+        error: SendError,
     },
     /// The object was removed by [`Sender::remove_object`].
     ObjectRemoved {
@@ -730,9 +730,7 @@ impl Sender {
             Err(e) => {
                 // E.g. an `fdt_fec` OTI that cannot carry an instance this large.
                 self.stats.fdt_errors += 1;
-                self.events.push_back(SenderEvent::FdtFailed {
-                    error: e.to_string(),
-                });
+                self.events.push_back(SenderEvent::FdtFailed { error: e });
                 return None;
             }
         };
@@ -1015,17 +1013,13 @@ impl Sender {
             match self.object_packet(toi, now, buf) {
                 Ok(Some(t)) => return Produced::Packet(t),
                 Ok(None) => {}
-                Err(e) => {
-                    let kind = match e {
-                        SendError::Io(e) => e.kind(),
-                        _ => std::io::ErrorKind::InvalidData,
-                    };
+                Err(error) => {
                     self.objects.remove(&toi);
                     self.forget(toi);
                     self.stats.objects_failed += 1;
                     self.events.push_back(SenderEvent::ObjectFailed {
                         toi: Toi(toi),
-                        kind,
+                        error,
                     });
                 }
             }

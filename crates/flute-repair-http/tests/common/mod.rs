@@ -61,9 +61,10 @@ pub fn incomplete_receiver_with(
     }
     tx.insert_object(obj, clock.now()).unwrap();
     tx.close();
-    let cfg = ReceiverConfig {
-        repair_max_objects: 4,
-        ..ReceiverConfig::default()
+    let cfg = {
+        let mut c = ReceiverConfig::default();
+        c.repair_max_objects = 4;
+        c
     };
     let mut rx = Receiver::with_sink(cfg, sink);
     let mut ch: Channel<flute_testkit::Tagged> = Channel::new(ChannelConfig::perfect(), 1);
