@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use fec_schemes::FecRegistry;
 use flute_io::{
-    Lossy, SeededRng, TxBatch, UdpOptions, UdpReceiver, UdpSender, UdpSink, UdpSource, run_sender,
+    Lossy, TxBatch, UdpOptions, UdpReceiver, UdpSender, UdpSink, UdpSource, run_sender,
 };
 use flute_receiver::{FsSink, ReceiverConfig};
 use flute_sender::SenderEvent;
@@ -61,10 +61,15 @@ pub(crate) struct DemoArgs {
 
 /// Fills `n` bytes from a seeded generator (compressible by half, so --cenc shows something).
 fn generate(n: u64, seed: u64) -> Vec<u8> {
-    let mut rng = SeededRng::new(seed);
+    // SplitMix64: content only, no statistics ride on it.
+    let mut state = seed;
     let mut v = Vec::with_capacity(n as usize);
     while (v.len() as u64) < n {
-        let x = (rng.next_f64() * (u64::MAX as f64)) as u64;
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = state;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
         let b = x.to_le_bytes();
         // Low nibbles only in half of the bytes: some redundancy for content encodings.
         let chunk = [

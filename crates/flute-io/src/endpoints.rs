@@ -247,17 +247,18 @@ impl DatagramSource for PcapSource {
     }
 }
 
-/// A deterministic pseudo-random generator (xorshift64*), for seeded loss patterns.
+/// A deterministic pseudo-random generator (xorshift64*), for [`Lossy`]'s seeded loss
+/// patterns. Private: tests take `flute_testkit::Rng`.
 #[derive(Clone, Debug)]
-pub struct SeededRng(u64);
+pub(crate) struct SeededRng(u64);
 
 impl SeededRng {
     /// A generator for `seed` (any value, 0 included).
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
     }
     /// The next value in `[0, 1)`.
-    pub fn next_f64(&mut self) -> f64 {
+    pub(crate) fn next_f64(&mut self) -> f64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;

@@ -32,8 +32,6 @@ pub mod udp;
 pub use adapter::{
     DatagramSink, DatagramSource, LoopStats, ReceiverCore, SenderCore, run_receiver, run_sender,
 };
-pub use endpoints::{
-    Lossy, PcapSink, PcapSource, RecordingSink, SeededRng, UdpSink, UdpSource, sleep_until,
-};
+pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, UdpSink, UdpSource, sleep_until};
 pub use pcap::{CapturedDatagram, PcapReader, PcapWriter, ReadStats};
 pub use udp::{BatchMode, PathMtu, TxBatch, UdpOptions, UdpReceiver, UdpSender, path_mtu};
