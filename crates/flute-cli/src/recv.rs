@@ -13,7 +13,9 @@ use fec_schemes::FecRegistry;
 use flute_io::{
     DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver,
 };
-use flute_receiver::{FsSink, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats};
+use flute_receiver::{
+    FsSink, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats, Toi, Tsi,
+};
 
 use crate::Interrupt;
 use crate::opts::{human_bytes, human_rate, parse_percent, parse_secs};
@@ -66,10 +68,10 @@ pub(crate) struct RecvArgs {
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub(crate) completed: Vec<(String, u64, Option<PathBuf>)>,
-    pub(crate) failed: Vec<(u128, String, String)>,
-    pub(crate) incomplete: Vec<(u128, String)>,
+    pub(crate) failed: Vec<(Toi, String, String)>,
+    pub(crate) incomplete: Vec<(Toi, String)>,
     /// Announced in an FDT, but not one packet of them arrived (TOI, Content-Location).
-    pub(crate) missing: Vec<(u128, String)>,
+    pub(crate) missing: Vec<(Toi, String)>,
     /// Objects no FDT ever announced that failed or stayed incomplete (a flood of junk, or a
     /// stream joined without its FDT): counted, not listed, and not held against the run.
     pub(crate) unannounced: u64,
@@ -133,15 +135,15 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
 ) -> Result<Outcome, String> {
     let mut rx = Receiver::with_sink(cfg, sink);
     let mut out = Outcome::default();
-    let mut pbs: HashMap<u128, indicatif::ProgressBar> = HashMap::new();
-    let mut names: HashMap<u128, String> = HashMap::new();
+    let mut pbs: HashMap<Toi, indicatif::ProgressBar> = HashMap::new();
+    let mut names: HashMap<Toi, String> = HashMap::new();
     // Every file an FDT announced, by (TSI, TOI).
-    let mut announced: BTreeMap<(u64, u128), String> = BTreeMap::new();
+    let mut announced: BTreeMap<(Tsi, Toi), String> = BTreeMap::new();
     let start = Instant::now();
     let mut last_count = 0u64;
     let mut last_packet = Instant::now();
     let mut first_packet: Option<Instant> = None;
-    let mut started: HashMap<u128, bool> = HashMap::new();
+    let mut started: HashMap<Toi, bool> = HashMap::new();
     let stats = run_receiver(&mut rx, source, &interrupt.hard, |r| {
         let st = r.stats();
         if st.total.datagrams != last_count {
@@ -246,7 +248,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
             out.missing.push((*toi, location.clone()));
         }
     }
-    let named: HashMap<u128, &String> = announced.iter().map(|((_, toi), l)| (*toi, l)).collect();
+    let named: HashMap<Toi, &String> = announced.iter().map(|((_, toi), l)| (*toi, l)).collect();
     for (toi, done) in started {
         if !done {
             match named.get(&toi) {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use flute_receiver::{Receiver, ReceiverConfig};
+use flute_receiver::{Receiver, ReceiverConfig, Toi};
 
 use crate::Interrupt;
 #[cfg(feature = "repair")]
@@ -261,7 +261,7 @@ mod imp {
         args: &RecvRepairArgs,
         rx: &mut Receiver,
         out: &mut Outcome,
-        started: &mut HashMap<u128, bool>,
+        started: &mut HashMap<Toi, bool>,
         bars: &Bars,
     ) {
         if !args.enabled() {
@@ -343,7 +343,7 @@ mod imp {
         args: &RecvRepairArgs,
         _: &mut Receiver,
         _: &mut Outcome,
-        _: &mut HashMap<u128, bool>,
+        _: &mut HashMap<Toi, bool>,
         bars: &Bars,
     ) {
         if args.enabled() {
@@ -360,7 +360,7 @@ pub(crate) use imp::{SendSide, after_receive, run_server};
 fn take_events(
     rx: &mut Receiver,
     out: &mut Outcome,
-    started: &mut HashMap<u128, bool>,
+    started: &mut HashMap<Toi, bool>,
     bars: &Bars,
 ) {
     use flute_receiver::ReceiverEvent;

@@ -225,7 +225,7 @@ where
 
 fn session(s: &SessionId) -> (u64, Option<String>, String) {
     (
-        s.tsi,
+        s.tsi.0,
         s.endpoint.source.map(|a| a.to_string()),
         s.endpoint.destination.to_string(),
     )
@@ -271,7 +271,7 @@ pub(crate) fn from_receiver(py: Python<'_>, ev: ReceiverEvent) -> PyResult<Optio
                     tsi,
                     source,
                     destination,
-                    toi,
+                    toi: toi.0,
                     transfer_length,
                     content_location,
                 },
@@ -290,7 +290,7 @@ pub(crate) fn from_receiver(py: Python<'_>, ev: ReceiverEvent) -> PyResult<Optio
                     tsi,
                     source,
                     destination,
-                    toi,
+                    toi: toi.0,
                     blocks_decoded,
                     blocks_total,
                 },
@@ -316,7 +316,7 @@ pub(crate) fn from_receiver(py: Python<'_>, ev: ReceiverEvent) -> PyResult<Optio
                     tsi,
                     source,
                     destination,
-                    toi,
+                    toi: toi.0,
                     content_location,
                     content_length,
                     data,
@@ -336,7 +336,7 @@ pub(crate) fn from_receiver(py: Python<'_>, ev: ReceiverEvent) -> PyResult<Optio
                     tsi,
                     source,
                     destination,
-                    toi,
+                    toi: toi.0,
                     kind: fail_kind(&reason),
                     reason: reason.to_string(),
                 },

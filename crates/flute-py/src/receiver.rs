@@ -322,7 +322,7 @@ impl PyReceiver {
     fn missing(&self, py: Python<'_>, toi: Int<u128>) -> PyResult<Option<Vec<MissingBlock>>> {
         self.state.with(py, |s| {
             let core = s.core.as_ref().ok_or_else(closed)?;
-            Ok(core.missing(toi.0).map(|v| {
+            Ok(core.missing(flute_receiver::Toi(toi.0)).map(|v| {
                 v.into_iter()
                     .map(|m| MissingBlock {
                         sbn: m.sbn,

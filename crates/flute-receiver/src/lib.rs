@@ -92,6 +92,7 @@ mod stats;
 pub use assembly::{MAX_MISSING_BLOCKS, MissingBlock};
 pub use config::{AnchoredClock, FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
 pub use fdt_model::{FdtOtiError, fdt_file_oti};
+pub use lct_header::{Toi, Tsi};
 pub use receiver::{
     CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,
 };

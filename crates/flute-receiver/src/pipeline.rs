@@ -314,9 +314,9 @@ mod tests {
         let meta = ObjectMeta {
             session: SessionId {
                 endpoint: Endpoint::default(),
-                tsi: 1,
+                tsi: lct_header::Tsi(1),
             },
-            toi: 1,
+            toi: lct_header::Toi(1),
             content_location: "x".into(),
             content_type: None,
             content_length: None,

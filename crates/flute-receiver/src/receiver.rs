@@ -15,6 +15,7 @@ use crate::fdt_model::{FdtLimits, fdt_file_oti, parse_fdt};
 use crate::liveness::{Liveness, Standing, pick_victim};
 use alc::AlcParser;
 use fdt::File as FdtFile;
+use lct_header::{Toi, Tsi};
 
 use crate::packet::{self, LctView};
 use crate::pipeline::{Pipeline, supported_encoding};
@@ -45,7 +46,7 @@ pub struct SessionId {
     /// The endpoint.
     pub endpoint: Endpoint,
     /// Transport Session Identifier.
-    pub tsi: u64,
+    pub tsi: Tsi,
 }
 
 /// Why an object was not delivered.
@@ -145,7 +146,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u128,
+        toi: Toi,
         /// Transfer length from the OTI.
         transfer_length: u64,
         /// Content-Location, if the FDT entry is known already.
@@ -156,7 +157,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u128,
+        toi: Toi,
         /// Blocks decoded so far.
         blocks_decoded: u64,
         /// Blocks in the object.
@@ -167,7 +168,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u128,
+        toi: Toi,
         /// Content-Location.
         content_location: String,
         /// Where the sink put it.
@@ -180,7 +181,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u128,
+        toi: Toi,
         /// Why.
         reason: FailReason,
     },
@@ -200,7 +201,7 @@ pub enum ReceiverEvent {
         /// Session.
         session: SessionId,
         /// TOI.
-        toi: u128,
+        toi: Toi,
         /// Content-Location (the repair query's `fileURI`).
         content_location: String,
         /// Why it ended incomplete.
@@ -380,7 +381,7 @@ impl Receiver {
         }
         let id = SessionId {
             endpoint,
-            tsi: view.tsi,
+            tsi: Tsi(view.tsi),
         };
         if !self.tombstones.is_empty() && self.tombstones.contains_key(&id) {
             self.ctx.unattributed.datagrams += 1;
@@ -580,30 +581,32 @@ impl Receiver {
     /// arrived are flagged `untouched` instead of listing `0..k`; at most
     /// [`crate::MAX_MISSING_BLOCKS`] blocks). `None` if no live session is receiving that
     /// object.
-    pub fn missing(&self, toi: u128) -> Option<Vec<MissingBlock>> {
+    pub fn missing(&self, toi: Toi) -> Option<Vec<MissingBlock>> {
+        let toi = toi.0;
         let mut ids: Vec<&SessionId> = self.sessions.keys().collect();
         ids.sort();
-        ids.into_iter().find_map(|id| self.missing_in(id, toi))
+        ids.into_iter().find_map(|id| self.missing_in(id, Toi(toi)))
     }
 
     /// The files the FDT of a live session has announced so far: (TOI, Content-Location),
     /// in TOI order. Empty for an unknown session. With the delivery events this tells which
     /// announced objects never started (no packet of them arrived).
-    pub fn announced_files(&self, session: &SessionId) -> Vec<(u128, String)> {
+    pub fn announced_files(&self, session: &SessionId) -> Vec<(Toi, String)> {
         let Some(s) = self.sessions.get(session) else {
             return Vec::new();
         };
-        let mut v: Vec<(u128, String)> = s
+        let mut v: Vec<(Toi, String)> = s
             .files
             .iter()
-            .map(|(toi, f)| (*toi, f.content_location.clone()))
+            .map(|(toi, f)| (Toi(*toi), f.content_location.clone()))
             .collect();
         v.sort_unstable();
         v
     }
 
     /// Like [`Self::missing`], for one session.
-    pub fn missing_in(&self, session: &SessionId, toi: u128) -> Option<Vec<MissingBlock>> {
+    pub fn missing_in(&self, session: &SessionId, toi: Toi) -> Option<Vec<MissingBlock>> {
+        let toi = toi.0;
         self.sessions
             .get(session)?
             .objects
@@ -972,7 +975,7 @@ fn finish_fdt(
 fn meta(s: &Session, toi: u128, f: &FdtFile) -> ObjectMeta {
     ObjectMeta {
         session: s.id,
-        toi,
+        toi: Toi(toi),
         content_location: f.content_location.clone(),
         content_type: f.content_type.clone(),
         content_length: f.content_length,
@@ -1015,7 +1018,7 @@ fn report(
             s.stats.objects_completed += 1;
             ctx.events.push_back(ReceiverEvent::ObjectComplete {
                 session: s.id,
-                toi,
+                toi: Toi(toi),
                 content_location: f.content_location.clone(),
                 location,
                 content_length: len,
@@ -1025,7 +1028,7 @@ fn report(
             s.stats.objects_failed += 1;
             ctx.events.push_back(ReceiverEvent::ObjectFailed {
                 session: s.id,
-                toi,
+                toi: Toi(toi),
                 reason,
             });
         }
@@ -1065,7 +1068,7 @@ fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: FailReason) {
     }
     ctx.events.push_back(ReceiverEvent::ObjectFailed {
         session: s.id,
-        toi,
+        toi: Toi(toi),
         reason,
     });
 }
@@ -1154,7 +1157,7 @@ fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi: u128) {
         if o.pipeline.is_none() {
             let m = ObjectMeta {
                 session: id,
-                toi,
+                toi: Toi(toi),
                 content_location: file.content_location.clone(),
                 content_type: file.content_type.clone(),
                 content_length: file.content_length,
@@ -1254,7 +1257,7 @@ fn process_data(
         s.stats.objects_failed += 1;
         ctx.events.push_back(ReceiverEvent::ObjectFailed {
             session: s.id,
-            toi,
+            toi: Toi(toi),
             reason: FailReason::TooLarge,
         });
         return;
@@ -1283,7 +1286,7 @@ fn process_data(
     );
     ctx.events.push_back(ReceiverEvent::ObjectStarted {
         session: s.id,
-        toi,
+        toi: Toi(toi),
         transfer_length,
         content_location: s.files.get(&toi).map(|f| f.content_location.clone()),
     });
@@ -1356,7 +1359,7 @@ fn push_data(
             s.stats.blocks_decoded += 1;
             ctx.events.push_back(ReceiverEvent::Progress {
                 session: id,
-                toi,
+                toi: Toi(toi),
                 blocks_decoded: o.asm.decoded_blocks(),
                 blocks_total: o.asm.blocks(),
             });

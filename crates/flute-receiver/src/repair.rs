@@ -24,6 +24,7 @@ use crate::pipeline::Pipeline;
 use crate::receiver::{FailReason, Receiver, ReceiverEvent, SessionId};
 use crate::sink::{ObjectLocation, ObjectMeta, ObjectSink};
 use fdt::File as FdtFile;
+use lct_header::Toi;
 
 /// Most groups one repair body may hold.
 pub const MAX_REPAIR_GROUPS: usize = 1 << 20;
@@ -36,7 +37,7 @@ pub enum RepairError {
     #[error("no object waiting for repair with TOI {toi}")]
     UnknownObject {
         /// The TOI.
-        toi: u128,
+        toi: Toi,
     },
     /// The body is not a valid symbol container for the object.
     #[error("repair body: {0}")]
@@ -149,7 +150,7 @@ impl Parked {
         self.budget.charge(held);
         let event = ReceiverEvent::ObjectIncomplete {
             session,
-            toi,
+            toi: Toi(toi),
             content_location: file.content_location.clone(),
             reason: reason.clone(),
         };
@@ -227,8 +228,12 @@ pub(crate) struct RepairParts<'a> {
 
 impl Receiver {
     /// The objects that ended incomplete and wait for repair, as (session, TOI), in order.
-    pub fn repair_pending(&self) -> Vec<(SessionId, u128)> {
-        self.parked().objects.keys().copied().collect()
+    pub fn repair_pending(&self) -> Vec<(SessionId, Toi)> {
+        self.parked()
+            .objects
+            .keys()
+            .map(|(s, t)| (*s, Toi(*t)))
+            .collect()
     }
 
     /// The repair request for object `toi` (the first waiting object with that TOI, by
@@ -238,20 +243,23 @@ impl Receiver {
     /// received: the whole file). At most [`crate::MAX_MISSING_BLOCKS`] blocks are listed;
     /// ask again after the answer for the rest. `None` if no object with that TOI is waiting
     /// for repair (see [`ReceiverEvent::ObjectIncomplete`]).
-    pub fn repair_request(&self, toi: u128) -> Option<RepairQuery> {
+    pub fn repair_request(&self, toi: Toi) -> Option<RepairQuery> {
+        let toi = toi.0;
         let key = *self.parked().find(toi)?;
-        self.repair_request_in(&key.0, toi)
+        self.repair_request_in(&key.0, Toi(toi))
     }
 
     /// Like [`Self::repair_request`], for one session.
-    pub fn repair_request_in(&self, session: &SessionId, toi: u128) -> Option<RepairQuery> {
+    pub fn repair_request_in(&self, session: &SessionId, toi: Toi) -> Option<RepairQuery> {
+        let toi = toi.0;
         let p = self.parked().objects.get(&(*session, toi))?;
         Some(query_for(&p.asm, &p.file.content_location))
     }
 
     /// The repair servers and back-off (TS 26.346 §9.3.1 `postFileRepair`) the FDT of the
     /// waiting object's session announced, if it did (newest FDT instance that had one).
-    pub fn repair_service(&self, session: &SessionId, toi: u128) -> Option<&PostFileRepair> {
+    pub fn repair_service(&self, session: &SessionId, toi: Toi) -> Option<&PostFileRepair> {
+        let toi = toi.0;
         self.parked()
             .objects
             .get(&(*session, toi))
@@ -260,7 +268,8 @@ impl Receiver {
 
     /// The FEC Object Transmission Information of the waiting object (`session`, `toi`): a
     /// client uses it to bound and split its requests (`flute_repair::split_query`).
-    pub fn repair_oti(&self, session: &SessionId, toi: u128) -> Option<&fec_schemes::Oti> {
+    pub fn repair_oti(&self, session: &SessionId, toi: Toi) -> Option<&fec_schemes::Oti> {
+        let toi = toi.0;
         self.parked()
             .objects
             .get(&(*session, toi))
@@ -282,9 +291,10 @@ impl Receiver {
     pub fn handle_repair_symbols(
         &mut self,
         session: &SessionId,
-        toi: u128,
+        toi: Toi,
         body: &[u8],
     ) -> Result<RepairProgress, RepairError> {
+        let toi = toi.0;
         let parts = self.repair_parts();
         handle(parts, (*session, toi), body)
     }
@@ -292,7 +302,8 @@ impl Receiver {
     /// Gives up repairing object (`session`, `toi`): it fails with the reason it ended
     /// incomplete for ([`ReceiverEvent::ObjectFailed`]). Returns false if it was not
     /// waiting.
-    pub fn abandon_repair(&mut self, session: &SessionId, toi: u128) -> bool {
+    pub fn abandon_repair(&mut self, session: &SessionId, toi: Toi) -> bool {
+        let toi = toi.0;
         let parts = self.repair_parts();
         let Some(mut p) = parts.parked.objects.remove(&(*session, toi)) else {
             return false;
@@ -303,7 +314,7 @@ impl Receiver {
         }
         parts.events.push_back(ReceiverEvent::ObjectFailed {
             session: *session,
-            toi,
+            toi: Toi(toi),
             reason: p.reason,
         });
         true
@@ -327,7 +338,7 @@ fn handle(
         events,
     } = parts;
     let Some(p) = parked.objects.get_mut(&key) else {
-        return Err(RepairError::UnknownObject { toi: key.1 });
+        return Err(RepairError::UnknownObject { toi: Toi(key.1) });
     };
     let scheme = p.asm.scheme.clone();
     let oti = p.asm.oti.clone();
@@ -356,7 +367,7 @@ fn handle(
             progress.blocks_decoded += 1;
             events.push_back(ReceiverEvent::Progress {
                 session: key.0,
-                toi: key.1,
+                toi: Toi(key.1),
                 blocks_decoded: p.asm.decoded_blocks(),
                 blocks_total: p.asm.blocks(),
             });
@@ -378,7 +389,7 @@ fn handle(
                     parked.stats.repaired_object_bytes += p.asm.oti.transfer_length;
                     ReceiverEvent::ObjectComplete {
                         session: key.0,
-                        toi: key.1,
+                        toi: Toi(key.1),
                         content_location: p.file.content_location.clone(),
                         location,
                         content_length,
@@ -386,7 +397,7 @@ fn handle(
                 }
                 Err(reason) => ReceiverEvent::ObjectFailed {
                     session: key.0,
-                    toi: key.1,
+                    toi: Toi(key.1),
                     reason,
                 },
             };
@@ -413,7 +424,7 @@ fn write_ready(
             let f = &p.file;
             let meta = ObjectMeta {
                 session: key.0,
-                toi: key.1,
+                toi: Toi(key.1),
                 content_location: f.content_location.clone(),
                 content_type: f.content_type.clone(),
                 content_length: f.content_length,

@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::SessionId;
+use crate::{SessionId, Toi};
 
 /// What a sink learns about an object before its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct ObjectMeta {
     /// The session.
     pub session: SessionId,
     /// Transport Object Identifier (up to 112 bits).
-    pub toi: u128,
+    pub toi: Toi,
     /// FDT `Content-Location`.
     pub content_location: String,
     /// FDT `Content-Type`.

@@ -219,7 +219,7 @@ fn a_stalled_session_is_evicted_after_the_ones_without_progress() {
                 reason: CloseReason::Evicted,
             } = ev
             {
-                evicted.push(session.tsi as u32);
+                evicted.push(session.tsi.0 as u32);
             }
         }
     };
@@ -241,5 +241,10 @@ fn a_stalled_session_is_evicted_after_the_ones_without_progress() {
     step(&mut rx, &mut evicted, clock.now(), &j[3..4]);
     assert_eq!(evicted.len(), 4, "{evicted:?}");
     assert_eq!(evicted[3], 1, "{evicted:?}");
-    assert!(rx.stats().sessions.keys().any(|s| s.tsi == 2));
+    assert!(
+        rx.stats()
+            .sessions
+            .keys()
+            .any(|s| s.tsi == flute_receiver::Tsi(2))
+    );
 }

@@ -162,7 +162,7 @@ fn incomplete(events: &[ReceiverEvent]) -> Vec<(SessionId, u128, FailReason)> {
                 toi,
                 reason,
                 ..
-            } => Some((*session, *toi, reason.clone())),
+            } => Some((*session, toi.0, reason.clone())),
             _ => None,
         })
         .collect()
@@ -174,7 +174,7 @@ fn completed(events: &[ReceiverEvent], toi: u128) -> Option<Bytes> {
             toi: t,
             location: ObjectLocation::Memory(b),
             ..
-        } if *t == toi => Some(b.clone()),
+        } if *t == flute_receiver::Toi(toi) => Some(b.clone()),
         _ => None,
     })
 }
@@ -183,13 +183,19 @@ fn completed(events: &[ReceiverEvent], toi: u128) -> Option<Bytes> {
 fn repair_all(run: &mut Run) -> usize {
     let mut n = 0;
     for (session, toi, _) in incomplete(&run.events) {
-        let q = run.rx.repair_request_in(&session, toi).unwrap();
+        let q = run
+            .rx
+            .repair_request_in(&session, flute_receiver::Toi(toi))
+            .unwrap();
         // The query survives its wire form (GET or POST body alike).
         let q = RepairQuery::parse(&q.encode(), &QueryLimits::default()).unwrap();
         let s = run.sent.iter().find(|s| s.toi == toi).unwrap();
         assert_eq!(q.file_uri, format!("dir/file {}.bin", toi - 1));
         let body = serve(s, &q);
-        let p = run.rx.handle_repair_symbols(&session, toi, &body).unwrap();
+        let p = run
+            .rx
+            .handle_repair_symbols(&session, flute_receiver::Toi(toi), &body)
+            .unwrap();
         assert!(p.finished, "TOI {toi}: {p:?}");
         drain(&mut run.rx, &mut run.events);
         let got = completed(&run.events, toi).expect("repaired object delivered");
@@ -215,7 +221,10 @@ fn ts26346_9_3_no_code_object_completed_by_repair_after_30pct_burst_loss() {
             .iter()
             .any(|e| matches!(e, ReceiverEvent::ObjectFailed { .. }))
     );
-    let q = run.rx.repair_request(inc[0].1).unwrap();
+    let q = run
+        .rx
+        .repair_request(flute_receiver::Toi(inc[0].1))
+        .unwrap();
     // Exactly the missing source symbols: 30 % of the 300 symbols.
     let asked: u64 = q
         .parts
@@ -273,7 +282,7 @@ fn lying_repair_server_is_caught_by_content_md5() {
     let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
     let mut run = send(vec![(d, oti, 0)], repair_cfg(), burst30, true);
     let (session, toi, _) = incomplete(&run.events)[0].clone();
-    let q = run.rx.repair_request(toi).unwrap();
+    let q = run.rx.repair_request(flute_receiver::Toi(toi)).unwrap();
     let s = &run.sent[0];
     let reg = FecRegistry::with_builtin();
     let scheme = reg.for_oti(&s.oti).unwrap();
@@ -283,7 +292,10 @@ fn lying_repair_server_is_caught_by_content_md5() {
         Ok(())
     })
     .unwrap();
-    let p = run.rx.handle_repair_symbols(&session, toi, &body).unwrap();
+    let p = run
+        .rx
+        .handle_repair_symbols(&session, flute_receiver::Toi(toi), &body)
+        .unwrap();
     assert!(p.finished);
     drain(&mut run.rx, &mut run.events);
     assert!(completed(&run.events, toi).is_none());
@@ -305,7 +317,7 @@ fn hostile_repair_bodies_leave_the_object_incomplete() {
     let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
     let mut run = send(vec![(d, oti.clone(), 0)], repair_cfg(), burst30, true);
     let (session, toi, _) = incomplete(&run.events)[0].clone();
-    let q = run.rx.repair_request(toi).unwrap();
+    let q = run.rx.repair_request(flute_receiver::Toi(toi)).unwrap();
     let good = serve(&run.sent[0], &q);
     let pid = 4; // Compact No-Code: 16-bit SBN, 16-bit ESI.
 
@@ -345,7 +357,7 @@ fn hostile_repair_bodies_leave_the_object_incomplete() {
     let truncated = good[..good.len() - 1].to_vec();
     let cut_header = good[..pid].to_vec();
 
-    let before = run.rx.repair_request(toi).unwrap();
+    let before = run.rx.repair_request(flute_receiver::Toi(toi)).unwrap();
     for (name, body) in [
         ("length indicator", &more),
         ("symbol size", &short),
@@ -357,30 +369,39 @@ fn hostile_repair_bodies_leave_the_object_incomplete() {
     ] {
         let e = run
             .rx
-            .handle_repair_symbols(&session, toi, body)
+            .handle_repair_symbols(&session, flute_receiver::Toi(toi), body)
             .unwrap_err();
         assert!(matches!(e, RepairError::Container(_)), "{name}: {e:?}");
         drain(&mut run.rx, &mut run.events);
         assert!(completed(&run.events, toi).is_none(), "{name}");
-        assert_eq!(run.rx.repair_request(toi).unwrap(), before, "{name}");
+        assert_eq!(
+            run.rx.repair_request(flute_receiver::Toi(toi)).unwrap(),
+            before,
+            "{name}"
+        );
     }
     assert!(matches!(
-        run.rx.handle_repair_symbols(&session, toi, &truncated),
+        run.rx
+            .handle_repair_symbols(&session, flute_receiver::Toi(toi), &truncated),
         Err(RepairError::Container(ContainerError::Truncated { .. }))
     ));
     assert_eq!(run.rx.repair_stats().bodies_refused, 8);
     // An empty body is valid and changes nothing.
-    let p = run.rx.handle_repair_symbols(&session, toi, &[]).unwrap();
+    let p = run
+        .rx
+        .handle_repair_symbols(&session, flute_receiver::Toi(toi), &[])
+        .unwrap();
     assert_eq!(p.symbols_accepted, 0);
     // Unknown object.
     assert!(matches!(
-        run.rx.handle_repair_symbols(&session, toi + 1, &good),
+        run.rx
+            .handle_repair_symbols(&session, flute_receiver::Toi(toi + 1), &good),
         Err(RepairError::UnknownObject { .. })
     ));
     // The correct body still completes the object.
     assert!(
         run.rx
-            .handle_repair_symbols(&session, toi, &good)
+            .handle_repair_symbols(&session, flute_receiver::Toi(toi), &good)
             .unwrap()
             .finished
     );
@@ -399,7 +420,7 @@ fn partial_answers_shrink_the_request() {
     let oti = CompactNoCode::oti(d.len() as u64, 1000, 50);
     let mut run = send(vec![(d, oti, 0)], repair_cfg(), burst30, true);
     let (session, toi, _) = incomplete(&run.events)[0].clone();
-    let q = run.rx.repair_request(toi).unwrap();
+    let q = run.rx.repair_request(flute_receiver::Toi(toi)).unwrap();
     assert!(q.parts.len() >= 2, "{q:?}");
     let first = RepairQuery {
         file_uri: q.file_uri.clone(),
@@ -407,16 +428,24 @@ fn partial_answers_shrink_the_request() {
     };
     let p = run
         .rx
-        .handle_repair_symbols(&session, toi, &serve(&run.sent[0], &first))
+        .handle_repair_symbols(
+            &session,
+            flute_receiver::Toi(toi),
+            &serve(&run.sent[0], &first),
+        )
         .unwrap();
     assert!(!p.finished);
     assert!(p.symbols_accepted > 0);
-    let rest = run.rx.repair_request(toi).unwrap();
+    let rest = run.rx.repair_request(flute_receiver::Toi(toi)).unwrap();
     assert_eq!(rest.parts, q.parts[1..].to_vec());
     // The same answer again is accepted as duplicates and changes nothing.
     let again = run
         .rx
-        .handle_repair_symbols(&session, toi, &serve(&run.sent[0], &first))
+        .handle_repair_symbols(
+            &session,
+            flute_receiver::Toi(toi),
+            &serve(&run.sent[0], &first),
+        )
         .unwrap();
     assert_eq!(again.symbols_accepted, 0);
     assert_eq!(repair_all(&mut run), 1);
@@ -435,7 +464,7 @@ fn repair_is_off_by_default_and_objects_fail_as_before() {
             ..
         }
     )));
-    assert_eq!(run.rx.repair_request(1), None);
+    assert_eq!(run.rx.repair_request(flute_receiver::Toi(1)), None);
     assert_eq!(run.rx.stats().buffered_bytes, 0);
 }
 
@@ -482,8 +511,8 @@ fn abandon_repair_fails_the_object_with_its_reason() {
     let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
     let mut run = send(vec![(d, oti, 0)], repair_cfg(), burst30, true);
     let (session, toi, _) = incomplete(&run.events)[0].clone();
-    assert!(run.rx.abandon_repair(&session, toi));
-    assert!(!run.rx.abandon_repair(&session, toi));
+    assert!(run.rx.abandon_repair(&session, flute_receiver::Toi(toi)));
+    assert!(!run.rx.abandon_repair(&session, flute_receiver::Toi(toi)));
     drain(&mut run.rx, &mut run.events);
     assert!(matches!(
         run.events.last(),
@@ -493,7 +522,7 @@ fn abandon_repair_fails_the_object_with_its_reason() {
         })
     ));
     assert_eq!(run.rx.repair_stats().parked_bytes, 0);
-    assert_eq!(run.rx.repair_request(toi), None);
+    assert_eq!(run.rx.repair_request(flute_receiver::Toi(toi)), None);
     let _ = run.clock.now();
 }
 
@@ -516,11 +545,17 @@ fn ts26346_9_3_1_post_file_repair_announced_in_the_fdt_reaches_the_kept_object()
         vec![announced.to_element()],
     );
     let (session, toi, _) = incomplete(&run.events)[0].clone();
-    assert_eq!(run.rx.repair_service(&session, toi), Some(&announced));
+    assert_eq!(
+        run.rx.repair_service(&session, flute_receiver::Toi(toi)),
+        Some(&announced)
+    );
     // Without the element, nothing is announced.
     let d = data(60_000, 9);
     let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
     let run = send(vec![(d, oti, 0)], repair_cfg(), burst30, true);
     let (session, toi, _) = incomplete(&run.events)[0].clone();
-    assert_eq!(run.rx.repair_service(&session, toi), None);
+    assert_eq!(
+        run.rx.repair_service(&session, flute_receiver::Toi(toi)),
+        None
+    );
 }

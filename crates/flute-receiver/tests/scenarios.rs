@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use fec_schemes::{FecEncodingId, FecRegistry, FecScheme};
 use flute_receiver::{
     CloseReason, DropReason, Endpoint, FailReason, FixedWallClock, FsSink, ObjectLocation,
-    Receiver, ReceiverConfig, ReceiverEvent, ntp_seconds,
+    Receiver, ReceiverConfig, ReceiverEvent, Toi, ntp_seconds,
 };
 use flute_testkit::{Encoding, MiniSender, ObjectSpec, Rng, VirtualClock};
 
@@ -199,7 +199,7 @@ fn interleaved_blocks_with_loss_and_missing_query() {
         .map(|(_, p)| p.clone())
         .collect();
     h.feed(&kept[..kept.len() / 2]);
-    let missing = h.rx.missing(1).expect("object in progress");
+    let missing = h.rx.missing(Toi(1)).expect("object in progress");
     assert!(!missing.is_empty());
     assert!(
         missing
@@ -208,12 +208,12 @@ fn interleaved_blocks_with_loss_and_missing_query() {
     );
     h.feed(&kept[kept.len() / 2..]);
     assert_eq!(&h.out.delivered[&1][..], &tx.objects[0].data[..]);
-    assert!(h.rx.missing(1).is_none());
+    assert!(h.rx.missing(Toi(1)).is_none());
     let progress = h
         .out
         .events
         .iter()
-        .filter(|e| matches!(e, ReceiverEvent::Progress { toi: 1, .. }))
+        .filter(|e| matches!(e, ReceiverEvent::Progress { toi: Toi(1), .. }))
         .count();
     assert!(progress > 1, "blocks reported as they decode");
 }
@@ -349,7 +349,7 @@ fn limit_max_object_size() {
         h.out
             .events
             .iter()
-            .filter(|e| matches!(e, ReceiverEvent::ObjectFailed { toi: 1, .. }))
+            .filter(|e| matches!(e, ReceiverEvent::ObjectFailed { toi: Toi(1), .. }))
             .count(),
         1,
         "refused once, not per packet"
@@ -736,7 +736,7 @@ fn fs_sink_writes_files_and_refuses_escapes() {
                     ..
                 } => files.push((toi, path)),
                 ReceiverEvent::ObjectFailed { toi, reason, .. } => {
-                    out.failed.insert(toi, reason);
+                    out.failed.insert(toi.0, reason);
                 }
                 _ => {}
             }
@@ -881,7 +881,7 @@ impl flute_receiver::ObjectSink for CountingSink {
         meta: &flute_receiver::ObjectMeta,
     ) -> Result<Box<dyn flute_receiver::ObjectWriter>, flute_receiver::SinkError> {
         Ok(Box::new(CountingWriter {
-            toi: meta.toi,
+            toi: meta.toi.0,
             n: 0,
             md5: md5_like::Hasher(0xcbf2_9ce4_8422_2325),
             done: self.done.clone(),
@@ -947,7 +947,7 @@ fn large_object_streams_through_a_custom_sink_within_the_budget() {
         complete,
         "{:?} peak {peak} missing {:?}",
         rx.stats(),
-        rx.missing(1).map(|m| m
+        rx.missing(Toi(1)).map(|m| m
             .into_iter()
             .take(14)
             .map(|b| (b.sbn, b.source_symbols, b.missing_esis.len()))

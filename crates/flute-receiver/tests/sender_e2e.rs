@@ -295,7 +295,7 @@ fn toi_112_bits_is_delivered() {
         |now, p| {
             rx.handle_datagram(now, Endpoint::default(), &p.bytes);
             if !asked {
-                if let Some(m) = rx.missing(wide) {
+                if let Some(m) = rx.missing(Toi(wide)) {
                     assert!(!m.is_empty());
                     asked = true;
                 }
@@ -308,7 +308,11 @@ fn toi_112_bits_is_delivered() {
     assert_eq!(out.delivered.get(&wide).map(|x| &x[..]), Some(&a[..]));
     assert_eq!(out.delivered.get(&max).map(|x| &x[..]), Some(&b[..]));
     assert!(out.started.contains(&wide) && out.started.contains(&max));
-    assert_eq!(rx.missing(wide), None, "finished objects are not reported");
+    assert_eq!(
+        rx.missing(Toi(wide)),
+        None,
+        "finished objects are not reported"
+    );
     let st = rx.stats();
     assert_eq!(st.total.objects_completed, 2);
     for r in [

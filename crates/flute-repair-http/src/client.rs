@@ -16,7 +16,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use flute_receiver::{Receiver, RepairError, SessionId};
+use flute_receiver::{Receiver, RepairError, SessionId, Toi};
 use flute_repair::{ContainerCodec, RepairQuery, RequestForm, count_symbols, split_query};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue, LOCATION};
@@ -139,7 +139,7 @@ pub struct RepairReport {
     /// Bytes of answers used.
     pub bytes_fetched: u64,
     /// Every failed attempt: TOI and error.
-    pub errors: Vec<(u128, FetchError)>,
+    pub errors: Vec<(Toi, FetchError)>,
 }
 
 /// A small deterministic generator (SplitMix64) for the random choices.
@@ -388,7 +388,7 @@ async fn repair_one(
     rng: &mut Rng,
     report: &mut RepairReport,
     session: SessionId,
-    toi: u128,
+    toi: Toi,
 ) -> bool {
     // Rounds: a server may answer only part of a request; ask again for the rest while
     // each round makes progress.

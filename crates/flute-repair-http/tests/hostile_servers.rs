@@ -66,7 +66,7 @@ const SSC: &str = "application/simpleSymbolContainer";
 struct Setup {
     rx: Receiver,
     session: SessionId,
-    toi: u128,
+    toi: flute_receiver::Toi,
     out: tempfile::TempDir,
 }
 

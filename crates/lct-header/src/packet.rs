@@ -34,6 +34,18 @@ pub struct Tsi(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Toi(pub u128);
 
+impl core::fmt::Display for Tsi {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl core::fmt::Display for Toi {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// The field widths of an LCT header, as given by the C, S, O and H flags.
 ///
 /// TSI is `32*S + 16*H` bits and TOI is `32*O + 16*H` bits, so the two share the H flag:

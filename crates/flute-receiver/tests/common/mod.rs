@@ -43,15 +43,15 @@ pub fn drain(rx: &mut Receiver, out: &mut Outcome) {
                 ..
             } => {
                 assert!(
-                    out.delivered.insert(*toi, b.clone()).is_none(),
+                    out.delivered.insert(toi.0, b.clone()).is_none(),
                     "TOI {toi} delivered twice"
                 );
             }
             ReceiverEvent::ObjectFailed { toi, reason, .. } => {
-                out.failed.insert(*toi, reason.clone());
+                out.failed.insert(toi.0, reason.clone());
             }
             ReceiverEvent::ObjectStarted { toi, .. } => {
-                out.started.insert(*toi);
+                out.started.insert(toi.0);
             }
             ReceiverEvent::FdtReceived { .. } => out.fdt_received += 1,
             ReceiverEvent::SessionClosed { .. } => out.session_closed = true,

@@ -35,7 +35,7 @@ pub fn incomplete_receiver(
     oti: &Oti,
     repair: u32,
     sink: Box<dyn ObjectSink>,
-) -> (Receiver, SessionId, u128) {
+) -> (Receiver, SessionId, flute_receiver::Toi) {
     incomplete_receiver_with(data, oti, repair, sink, Vec::new())
 }
 
@@ -46,7 +46,7 @@ pub fn incomplete_receiver_with(
     repair: u32,
     sink: Box<dyn ObjectSink>,
     fdt_extensions: Vec<fdt::XmlElement>,
-) -> (Receiver, SessionId, u128) {
+) -> (Receiver, SessionId, flute_receiver::Toi) {
     let mut clock = VirtualClock::new();
     let wall = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let mut scfg = SenderConfig::new(Tsi(5), Arc::new(AnchoredClock::new(clock.now(), wall)));
