@@ -7,58 +7,33 @@ use flate2::Compression;
 
 use crate::FdtError;
 
-/// The EXT_CENC content encoding algorithm of an FDT Instance payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Cenc {
-    /// 0: no encoding.
-    Null,
-    /// 1: ZLIB (RFC 1950).
-    Zlib,
-    /// 2: DEFLATE (RFC 1951).
-    Deflate,
-    /// 3: GZIP (RFC 1952).
-    Gzip,
+pub use lct_header::ContentEncoding;
+
+/// The content encoding of an EXT_CENC code point (bad input 20: codes above 3 are
+/// [`FdtError::UnknownCenc`]). The enum is `lct-header`'s, the one the EXT_CENC extension
+/// carries: one type for the code on the wire and for the codec here.
+pub fn content_encoding_from_cenc(code: u8) -> Result<ContentEncoding, FdtError> {
+    ContentEncoding::from_u8(code).ok_or(FdtError::UnknownCenc(code))
 }
 
-impl Cenc {
-    /// The EXT_CENC code point.
-    pub fn code(self) -> u8 {
-        match self {
-            Self::Null => 0,
-            Self::Zlib => 1,
-            Self::Deflate => 2,
-            Self::Gzip => 3,
+/// Maps a `Content-Encoding` attribute value to an encoding this crate can decode.
+///
+/// Accepted (ASCII case-insensitive, surrounding whitespace ignored): `identity` →
+/// [`ContentEncoding::Null`], `gzip` and `x-gzip` → [`ContentEncoding::Gzip`], `deflate` →
+/// [`ContentEncoding::Zlib`] (the HTTP `deflate` coding is the zlib format, RFC 9110
+/// §8.4.1.2), `zlib` → [`ContentEncoding::Zlib`]. Anything else is
+/// [`FdtError::UnknownContentEncoding`] (bad input 55).
+pub fn content_encoding_from_attribute(value: &str) -> Result<ContentEncoding, FdtError> {
+    match ContentEncoding::from_token(value) {
+        Some(ContentEncoding::Deflate) => Ok(ContentEncoding::Zlib),
+        Some(c @ (ContentEncoding::Null | ContentEncoding::Zlib | ContentEncoding::Gzip))
+            if !value.trim().is_empty() =>
+        {
+            Ok(c)
         }
-    }
-
-    /// The encoding of an EXT_CENC code point (bad input 20: codes above 3 are rejected).
-    pub fn from_code(code: u8) -> Result<Self, FdtError> {
-        match code {
-            0 => Ok(Self::Null),
-            1 => Ok(Self::Zlib),
-            2 => Ok(Self::Deflate),
-            3 => Ok(Self::Gzip),
-            other => Err(FdtError::UnknownCenc(other)),
-        }
-    }
-
-    /// Maps a `Content-Encoding` attribute value to an encoding this crate can decode.
-    ///
-    /// Accepted (ASCII case-insensitive, surrounding whitespace ignored): `identity` →
-    /// [`Cenc::Null`], `gzip` and `x-gzip` → [`Cenc::Gzip`], `deflate` → [`Cenc::Zlib`]
-    /// (the HTTP `deflate` coding is the zlib format, RFC 9110 §8.4.1.2), `zlib` →
-    /// [`Cenc::Zlib`]. Anything else is [`FdtError::UnknownContentEncoding`] (bad input 55).
-    pub fn from_content_encoding(value: &str) -> Result<Self, FdtError> {
-        let v = value.trim().to_ascii_lowercase();
-        match v.as_str() {
-            "identity" => Ok(Self::Null),
-            "gzip" | "x-gzip" => Ok(Self::Gzip),
-            "deflate" | "zlib" => Ok(Self::Zlib),
-            _ => Err(FdtError::UnknownContentEncoding {
-                value: crate::error::clip(value),
-            }),
-        }
+        _ => Err(FdtError::UnknownContentEncoding {
+            value: crate::error::clip(value),
+        }),
     }
 }
 
@@ -69,7 +44,7 @@ impl Cenc {
 /// a decompression bomb costs bounded memory and time. Corrupt streams (bad header, bad
 /// checksum or CRC, truncation) and trailing bytes after the stream are
 /// [`FdtError::Decompress`].
-pub fn inflate(cenc: Cenc, data: &[u8], max_output: usize) -> Result<Vec<u8>, FdtError> {
+pub fn inflate(cenc: ContentEncoding, data: &[u8], max_output: usize) -> Result<Vec<u8>, FdtError> {
     let cap = u64::try_from(max_output)
         .unwrap_or(u64::MAX)
         .saturating_add(1);
@@ -79,26 +54,32 @@ pub fn inflate(cenc: Cenc, data: &[u8], max_output: usize) -> Result<Vec<u8>, Fd
     };
     let mut out = Vec::new();
     let rest: &[u8] = match cenc {
-        Cenc::Null => {
+        ContentEncoding::Null => {
             if data.len() > max_output {
                 return Err(FdtError::DecompressedTooLarge { limit: max_output });
             }
             return Ok(data.to_vec());
         }
-        Cenc::Zlib => {
+        ContentEncoding::Zlib => {
             let mut d = flate2::bufread::ZlibDecoder::new(data);
             (&mut d).take(cap).read_to_end(&mut out).map_err(corrupt)?;
             d.into_inner()
         }
-        Cenc::Deflate => {
+        ContentEncoding::Deflate => {
             let mut d = flate2::bufread::DeflateDecoder::new(data);
             (&mut d).take(cap).read_to_end(&mut out).map_err(corrupt)?;
             d.into_inner()
         }
-        Cenc::Gzip => {
+        ContentEncoding::Gzip => {
             let mut d = flate2::bufread::GzDecoder::new(data);
             (&mut d).take(cap).read_to_end(&mut out).map_err(corrupt)?;
             d.into_inner()
+        }
+        other => {
+            return Err(FdtError::Decompress {
+                cenc: other,
+                message: "not an EXT_CENC encoding (RFC 6726 §3.4.3)".into(),
+            });
         }
     };
     if out.len() > max_output {
@@ -114,7 +95,7 @@ pub fn inflate(cenc: Cenc, data: &[u8], max_output: usize) -> Result<Vec<u8>, Fd
 }
 
 /// Encodes an FDT payload for sending with the given EXT_CENC (default compression level).
-pub fn compress(cenc: Cenc, data: &[u8]) -> Result<Vec<u8>, FdtError> {
+pub fn compress(cenc: ContentEncoding, data: &[u8]) -> Result<Vec<u8>, FdtError> {
     let level = Compression::default();
     let err = |e: std::io::Error| FdtError::Decompress {
         cenc,
@@ -122,21 +103,27 @@ pub fn compress(cenc: Cenc, data: &[u8]) -> Result<Vec<u8>, FdtError> {
     };
     let mut out = Vec::new();
     match cenc {
-        Cenc::Null => out.extend_from_slice(data),
-        Cenc::Zlib => {
+        ContentEncoding::Null => out.extend_from_slice(data),
+        ContentEncoding::Zlib => {
             flate2::bufread::ZlibEncoder::new(data, level)
                 .read_to_end(&mut out)
                 .map_err(err)?;
         }
-        Cenc::Deflate => {
+        ContentEncoding::Deflate => {
             flate2::bufread::DeflateEncoder::new(data, level)
                 .read_to_end(&mut out)
                 .map_err(err)?;
         }
-        Cenc::Gzip => {
+        ContentEncoding::Gzip => {
             flate2::bufread::GzEncoder::new(data, level)
                 .read_to_end(&mut out)
                 .map_err(err)?;
+        }
+        other => {
+            return Err(FdtError::Decompress {
+                cenc: other,
+                message: "not an EXT_CENC encoding (RFC 6726 §3.4.3)".into(),
+            });
         }
     }
     Ok(out)

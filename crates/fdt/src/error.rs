@@ -1,6 +1,6 @@
 //! The error type of the crate.
 
-use crate::{Cenc, FdtNamespace, Profile};
+use crate::{ContentEncoding, FdtNamespace, Profile};
 
 /// Everything that can go wrong when parsing, validating, emitting or inflating an FDT.
 ///
@@ -334,7 +334,7 @@ pub enum FdtError {
     #[error("corrupt {cenc:?} payload: {message}")]
     Decompress {
         /// The encoding.
-        cenc: Cenc,
+        cenc: ContentEncoding,
         /// Description.
         message: String,
     },

@@ -97,7 +97,9 @@ mod model;
 mod parse;
 mod validate;
 
-pub use cenc::{Cenc, compress, inflate};
+pub use cenc::{
+    ContentEncoding, compress, content_encoding_from_attribute, content_encoding_from_cenc, inflate,
+};
 pub use clock::{AnchoredClock, FixedWallClock, WallClock};
 pub use emit::DEFAULT_SCHEMA_VERSION;
 pub use error::FdtError;

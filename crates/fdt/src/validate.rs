@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use md5::{Digest, Md5};
 
-use crate::{Cenc, FdtError, Profile, error::clip, model::*};
+use crate::{FdtError, Profile, error::clip, model::*};
 
 /// What [`FdtInstance::validate`] checks beyond the always-on rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct ValidationOptions {
     /// If set, an instance whose `Expires` lies before `now` is rejected. The NTP era nearest
     /// to `now` is used.
     pub now: Option<SystemTime>,
-    /// Reject a `Content-Encoding` that [`Cenc::from_content_encoding`] does not know.
+    /// Reject a `Content-Encoding` that [`crate::content_encoding_from_attribute`] does not know.
     /// Default `true`.
     pub require_known_content_encoding: bool,
     /// Accept two files with the same `Content-Location` (and different TOIs) in one
@@ -108,7 +108,7 @@ impl FdtInstance {
             }
             if options.require_known_content_encoding {
                 if let Some(ce) = f.effective_content_encoding(self) {
-                    if let Err(e) = Cenc::from_content_encoding(ce) {
+                    if let Err(e) = crate::content_encoding_from_attribute(ce) {
                         errors.push(e);
                     }
                 }

@@ -842,7 +842,11 @@ fn bad_input_60_3gpp_structure() {
 #[test]
 fn bad_input_61_compressed_fdt_bombs_and_corruption() {
     let bomb_src = vec![0u8; 16 << 20];
-    for cenc in [Cenc::Zlib, Cenc::Deflate, Cenc::Gzip] {
+    for cenc in [
+        ContentEncoding::Zlib,
+        ContentEncoding::Deflate,
+        ContentEncoding::Gzip,
+    ] {
         let bomb = compress(cenc, &bomb_src).expect("compress");
         assert!(
             bomb.len() < 64 << 10,
@@ -875,10 +879,14 @@ fn bad_input_61_compressed_fdt_bombs_and_corruption() {
     }
     // Bad gzip CRC and bad zlib Adler-32.
     let fdt = fixture("rfc6726_basic.xml");
-    for cenc in [Cenc::Gzip, Cenc::Zlib] {
+    for cenc in [ContentEncoding::Gzip, ContentEncoding::Zlib] {
         let mut packed = compress(cenc, &fdt).expect("compress");
         let n = packed.len();
-        let at = if cenc == Cenc::Gzip { n - 8 } else { n - 1 };
+        let at = if cenc == ContentEncoding::Gzip {
+            n - 8
+        } else {
+            n - 1
+        };
         packed[at] ^= 0xff;
         assert!(
             matches!(
@@ -890,19 +898,19 @@ fn bad_input_61_compressed_fdt_bombs_and_corruption() {
     }
     // Not compressed at all.
     assert!(matches!(
-        inflate(Cenc::Gzip, b"<FDT-Instance/>", 1 << 20),
+        inflate(ContentEncoding::Gzip, b"<FDT-Instance/>", 1 << 20),
         Err(FdtError::Decompress { .. })
     ));
     assert!(matches!(
-        inflate(Cenc::Zlib, b"<FDT-Instance/>", 1 << 20),
+        inflate(ContentEncoding::Zlib, b"<FDT-Instance/>", 1 << 20),
         Err(FdtError::Decompress { .. })
     ));
     // The null encoding is capped too; unknown EXT_CENC codes are rejected (item 20).
     assert_eq!(
-        inflate(Cenc::Null, &fdt, 10),
+        inflate(ContentEncoding::Null, &fdt, 10),
         Err(FdtError::DecompressedTooLarge { limit: 10 })
     );
-    assert_eq!(Cenc::from_code(4), Err(FdtError::UnknownCenc(4)));
+    assert_eq!(content_encoding_from_cenc(4), Err(FdtError::UnknownCenc(4)));
 }
 
 /// Item 62 (an FDT split over several symbols with one missing) belongs to the receiver,
@@ -925,7 +933,7 @@ fn bad_input_62_payload_with_missing_symbol() {
                 Err(_) => rejected += 1,
                 Ok(i) => assert_ne!(i, original, "symbol size {symbol}, missing #{missing}"),
             }
-            for cenc in [Cenc::Gzip, Cenc::Zlib] {
+            for cenc in [ContentEncoding::Gzip, ContentEncoding::Zlib] {
                 let packed = compress(cenc, &fdt).expect("compress");
                 if missing * symbol < packed.len() {
                     let mut holed = packed[..missing * symbol].to_vec();

@@ -286,11 +286,30 @@ fn ntp_conversion_known_values() {
 #[test]
 fn cenc_code_points_and_names() {
     for c in 0..4 {
-        assert_eq!(Cenc::from_code(c).map(Cenc::code), Ok(c));
+        assert_eq!(
+            content_encoding_from_cenc(c).map(ContentEncoding::cenc_code),
+            Ok(Some(c))
+        );
     }
-    assert_eq!(Cenc::from_content_encoding(" GZIP "), Ok(Cenc::Gzip));
-    assert_eq!(Cenc::from_content_encoding("deflate"), Ok(Cenc::Zlib));
-    assert_eq!(Cenc::from_content_encoding("identity"), Ok(Cenc::Null));
+    assert_eq!(content_encoding_from_cenc(4), Err(FdtError::UnknownCenc(4)));
+    // Zstd is an object encoding only: no EXT_CENC value, and no FDT codec.
+    assert_eq!(ContentEncoding::Zstd.cenc_code(), None);
+    assert!(matches!(
+        inflate(ContentEncoding::Zstd, b"x", 10),
+        Err(FdtError::Decompress { .. })
+    ));
+    assert_eq!(
+        content_encoding_from_attribute(" GZIP "),
+        Ok(ContentEncoding::Gzip)
+    );
+    assert_eq!(
+        content_encoding_from_attribute("deflate"),
+        Ok(ContentEncoding::Zlib)
+    );
+    assert_eq!(
+        content_encoding_from_attribute("identity"),
+        Ok(ContentEncoding::Null)
+    );
 }
 
 #[test]

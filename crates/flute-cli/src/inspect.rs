@@ -108,7 +108,7 @@ struct SessionSummary {
 /// One FDT Instance being reassembled.
 struct FdtAsm {
     oti: Oti,
-    cenc: Option<u8>,
+    cenc: Option<fdt::ContentEncoding>,
     version: u8,
     decoders: HashMap<u32, Box<dyn BlockDecoder>>,
     blocks: BTreeMap<u32, bytes::Bytes>,
@@ -364,7 +364,7 @@ pub(crate) fn run(args: InspectArgs, registry: &Arc<FecRegistry>) -> Result<Exit
                 }
                 if let (Some(f), Some(x)) = (p.fdt(), pid) {
                     s.fdt_instances.insert(f.instance_id);
-                    let cenc = p.cenc().map(|c| c.encoding.to_u8());
+                    let cenc = p.cenc().map(|c| c.encoding);
                     let announced = feed_fdt(
                         &mut fdts,
                         &mut out,
@@ -440,7 +440,7 @@ fn feed_fdt(
     key: SessionKey,
     id: u32,
     version: u8,
-    cenc: Option<u8>,
+    cenc: Option<fdt::ContentEncoding>,
     oti: Option<Oti>,
     pid: fec_schemes::PayloadId,
     symbols: &[u8],
@@ -531,8 +531,8 @@ fn feed_fdt(
             .flat_map(|b| b.iter().copied())
             .collect();
         xml.truncate(asm.oti.transfer_length as usize);
-        if let Some(c) = asm.cenc.filter(|&c| c != 0) {
-            match fdt::Cenc::from_code(c).and_then(|c| fdt::inflate(c, &xml, 16 << 20)) {
+        if let Some(c) = asm.cenc.filter(|&c| c != fdt::ContentEncoding::Null) {
+            match fdt::inflate(c, &xml, 16 << 20) {
                 Ok(x) => xml = x,
                 Err(err) => {
                     out.diag(

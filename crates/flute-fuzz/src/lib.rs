@@ -164,7 +164,7 @@ pub fn fdt_parse(data: &[u8]) {
         fdt.files.iter().map(key).collect::<Vec<_>>()
     );
     assert_eq!(back.expires, fdt.expires);
-    let _ = fdt::inflate(fdt::Cenc::Gzip, data, 1 << 20);
+    let _ = fdt::inflate(fdt::ContentEncoding::Gzip, data, 1 << 20);
 }
 
 /// The limits of the receiver under fuzzing: small, so that the bounds are reached.

@@ -96,7 +96,7 @@ pub(crate) fn parse_packet(py: Python<'_>, datagram: &Bound<'_, PyAny>) -> PyRes
             esi: pid.map(|i| i.esi),
             fdt_instance_id: fdt.map(|f| f.instance_id),
             flute_version: fdt.map(|f| f.version),
-            cenc: p.cenc().map(|c| c.encoding.to_u8()),
+            cenc: p.cenc().and_then(|c| c.encoding.cenc_code()),
             oti,
             symbols_length: p.symbols().len(),
         })

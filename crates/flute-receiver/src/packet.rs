@@ -27,7 +27,7 @@ pub(crate) struct LctView<'a> {
     /// (FLUTE version, FDT Instance ID) of EXT_FDT.
     pub(crate) fdt: Option<(u8, u32)>,
     /// CENC of EXT_CENC.
-    pub(crate) cenc: Option<u8>,
+    pub(crate) cenc: Option<ContentEncoding>,
     /// The whole EXT_FTI extension, HET and HEL included (to skip re-checking an OTI that
     /// the object already has).
     pub(crate) fti: Option<&'a [u8]>,
@@ -120,17 +120,6 @@ pub(crate) fn alc_reason(e: &AlcError) -> DropReason {
     }
 }
 
-fn cenc_code(c: ContentEncoding) -> u8 {
-    match c {
-        ContentEncoding::Null => 0,
-        ContentEncoding::Zlib => 1,
-        ContentEncoding::Deflate => 2,
-        ContentEncoding::Gzip => 3,
-        #[allow(unreachable_patterns)]
-        _ => u8::MAX,
-    }
-}
-
 /// Parses `buf` with `parser` (ALC with the FLUTE header rules, RFC 6726 §3.3, §3.4).
 pub(crate) fn parse<'a>(parser: &AlcParser, buf: &'a [u8]) -> Result<LctView<'a>, DropReason> {
     match parser.parse_checked(buf, None) {
@@ -170,7 +159,7 @@ fn from_packet<'a>(p: &AlcPacket<'_>, buf: &'a [u8]) -> Result<LctView<'a>, Drop
         tsi: lct.tsi.map_or(0, |t| t.0),
         toi: lct.toi.map_or(0, |t| t.0),
         fdt: p.fdt().map(|f| (f.version, f.instance_id)),
-        cenc: p.cenc().map(|c| cenc_code(c.encoding)),
+        cenc: p.cenc().map(|c| c.encoding),
         fti,
         fti_oti: p.oti().cloned(),
         payload: &buf[header_len..],
@@ -200,7 +189,7 @@ fn deferred(buf: &[u8]) -> Result<LctView<'_>, DropReason> {
         tsi: h.tsi.0,
         toi: h.toi.0,
         fdt: h.extensions.fdt.map(|f| (f.version, f.instance_id)),
-        cenc: h.extensions.cenc.map(|c| cenc_code(c.encoding)),
+        cenc: h.extensions.cenc.map(|c| c.encoding),
         fti: None,
         fti_oti: None,
         payload: pkt.into_payload(),

@@ -1,6 +1,7 @@
 //! The in-order output path of one object: transport bytes -> Content-MD5 -> content
 //! decoding (streaming) -> length checks -> [`ObjectWriter`].
 
+use lct_header::ContentEncoding;
 use std::io::{self, Write};
 
 use md5::{Digest, Md5};
@@ -67,9 +68,15 @@ pub(crate) fn is_zlib_header(cmf: u8, flg: u8) -> bool {
 
 /// The content codings this receiver decodes (`zstd` only with the `zstd` feature).
 pub(crate) fn supported_encoding(enc: Option<&str>) -> bool {
-    match enc.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("" | "identity" | "gzip" | "x-gzip" | "zlib" | "deflate") => true,
-        Some("zstd") => cfg!(feature = "zstd"),
+    match enc.map(ContentEncoding::from_token) {
+        None => true,
+        Some(Some(ContentEncoding::Zstd)) => cfg!(feature = "zstd"),
+        Some(Some(
+            ContentEncoding::Null
+            | ContentEncoding::Zlib
+            | ContentEncoding::Deflate
+            | ContentEncoding::Gzip,
+        )) => true,
         Some(_) => false,
     }
 }
@@ -105,10 +112,8 @@ impl Pipeline {
         cap: u64,
         zstd_window_log_max: u32,
     ) -> Result<Self, FailReason> {
-        let identity = matches!(
-            encoding.map(str::to_ascii_lowercase).as_deref(),
-            None | Some("" | "identity")
-        );
+        let coding = encoding.map(|e| (e, ContentEncoding::from_token(e)));
+        let identity = matches!(coding, None | Some((_, Some(ContentEncoding::Null))));
         let out = Out {
             writer,
             written: 0,
@@ -119,14 +124,21 @@ impl Pipeline {
         // Used by the zstd decoder only.
         #[cfg(not(feature = "zstd"))]
         let _ = zstd_window_log_max;
-        let content = match encoding.map(str::to_ascii_lowercase).as_deref() {
-            None | Some("" | "identity") => Content::Identity(out),
-            Some("gzip" | "x-gzip") => Content::Gzip(flate2::write::GzDecoder::new(out)),
-            Some("zlib") => Content::Zlib(flate2::write::ZlibDecoder::new(out)),
-            Some("deflate") => Content::Sniff(out, Vec::new()),
+        let content = match coding {
+            None | Some((_, Some(ContentEncoding::Null))) => Content::Identity(out),
+            Some((_, Some(ContentEncoding::Gzip))) => {
+                Content::Gzip(flate2::write::GzDecoder::new(out))
+            }
+            Some((_, Some(ContentEncoding::Zlib))) => {
+                Content::Zlib(flate2::write::ZlibDecoder::new(out))
+            }
+            // "deflate": the HTTP coding is zlib, some senders send raw DEFLATE; sniffed.
+            Some((_, Some(ContentEncoding::Deflate))) => Content::Sniff(out, Vec::new()),
             #[cfg(feature = "zstd")]
-            Some("zstd") => Content::Zstd(zstd_decoder(out, zstd_window_log_max)?),
-            Some(other) => {
+            Some((_, Some(ContentEncoding::Zstd))) => {
+                Content::Zstd(zstd_decoder(out, zstd_window_log_max)?)
+            }
+            Some((other, _)) => {
                 out.writer.abort();
                 return Err(FailReason::UnsupportedContentEncoding(other.to_owned()));
             }

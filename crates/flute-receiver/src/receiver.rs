@@ -15,7 +15,7 @@ use crate::fdt_model::{FdtLimits, fdt_file_oti, parse_fdt};
 use crate::liveness::{Liveness, Standing, pick_victim};
 use alc::AlcParser;
 use fdt::File as FdtFile;
-use lct_header::{Toi, Tsi};
+use lct_header::{ContentEncoding, Toi, Tsi};
 
 use crate::packet::{self, LctView};
 use crate::pipeline::{Pipeline, supported_encoding};
@@ -259,7 +259,7 @@ struct ObjectState {
 
 struct FdtAsm {
     asm: Assembly,
-    cenc: Option<u8>,
+    cenc: Option<ContentEncoding>,
     buf: Vec<u8>,
     last: Instant,
 }
@@ -872,13 +872,10 @@ fn process_fdt(
 }
 
 /// EXT_CENC decompression with an output cap (`fdt::inflate`; catalogue items 20, 61).
-fn inflate(cenc: Option<u8>, data: Vec<u8>, cap: u64) -> Option<Vec<u8>> {
+fn inflate(cenc: Option<ContentEncoding>, data: Vec<u8>, cap: u64) -> Option<Vec<u8>> {
     match cenc {
-        None | Some(0) => Some(data),
-        Some(code) => {
-            let c = fdt::Cenc::from_code(code).ok()?;
-            fdt::inflate(c, &data, usize::try_from(cap).unwrap_or(usize::MAX)).ok()
-        }
+        None | Some(ContentEncoding::Null) => Some(data),
+        Some(c) => fdt::inflate(c, &data, usize::try_from(cap).unwrap_or(usize::MAX)).ok(),
     }
 }
 
@@ -889,7 +886,7 @@ fn finish_fdt(
     s: &mut Session,
     now: Instant,
     id: u32,
-    cenc: Option<u8>,
+    cenc: Option<ContentEncoding>,
     buf: Vec<u8>,
 ) {
     let Some(xml) = inflate(cenc, buf, cfg.max_fdt_size) else {

@@ -12,7 +12,7 @@ use flute_receiver::{
     CloseReason, DropReason, Endpoint, FailReason, FixedWallClock, FsSink, ObjectLocation,
     Receiver, ReceiverConfig, ReceiverEvent, Toi, ntp_seconds,
 };
-use flute_testkit::{Encoding, MiniSender, ObjectSpec, Rng, VirtualClock};
+use flute_testkit::{ContentEncoding, MiniSender, ObjectSpec, Rng, VirtualClock};
 
 use common::{Outcome, drain};
 
@@ -270,7 +270,11 @@ fn bad_input_62_fdt_with_a_missing_symbol_and_no_repair_is_not_used() {
 
 #[test]
 fn content_encodings_are_decoded_and_verified() {
-    for enc in [Encoding::Gzip, Encoding::Zlib, Encoding::RawDeflate] {
+    for enc in [
+        ContentEncoding::Gzip,
+        ContentEncoding::Zlib,
+        ContentEncoding::Deflate,
+    ] {
         let mut tx = MiniSender::new(1, no_code());
         let text: Vec<u8> = (0..20_000u32)
             .flat_map(|i| (i % 97).to_be_bytes())
@@ -297,7 +301,7 @@ fn bad_input_55_md5_mismatch_fails() {
 #[test]
 fn corrupt_gzip_fails_with_reason() {
     let mut tx = MiniSender::new(1, no_code());
-    tx.add(ObjectSpec::new(1, "a.gz", data(1, 500)).encoding(Encoding::Gzip));
+    tx.add(ObjectSpec::new(1, "a.gz", data(1, 500)).encoding(ContentEncoding::Gzip));
     // Content-MD5 off so the corruption reaches the decoder.
     tx.objects[0].md5 = false;
     let mut pk = tx.object_packets(1);
@@ -362,7 +366,7 @@ fn limit_max_object_size_applies_to_decoded_content() {
     // 200 KB of zeros gzip to a few hundred bytes: the transfer length passes, the
     // content does not (decompression bomb).
     let mut tx = MiniSender::new(1, no_code());
-    tx.add(ObjectSpec::new(1, "bomb", vec![0; 200_000]).encoding(Encoding::Gzip));
+    tx.add(ObjectSpec::new(1, "bomb", vec![0; 200_000]).encoding(ContentEncoding::Gzip));
     let cfg = {
         let mut c = ReceiverConfig::default();
         c.max_object_size = 10_000;

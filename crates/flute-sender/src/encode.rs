@@ -69,6 +69,15 @@ impl Encoder {
             ContentEncoding::Gzip => Self::Gzip(flate2::write::GzEncoder::new(Vec::new(), level)),
             #[cfg(feature = "zstd")]
             ContentEncoding::Zstd => Self::Zstd(zstd::stream::write::Encoder::new(Vec::new(), 3)?),
+            other => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "Content-Encoding {} is not built into this sender (cargo feature)",
+                        other.token().unwrap_or("?")
+                    ),
+                ));
+            }
         })
     }
 

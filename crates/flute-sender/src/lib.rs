@@ -61,11 +61,11 @@ pub use config::{
     WallClock,
 };
 pub use error::SendError;
+/// Content-Encoding of objects and FDT Instances: `lct-header`'s, the one the workspace shares
+/// (EXT_CENC on FDT packets, `fdt`'s codec, the receiver).
+pub use lct_header::ContentEncoding;
 pub use mtu::{ip_udp_overhead, max_alc_overhead, max_symbol_length, max_symbol_length_for_mtu};
-pub use object::{
-    CacheControl, Carousel, ContentEncoding, FecChoice, Object, ObjectSource, ReadSeekSource,
-    Repair,
-};
+pub use object::{CacheControl, Carousel, FecChoice, Object, ObjectSource, ReadSeekSource, Repair};
 pub use sender::{Sender, SenderEvent, SenderStats, Transmit};
 
 /// Transport Object Identifier (RFC 5651 §5.1), up to 112 bits; TOI 0 is the FDT. The

@@ -19,8 +19,8 @@ use lct_header::{ExtCenc, ExtFdt, ExtTime, Toi};
 
 use alc::AlcRepr;
 
+use crate::ContentEncoding;
 use crate::config::{FtiMode, SenderConfig};
-use crate::{ContentEncoding, wire};
 
 /// IP (20 bytes for IPv4 without options, 40 for IPv6) plus UDP (8) header bytes in front
 /// of every datagram.
@@ -63,7 +63,7 @@ pub fn max_alc_overhead(cfg: &SenderConfig, scheme: &dyn FecScheme) -> usize {
             });
             h.cenc = match cfg.fdt_encoding {
                 ContentEncoding::Null => None,
-                e => wire::cenc(e).map(|encoding| ExtCenc { encoding }),
+                e => e.cenc_code().map(|_| ExtCenc { encoding: e }),
             };
             h.time = cfg.fdt_ext_time.then(|| ExtTime {
                 sct_high: Some(0),

@@ -1,5 +1,6 @@
 //! Objects handed to the sender: where the bytes come from and how they are described.
 
+use lct_header::ContentEncoding;
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
@@ -83,54 +84,6 @@ impl<R: Read + Seek + Send> ObjectSource for ReadSeekSource<R> {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.inner.seek(SeekFrom::Start(offset))?;
         self.inner.read_exact(buf)
-    }
-}
-
-/// Content-Encoding of an object or of FDT Instances (RFC 6726 §3.4.3, §3.4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ContentEncoding {
-    /// No encoding.
-    #[default]
-    Null,
-    /// ZLIB (RFC 1950). EXT_CENC value 1.
-    Zlib,
-    /// DEFLATE. For the FDT (EXT_CENC value 2) this is raw RFC 1951 DEFLATE, as RFC 6726
-    /// §3.4.3 defines; for objects it is the HTTP `deflate` coding, which is the zlib
-    /// format (RFC 9110 §8.4.1.2), since that is how receivers read
-    /// `Content-Encoding="deflate"`.
-    Deflate,
-    /// GZIP (RFC 1952). EXT_CENC value 3.
-    Gzip,
-    /// Zstandard (RFC 8878). Objects only; outside RFC 6726's EXT_CENC list and the 3GPP
-    /// profile. Needs the `zstd` cargo feature.
-    #[cfg(feature = "zstd")]
-    Zstd,
-}
-
-impl ContentEncoding {
-    /// The FDT `Content-Encoding` attribute value, `None` for [`Self::Null`].
-    pub const fn token(self) -> Option<&'static str> {
-        match self {
-            Self::Null => None,
-            Self::Zlib => Some("zlib"),
-            Self::Deflate => Some("deflate"),
-            Self::Gzip => Some("gzip"),
-            #[cfg(feature = "zstd")]
-            Self::Zstd => Some("zstd"),
-        }
-    }
-
-    /// The EXT_CENC code (RFC 6726 §3.4.3), `None` for encodings it does not define.
-    pub const fn cenc(self) -> Option<u8> {
-        match self {
-            Self::Null => Some(0),
-            Self::Zlib => Some(1),
-            Self::Deflate => Some(2),
-            Self::Gzip => Some(3),
-            #[cfg(feature = "zstd")]
-            Self::Zstd => None,
-        }
     }
 }
 

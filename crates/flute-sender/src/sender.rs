@@ -300,10 +300,10 @@ impl Sender {
                 "symbol length and block length must be > 0",
             ));
         }
-        if config.profile == Profile::Mbms && config.fdt_encoding.cenc().is_none() {
+        if config.profile == Profile::Mbms && config.fdt_encoding.cenc_code().is_none() {
             return Err(SendError::EncodingNotAllowed("for the FDT"));
         }
-        if config.fdt_encoding.cenc().is_none() {
+        if config.fdt_encoding.cenc_code().is_none() {
             return Err(SendError::InvalidConfig(
                 "FDT Content-Encoding needs an EXT_CENC code",
             ));
@@ -359,7 +359,7 @@ impl Sender {
         if obj.content_location.is_empty() {
             return Err(SendError::EmptyContentLocation);
         }
-        if self.cfg.profile == Profile::Mbms && obj.encoding.cenc().is_none() {
+        if self.cfg.profile == Profile::Mbms && obj.encoding.cenc_code().is_none() {
             return Err(SendError::EncodingNotAllowed(
                 obj.encoding.token().unwrap_or("?"),
             ));
@@ -715,10 +715,10 @@ impl Sender {
             &self.cfg.fdt_extensions,
         )
         .map_err(SendError::from)
-        .and_then(|xml| match wire::fdt_cenc(self.cfg.fdt_encoding) {
-            Some(fdt::Cenc::Null) => Ok(xml.into_bytes()),
-            Some(c) => Ok(fdt::compress(c, xml.as_bytes())?),
-            None => Err(SendError::InvalidConfig("FDT Content-Encoding")),
+        .and_then(|xml| match self.cfg.fdt_encoding {
+            ContentEncoding::Null => Ok(xml.into_bytes()),
+            c if c.cenc_code().is_some() => Ok(fdt::compress(c, xml.as_bytes())?),
+            _ => Err(SendError::InvalidConfig("FDT Content-Encoding")),
         })
         .and_then(|data| {
             let oti = fdt_oti_template(&self.cfg, data.len() as u64);
@@ -854,7 +854,7 @@ impl Sender {
         });
         h.cenc = match self.cfg.fdt_encoding {
             ContentEncoding::Null => None,
-            e => wire::cenc(e).map(|encoding| ExtCenc { encoding }),
+            e => e.cenc_code().map(|_| ExtCenc { encoding: e }),
         };
         h.time = self
             .cfg

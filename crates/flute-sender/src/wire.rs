@@ -1,17 +1,7 @@
 //! Helpers for the header extensions the sender fills in: EXT_CENC (RFC 6726 §3.4.3) and
 //! EXT_TIME (RFC 5651 §5.2.2). Packets themselves are emitted by `alc::AlcRepr`.
 
-use lct_header::{ContentEncoding as Cenc, ExtTime};
-
-/// The EXT_CENC code of an FDT Content-Encoding.
-pub(crate) fn cenc(enc: crate::ContentEncoding) -> Option<Cenc> {
-    Cenc::from_u8(enc.cenc()?)
-}
-
-/// The `fdt` crate's EXT_CENC value of an FDT Content-Encoding.
-pub(crate) fn fdt_cenc(enc: crate::ContentEncoding) -> Option<fdt::Cenc> {
-    fdt::Cenc::from_code(enc.cenc()?).ok()
-}
+use lct_header::ExtTime;
 
 /// EXT_TIME carrying the Sender Current Time (RFC 5651 §5.2.2).
 pub(crate) fn sct(t: std::time::SystemTime) -> ExtTime {

@@ -519,7 +519,7 @@ fn content_encoding_round_trip() {
         assert!(tl < body.len() as u64 / 10);
         let oti = fec_schemes::schemes::no_code::CompactNoCode::oti(tl, 1000, 16);
         let wire = decode_object(&reg, &sent, toi.0, &oti).unwrap();
-        let cenc = fdt::Cenc::from_content_encoding(token).unwrap();
+        let cenc = fdt::content_encoding_from_attribute(token).unwrap();
         assert_eq!(fdt::inflate(cenc, &wire, 1 << 20).unwrap(), body);
     }
 }
@@ -538,7 +538,7 @@ fn compressed_fdt_and_ext_time() {
     let sent = drain_now(&mut s, t0);
     let parser = AlcParser::new(&reg).flute(true);
     let p = parse(&parser, &sent[0].bytes);
-    assert_eq!(p.cenc().unwrap().encoding.to_u8(), 3);
+    assert_eq!(p.cenc().unwrap().encoding.cenc_code(), Some(3));
     let time = p.time().unwrap();
     assert_eq!(u64::from(time.sct_high.unwrap()), WALL0 + 2_208_988_800);
     let inst = fdt_instances(&reg, &sent).into_values().next().unwrap();

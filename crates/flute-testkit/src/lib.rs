@@ -465,16 +465,11 @@ pub fn drive_sender<F: FnMut(Instant, &Tagged)>(
     sent
 }
 
-/// Content-Encoding applied by [`MiniSender`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// gzip.
-    Gzip,
-    /// zlib (sent as "deflate", RFC 9110).
-    Zlib,
-    /// raw deflate (sent as "deflate").
-    RawDeflate,
-}
+/// The content encodings [`MiniSender`] applies: the workspace's one
+/// [`ContentEncoding`] (`lct-header`'s). `Gzip`; `Zlib`, sent as `deflate` (the HTTP
+/// coding, RFC 9110 §8.4.1.2); `Deflate`, raw DEFLATE also sent as `deflate` (what some
+/// senders do). Other values send the content as it is, with no Content-Encoding.
+pub use lct_header::ContentEncoding;
 
 /// One object for [`MiniSender`].
 #[derive(Debug, Clone)]
@@ -492,7 +487,7 @@ pub struct ObjectSpec {
     /// Repair symbols per block, as a fraction of k (rounded up).
     pub repair: f64,
     /// Content-Encoding.
-    pub encoding: Option<Encoding>,
+    pub encoding: Option<ContentEncoding>,
     /// Include Content-MD5.
     pub md5: bool,
     /// Put EXT_FTI in every packet (otherwise only in the first of each block's
@@ -536,9 +531,13 @@ impl ObjectSpec {
         self.repair = r;
         self
     }
-    /// Sets the content encoding.
-    pub fn encoding(mut self, e: Encoding) -> Self {
-        self.encoding = Some(e);
+    /// Sets the content encoding (see [`ContentEncoding`] for what is applied).
+    pub fn encoding(mut self, e: ContentEncoding) -> Self {
+        self.encoding = matches!(
+            e,
+            ContentEncoding::Gzip | ContentEncoding::Zlib | ContentEncoding::Deflate
+        )
+        .then_some(e);
         self
     }
 
@@ -548,24 +547,25 @@ impl ObjectSpec {
         };
         match self.encoding {
             None => self.data.clone(),
-            Some(Encoding::Gzip) => {
+            Some(ContentEncoding::Gzip) => {
                 let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                 let _ = e.write_all(&self.data);
                 e.finish().unwrap_or_default()
             }
-            Some(Encoding::Zlib) => {
+            Some(ContentEncoding::Zlib) => {
                 let mut e =
                     flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
                 let _ = e.write_all(&self.data);
                 e.finish().unwrap_or_default()
             }
-            Some(Encoding::RawDeflate) => {
+            Some(ContentEncoding::Deflate) => {
                 let mut e =
                     flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
                 let _ = e.write_all(&self.data);
                 let _ = compress;
                 e.finish().unwrap_or_default()
             }
+            Some(_) => self.data.clone(),
         }
     }
 }
@@ -733,7 +733,7 @@ impl MiniSender {
             ));
             if let Some(e) = o.encoding {
                 x.push_str(match e {
-                    Encoding::Gzip => " Content-Encoding=\"gzip\"",
+                    ContentEncoding::Gzip => " Content-Encoding=\"gzip\"",
                     _ => " Content-Encoding=\"deflate\"",
                 });
             }

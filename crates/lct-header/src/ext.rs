@@ -320,11 +320,18 @@ pub const fn fdt_instance_newer(a: u32, b: u32) -> bool {
     d != 0 && d < m / 2
 }
 
-/// Content encoding of an FDT instance, carried in EXT_CENC (RFC 6726 §3.4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A content encoding: the one type the workspace uses for EXT_CENC on FDT instances
+/// (RFC 6726 §3.4.3) and for the `Content-Encoding` of objects (RFC 6726 §3.4.2).
+///
+/// RFC 6726 gives EXT_CENC four values (0-3); [`Self::Zstd`] has none and is for objects
+/// only (outside RFC 6726 and the 3GPP profile). [`Self::Deflate`] is raw DEFLATE (RFC
+/// 1951) as EXT_CENC value 2; as an object's `Content-Encoding="deflate"` it is the HTTP
+/// `deflate` coding, which is the zlib format (RFC 9110 §8.4.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum ContentEncoding {
     /// 0: no encoding.
+    #[default]
     Null,
     /// 1: ZLIB (RFC 1950).
     Zlib,
@@ -332,20 +339,23 @@ pub enum ContentEncoding {
     Deflate,
     /// 3: GZIP (RFC 1952).
     Gzip,
+    /// Zstandard (RFC 8878): objects only; no EXT_CENC value.
+    Zstd,
 }
 
 impl ContentEncoding {
-    /// The CENC value.
-    pub const fn to_u8(self) -> u8 {
+    /// The EXT_CENC value, `None` for [`Self::Zstd`], which has none.
+    pub const fn cenc_code(self) -> Option<u8> {
         match self {
-            Self::Null => 0,
-            Self::Zlib => 1,
-            Self::Deflate => 2,
-            Self::Gzip => 3,
+            Self::Null => Some(0),
+            Self::Zlib => Some(1),
+            Self::Deflate => Some(2),
+            Self::Gzip => Some(3),
+            Self::Zstd => None,
         }
     }
 
-    /// Decodes a CENC value; `None` for values RFC 6726 does not define.
+    /// Decodes an EXT_CENC value; `None` for values RFC 6726 does not define.
     pub const fn from_u8(v: u8) -> Option<Self> {
         match v {
             0 => Some(Self::Null),
@@ -353,6 +363,39 @@ impl ContentEncoding {
             2 => Some(Self::Deflate),
             3 => Some(Self::Gzip),
             _ => None,
+        }
+    }
+
+    /// The encoding a `Content-Encoding` attribute value names (ASCII case-insensitive,
+    /// surrounding whitespace ignored): empty or `identity`, `zlib`, `deflate`, `gzip` or
+    /// `x-gzip`, `zstd`. `None` for any other value.
+    pub fn from_token(value: &str) -> Option<Self> {
+        let v = value.trim();
+        let is = |t: &str| v.eq_ignore_ascii_case(t);
+        if v.is_empty() || is("identity") {
+            Some(Self::Null)
+        } else if is("zlib") {
+            Some(Self::Zlib)
+        } else if is("deflate") {
+            Some(Self::Deflate)
+        } else if is("gzip") || is("x-gzip") {
+            Some(Self::Gzip)
+        } else if is("zstd") {
+            Some(Self::Zstd)
+        } else {
+            None
+        }
+    }
+
+    /// The `Content-Encoding` attribute value that names this encoding, `None` for
+    /// [`Self::Null`] (no attribute).
+    pub const fn token(self) -> Option<&'static str> {
+        match self {
+            Self::Null => None,
+            Self::Zlib => Some("zlib"),
+            Self::Deflate => Some("deflate"),
+            Self::Gzip => Some("gzip"),
+            Self::Zstd => Some("zstd"),
         }
     }
 }
@@ -380,10 +423,16 @@ impl ExtCenc {
         Ok(Self { encoding })
     }
 
-    /// Encodes into the start of `out` (reserved bits 0); returns 4.
+    /// Encodes into the start of `out` (reserved bits 0); returns 4. An encoding without
+    /// an EXT_CENC value ([`ContentEncoding::Zstd`]) is [`LctError::InvalidValue`].
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, LctError> {
+        // 256: outside the 8-bit field, i.e. "no CENC value".
+        let code = self.encoding.cenc_code().ok_or(LctError::InvalidValue {
+            field: "CENC",
+            value: 256,
+        })?;
         let out = out_slice(out, Self::LEN, "EXT_CENC")?;
-        out.copy_from_slice(&[EXT_CENC, self.encoding.to_u8(), 0, 0]);
+        out.copy_from_slice(&[EXT_CENC, code, 0, 0]);
         Ok(Self::LEN)
     }
 }

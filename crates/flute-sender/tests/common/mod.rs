@@ -114,7 +114,7 @@ pub fn parse<'a>(p: &'a AlcParser<&'a FecRegistry>, b: &'a [u8]) -> alc::AlcPack
 pub fn fdt_instances(reg: &FecRegistry, sent: &[Sent]) -> BTreeMap<u32, fdt::FdtInstance> {
     let parser = AlcParser::new(reg).flute(true);
     type Symbols = BTreeMap<(u32, u32), Vec<u8>>;
-    let mut raw: BTreeMap<u32, (Oti, Option<u8>, Symbols)> = BTreeMap::new();
+    let mut raw: BTreeMap<u32, (Oti, Option<fdt::ContentEncoding>, Symbols)> = BTreeMap::new();
     for s in sent.iter().filter(|s| s.t.toi.0 == 0) {
         let p = parse(&parser, &s.bytes);
         let id = p.fdt().expect("EXT_FDT on TOI 0").instance_id;
@@ -122,14 +122,14 @@ pub fn fdt_instances(reg: &FecRegistry, sent: &[Sent]) -> BTreeMap<u32, fdt::Fdt
         let pid = p.payload_id().expect("payload id");
         let e = raw
             .entry(id)
-            .or_insert_with(|| (oti, p.cenc().map(|c| c.encoding.to_u8()), BTreeMap::new()));
+            .or_insert_with(|| (oti, p.cenc().map(|c| c.encoding), BTreeMap::new()));
         e.2.insert((pid.sbn, pid.esi), p.symbols().to_vec());
     }
     raw.into_iter()
         .filter_map(|(id, (oti, cenc, syms))| {
             let data = decode(reg, &oti, &syms)?;
             let xml = match cenc {
-                Some(c) => fdt::inflate(fdt::Cenc::from_code(c).unwrap(), &data, 1 << 24).unwrap(),
+                Some(c) => fdt::inflate(c, &data, 1 << 24).unwrap(),
                 None => data,
             };
             Some((id, fdt::FdtInstance::parse(&xml).expect("FDT parses")))
