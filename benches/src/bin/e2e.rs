@@ -47,9 +47,9 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use fec_schemes::schemes::{no_code, raptorq, rs};
 use fec_schemes::{FecRegistry, Oti};
+use flute_io::FsSink;
 use flute_receiver::{
-    Endpoint, FsSink, MemorySink, ObjectLocation, ObjectSink, Receiver, ReceiverConfig,
-    ReceiverEvent,
+    Endpoint, MemorySink, ObjectLocation, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent,
 };
 use flute_sender::{AnchoredClock, Object, ObjectSource, Repair, Sender, SenderConfig, Tsi};
 

@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use fec_schemes::FecRegistry;
+use flute_io::FsSink;
 use flute_io::{
     Lossy, TxBatch, UdpOptions, UdpReceiver, UdpSender, UdpSink, UdpSource, run_sender,
 };
-use flute_receiver::{FsSink, ReceiverConfig};
+use flute_receiver::ReceiverConfig;
 use flute_sender::SenderEvent;
 use md5::{Digest, Md5};
 

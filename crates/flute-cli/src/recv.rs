@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use fec_schemes::FecRegistry;
+use flute_io::FsSink;
 use flute_io::{
     DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver,
 };
 use flute_receiver::{
-    FsSink, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats, Toi, Tsi,
+    ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats, Toi, Tsi,
 };
 
 use crate::Interrupt;

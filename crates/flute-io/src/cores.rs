@@ -1,14 +1,21 @@
 //! [`SenderCore`] and [`ReceiverCore`] for the workspace's sans-IO sender and receiver:
 //! pure forwarding, so the adapter loops can drive them.
 
+#[cfg(feature = "receiver")]
 use std::net::SocketAddr;
 use std::time::Instant;
 
+#[cfg(feature = "receiver")]
 use flute_receiver::{Endpoint, Receiver};
+#[cfg(feature = "sender")]
 use flute_sender::Sender;
 
-use crate::adapter::{ReceiverCore, SenderCore};
+#[cfg(feature = "receiver")]
+use crate::adapter::ReceiverCore;
+#[cfg(feature = "sender")]
+use crate::adapter::SenderCore;
 
+#[cfg(feature = "sender")]
 impl SenderCore for Sender {
     fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
         let need = self.config().max_datagram_size;
@@ -25,6 +32,7 @@ impl SenderCore for Sender {
     }
 }
 
+#[cfg(feature = "receiver")]
 impl ReceiverCore for Receiver {
     fn handle_datagram(&mut self, now: Instant, src: SocketAddr, dst: SocketAddr, data: &[u8]) {
         Self::handle_datagram(

@@ -10,6 +10,13 @@
 //!   cores; they contain no protocol logic.
 //! - [`endpoints`]: the sinks and sources those loops move datagrams through, including a
 //!   seeded lossy filter for demos and tests.
+//! - `FsSink`: objects received as files (temp file + rename, confined to a root).
+//!
+//! # Features
+//! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`.
+//! - `receiver` (default): [`run_receiver`] drives `flute_receiver::Receiver`; `FsSink`.
+//!
+//! Without either, the crate is UDP, pcap and the generic loops only (for other cores).
 //!
 //! # Unsafe code
 //! The workspace denies `unsafe_code`. The one exception here is the private `sys` module
@@ -21,8 +28,11 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod adapter;
+#[cfg(any(feature = "sender", feature = "receiver"))]
 mod cores;
 pub mod endpoints;
+#[cfg(feature = "receiver")]
+mod fs_sink;
 pub mod pcap;
 mod reassembly;
 #[cfg(target_os = "linux")]
@@ -33,5 +43,7 @@ pub use adapter::{
     DatagramSink, DatagramSource, LoopStats, ReceiverCore, SenderCore, run_receiver, run_sender,
 };
 pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, UdpSink, UdpSource, sleep_until};
+#[cfg(feature = "receiver")]
+pub use fs_sink::FsSink;
 pub use pcap::{CapturedDatagram, PcapReader, PcapWriter, ReadStats};
 pub use udp::{BatchMode, PathMtu, TxBatch, UdpOptions, UdpReceiver, UdpSender, path_mtu};

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use flute_io::FsSink;
 use flute_io::UdpOptions;
 use flute_receiver::{
-    Endpoint, FsSink, MemorySink, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, WallClock,
+    Endpoint, MemorySink, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, WallClock,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};

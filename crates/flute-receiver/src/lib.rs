@@ -97,7 +97,5 @@ pub use receiver::{
     CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,
 };
 pub use repair::{MAX_REPAIR_GROUPS, RepairError, RepairProgress, RepairStats};
-pub use sink::{
-    FsSink, MemorySink, ObjectLocation, ObjectMeta, ObjectSink, ObjectWriter, SinkError,
-};
+pub use sink::{MemorySink, ObjectLocation, ObjectMeta, ObjectSink, ObjectWriter, SinkError};
 pub use stats::{DropReason, SessionStats};

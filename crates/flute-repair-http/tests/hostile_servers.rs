@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use fec_schemes::schemes::no_code::CompactNoCode;
 use fec_schemes::{FecRegistry, Oti, PayloadId};
-use flute_receiver::{FsSink, Receiver, RepairError, SessionId};
+use flute_io::FsSink;
+use flute_receiver::{Receiver, RepairError, SessionId};
 use flute_repair::{ContainerCodec, ContainerError, QueryLimits, RepairQuery, ResponseLimits};
 use flute_repair_http::{
     BackgroundServer, ClientConfig, FetchError, RepairServer, ServedFile, ServerConfig, repair_all,

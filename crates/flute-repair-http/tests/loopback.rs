@@ -13,7 +13,7 @@ use std::sync::Arc;
 use fec_schemes::Oti;
 use fec_schemes::schemes::no_code::CompactNoCode;
 use fec_schemes::schemes::raptorq::RaptorQ;
-use flute_receiver::FsSink;
+use flute_io::FsSink;
 use flute_repair_http::{
     BackgroundServer, ClientConfig, RepairServer, ServedFile, ServerConfig, repair_all,
 };
