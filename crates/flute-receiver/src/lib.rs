@@ -80,22 +80,25 @@
 
 mod assembly;
 mod config;
+mod events;
+mod fdt_in;
 mod fdt_model;
 mod liveness;
+mod object;
 mod packet;
 mod pipeline;
 mod receiver;
 mod repair;
+mod session;
 mod sink;
 mod stats;
 
 pub use assembly::{MAX_MISSING_BLOCKS, MissingBlock};
 pub use config::{AnchoredClock, FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
+pub use events::{CloseReason, Endpoint, FailReason, ReceiverEvent, ReceiverStats, SessionId};
 pub use fdt_model::{FdtOtiError, fdt_file_oti};
 pub use lct_header::{Toi, Tsi};
-pub use receiver::{
-    CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,
-};
+pub use receiver::Receiver;
 pub use repair::{MAX_REPAIR_GROUPS, RepairError, RepairProgress, RepairStats};
 pub use sink::{MemorySink, ObjectLocation, ObjectMeta, ObjectSink, ObjectWriter, SinkError};
 pub use stats::{DropReason, SessionStats};

@@ -20,8 +20,9 @@ use flute_repair::{
 
 use crate::assembly::{Assembly, Budget, Pushed};
 use crate::config::ReceiverConfig;
+use crate::events::{FailReason, ReceiverEvent, SessionId};
 use crate::pipeline::Pipeline;
-use crate::receiver::{FailReason, Receiver, ReceiverEvent, SessionId};
+use crate::receiver::Receiver;
 use crate::sink::{ObjectLocation, ObjectMeta, ObjectSink};
 use fdt::File as FdtFile;
 use lct_header::Toi;

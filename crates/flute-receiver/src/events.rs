@@ -1,0 +1,216 @@
+//! The receiver's public vocabulary: endpoints, sessions, events, failure and close
+//! reasons, and the stats snapshot.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use lct_header::{Toi, Tsi};
+
+use crate::sink::ObjectLocation;
+use crate::stats::SessionStats;
+
+/// Where a datagram came from and was sent to. Part of the session key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Endpoint {
+    /// Source address, if known (source-specific multicast).
+    pub source: Option<IpAddr>,
+    /// Destination address and port.
+    pub destination: SocketAddr,
+}
+
+impl Default for Endpoint {
+    fn default() -> Self {
+        Self {
+            source: None,
+            destination: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        }
+    }
+}
+
+/// A FLUTE session: an endpoint and a Transport Session Identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionId {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Transport Session Identifier.
+    pub tsi: Tsi,
+}
+
+/// Why an object was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FailReason {
+    /// The content could not be decoded per its Content-Encoding.
+    #[error("content decoding failed: {0}")]
+    ContentDecoding(String),
+    /// Content-Length does not match the delivered content.
+    #[error("Content-Length {expected} but {actual} bytes of content")]
+    ContentLengthMismatch {
+        /// From the FDT.
+        expected: u64,
+        /// Delivered.
+        actual: u64,
+    },
+    /// The OTI is invalid for its scheme or no scheme is registered for it.
+    #[error("invalid or unsupported OTI")]
+    InvalidOti,
+    /// Content-MD5 does not match.
+    #[error("Content-MD5 mismatch")]
+    Md5Mismatch,
+    /// The object was received but no FDT entry described it before the timeout.
+    #[error("no FDT entry for the object")]
+    NoFdtEntry,
+    /// The session ended (close-session or idle) before the object was complete.
+    #[error("session closed before the object was complete")]
+    SessionClosed,
+    /// The sink refused the object or failed.
+    #[error("sink: {0}")]
+    Sink(crate::SinkError),
+    /// No packet of the object (and no FDT instance listing it) arrived within the object
+    /// idle timeout, and no block of it had been decoded; or, for an object that had
+    /// decoded blocks and was kept for the sender's next round, its session ended.
+    #[error("timed out with {missing_blocks} source blocks not decodable")]
+    Timeout {
+        /// Blocks still not decoded.
+        missing_blocks: u64,
+    },
+    /// Evicted from a full object table (or with its evicted session) to make room for a
+    /// new object or session ([`ReceiverConfig::max_concurrent_objects`],
+    /// [`ReceiverConfig::max_sessions`]).
+    #[error("evicted to make room ({})", if *made_progress { "stalled" } else { "no symbol accepted" })]
+    Evicted {
+        /// Whether any symbol of the object had been accepted. Objects that made no
+        /// progress are typically junk (a flood of TOIs) and not worth listing.
+        made_progress: bool,
+    },
+    /// Transfer length or content larger than `max_object_size`.
+    #[error("object larger than max_object_size")]
+    TooLarge,
+    /// The FDT and EXT_FTI disagree on the transfer length (catalogue item 54).
+    #[error("transfer length {fdt} in the FDT, {fti} in EXT_FTI")]
+    TransferLengthMismatch {
+        /// From the FDT.
+        fdt: u64,
+        /// From EXT_FTI.
+        fti: u64,
+    },
+    /// The Content-Encoding is not supported.
+    #[error("unsupported Content-Encoding {0:?}")]
+    UnsupportedContentEncoding(String),
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The sender set the A flag (close session, RFC 5651 §5.1).
+    CloseSession,
+    /// No datagram within the session idle timeout.
+    Idle,
+    /// Evicted from a full session table to make room for a new session
+    /// ([`ReceiverConfig::max_sessions`]). The session is not remembered as closed: its
+    /// packets may open it again.
+    Evicted,
+}
+
+/// What the receiver reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReceiverEvent {
+    /// An FDT instance was accepted.
+    FdtReceived {
+        /// Session.
+        session: SessionId,
+        /// FDT Instance ID.
+        instance_id: u32,
+        /// Number of `File` entries.
+        files: usize,
+        /// The `Complete` attribute.
+        complete: bool,
+    },
+    /// The receiver started assembling an object.
+    ObjectStarted {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: Toi,
+        /// Transfer length from the OTI.
+        transfer_length: u64,
+        /// Content-Location, if the FDT entry is known already.
+        content_location: Option<String>,
+    },
+    /// A source block of an object was decoded.
+    Progress {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: Toi,
+        /// Blocks decoded so far.
+        blocks_decoded: u64,
+        /// Blocks in the object.
+        blocks_total: u64,
+    },
+    /// An object was delivered complete and verified.
+    ObjectComplete {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: Toi,
+        /// Content-Location.
+        content_location: String,
+        /// Where the sink put it.
+        location: ObjectLocation,
+        /// Length of the content after content decoding.
+        content_length: u64,
+    },
+    /// An object failed; nothing was delivered.
+    ObjectFailed {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: Toi,
+        /// Why.
+        reason: FailReason,
+    },
+    /// A session ended.
+    SessionClosed {
+        /// Session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// An object ended incomplete and is kept for file repair (only with
+    /// [`ReceiverConfig::repair_max_objects`] > 0): ask for the missing symbols with
+    /// [`Receiver::repair_request`], feed the answer to [`Receiver::handle_repair_symbols`]
+    /// (or give up with [`Receiver::abandon_repair`]). It ends later in `ObjectComplete` or
+    /// `ObjectFailed`.
+    ObjectIncomplete {
+        /// Session.
+        session: SessionId,
+        /// TOI.
+        toi: Toi,
+        /// Content-Location (the repair query's `fileURI`).
+        content_location: String,
+        /// Why it ended incomplete.
+        reason: FailReason,
+    },
+}
+
+/// Counters of the receiver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReceiverStats {
+    /// Everything, including datagrams that could not be attributed to a session and
+    /// sessions that have ended.
+    pub total: SessionStats,
+    /// Live sessions.
+    pub sessions: BTreeMap<SessionId, SessionStats>,
+    /// Bytes currently held in undecoded or not-yet-written blocks.
+    pub buffered_bytes: u64,
+    /// Bytes of datagrams currently waiting for their FDT entry or OTI.
+    pub pending_bytes: u64,
+    /// Objects currently being received.
+    pub active_objects: usize,
+    /// Sessions evicted from the full session table ([`CloseReason::Evicted`]).
+    pub sessions_evicted: u64,
+}
