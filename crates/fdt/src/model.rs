@@ -512,26 +512,18 @@ impl FdtInstance {
     }
 }
 
-/// Serde for TOIs (up to 112 bits) as decimal strings; numbers are accepted on input too.
+/// Serde for TOIs (up to 112 bits): `lct_header::Toi`'s, a decimal string (numbers are
+/// accepted on input too).
 #[cfg(feature = "serde")]
 mod toi_as_string {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use lct_header::Toi;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub(super) fn serialize<S: Serializer>(toi: &u128, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(toi)
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        Text(String),
-        Number(u64),
+        Toi(*toi).serialize(s)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
-        match Either::deserialize(d)? {
-            Either::Text(t) => t.parse().map_err(D::Error::custom),
-            Either::Number(n) => Ok(u128::from(n)),
-        }
+        Toi::deserialize(d).map(|t| t.0)
     }
 }

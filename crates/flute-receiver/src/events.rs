@@ -11,6 +11,7 @@ use crate::stats::SessionStats;
 
 /// Where a datagram came from and was sent to. Part of the session key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Endpoint {
     /// Source address, if known (source-specific multicast).
     pub source: Option<IpAddr>,
@@ -29,6 +30,7 @@ impl Default for Endpoint {
 
 /// A FLUTE session: an endpoint and a Transport Session Identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SessionId {
     /// The endpoint.
     pub endpoint: Endpoint,
@@ -39,6 +41,7 @@ pub struct SessionId {
 /// Why an object was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum FailReason {
     /// The content could not be decoded per its Content-Encoding.
     #[error("content decoding failed: {0}")]
@@ -102,6 +105,7 @@ pub enum FailReason {
 /// Why a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum CloseReason {
     /// The sender set the A flag (close session, RFC 5651 §5.1).
     CloseSession,
@@ -116,6 +120,7 @@ pub enum CloseReason {
 /// What the receiver reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum ReceiverEvent {
     /// An FDT instance was accepted.
     FdtReceived {
@@ -199,11 +204,14 @@ pub enum ReceiverEvent {
 /// Counters of the receiver.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ReceiverStats {
     /// Everything, including datagrams that could not be attributed to a session and
     /// sessions that have ended.
     pub total: SessionStats,
-    /// Live sessions.
+    /// Live sessions. (With `serde`: a list of `[session, stats]` pairs, since a JSON map
+    /// key cannot be a structure.)
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_util::pairs"))]
     pub sessions: BTreeMap<SessionId, SessionStats>,
     /// Bytes currently held in undecoded or not-yet-written blocks.
     pub buffered_bytes: u64,

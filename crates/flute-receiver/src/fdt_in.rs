@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-
 use crate::assembly::{Assembly, Pushed};
 use crate::config::ReceiverConfig;
 use crate::fdt_model::{FdtLimits, parse_fdt};

@@ -89,6 +89,8 @@ mod packet;
 mod pipeline;
 mod receiver;
 mod repair;
+#[cfg(feature = "serde")]
+mod serde_util;
 mod session;
 mod sink;
 mod stats;

@@ -14,6 +14,7 @@ use crate::{SessionId, Toi};
 /// What a sink learns about an object before its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ObjectMeta {
     /// The session.
     pub session: SessionId,
@@ -30,11 +31,12 @@ pub struct ObjectMeta {
 /// Where a complete object ended up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum ObjectLocation {
     /// A file written by a file-system sink (`flute_io::FsSink`).
     File(PathBuf),
-    /// The content, held by [`MemorySink`].
-    Memory(Bytes),
+    /// The content, held by [`MemorySink`]. (With `serde`: its length only.)
+    Memory(#[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_util::len"))] Bytes),
     /// A location described by a custom sink.
     Other(String),
 }
@@ -43,6 +45,7 @@ pub enum ObjectLocation {
 /// travels in [`crate::FailReason::Sink`] as it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum SinkError {
     /// The Content-Location cannot be mapped to a safe path.
     #[error("unsafe Content-Location {0:?}")]
@@ -51,6 +54,7 @@ pub enum SinkError {
     #[error("I/O error: {message}")]
     Io {
         /// The error's kind (e.g. `StorageFull`, `PermissionDenied`).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_util::debug"))]
         kind: io::ErrorKind,
         /// The error's message.
         message: String,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 /// Why a datagram (or a symbol in it) was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum DropReason {
     /// Bytes after the objects' known blocks, or a symbol the decoder refused (bad ESI,
     /// bad length, same ESI with different content).
@@ -57,6 +58,7 @@ pub enum DropReason {
 /// Counters of one session (or, for [`crate::Receiver::stats`], of the whole receiver).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SessionStats {
     /// Datagrams handed in.
     pub datagrams: u64,

@@ -27,12 +27,42 @@ pub struct Cci(pub u128);
 
 /// Transport Session Identifier, 0 to 48 bits (RFC 5651 §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 pub struct Tsi(pub u64);
 
 /// Transport Object Identifier, 0 to 112 bits (RFC 5651 §5.1). TOI 0 carries FDT
 /// instances in FLUTE (RFC 6726 §3.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Toi(pub u128);
+
+/// With the `serde` feature a TOI is written as a decimal string (JSON numbers above 2^53
+/// lose precision in most readers); a string or a number is accepted on input.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Toi {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Toi {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Number(u64),
+        }
+        match Either::deserialize(d)? {
+            Either::Text(t) => t.parse().map(Self).map_err(serde::de::Error::custom),
+            Either::Number(n) => Ok(Self(u128::from(n))),
+        }
+    }
+}
 
 impl core::fmt::Display for Tsi {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
