@@ -92,6 +92,29 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
+    /// Records a delivered object and prints its line (`note` after the size).
+    pub(crate) fn record_complete(
+        &mut self,
+        bars: &Bars,
+        content_location: String,
+        content_length: u64,
+        location: flute_receiver::ObjectLocation,
+        note: &str,
+    ) {
+        let path = match location {
+            flute_receiver::ObjectLocation::File(p) => Some(p),
+            _ => None,
+        };
+        bars.println(&format!(
+            "received {content_location} ({}){note}",
+            human_bytes(content_length)
+        ));
+        self.completed
+            .push((content_location, content_length, path));
+    }
+}
+
+impl Outcome {
     pub(crate) fn ok(&self) -> bool {
         self.failed.is_empty()
             && self.incomplete.is_empty()
@@ -193,15 +216,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                         pb.finish_and_clear();
                     }
                     started.insert(toi, true);
-                    let path = match location {
-                        flute_receiver::ObjectLocation::File(p) => Some(p),
-                        _ => None,
-                    };
-                    bars.println(&format!(
-                        "received {content_location} ({})",
-                        human_bytes(content_length)
-                    ));
-                    out.completed.push((content_location, content_length, path));
+                    out.record_complete(bars, content_location, content_length, location, "");
                 }
                 ReceiverEvent::ObjectFailed {
                     session,

@@ -374,15 +374,13 @@ fn take_events(
                 ..
             } => {
                 started.insert(toi, true);
-                let path = match location {
-                    flute_receiver::ObjectLocation::File(p) => Some(p),
-                    _ => None,
-                };
-                bars.println(&format!(
-                    "received {content_location} ({}) after repair",
-                    crate::opts::human_bytes(content_length)
-                ));
-                out.completed.push((content_location, content_length, path));
+                out.record_complete(
+                    bars,
+                    content_location,
+                    content_length,
+                    location,
+                    " after repair",
+                );
             }
             ReceiverEvent::ObjectFailed { toi, reason, .. } => {
                 started.insert(toi, true);

@@ -93,24 +93,15 @@ pub(crate) fn process_fdt(
         f.cenc = view.cenc;
     }
     f.last = now;
-    let (sbn, esi, pl) = match read_symbol(f.asm.scheme.as_ref(), &f.asm.oti, view) {
-        Ok(x) => x,
-        Err(r) => {
-            s.stats.drop(r);
-            return;
-        }
-    };
-    let sym = view.payload.get(pl..).unwrap_or(&[]);
-    match f.asm.push(
-        sbn,
-        esi,
-        sym,
+    match push_symbol(
+        &mut f.asm,
+        view,
         &mut ctx.budget,
         &mut s.stats.symbols_accepted,
     ) {
-        Pushed::Dropped(r) => s.stats.drop(r),
-        Pushed::Accepted => {}
-        Pushed::Decoded(_) => {
+        Err(r) | Ok(Pushed::Dropped(r)) => s.stats.drop(r),
+        Ok(Pushed::Accepted) => {}
+        Ok(Pushed::Decoded(_)) => {
             for b in f.asm.take_in_order(&mut ctx.budget) {
                 f.buf.extend_from_slice(&b);
             }

@@ -396,24 +396,15 @@ pub(crate) fn push_data(
         // still complete from packets in flight) until its idle timeout.
         o.sender_closed = true;
     }
-    let (sbn, esi, pl) = match read_symbol(o.asm.scheme.as_ref(), &o.asm.oti, view) {
-        Ok(x) => x,
-        Err(r) => {
-            s.stats.drop(r);
-            return;
-        }
-    };
-    let sym = view.payload.get(pl..).unwrap_or(&[]);
-    match o.asm.push(
-        sbn,
-        esi,
-        sym,
+    match push_symbol(
+        &mut o.asm,
+        view,
         &mut ctx.budget,
         &mut s.stats.symbols_accepted,
     ) {
-        Pushed::Dropped(r) => s.stats.drop(r),
-        Pushed::Accepted => o.live.progress(now),
-        Pushed::Decoded(_) => {
+        Err(r) | Ok(Pushed::Dropped(r)) => s.stats.drop(r),
+        Ok(Pushed::Accepted) => o.live.progress(now),
+        Ok(Pushed::Decoded(_)) => {
             o.live.progress(now);
             s.stats.blocks_decoded += 1;
             ctx.events.push_back(ReceiverEvent::Progress {

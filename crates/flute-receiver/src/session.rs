@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use fec_schemes::{FecScheme, Oti};
+use fec_schemes::Oti;
 
-use crate::assembly::{Assembly, Budget};
+use crate::assembly::{Assembly, Budget, Pushed};
 use crate::config::ReceiverConfig;
 use crate::liveness::Liveness;
 use alc::AlcParser;
@@ -217,19 +217,26 @@ pub(crate) fn process(
     }
 }
 
-/// (SBN, ESI, length of the FEC Payload ID) of the packet: as `alc` decoded it, or through
-/// the scheme with the object's OTI (Reed-Solomon over GF(2^m), whose layout depends on m,
-/// and packets whose scheme only the FDT names).
-pub(crate) fn read_symbol(
-    scheme: &dyn FecScheme,
-    oti: &Oti,
+/// Reads the packet's FEC Payload ID (as `alc` decoded it, or through the scheme with the
+/// object's OTI: Reed-Solomon over GF(2^m), whose layout depends on m, and packets whose
+/// scheme only the FDT names) and pushes its symbol(s) into `asm`. The FDT path and the
+/// object path both take their symbols through here.
+pub(crate) fn push_symbol(
+    asm: &mut Assembly,
     view: &LctView<'_>,
-) -> Result<(u32, u32, usize), DropReason> {
-    if let Some((id, len)) = view.payload_id {
-        return Ok((id.sbn, id.esi, len));
-    }
-    let id = scheme
-        .read_payload_id(view.payload, Some(oti))
-        .map_err(|_| DropReason::BadPayloadId)?;
-    Ok((id.sbn, id.esi, scheme.payload_id_len()))
+    budget: &mut Budget,
+    accepted: &mut u64,
+) -> Result<Pushed, DropReason> {
+    let (sbn, esi, pl) = match view.payload_id {
+        Some((id, len)) => (id.sbn, id.esi, len),
+        None => {
+            let id = asm
+                .scheme
+                .read_payload_id(view.payload, Some(&asm.oti))
+                .map_err(|_| DropReason::BadPayloadId)?;
+            (id.sbn, id.esi, asm.scheme.payload_id_len())
+        }
+    };
+    let sym = view.payload.get(pl..).unwrap_or(&[]);
+    Ok(asm.push(sbn, esi, sym, budget, accepted))
 }
