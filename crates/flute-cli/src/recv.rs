@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use fec_schemes::FecRegistry;
-use flute_io::FsSink;
 use flute_io::{
     DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver,
 };
+use flute_io::{FsSink, OffloadSink};
 use flute_receiver::{
     ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats, Toi, Tsi,
 };
@@ -61,8 +61,23 @@ pub(crate) struct RecvArgs {
     /// No progress bars or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    /// Threads: with 2 or more, writing files and checking Content-MD5 run on their own
+    /// thread, beside the receive loop. Default: 2 when this machine has a second core,
+    /// else 1.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) threads: Option<u16>,
     #[command(flatten)]
     pub(crate) repair: crate::repair::RecvRepairArgs,
+}
+
+impl RecvArgs {
+    /// `--threads`, or its default from the cores this process may use.
+    fn threads(&self) -> u16 {
+        self.threads.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            if cores > 1 { 2 } else { 1 }
+        })
+    }
 }
 
 /// What a receive run saw, for the summary and the exit status.
@@ -386,7 +401,16 @@ pub(crate) fn run(
         // Replaying a capture: a session ends with the capture.
         cfg.session_idle_timeout = Duration::from_secs(3600);
     }
-    let sink: Box<dyn ObjectSink> = Box::new(FsSink::new(args.out.clone()));
+    let fs = FsSink::new(args.out.clone());
+    let sink: Box<dyn ObjectSink> = if args.threads() > 1 {
+        // Up to 64 writes (decoded blocks) may wait for the writer thread.
+        Box::new(
+            OffloadSink::new(fs, 64)
+                .map_err(|e| format!("cannot start the writer thread: {e}; try --threads 1"))?,
+        )
+    } else {
+        Box::new(fs)
+    };
     let bars = Bars::new(args.quiet);
     let mut pcap_source: Option<PcapSource> = None;
     let mut udp_source: Option<UdpSource> = None;

@@ -10,7 +10,8 @@
 //!   cores; they contain no protocol logic.
 //! - [`endpoints`]: the sinks and sources those loops move datagrams through, including a
 //!   seeded lossy filter for demos and tests.
-//! - `FsSink`: objects received as files (temp file + rename, confined to a root).
+//! - `FsSink`: objects received as files (temp file + rename, confined to a root);
+//!   `OffloadSink`: any sink's writes and Content-MD5 on a worker thread.
 //!
 //! # Features
 //! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`.
@@ -33,6 +34,8 @@ mod cores;
 pub mod endpoints;
 #[cfg(feature = "receiver")]
 mod fs_sink;
+#[cfg(feature = "receiver")]
+mod offload;
 pub mod pcap;
 mod reassembly;
 #[cfg(target_os = "linux")]
@@ -45,5 +48,7 @@ pub use adapter::{
 pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, UdpSink, UdpSource, sleep_until};
 #[cfg(feature = "receiver")]
 pub use fs_sink::FsSink;
+#[cfg(feature = "receiver")]
+pub use offload::OffloadSink;
 pub use pcap::{CapturedDatagram, PcapReader, PcapWriter, ReadStats};
 pub use udp::{BatchMode, PathMtu, TxBatch, UdpOptions, UdpReceiver, UdpSender, path_mtu};

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use fec_schemes::{FecEncodingId, FecRegistry};
-use flute_io::FsSink;
+use flute_io::{FsSink, OffloadSink};
 use flute_receiver::{
-    Endpoint, FailReason, ObjectLocation, Receiver, ReceiverConfig, ReceiverEvent,
+    Endpoint, FailReason, ObjectLocation, ObjectSink, Receiver, ReceiverConfig, ReceiverEvent,
 };
 use flute_testkit::{MiniSender, ObjectSpec, Rng, VirtualClock};
 
@@ -22,7 +22,20 @@ struct Outcome {
 
 #[test]
 fn fs_sink_writes_files_and_refuses_escapes() {
-    let dir = std::env::temp_dir().join(format!("flute-rcv-test-{}", std::process::id()));
+    scenario("plain", |dir| Box::new(FsSink::new(dir)));
+}
+
+/// The same through `OffloadSink`: writes and Content-MD5 on the worker thread, the same
+/// files, the same refusals, the same MD5 mismatch (issue 19 §1).
+#[test]
+fn offload_sink_gives_the_same_outcome() {
+    scenario("offload", |dir| {
+        Box::new(OffloadSink::new(FsSink::new(dir), 8).unwrap())
+    });
+}
+
+fn scenario(name: &str, sink: impl Fn(&std::path::Path) -> Box<dyn ObjectSink>) {
+    let dir = std::env::temp_dir().join(format!("flute-rcv-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut tx = MiniSender::new(
@@ -43,7 +56,7 @@ fn fs_sink_writes_files_and_refuses_escapes() {
     let mut o = ObjectSpec::new(5, "bad-md5.bin", data(5, 10));
     o.md5_override = Some([1; 16]);
     tx.add(o);
-    let mut rx = Receiver::with_sink(ReceiverConfig::default(), Box::new(FsSink::new(&dir)));
+    let mut rx = Receiver::with_sink(ReceiverConfig::default(), sink(&dir));
     let clock = VirtualClock::new();
     let mut out = Outcome::default();
     let mut files = Vec::new();

@@ -11,23 +11,55 @@ use crate::config::ReceiverConfig;
 use crate::fdt_model::fdt_file_oti;
 use crate::liveness::{Liveness, Standing, pick_victim};
 use fdt::File as FdtFile;
-use lct_header::Toi;
+use lct_header::{ContentEncoding, Toi};
 
 use crate::events::*;
 use crate::packet::LctView;
 use crate::pipeline::{Pipeline, supported_encoding};
 use crate::session::*;
-use crate::sink::{ObjectLocation, ObjectMeta};
+use crate::sink::{ObjectLocation, ObjectMeta, ObjectSink};
 use crate::stats::DropReason;
 
-pub(crate) fn meta(s: &Session, toi: u128, f: &FdtFile) -> ObjectMeta {
+pub(crate) fn meta(session: SessionId, toi: u128, f: &FdtFile) -> ObjectMeta {
     ObjectMeta {
-        session: s.id,
+        session,
         toi: Toi(toi),
         content_location: f.content_location.clone(),
         content_type: f.content_type.clone(),
         content_length: f.content_length,
+        content_md5: None,
     }
+}
+
+/// Opens the sink's writer for object `toi` of `session` and the output pipeline in front of
+/// it (every path to delivery goes through here: live, empty objects, file repair). When the
+/// sink verifies Content-MD5 itself and the object has no content encoding, the digest goes
+/// to the sink ([`ObjectMeta::content_md5`]) and the pipeline does not hash.
+pub(crate) fn open_pipeline(
+    cfg: &ReceiverConfig,
+    sink: &mut dyn ObjectSink,
+    session: SessionId,
+    toi: u128,
+    f: &FdtFile,
+) -> Result<Pipeline, FailReason> {
+    let identity = f
+        .content_encoding
+        .as_deref()
+        .is_none_or(|e| ContentEncoding::from_token(e) == Some(ContentEncoding::Null));
+    let by_sink = sink.verifies_md5() && identity;
+    let mut m = meta(session, toi, f);
+    if by_sink {
+        m.content_md5 = f.content_md5;
+    }
+    let w = sink.open(&m)?;
+    Pipeline::new(
+        w,
+        f.content_encoding.as_deref(),
+        f.content_md5.filter(|_| !by_sink).map(|m| m.to_vec()),
+        f.content_length,
+        cfg.max_object_size,
+        cfg.zstd_window_log_max,
+    )
 }
 
 /// A zero-length object needs no packet: the FDT entry is all there is (item 36).
@@ -44,15 +76,7 @@ pub(crate) fn deliver_empty(
                 f.content_encoding.clone().unwrap_or_default(),
             ));
         }
-        let w = ctx.sink.open(&meta(s, toi, f))?;
-        let p = Pipeline::new(
-            w,
-            f.content_encoding.as_deref(),
-            f.content_md5.map(|m| m.to_vec()),
-            f.content_length,
-            cfg.max_object_size,
-            cfg.zstd_window_log_max,
-        )?;
+        let p = open_pipeline(cfg, ctx.sink.as_mut(), s.id, toi, f)?;
         p.finish()
     })();
     report(cfg, ctx, s, toi, f, result);
@@ -214,22 +238,7 @@ pub(crate) fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi:
     };
     let result = (|| {
         if o.pipeline.is_none() {
-            let m = ObjectMeta {
-                session: id,
-                toi: Toi(toi),
-                content_location: file.content_location.clone(),
-                content_type: file.content_type.clone(),
-                content_length: file.content_length,
-            };
-            let w = ctx.sink.open(&m)?;
-            o.pipeline = Some(Pipeline::new(
-                w,
-                file.content_encoding.as_deref(),
-                file.content_md5.map(|m| m.to_vec()),
-                file.content_length,
-                cfg.max_object_size,
-                cfg.zstd_window_log_max,
-            )?);
+            o.pipeline = Some(open_pipeline(cfg, ctx.sink.as_mut(), id, toi, &file)?);
         }
         let blocks = o.asm.take_in_order(&mut ctx.budget);
         if let Some(p) = &mut o.pipeline {

@@ -272,6 +272,7 @@ impl Pipeline {
         let written = out.written;
         match out.writer.commit() {
             Ok(loc) => Ok((loc, written)),
+            Err(SinkError::Md5Mismatch) => Err(FailReason::Md5Mismatch),
             Err(e) => Err(FailReason::Sink(e)),
         }
     }
@@ -332,6 +333,7 @@ mod tests {
             content_location: "x".into(),
             content_type: None,
             content_length: None,
+            content_md5: None,
         };
         let w = MemorySink.open(&meta).unwrap();
         Pipeline::new(w, Some(encoding), None, None, 1 << 30, zstd_window_log_max).unwrap()

@@ -23,7 +23,7 @@ use crate::config::ReceiverConfig;
 use crate::events::{FailReason, ReceiverEvent, SessionId};
 use crate::pipeline::Pipeline;
 use crate::receiver::Receiver;
-use crate::sink::{ObjectLocation, ObjectMeta, ObjectSink};
+use crate::sink::{ObjectLocation, ObjectSink};
 use fdt::File as FdtFile;
 use lct_header::Toi;
 
@@ -422,22 +422,8 @@ fn write_ready(
             return Ok(None);
         }
         if p.pipeline.is_none() {
-            let f = &p.file;
-            let meta = ObjectMeta {
-                session: key.0,
-                toi: Toi(key.1),
-                content_location: f.content_location.clone(),
-                content_type: f.content_type.clone(),
-                content_length: f.content_length,
-            };
-            let w = sink.open(&meta)?;
-            p.pipeline = Some(Pipeline::new(
-                w,
-                f.content_encoding.as_deref(),
-                f.content_md5.map(|m| m.to_vec()),
-                f.content_length,
-                cfg.max_object_size,
-                cfg.zstd_window_log_max,
+            p.pipeline = Some(crate::object::open_pipeline(
+                cfg, sink, key.0, key.1, &p.file,
             )?);
         }
         if let Some(pl) = &mut p.pipeline {

@@ -26,6 +26,11 @@ pub struct ObjectMeta {
     pub content_type: Option<String>,
     /// Expected content length after content decoding, if known.
     pub content_length: Option<u64>,
+    /// The FDT's Content-MD5, for a sink that verifies it itself
+    /// ([`ObjectSink::verifies_md5`]): then the receiver does not hash the object, and the
+    /// writer's `commit` must return [`SinkError::Md5Mismatch`] if the content's digest
+    /// differs. `None` when the receiver verifies it (or there is none).
+    pub content_md5: Option<[u8; 16]>,
 }
 
 /// Where a complete object ended up.
@@ -50,6 +55,9 @@ pub enum SinkError {
     /// The Content-Location cannot be mapped to a safe path.
     #[error("unsafe Content-Location {0:?}")]
     UnsafeLocation(String),
+    /// The content does not match the FDT's Content-MD5 (for a sink that verifies it).
+    #[error("Content-MD5 mismatch")]
+    Md5Mismatch,
     /// An I/O error: its kind and its message.
     #[error("I/O error: {message}")]
     Io {
@@ -74,6 +82,14 @@ impl From<io::Error> for SinkError {
 pub trait ObjectSink: Send {
     /// Called once per object, before its first byte.
     fn open(&mut self, meta: &ObjectMeta) -> Result<Box<dyn ObjectWriter>, SinkError>;
+
+    /// True if this sink checks Content-MD5 itself (see [`ObjectMeta::content_md5`]), for
+    /// example on another thread, so that hashing overlaps with receiving. Only objects
+    /// without a content encoding are handed over; the receiver hashes the others. Default
+    /// `false`.
+    fn verifies_md5(&self) -> bool {
+        false
+    }
 }
 
 /// Receives one object's content in order.
