@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', default_value = "0.2", value_parser = parse_ratio)]
     pub repair: Vec<f64>,
     /// Loss model; repeat the option for several: none | P (iid, e.g. 0.1 or 10%) |
-    /// iid:FROM..TO/STEP | ge:p,r[,h[,k]] (Gilbert-Elliott: p = P(good->bad),
+    /// iid:FROM..TO/STEP | ge:p,r\[,h\[,k\]\] (Gilbert-Elliott: p = P(good->bad),
     /// r = P(bad->good), h and k = P(delivered) in bad and good, default 0 and 1) |
     /// trace:FILE (one 0 = received or 1 = lost per packet).
     #[arg(long, default_value = "iid:0.1")]

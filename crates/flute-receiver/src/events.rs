@@ -78,8 +78,8 @@ pub enum FailReason {
         missing_blocks: u64,
     },
     /// Evicted from a full object table (or with its evicted session) to make room for a
-    /// new object or session ([`ReceiverConfig::max_concurrent_objects`],
-    /// [`ReceiverConfig::max_sessions`]).
+    /// new object or session ([`crate::ReceiverConfig::max_concurrent_objects`],
+    /// [`crate::ReceiverConfig::max_sessions`]).
     #[error("evicted to make room ({})", if *made_progress { "stalled" } else { "no symbol accepted" })]
     Evicted {
         /// Whether any symbol of the object had been accepted. Objects that made no
@@ -112,7 +112,7 @@ pub enum CloseReason {
     /// No datagram within the session idle timeout.
     Idle,
     /// Evicted from a full session table to make room for a new session
-    /// ([`ReceiverConfig::max_sessions`]). The session is not remembered as closed: its
+    /// ([`crate::ReceiverConfig::max_sessions`]). The session is not remembered as closed: its
     /// packets may open it again.
     Evicted,
 }
@@ -185,9 +185,9 @@ pub enum ReceiverEvent {
         reason: CloseReason,
     },
     /// An object ended incomplete and is kept for file repair (only with
-    /// [`ReceiverConfig::repair_max_objects`] > 0): ask for the missing symbols with
-    /// [`Receiver::repair_request`], feed the answer to [`Receiver::handle_repair_symbols`]
-    /// (or give up with [`Receiver::abandon_repair`]). It ends later in `ObjectComplete` or
+    /// [`crate::ReceiverConfig::repair_max_objects`] > 0): ask for the missing symbols with
+    /// [`crate::Receiver::repair_request`], feed the answer to [`crate::Receiver::handle_repair_symbols`]
+    /// (or give up with [`crate::Receiver::abandon_repair`]). It ends later in `ObjectComplete` or
     /// `ObjectFailed`.
     ObjectIncomplete {
         /// Session.
