@@ -357,18 +357,47 @@ impl UdpSender {
                         ) =>
                 {
                     // The path refused GSO (no checksum offload, a driver or kernel without
-                    // it): fall back for good, and remember why. The datagrams of this batch
-                    // are sent again one message each; a datagram that is itself too large
-                    // then fails with its own error.
+                    // it): fall back for good, and remember why. Only the datagrams not sent
+                    // yet (the refused run and those after it) go again, one message each,
+                    // so that nothing already on the wire is sent twice; a datagram that is
+                    // itself too large then fails with its own error.
                     self.mode = BatchMode::Mmsg;
                     self.gso_refused = Some(e);
-                    return self.send_mmsg(batch);
+                    let rest = one_per_datagram(&self.runs[done..]);
+                    let mut sent = 0;
+                    while sent < rest.len() {
+                        sent += sys::send_runs(&self.sock, &self.dest, &batch.data, &rest[sent..])?
+                            .max(1);
+                    }
+                    return Ok(());
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(())
     }
+}
+
+/// `runs` split into one run per datagram (GSO runs into their segments; the last segment
+/// of a run may be shorter).
+#[cfg(target_os = "linux")]
+fn one_per_datagram(runs: &[sys::TxRun]) -> Vec<sys::TxRun> {
+    let mut out = Vec::new();
+    for r in runs {
+        let seg = usize::from(r.segment).max(1);
+        let mut at = 0;
+        while at < r.len {
+            let len = seg.min(r.len - at);
+            out.push(sys::TxRun {
+                start: r.start + at,
+                len,
+                segment: len.max(1) as u16,
+                count: 1,
+            });
+            at += len;
+        }
+    }
+    out
 }
 
 /// A UDP socket receiving FLUTE datagrams on a unicast address or a multicast group.
@@ -525,5 +554,46 @@ impl UdpReceiver {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod gso_fallback_tests {
+    use super::*;
+
+    /// After a refused GSO run, only that run and the ones after it are sent again, split
+    /// into their datagrams (the mtu-netns branch found the whole batch resent, i.e.
+    /// duplicates on the wire).
+    #[test]
+    fn the_rest_is_split_into_datagrams() {
+        let runs = [
+            sys::TxRun {
+                start: 0,
+                len: 3000,
+                segment: 1000,
+                count: 3,
+            },
+            sys::TxRun {
+                start: 3000,
+                len: 2500,
+                segment: 1000,
+                count: 3,
+            },
+            sys::TxRun {
+                start: 5500,
+                len: 40,
+                segment: 40,
+                count: 1,
+            },
+        ];
+        let rest = one_per_datagram(&runs[1..]);
+        let spans: Vec<(usize, usize)> = rest.iter().map(|r| (r.start, r.len)).collect();
+        assert_eq!(spans, [(3000, 1000), (4000, 1000), (5000, 500), (5500, 40)]);
+        assert!(
+            rest.iter()
+                .all(|r| r.count == 1 && usize::from(r.segment) == r.len)
+        );
+        // Nothing of the first run, which was sent, comes back.
+        assert!(rest.iter().all(|r| r.start >= 3000));
     }
 }
