@@ -24,6 +24,10 @@
 //!   apart by the zlib header check; zstd with the `zstd` feature) and length checks to an
 //!   [`ObjectSink`]. A failed check ends in [`ReceiverEvent::ObjectFailed`], never in a
 //!   delivered object.
+//! - Progressive delivery: [`StreamSink`] turns that in-order output into
+//!   [`StreamEvent`]s, each source block's bytes as soon as it and every block before it
+//!   are decoded, then `Committed` (verified) or `Aborted`, so a player or a pipe can
+//!   consume an object before its last block arrives.
 //! - File repair (3GPP TS 26.346 §9.3), when [`ReceiverConfig::repair_max_objects`] > 0:
 //!   an object that ends incomplete (timeout, session end) is kept, within bounds, and
 //!   reported with [`ReceiverEvent::ObjectIncomplete`]; [`Receiver::repair_request`] gives
@@ -84,6 +88,7 @@ mod fdt_model;
 mod liveness;
 mod packet;
 mod pipeline;
+mod progressive;
 mod receiver;
 mod repair;
 mod sink;
@@ -91,6 +96,7 @@ mod stats;
 
 pub use assembly::{MAX_MISSING_BLOCKS, MissingBlock};
 pub use config::{AnchoredClock, FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
+pub use progressive::{StreamEvent, StreamEvents, StreamSink};
 pub use receiver::{
     CloseReason, Endpoint, FailReason, Receiver, ReceiverEvent, ReceiverStats, SessionId,
 };
