@@ -579,6 +579,7 @@ fn run_watch(
         }
         while let Some(ev) = c.sender.poll_event() {
             match ev {
+                SenderEvent::CarouselCycleDone { toi, pass: 1 } => c.first_pass_done(toi),
                 SenderEvent::ObjectFailed { toi, kind } => {
                     eprintln!("TOI {} failed: {kind:?}", toi.0)
                 }

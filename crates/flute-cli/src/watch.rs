@@ -8,7 +8,9 @@
 //! for; elsewhere the settle period alone decides. Each complete file becomes a new object
 //! (a replaced file replaces the object of the same Content-Location), and the sender
 //! describes it in a new FDT instance. `--keep N` and `--keep-for D` take old objects out of
-//! the carousel and, at the next FDT instance, out of the FDT.
+//! the carousel and, at the next FDT instance, out of the FDT. A new object's first pass
+//! goes ahead of the carousel (priority preemption, packet by packet, at the same rate);
+//! then it takes turns with the others.
 //!
 //! A file found in a directory just created may have been written before the watch on that
 //! directory began, so its events are unknown: it waits until it stayed unchanged for 2 s
@@ -30,6 +32,11 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 
 /// How often the watcher's queue is looked at when the sender has nothing sooner to do.
 const TICK: Duration = Duration::from_millis(5);
+
+/// Priority of an object in its first pass: ahead of the carousel.
+const NEWEST: u8 = 1;
+/// Priority of the objects the carousel repeats.
+const CAROUSEL: u8 = 0;
 
 /// Whether this platform's watcher reports the close of a file opened for writing.
 const HAS_CLOSE_EVENTS: bool = cfg!(any(target_os = "linux", target_os = "android"));
@@ -359,7 +366,9 @@ impl<'a> WatchCore<'a> {
         }
         for r in self.watch.poll(now)? {
             let obj = match (self.make)(&r) {
-                Ok(o) => o,
+                // The newest file goes ahead of the carousel for its first pass
+                // (lowered again by `first_pass_done`).
+                Ok(o) => o.priority(NEWEST),
                 Err(e) => {
                     self.notes.push(e);
                     continue;
@@ -402,6 +411,12 @@ impl<'a> WatchCore<'a> {
             }
         }
         Ok(())
+    }
+
+    /// An object finished its first pass: from now on it takes turns with the carousel.
+    pub(crate) fn first_pass_done(&mut self, toi: Toi) {
+        // It may have finished for good and left the sender: nothing to lower then.
+        let _ = self.sender.set_priority(toi, CAROUSEL);
     }
 
     fn remove(&mut self, toi: Toi) {

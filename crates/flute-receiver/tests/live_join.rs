@@ -14,7 +14,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use flute_receiver::{Endpoint, FixedWallClock, Receiver, ReceiverConfig, ReceiverEvent};
 use flute_sender::{
-    AnchoredClock, Carousel, FdtCarousel, Object, Pacing, Sender, SenderConfig, Toi, Tsi,
+    AnchoredClock, Carousel, FdtCarousel, Object, Pacing, Sender, SenderConfig, SenderEvent, Toi,
+    Tsi,
 };
 use flute_testkit::{Rng, VirtualClock};
 
@@ -24,6 +25,19 @@ const KEEP: usize = 5;
 
 #[test]
 fn packager_keep_5_and_a_receiver_joining_at_31_s() {
+    run(false);
+}
+
+/// The same with the newest segment raised above the carousel for its first pass
+/// (priority 1, lowered to 0 with `Sender::set_priority` once that pass is done): each new
+/// segment is delivered within two segments' air time of being added, not a carousel
+/// cycle, and the older ones still reach the late joiner.
+#[test]
+fn newest_segment_preempts_the_carousel() {
+    run(true);
+}
+
+fn run(prioritise: bool) {
     let mut clock = VirtualClock::new();
     let t0 = clock.now();
     let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
@@ -55,11 +69,17 @@ fn packager_keep_5_and_a_receiver_joining_at_31_s() {
         if now >= next_segment && k < 30 {
             let name = format!("live/seg{k:02}.m4s");
             let data = rng.bytes(SEGMENT);
-            let obj = Object::from_bytes(name.clone(), Bytes::from(data.clone())).carousel(
+            let mut obj = Object::from_bytes(name.clone(), Bytes::from(data.clone())).carousel(
                 Carousel::UntilRemoved {
                     interval: Duration::ZERO,
                 },
             );
+            if prioritise {
+                obj = obj.priority(1);
+                if let Some(prev) = live.back() {
+                    tx.set_priority(*prev, 0).unwrap();
+                }
+            }
             live.push_back(tx.insert_object(obj, now).unwrap());
             while live.len() > KEEP {
                 tx.remove_object(live.pop_front().unwrap()).unwrap();
@@ -74,6 +94,14 @@ fn packager_keep_5_and_a_receiver_joining_at_31_s() {
                 rx.handle_datagram(now, Endpoint::default(), &buf[..t.len]);
             } else {
                 before_join += 1;
+            }
+        }
+        while let Some(ev) = tx.poll_event() {
+            // A raised segment goes back into the carousel's priority after its first pass.
+            if let SenderEvent::CarouselCycleDone { toi, pass: 1 } = ev {
+                if prioritise {
+                    tx.set_priority(toi, 0).unwrap();
+                }
             }
         }
         rx.handle_timeout(now);
@@ -115,24 +143,28 @@ fn packager_keep_5_and_a_receiver_joining_at_31_s() {
     // carousel cycle of being added (all segments share one priority, so a new one waits
     // for the KEEP - 1 ahead of it in the queue and the one on the air); the ones added
     // before the join but still in the carousel (the newest 5 at the join) arrive too.
+    let bound = if prioritise {
+        tx_time * 2
+    } else {
+        fdt_interval + tx_time * (KEEP as u32 + 1)
+    };
     for (name, (_, added)) in &segments {
         if *added >= join {
             let at = delivered
                 .get(name)
                 .unwrap_or_else(|| panic!("{name} never delivered"));
-            assert!(
-                *at <= *added + fdt_interval + tx_time * (KEEP as u32 + 1),
-                "{name} after {:?}",
-                *at - *added
-            );
+            assert!(*at <= *added + bound, "{name} after {:?}", *at - *added);
         }
     }
+    // Segments in the carousel at the join that stay there long enough for one FDT
+    // interval and one whole cycle (plus a raised newcomer's pass) after it.
+    let stay = fdt_interval + tx_time * (KEEP as u32 + 2);
     let in_carousel_at_join: Vec<_> = segments
         .iter()
-        .filter(|(_, (_, a))| *a < join && *a + Duration::from_secs(2 * KEEP as u64) > join)
+        .filter(|(_, (_, a))| *a < join && *a + Duration::from_secs(2 * KEEP as u64) > join + stay)
         .map(|(n, _)| n.clone())
         .collect();
-    assert_eq!(in_carousel_at_join.len(), KEEP);
+    assert_eq!(in_carousel_at_join.len(), KEEP - 1);
     for n in &in_carousel_at_join {
         assert!(
             delivered.contains_key(n),

@@ -504,6 +504,35 @@ impl Sender {
         Ok(())
     }
 
+    /// Moves an object to priority queue `priority` (see [`Object::priority`]), keeping
+    /// its place in its current pass: a live packager raises the newest segment and lowers
+    /// the one before it, whose carousel then yields to the new one packet by packet.
+    pub fn set_priority(&mut self, toi: Toi, priority: u8) -> Result<(), SendError> {
+        let o = self
+            .objects
+            .get_mut(&toi.0)
+            .ok_or(SendError::UnknownToi(toi))?;
+        let old = std::mem::replace(&mut o.priority, priority);
+        if old == priority {
+            return Ok(());
+        }
+        let Some(q) = self.queues.get_mut(&old) else {
+            return Ok(()); // not queued (waiting for its FDT Instance or a carousel timer)
+        };
+        let was_active = q.active.contains(&toi.0);
+        let was_waiting = q.waiting.contains(&toi.0);
+        q.active.retain(|t| *t != toi.0);
+        q.waiting.retain(|t| *t != toi.0);
+        let nq = self.queues.entry(priority).or_default();
+        if was_active {
+            // Mid-pass: it goes on first among the objects waiting in its new queue.
+            nq.waiting.push_front(toi.0);
+        } else if was_waiting {
+            nq.waiting.push_back(toi.0);
+        }
+        Ok(())
+    }
+
     /// Closes the session: no new objects; objects repeated until removed finish their
     /// current pass; the FDT carries `Complete="true"` (Full FDT mode); the last packet of
     /// the session carries the close-session flag A.

@@ -225,3 +225,21 @@ fn high_priority_object_preempts_a_carousel() {
     assert!((wire(&after) as f64) >= rate as f64 / 8.0 * elapsed * 0.9);
     assert!(before > 0);
 }
+
+/// `set_priority` on an object the sender does not have is a typed error.
+#[test]
+fn set_priority_unknown_object() {
+    let t0 = t0();
+    let mut s = Sender::new(config(t0)).unwrap();
+    assert!(matches!(
+        s.set_priority(Toi(7), 1),
+        Err(flute_sender::SendError::UnknownToi(Toi(7)))
+    ));
+    let toi = s
+        .insert_object(Object::from_bytes("a", data(100, 1)), t0)
+        .unwrap();
+    s.set_priority(toi, 3).unwrap();
+    s.close();
+    let (sent, _) = drive(&mut s, t0, 100);
+    assert!(sent.iter().any(|p| p.t.toi == toi && p.t.close_object));
+}
