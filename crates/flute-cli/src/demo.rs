@@ -214,6 +214,10 @@ fn run_in(
     let send_args = SendArgs {
         repair_server: Default::default(),
         paths: vec![file.clone()],
+        watch: None,
+        keep: None,
+        keep_for: None,
+        settle: Duration::ZERO,
         dest,
         rate: Some(RateArg::Bits(args.rate)),
         fec: args.fec.clone(),

@@ -13,6 +13,8 @@ mod progress;
 mod recv;
 mod repair;
 mod send;
+mod stdout;
+mod watch;
 
 use std::process::ExitCode;
 use std::sync::Arc;

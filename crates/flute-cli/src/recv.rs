@@ -35,8 +35,18 @@ pub(crate) struct RecvArgs {
     #[arg(long)]
     pub(crate) tsi: Vec<u64>,
     /// Directory to write the received files into (created if missing).
-    #[arg(long, short = 'o')]
-    pub(crate) out: PathBuf,
+    #[arg(
+        long,
+        short = 'o',
+        required_unless_present = "stdout",
+        conflicts_with = "stdout"
+    )]
+    pub(crate) out: Option<PathBuf>,
+    /// Stream the first object to standard output as it is decoded, block by block in
+    /// order (progressive delivery), then stop. Its checks come at the end: a failed
+    /// object gives exit status 1.
+    #[arg(long)]
+    pub(crate) stdout: bool,
     /// Read packets from this pcap/pcapng file instead of the network.
     #[arg(long, value_name = "FILE")]
     pub(crate) pcap: Option<PathBuf>,
@@ -387,7 +397,9 @@ pub(crate) fn run(
     registry: &Arc<FecRegistry>,
     interrupt: &Interrupt,
 ) -> Result<ExitCode, String> {
-    prepare_out_dir(&args.out)?;
+    if let Some(out) = &args.out {
+        prepare_out_dir(out)?;
+    }
     let mut cfg = {
         let mut c = ReceiverConfig::default();
         c.registry = Arc::clone(registry);
@@ -401,15 +413,27 @@ pub(crate) fn run(
         // Replaying a capture: a session ends with the capture.
         cfg.session_idle_timeout = Duration::from_secs(3600);
     }
-    let fs = FsSink::new(args.out.clone());
-    let sink: Box<dyn ObjectSink> = if args.threads() > 1 {
-        // Up to 64 writes (decoded blocks) may wait for the writer thread.
-        Box::new(
-            OffloadSink::new(fs, 64)
-                .map_err(|e| format!("cannot start the writer thread: {e}; try --threads 1"))?,
-        )
-    } else {
-        Box::new(fs)
+    let mut streamed = None;
+    let sink: Box<dyn ObjectSink> = match &args.out {
+        Some(out) if args.threads() > 1 => {
+            // Up to 64 writes (decoded blocks) may wait for the writer thread.
+            Box::new(
+                OffloadSink::new(FsSink::new(out.clone()), 64)
+                    .map_err(|e| format!("cannot start the writer thread: {e}; try --threads 1"))?,
+            )
+        }
+        Some(out) => Box::new(FsSink::new(out.clone())),
+        None => {
+            let s = crate::stdout::StdoutSink::new(std::io::stdout());
+            streamed = Some((Arc::clone(&s.state), Arc::clone(&s.chosen)));
+            Box::new(s)
+        }
+    };
+    let stream_state = streamed.as_ref().map(|s| Arc::clone(&s.0));
+    let stream_done = move |_: &Outcome| {
+        stream_state
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst) != crate::stdout::RUNNING)
     };
     let bars = Bars::new(args.quiet);
     let mut pcap_source: Option<PcapSource> = None;
@@ -448,7 +472,9 @@ pub(crate) fn run(
         sink,
         args.once,
         args.timeout,
-        None,
+        streamed
+            .is_some()
+            .then_some(&stream_done as &dyn Fn(&Outcome) -> bool),
         interrupt,
         &bars,
         &args.repair,
@@ -464,6 +490,35 @@ pub(crate) fn run(
                 p.stats().frames
             );
         }
+    }
+    if let Some((state, chosen)) = streamed {
+        // Standard output carries the object: the summary goes to stderr.
+        let name = chosen.lock().ok().and_then(|c| c.clone());
+        let state = state.load(std::sync::atomic::Ordering::SeqCst);
+        return Ok(match (name, state) {
+            (Some(n), crate::stdout::COMMITTED) => {
+                if !args.quiet {
+                    eprintln!("streamed {n} to standard output");
+                }
+                ExitCode::SUCCESS
+            }
+            (Some(n), _) => {
+                let why = out
+                    .failed
+                    .first()
+                    .map(|f| f.2.clone())
+                    .unwrap_or_else(|| "it ended incomplete".into());
+                eprintln!(
+                    "flute: {n} failed after part of it was written to standard output: {why}"
+                );
+                ExitCode::FAILURE
+            }
+            (None, _) if out.interrupted => ExitCode::from(130),
+            (None, _) => {
+                eprintln!("flute: no object arrived to stream to standard output");
+                ExitCode::FAILURE
+            }
+        });
     }
     print_summary(&out);
     if out.interrupted && out.failed.is_empty() {

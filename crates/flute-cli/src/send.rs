@@ -27,8 +27,24 @@ use crate::progress::Bars;
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
     /// Files and directories to send (directories recursively).
-    #[arg(required = true, value_name = "FILE|DIR")]
+    #[arg(required_unless_present = "watch", value_name = "FILE|DIR")]
     pub(crate) paths: Vec<PathBuf>,
+    /// Live delivery: watch DIR recursively and send each file once it is complete (closed
+    /// after writing, or renamed into place, then unchanged for --settle), each as a new
+    /// object announced in a new FDT instance. Runs until Ctrl-C.
+    #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+    pub(crate) watch: Option<PathBuf>,
+    /// With --watch: keep only the N newest objects in the carousel and the FDT.
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub(crate) keep: Option<usize>,
+    /// With --watch: objects leave the carousel and the FDT this many seconds after they
+    /// were added.
+    #[arg(long, value_name = "SECONDS", requires = "watch", value_parser = parse_secs)]
+    pub(crate) keep_for: Option<Duration>,
+    /// With --watch: how long a complete file must stay unchanged (length and modification
+    /// time) before it is sent, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "0.05", requires = "watch", value_parser = parse_secs)]
+    pub(crate) settle: Duration,
     /// Destination ADDR:PORT, unicast or multicast, IPv4 or IPv6 (e.g. `239.255.1.1:3400`,
     /// `[ff05::1]:3400`), or HOST:PORT.
     #[arg(long, short = 'd', value_parser = parse_endpoint)]
@@ -363,7 +379,11 @@ pub(crate) fn run(
     interrupt: &Interrupt,
 ) -> Result<ExitCode, String> {
     let fec = Fec::resolve(&args.fec, registry)?;
-    let items = collect(&args.paths)?;
+    let items = if args.watch.is_some() {
+        Vec::new()
+    } else {
+        collect(&args.paths)?
+    };
     let opts = udp_options(&args);
     if !fec.has_repair() && args.repair.is_some_and(|r| r > 0.0) {
         return Err(format!(
@@ -388,6 +408,9 @@ pub(crate) fn run(
     }
     if args.cenc == CencArg::Zstd && args.profile == ProfileArg::Mbms {
         return Err("--cenc zstd is not allowed with --profile 3gpp".into());
+    }
+    if let Some(dir) = args.watch.clone() {
+        return run_watch(&args, &fec, &dir, interrupt);
     }
     let repair_side = crate::repair::SendSide::start(&args.repair_server, &args, &fec)?;
     let start = Instant::now();
@@ -514,4 +537,95 @@ fn local_for(dest: SocketAddr) -> SocketAddr {
         IpAddr::V4(_) => "127.0.0.1:40000".parse().unwrap_or(dest),
         IpAddr::V6(_) => "[::1]:40000".parse().unwrap_or(dest),
     }
+}
+
+/// `flute send --watch DIR`: until Ctrl-C, every complete file in DIR becomes a new object.
+fn run_watch(
+    args: &SendArgs,
+    fec: &Fec,
+    dir: &Path,
+    interrupt: &Interrupt,
+) -> Result<ExitCode, String> {
+    use crate::watch::{DirWatch, Keep, LivePcap, WatchCore};
+    if args.repair_server.repair_listen.is_some() {
+        return Err(
+            "--repair-listen serves a fixed set of files; it does not work with --watch yet".into(),
+        );
+    }
+    if args.keep == Some(0) {
+        return Err("--keep 0 would send nothing: keep at least one object".into());
+    }
+    let watch = DirWatch::new(dir, args.settle)?;
+    let start = Instant::now();
+    let sender = build_sender(args, fec, start)?;
+    let keep = Keep {
+        count: args.keep,
+        age: args.keep_for,
+    };
+    let make = Box::new(|r: &crate::watch::Ready| object_for(args, fec, &r.location, &r.path));
+    let mut core = WatchCore::new(sender, watch, keep, make);
+    if !args.quiet {
+        eprintln!("watching {} (Ctrl-C to stop)", dir.display());
+    }
+    let mut observe = |c: &mut WatchCore<'_>| {
+        if interrupt.requested() && !c.closing {
+            c.closing = true;
+            c.sender.close();
+        }
+        for n in c.notes.drain(..) {
+            if !args.quiet || !n.starts_with("added ") {
+                eprintln!("{n}");
+            }
+        }
+        while let Some(ev) = c.sender.poll_event() {
+            match ev {
+                SenderEvent::CarouselCycleDone { toi, pass: 1 } => c.first_pass_done(toi),
+                SenderEvent::ObjectFailed { toi, error } => {
+                    eprintln!("TOI {} failed: {error}", toi.0)
+                }
+                SenderEvent::SessionClosed => return ControlFlow::Break(()),
+                _ => {}
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    let loop_stats = if args.no_send {
+        let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
+        let sink =
+            PcapSink::create(pcap, local_for(args.dest), args.dest).map_err(|e| e.to_string())?;
+        let mut sink = LivePcap(sink);
+        run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
+    } else {
+        let sock = UdpSender::open(args.dest, args.bind, &udp_options(args))
+            .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
+        let local = sock.local_addr().map_err(|e| e.to_string())?;
+        let udp = UdpSink { socket: sock };
+        match &args.pcap {
+            Some(p) => {
+                let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
+                let mut sink = RecordingSink { udp, pcap };
+                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
+            }
+            None => {
+                let mut sink = udp;
+                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
+            }
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let st = core.sender.stats();
+    println!(
+        "watched {}: {} object(s) added, {} removed, {} packets ({} FDT, {} source, {} repair symbols)",
+        dir.display(),
+        core.added,
+        core.removed,
+        st.packets,
+        st.fdt_packets,
+        st.source_symbols,
+        st.repair_symbols,
+    );
+    if loop_stats.interrupted {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -64,10 +64,11 @@ impl<S> std::fmt::Debug for OffloadSink<S> {
 
 impl<S> Drop for OffloadSink<S> {
     fn drop(&mut self) {
+        // Not joined: writers of unfinished objects may outlive the sink (the receiver
+        // drops its tables in any order) and keep the channel open; the worker only
+        // hashes, and ends by itself once the last sender is gone.
         drop(self.tx.take());
-        if let Some(w) = self.worker.take() {
-            let _ = w.join();
-        }
+        drop(self.worker.take());
     }
 }
 

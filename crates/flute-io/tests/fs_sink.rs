@@ -113,3 +113,40 @@ fn walk(p: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     v
 }
+
+/// A receiver dropped with an object half written (a capture cut short) must not wait for
+/// the writer thread: the unfinished writer outlives the sink. Before the fix `flute recv`
+/// hung at exit on such a capture.
+#[test]
+fn offload_sink_dropped_with_an_unfinished_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tx = MiniSender::new(
+        1,
+        FecRegistry::with_builtin()
+            .get(FecEncodingId::COMPACT_NO_CODE, None)
+            .unwrap()
+            .clone(),
+    );
+    tx.add(ObjectSpec::new(1, "half.bin", data(7, 200_000)));
+    let packets = tx.carousel_round();
+    let mut rx = Receiver::with_sink(
+        ReceiverConfig::default(),
+        Box::new(OffloadSink::new(FsSink::new(dir.path()), 4).unwrap()),
+    );
+    let clock = VirtualClock::new();
+    for p in &packets[..packets.len() / 2] {
+        rx.handle_datagram(clock.now(), Endpoint::default(), p);
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(rx);
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .is_ok(),
+        "dropping the receiver hung"
+    );
+    assert!(!dir.path().join("half.bin").exists());
+}

@@ -24,6 +24,10 @@
 //!   apart by the zlib header check; zstd with the `zstd` feature) and length checks to an
 //!   [`ObjectSink`]. A failed check ends in [`ReceiverEvent::ObjectFailed`], never in a
 //!   delivered object.
+//! - Progressive delivery: [`StreamSink`] turns that in-order output into
+//!   [`StreamEvent`]s, each source block's bytes as soon as it and every block before it
+//!   are decoded, then `Committed` (verified) or `Aborted`, so a player or a pipe can
+//!   consume an object before its last block arrives.
 //! - File repair (3GPP TS 26.346 §9.3), when [`ReceiverConfig::repair_max_objects`] > 0:
 //!   an object that ends incomplete (timeout, session end) is kept, within bounds, and
 //!   reported with [`ReceiverEvent::ObjectIncomplete`]; [`Receiver::repair_request`] gives
@@ -87,6 +91,7 @@ mod liveness;
 mod object;
 mod packet;
 mod pipeline;
+mod progressive;
 mod receiver;
 mod repair;
 #[cfg(feature = "serde")]
@@ -100,6 +105,7 @@ pub use config::{AnchoredClock, FixedWallClock, ReceiverConfig, WallClock, ntp_s
 pub use events::{CloseReason, Endpoint, FailReason, ReceiverEvent, ReceiverStats, SessionId};
 pub use fdt_model::{FdtOtiError, fdt_file_oti};
 pub use lct_header::{Toi, Tsi};
+pub use progressive::{StreamEvent, StreamEvents, StreamSink};
 pub use receiver::Receiver;
 pub use repair::{MAX_REPAIR_GROUPS, RepairError, RepairProgress, RepairStats};
 pub use sink::{MemorySink, ObjectLocation, ObjectMeta, ObjectSink, ObjectWriter, SinkError};

@@ -40,6 +40,16 @@
 //! # Ok::<(), flute_sender::SendError>(())
 //! ```
 //!
+//! # Live delivery
+//!
+//! For live streams (issue 17): [`Object::deadline`] drops whatever of an object is not
+//! sent by a given instant (its FDT entry goes at the next FDT Instance; see
+//! [`SenderStats::objects_expired`] and [`SenderEvent::ObjectExpired`]), and
+//! [`Object::priority`] puts a new object ahead of lower-priority carousel traffic from
+//! the next packet on (after the FDT Instance that announces it), within the same pacing
+//! budget: the token bucket is shared, so preemption changes the order of packets, never
+//! the rate.
+//!
 //! # Crate features
 //!
 //! - `zstd`: `ContentEncoding::Zstd` for objects (outside RFC 6726's EXT_CENC list and the

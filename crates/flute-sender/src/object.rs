@@ -4,7 +4,7 @@ use lct_header::ContentEncoding;
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use fec_schemes::Oti;
@@ -195,6 +195,7 @@ pub struct Object {
     pub(crate) priority: u8,
     pub(crate) carousel: Carousel,
     pub(crate) interleave: u32,
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl fmt::Debug for Object {
@@ -232,6 +233,7 @@ impl Object {
             priority: 0,
             carousel: Carousel::default(),
             interleave: 1,
+            deadline: None,
         }
     }
 
@@ -298,7 +300,10 @@ impl Object {
         self
     }
 
-    /// Priority queue: a higher value pre-empts a lower one (default 0).
+    /// Priority queue: a higher value pre-empts a lower one (default 0), packet by
+    /// packet: once the FDT Instance announcing it is out, a new higher-priority object's
+    /// packets go before any further packet of lower-priority objects (carousel passes
+    /// included), at the same paced rate.
     pub fn priority(mut self, p: u8) -> Self {
         self.priority = p;
         self
@@ -307,6 +312,17 @@ impl Object {
     /// Carousel mode.
     pub fn carousel(mut self, c: Carousel) -> Self {
         self.carousel = c;
+        self
+    }
+
+    /// A deadline for live data (issue 17 §2): from `at` on (on the caller's clock, as the
+    /// `now` of [`crate::Sender::poll_transmit`]), none of the object's remaining packets
+    /// is sent, whatever its carousel; it leaves the FDT at the next FDT Instance, and
+    /// counts in [`crate::SenderStats::objects_expired`] with a
+    /// [`crate::SenderEvent::ObjectExpired`]. An object that was sent completely before
+    /// its deadline is not counted.
+    pub fn deadline(mut self, at: Instant) -> Self {
+        self.deadline = Some(at);
         self
     }
 

@@ -79,6 +79,12 @@ pub enum SenderEvent {
         /// What went wrong (for a source that failed to read, [`SendError::Io`]).
         error: SendError,
     },
+    /// The object's deadline ([`Object::deadline`]) passed before its last packet was
+    /// sent: the rest of it is not sent, and it leaves the FDT at the next instance.
+    ObjectExpired {
+        /// The object.
+        toi: Toi,
+    },
     /// The object was removed by [`Sender::remove_object`].
     ObjectRemoved {
         /// The object.
@@ -123,6 +129,9 @@ pub struct SenderStats {
     pub paced: u64,
     /// FDT Instances that could not be built (see [`SenderEvent::FdtFailed`]).
     pub fdt_errors: u64,
+    /// Objects whose deadline passed before they were completely sent
+    /// ([`SenderEvent::ObjectExpired`]).
+    pub objects_expired: u64,
 }
 
 struct ActiveBlock {
@@ -254,6 +263,8 @@ pub struct Sender {
     queues: BTreeMap<u8, Queue>,
     pending_announce: Vec<u128>,
     timers: Vec<(Instant, u128)>,
+    /// Objects with a deadline ([`Object::deadline`]).
+    deadlines: Vec<(Instant, u128)>,
     fdt_scheme: Arc<dyn FecScheme>,
     fdt_next_id: u32,
     fdt_instances: Vec<FdtInstance>,
@@ -323,6 +334,7 @@ impl Sender {
             queues: BTreeMap::new(),
             pending_announce: Vec::new(),
             timers: Vec::new(),
+            deadlines: Vec::new(),
             fdt_scheme,
             fdt_next_id: first_id,
             fdt_instances: Vec::new(),
@@ -387,6 +399,7 @@ impl Sender {
             priority,
             carousel,
             interleave,
+            deadline,
             ..
         } = obj;
         let content_length = source.len();
@@ -473,6 +486,9 @@ impl Sender {
             },
         );
         self.pending_announce.push(toi);
+        if let Some(d) = deadline {
+            self.deadlines.push((d, toi));
+        }
         self.fdt_dirty = true;
         Ok(Toi(toi))
     }
@@ -485,6 +501,35 @@ impl Sender {
         }
         self.forget(toi.0);
         self.events.push_back(SenderEvent::ObjectRemoved { toi });
+        Ok(())
+    }
+
+    /// Moves an object to priority queue `priority` (see [`Object::priority`]), keeping
+    /// its place in its current pass: a live packager raises the newest segment and lowers
+    /// the one before it, whose carousel then yields to the new one packet by packet.
+    pub fn set_priority(&mut self, toi: Toi, priority: u8) -> Result<(), SendError> {
+        let o = self
+            .objects
+            .get_mut(&toi.0)
+            .ok_or(SendError::UnknownToi(toi))?;
+        let old = std::mem::replace(&mut o.priority, priority);
+        if old == priority {
+            return Ok(());
+        }
+        let Some(q) = self.queues.get_mut(&old) else {
+            return Ok(()); // not queued (waiting for its FDT Instance or a carousel timer)
+        };
+        let was_active = q.active.contains(&toi.0);
+        let was_waiting = q.waiting.contains(&toi.0);
+        q.active.retain(|t| *t != toi.0);
+        q.waiting.retain(|t| *t != toi.0);
+        let nq = self.queues.entry(priority).or_default();
+        if was_active {
+            // Mid-pass: it goes on first among the objects waiting in its new queue.
+            nq.waiting.push_front(toi.0);
+        } else if was_waiting {
+            nq.waiting.push_back(toi.0);
+        }
         Ok(())
     }
 
@@ -527,16 +572,20 @@ impl Sender {
                 t = Some(t.map_or(x, |t| t.min(x)));
             }
         };
-        if self.has_ready_work() {
+        // The close-session packet of an idle closing session is paced too.
+        if self.has_ready_work() || self.closing && self.is_idle() {
             min(self.pacer.as_ref().and_then(TokenBucket::next_ready));
         }
         min(self.fdt_next_carousel);
         min(self.timers.iter().map(|(t, _)| *t).min());
+        min(self.deadlines.iter().map(|(t, _)| *t).min());
         t
     }
 
-    /// Processes timers due at `now`: FDT carousel repetitions and carousel passes.
+    /// Processes timers due at `now`: object deadlines, FDT carousel repetitions and
+    /// carousel passes.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire(now);
         if self.timers.iter().any(|(t, _)| *t <= now) {
             let mut i = 0;
             while i < self.timers.len() {
@@ -672,8 +721,34 @@ impl Sender {
             q.active.retain(|t| *t != toi);
         }
         self.timers.retain(|(_, t)| *t != toi);
+        self.deadlines.retain(|(_, t)| *t != toi);
         self.pending_announce.retain(|t| *t != toi);
         self.fdt_stale = true;
+    }
+
+    /// Drops the objects whose deadline is `now` or earlier (issue 17 §2).
+    fn expire(&mut self, now: Instant) {
+        if !self.deadlines.iter().any(|(t, _)| *t <= now) {
+            return;
+        }
+        let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deadlines)
+            .into_iter()
+            .partition(|(t, _)| *t <= now);
+        self.deadlines = keep;
+        for (_, toi) in due {
+            if self.objects.remove(&toi).is_none() {
+                continue;
+            }
+            self.forget(toi);
+            self.stats.objects_expired += 1;
+            self.events
+                .push_back(SenderEvent::ObjectExpired { toi: Toi(toi) });
+        }
+        // As in `finish_pass`: with no object left the FDT is brought in line now, so that
+        // a closing session knows its last packet; otherwise at its next repetition.
+        if self.objects.is_empty() {
+            self.refresh_fdt(now);
+        }
     }
 
     /// The time until the next FDT repetition: the configured interval, stretched so that
