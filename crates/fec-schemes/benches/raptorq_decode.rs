@@ -103,6 +103,16 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    // The floor of a decode that re-encodes the block once with the cached per-K plan
+    // (see docs/benchmarks.md, "Not done"): a fresh encoder and its first repair symbol.
+    g.bench_function("plan_encode_first_repair", |b| {
+        let mut buf = vec![0u8; usize::from(T)];
+        b.iter(|| {
+            let mut enc = RaptorQ.encoder(&oti, &block, data.clone()).unwrap();
+            enc.write_symbol(K, &mut buf).unwrap();
+            black_box(buf[0])
+        })
+    });
     g.finish();
 }
 
