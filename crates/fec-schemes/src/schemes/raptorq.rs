@@ -630,4 +630,117 @@ mod tests {
             assert_eq!(ours, theirs, "F={f} T={t} Z={z}");
         }
     }
+
+    /// Encodes every block of `oti`, feeds each decoder the ESIs `pick(K)` chooses and
+    /// checks the decoded block is byte-identical to the source.
+    fn assert_decodes(oti: &Oti, pick: &dyn Fn(u32, u32) -> Vec<u32>) {
+        let t = usize::from(oti.encoding_symbol_length);
+        let data = pattern(oti.transfer_length as usize, oti.transfer_length ^ 0x5a);
+        for blk in RaptorQ.blocking(oti).unwrap().iter() {
+            let start = blk.offset as usize;
+            let src = Bytes::copy_from_slice(&data[start..start + blk.len as usize]);
+            let mut enc = RaptorQ.encoder(oti, &blk, src.clone()).unwrap();
+            let mut dec = RaptorQ.decoder(oti, &blk).unwrap();
+            let mut buf = vec![0u8; t];
+            for esi in pick(blk.source_symbols, blk.sbn) {
+                enc.write_symbol(esi, &mut buf).unwrap();
+                assert_eq!(dec.push(esi, &buf).unwrap(), PushOutcome::Accepted);
+            }
+            assert!(dec.is_decodable());
+            let got = dec.decode().unwrap();
+            assert_eq!(got, src, "K={} SBN={}", blk.source_symbols, blk.sbn);
+            assert!(dec.missing_source_symbols().is_empty());
+            // A second decode returns the same bytes without work.
+            assert_eq!(dec.decode().unwrap(), src);
+        }
+    }
+
+    /// Source ESIs 0..K without `lost`, then `lost.len() + extra` repair ESIs.
+    fn all_but(k: u32, lost: &[u32], extra: u32) -> Vec<u32> {
+        let r = lost.iter().filter(|&&e| e < k).count() as u32;
+        (0..k)
+            .filter(|e| !lost.contains(e))
+            .chain(k..k + r + extra)
+            .collect()
+    }
+
+    #[test]
+    fn decode_all_source_symbols() {
+        for oti in [
+            RaptorQ::oti(1000, 64, 1, 1, 1),
+            RaptorQ::oti(5000, 64, 2, 4, 4),
+        ] {
+            assert_decodes(&oti, &|k, _| (0..k).collect());
+        }
+    }
+
+    #[test]
+    fn decode_one_missing_source_symbol() {
+        let oti = RaptorQ::oti(100 * 48, 48, 1, 1, 1);
+        for lost in [0u32, 1, 57, 99] {
+            assert_decodes(&oti, &|k, _| all_but(k, &[lost], 0));
+        }
+    }
+
+    #[test]
+    fn decode_r_missing_source_symbols() {
+        let oti = RaptorQ::oti(200 * 32, 32, 1, 1, 1);
+        for r in [2u32, 5, 20, 100] {
+            let lost: Vec<u32> = (0..r).map(|i| i * 200 / r).collect();
+            assert_decodes(&oti, &|k, _| all_but(k, &lost, 0));
+            assert_decodes(&oti, &|k, _| all_but(k, &lost, 3));
+        }
+    }
+
+    #[test]
+    fn decode_from_repair_symbols_only() {
+        let oti = RaptorQ::oti(150 * 16 - 3, 16, 1, 1, 1);
+        assert_decodes(&oti, &|k, _| (k..2 * k + 2).collect());
+        // Repair ESIs far from K.
+        assert_decodes(&oti, &|k, _| (100_000..100_000 + k + 2).collect());
+    }
+
+    #[test]
+    fn decode_random_esi_sets() {
+        let oti = RaptorQ::oti(120 * 24 - 7, 24, 1, 1, 1);
+        for seed in 1..12u64 {
+            let pick = move |k: u32, _sbn: u32| {
+                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                let mut esis: Vec<u32> = Vec::new();
+                // K + 2 distinct ESIs from 0..2K, in random order.
+                while esis.len() < k as usize + 2 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let esi = (x % u64::from(2 * k)) as u32;
+                    if !esis.contains(&esi) {
+                        esis.push(esi);
+                    }
+                }
+                esis
+            };
+            assert_decodes(&oti, &pick);
+        }
+    }
+
+    #[test]
+    fn decode_with_sub_blocks() {
+        for oti in [
+            RaptorQ::oti(5000, 64, 2, 4, 4),
+            RaptorQ::oti(40 * 100 - 17, 40, 3, 3, 2),
+        ] {
+            assert_decodes(&oti, &|k, sbn| all_but(k, &[sbn, k / 2, k - 1], 1));
+        }
+    }
+
+    #[test]
+    fn decode_last_short_block() {
+        // Three blocks, the last one short (fewer symbols, its last symbol partial); lose
+        // the last source symbol of every block.
+        let oti = RaptorQ::oti(3 * 80 * 16 - 37, 16, 3, 1, 1);
+        let blocking = RaptorQ.blocking(&oti).unwrap();
+        assert!(blocking.iter().last().unwrap().len % 16 != 0);
+        assert_decodes(&oti, &|k, _| all_but(k, &[k - 1], 0));
+        assert_decodes(&oti, &|k, _| all_but(k, &[0, k - 1], 2));
+    }
 }
