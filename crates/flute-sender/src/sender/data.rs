@@ -1,0 +1,251 @@
+//! The data side of the sender: the object scheduler (priority queues, objects taking
+//! turns, interleaved blocks) and the ALC packets that carry the objects' symbols.
+
+use super::*;
+
+impl ObjEntry {
+    fn is_last_pass(&self, closing: bool) -> bool {
+        match self.carousel {
+            Carousel::Times { times, .. } => self.passes_done + 1 >= times.max(1),
+            Carousel::UntilRemoved { .. } => closing,
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        match self.carousel {
+            Carousel::Times { interval, .. } | Carousel::UntilRemoved { interval } => interval,
+        }
+    }
+
+    /// Loads the next group of `interleave` blocks.
+    fn load_group(&mut self) -> Result<(), SendError> {
+        self.group.clear();
+        self.cursor = 0;
+        self.group_left = 0;
+        let oti = &self.oti;
+        for _ in 0..self.interleave {
+            if self.next_sbn >= self.blocking.blocks {
+                break;
+            }
+            let sbn = u32::try_from(self.next_sbn).map_err(|_| SendError::InvalidConfig("SBN"))?;
+            let spec = self.blocking.block(sbn)?;
+            let len = usize::try_from(spec.len).map_err(|_| SendError::InvalidConfig("block"))?;
+            let data = self.source.read_block(spec.offset, len)?;
+            let enc = self.scheme.encoder(oti, &spec, data)?;
+            let k = spec.source_symbols;
+            let limit = enc.esi_limit().max(k);
+            let end = k.saturating_add(self.repair.symbols(k)).min(limit);
+            self.group_left += u64::from(end);
+            self.group.push(ActiveBlock {
+                enc,
+                sbn,
+                k,
+                next_esi: 0,
+                end_esi: end,
+            });
+            self.next_sbn += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Sender {
+    pub(super) fn next_data_packet(&mut self, now: Instant, buf: &mut [u8]) -> Produced {
+        let per_queue = self.cfg.objects_per_queue.max(1);
+        loop {
+            // The highest-priority queue with an object ready.
+            let prio = self.queues.iter_mut().rev().find_map(|(p, q)| {
+                while q.active.len() < per_queue {
+                    match q.waiting.pop_front() {
+                        Some(t) => q.active.push(t),
+                        None => break,
+                    }
+                }
+                (!q.active.is_empty()).then_some(*p)
+            });
+            let Some(q) = prio.and_then(|p| self.queues.get_mut(&p)) else {
+                return Produced::Nothing;
+            };
+            let idx = q.rr % q.active.len();
+            q.rr = idx + 1;
+            let toi = q.active[idx];
+            match self.object_packet(toi, now, buf) {
+                Ok(Some(t)) => return Produced::Packet(t),
+                Ok(None) => {}
+                Err(error) => {
+                    self.objects.remove(&toi);
+                    self.forget(toi);
+                    self.stats.objects_failed += 1;
+                    self.events.push_back(SenderEvent::ObjectFailed {
+                        toi: Toi(toi),
+                        error,
+                    });
+                }
+            }
+        }
+    }
+
+    pub(super) fn object_packet(
+        &mut self,
+        toi: u128,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<Transmit>, SendError> {
+        let closing = self.closing;
+        let fti_mode = self.cfg.fti;
+        let tsi = self.cfg.tsi.0;
+        let o = self
+            .objects
+            .get_mut(&toi)
+            .ok_or(SendError::UnknownToi(Toi(toi)))?;
+        if !o.in_pass {
+            o.in_pass = true;
+            o.pass_start = Some(now);
+            o.next_sbn = 0;
+            o.group.clear();
+            o.group_left = 0;
+        }
+        if o.group_left == 0 && o.next_sbn < o.blocking.blocks {
+            o.load_group()?;
+        }
+        let oti = &o.oti;
+        let scheme = &*o.scheme;
+        if o.group.is_empty() {
+            // Zero-length object: nothing to send (ALC carries no empty symbols, RFC 5775
+            // §4); receivers complete it from the FDT (Transfer-Length 0).
+            let last = o.is_last_pass(closing);
+            if !o.started {
+                o.started = true;
+                self.events
+                    .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
+            }
+            self.finish_pass(toi, now, last);
+            return Ok(None);
+        }
+        let n = o.group.len();
+        let mut i = o.cursor % n;
+        while o.group[i].next_esi >= o.group[i].end_esi {
+            i = (i + 1) % n;
+        }
+        let b = &mut o.group[i];
+        let (sbn, esi, k) = (b.sbn, b.next_esi, b.k);
+        b.next_esi += 1;
+        o.cursor = i + 1;
+        o.group_left -= 1;
+        let pass_done = o.group_left == 0 && o.next_sbn >= o.blocking.blocks;
+        let pid = PayloadId {
+            sbn,
+            esi,
+            source_block_length: Some(k),
+        };
+        let mut header = AlcRepr::new(Tsi(tsi), Toi(toi), oti, pid)?;
+        header.send_fti = match fti_mode {
+            FtiMode::Always => true,
+            FtiMode::FirstSymbolOfBlock => esi == 0,
+            FtiMode::Never => false,
+        };
+        // B on the real last packet: after every symbol of every block of the last pass.
+        header.lct.close_object = pass_done && o.is_last_pass(closing);
+        let enc = &mut o.group[i].enc;
+        let (len, payload) = write_packet(&header, scheme, Some(enc), buf)?;
+        let last = header.lct.close_object;
+        if esi < k {
+            self.stats.source_symbols += 1;
+        } else if k > 0 {
+            self.stats.repair_symbols += 1;
+        }
+        self.last_payload = payload;
+        if !o.started {
+            o.started = true;
+            self.events
+                .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
+        }
+        if pass_done {
+            self.finish_pass(toi, now, last);
+        }
+        Ok(Some(Transmit {
+            len,
+            toi: Toi(toi),
+            sbn,
+            esi,
+            fdt_instance_id: None,
+            close_object: last,
+            close_session: false,
+        }))
+    }
+
+    /// A pass over object `toi` is complete: report it, then retire the object (`last`)
+    /// or schedule its next pass.
+    pub(super) fn finish_pass(&mut self, toi: u128, now: Instant, last: bool) {
+        let Some(o) = self.objects.get_mut(&toi) else {
+            return;
+        };
+        o.in_pass = false;
+        o.passes_done += 1;
+        o.group.clear();
+        let pass = o.passes_done;
+        let next_start = o.pass_start.map(|s| s + o.interval());
+        let prio = o.priority;
+        self.events.push_back(SenderEvent::CarouselCycleDone {
+            toi: Toi(toi),
+            pass,
+        });
+        if let Some(q) = self.queues.get_mut(&prio) {
+            q.active.retain(|t| *t != toi);
+        }
+        if last {
+            self.objects.remove(&toi);
+            self.forget(toi);
+            self.stats.objects_sent += 1;
+            self.events
+                .push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
+            // With no object left, bring the FDT in line now, so that "is this the
+            // session's last packet" is known before the packet leaves. Otherwise the FDT
+            // drops the object at its next repetition (`fdt_stale`).
+            if self.objects.is_empty() {
+                self.refresh_fdt(now);
+            }
+        } else {
+            match next_start {
+                Some(t) if t > now => self.timers.push((t, toi)),
+                _ => self.queues.entry(prio).or_default().waiting.push_back(toi),
+            }
+        }
+    }
+}
+
+/// Writes one ALC packet into `buf`: the symbol of `enc` for the packet's ESI, straight
+/// into its place after the header and FEC Payload ID, then the header itself.
+/// Returns (datagram length, symbol length).
+pub(super) fn write_packet(
+    header: &AlcRepr<'_>,
+    scheme: &dyn FecScheme,
+    enc: Option<&mut Box<dyn BlockEncoder>>,
+    buf: &mut [u8],
+) -> Result<(usize, usize), SendError> {
+    let hlen = header.header_len(scheme);
+    let n = match enc {
+        Some(enc) => {
+            let e = usize::from(header.oti.encoding_symbol_length);
+            let out = buf
+                .get_mut(hlen..hlen + e)
+                .ok_or(SendError::BufferTooSmall(hlen + e))?;
+            enc.write_symbol(header.payload_id.esi, out)?
+        }
+        None => 0,
+    };
+    header.emit_header(scheme, buf)?;
+    Ok((hlen + n, n))
+}
+
+pub(super) fn default_oti(cfg: &SenderConfig, transfer_length: u64) -> Oti {
+    Oti {
+        encoding_id: FecEncodingId::COMPACT_NO_CODE,
+        instance_id: None,
+        transfer_length,
+        encoding_symbol_length: cfg.symbol_length,
+        max_source_block_length: cfg.max_source_block_length,
+        max_encoding_symbols: None,
+        scheme_specific: SchemeSpecific::None,
+    }
+}
