@@ -98,6 +98,9 @@ impl Sender {
             .objects
             .get_mut(&toi)
             .ok_or(SendError::UnknownToi(Toi(toi)))?;
+        if o.stream.is_some() {
+            return self.early_packet(toi, buf);
+        }
         if !o.in_pass {
             o.in_pass = true;
             o.pass_start = Some(now);
@@ -170,6 +173,62 @@ impl Sender {
             esi,
             fdt_instance_id: None,
             close_object: last,
+            close_session: false,
+        }))
+    }
+
+    /// The next early source symbol of an object of unknown length (ESI `i` of block 0,
+    /// bytes `i·E ..`, no EXT_FTI: the transfer length is not known), or `None` after
+    /// taking the object out of its queue until more bytes come (`write_stream`).
+    fn early_packet(&mut self, toi: u128, buf: &mut [u8]) -> Result<Option<Transmit>, SendError> {
+        let tsi = self.cfg.tsi;
+        let o = self
+            .objects
+            .get_mut(&toi)
+            .ok_or(SendError::UnknownToi(Toi(toi)))?;
+        let e = usize::from(o.oti.encoding_symbol_length);
+        let Some(st) = o.stream.as_mut() else {
+            return Ok(None);
+        };
+        if st.sent >= st.prefix.min((st.data.len() / e) as u64) {
+            st.parked = true;
+            if let Some(q) = self.queues.get_mut(&o.priority) {
+                q.active.retain(|t| *t != toi);
+                q.waiting.retain(|t| *t != toi);
+            }
+            return Ok(None);
+        }
+        let esi = u32::try_from(st.sent).map_err(|_| SendError::InvalidConfig("ESI"))?;
+        let pid = PayloadId {
+            sbn: 0,
+            esi,
+            source_block_length: None,
+        };
+        let mut header = AlcRepr::new(tsi, Toi(toi), &o.oti, pid)?;
+        header.send_fti = false;
+        let scheme = &*o.scheme;
+        let hlen = header.header_len(scheme);
+        let at = st.sent as usize * e;
+        buf.get_mut(hlen..hlen + e)
+            .ok_or(SendError::BufferTooSmall(hlen + e))?
+            .copy_from_slice(&st.data[at..at + e]);
+        header.emit_header(scheme, buf)?;
+        st.sent += 1;
+        self.stats.source_symbols += 1;
+        self.stats.early_symbols += 1;
+        self.last_payload = e;
+        if !o.started {
+            o.started = true;
+            self.events
+                .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
+        }
+        Ok(Some(Transmit {
+            len: hlen + e,
+            toi: Toi(toi),
+            sbn: 0,
+            esi,
+            fdt_instance_id: None,
+            close_object: false,
             close_session: false,
         }))
     }
