@@ -13,6 +13,7 @@ mod progress;
 mod recv;
 mod repair;
 mod send;
+mod stdin;
 mod stdout;
 mod watch;
 
