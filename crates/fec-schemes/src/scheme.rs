@@ -206,6 +206,15 @@ pub trait BlockEncoder: Send {
     /// for the last source symbol of the object, which may be short (RFC 5052 §9.1).
     /// `out` must hold at least `E` bytes.
     fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError>;
+
+    /// Does the block's expensive work now: whatever the first repair symbol would otherwise
+    /// compute (RaptorQ and Raptor: the intermediate symbols; Reed-Solomon and
+    /// LDPC-Staircase: every repair symbol). Afterwards `write_symbol` only copies. A sender
+    /// calls this on a worker thread (the encoder is `Send`) so that coding overlaps with
+    /// sending; the symbols are the same either way. Default: nothing to do.
+    fn prepare(&mut self) -> Result<(), FecError> {
+        Ok(())
+    }
 }
 
 /// What happened to a symbol pushed into a [`BlockDecoder`].
