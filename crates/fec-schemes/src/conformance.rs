@@ -1147,8 +1147,12 @@ pub fn prepare_changes_nothing(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckRes
             let (mut a, mut b) = (vec![0u8; e], vec![0u8; e]);
             // Repair symbols first, then source: prepare must not depend on the order either.
             for esi in (blk.source_symbols..limit).chain(0..blk.source_symbols) {
-                let na = plain.write_symbol(esi, &mut a).map_err(|e| err("write", e))?;
-                let nb = ready.write_symbol(esi, &mut b).map_err(|e| err("write", e))?;
+                let na = plain
+                    .write_symbol(esi, &mut a)
+                    .map_err(|e| err("write", e))?;
+                let nb = ready
+                    .write_symbol(esi, &mut b)
+                    .map_err(|e| err("write", e))?;
                 if a[..na] != b[..nb] {
                     return Err(format!(
                         "OTI #{i}: block {} ESI {esi} differs after prepare",

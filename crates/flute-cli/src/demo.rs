@@ -215,6 +215,7 @@ fn run_in(
         repair_server: Default::default(),
         paths: vec![file.clone()],
         stdin_name: String::new(),
+        threads: Some(1),
         watch: None,
         keep: None,
         keep_for: None,

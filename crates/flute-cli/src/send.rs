@@ -10,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use fec_schemes::FecRegistry;
-use flute_io::{DatagramSink, PcapSink, RecordingSink, UdpOptions, UdpSender, UdpSink, run_sender};
+use flute_io::{
+    DatagramSink, PcapSink, PooledSender, RecordingSink, UdpOptions, UdpSender, UdpSink, run_sender,
+};
 use flute_sender::{
     AnchoredClock, Carousel, FdtCarousel, Object, Pacing, ReadSeekSource, Repair, Sender,
     SenderConfig, SenderEvent, Tsi,
@@ -124,8 +126,24 @@ pub(crate) struct SendArgs {
     /// No progress bar or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    /// Threads: with N ≥ 2, N − 1 worker threads code source blocks ahead (the repair
+    /// symbols of RS, RaptorQ, Raptor and LDPC-Staircase) beside the sending loop. The
+    /// packets and their order are the same for every N. Default: every core this process
+    /// may use.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) threads: Option<u16>,
     #[command(flatten)]
     pub(crate) repair_server: crate::repair::SendRepairArgs,
+}
+
+impl SendArgs {
+    /// `--threads`, or every core this process may use.
+    pub(crate) fn threads(&self) -> usize {
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        )
+    }
 }
 
 /// One file to send.
@@ -315,6 +333,8 @@ pub(crate) fn build_sender_with(
 ) -> Result<Sender, String> {
     let mut cfg = sender_config(args, fec, now);
     cfg.fdt_extensions = fdt_extensions;
+    // Two blocks per worker coded ahead (only `PooledSender` hands jobs out).
+    cfg.encode_ahead = 2 * args.threads().saturating_sub(1);
     // The symbol size was checked against the path MTU; the sender's own bound only has to
     // admit every header the sender writes.
     cfg.max_datagram_size =
@@ -443,8 +463,12 @@ pub(crate) fn run(
         CarouselArg::Forever => 1,
     };
     let pb = bars.bytes(total.saturating_mul(passes), "sending");
+    let workers = args.threads().saturating_sub(1).max(1);
+    let mut core = PooledSender::new(sender, workers)
+        .map_err(|e| format!("cannot start the coding threads: {e}; try --threads 1"))?;
     let mut closing = false;
-    let mut observe = |s: &mut Sender| {
+    let mut observe = |c: &mut PooledSender| {
+        let s = &mut c.sender;
         if interrupt.requested() && !closing {
             closing = true;
             s.close();
@@ -473,7 +497,7 @@ pub(crate) fn run(
         let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
         let src = local_for(args.dest);
         let mut sink = PcapSink::create(pcap, src, args.dest).map_err(|e| e.to_string())?;
-        drive(&mut sender, &mut sink, interrupt, &mut observe)?
+        drive(&mut core, &mut sink, interrupt, &mut observe)?
     } else {
         let sock = UdpSender::open(args.dest, args.bind, &opts)
             .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
@@ -484,16 +508,13 @@ pub(crate) fn run(
                 let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
                 let mut sink = RecordingSink { udp, pcap };
                 (
-                    drive(&mut sender, &mut sink, interrupt, &mut observe)?,
+                    drive(&mut core, &mut sink, interrupt, &mut observe)?,
                     sink.udp,
                 )
             }
             None => {
                 let mut sink = udp;
-                (
-                    drive(&mut sender, &mut sink, interrupt, &mut observe)?,
-                    sink,
-                )
+                (drive(&mut core, &mut sink, interrupt, &mut observe)?, sink)
             }
         };
         if let Some(e) = udp.socket.gso_refused() {
@@ -506,7 +527,7 @@ pub(crate) fn run(
     };
     pb.finish_and_clear();
     let elapsed = send_start.elapsed().as_secs_f64().max(1e-9);
-    let st = sender.stats();
+    let st = core.sender.stats();
     let wire_bits = (stats.bytes + 28 * stats.datagrams) as f64 * 8.0;
     println!(
         "sent {} file(s), {} in {} packets ({} FDT, {} source, {} repair symbols) in {:.2} s: {} payload, {} on the wire{}",
@@ -535,10 +556,10 @@ pub(crate) fn run(
 }
 
 fn drive<K: DatagramSink>(
-    sender: &mut Sender,
+    sender: &mut PooledSender,
     sink: &mut K,
     interrupt: &Interrupt,
-    observe: &mut impl FnMut(&mut Sender) -> ControlFlow<()>,
+    observe: &mut impl FnMut(&mut PooledSender) -> ControlFlow<()>,
 ) -> Result<flute_io::LoopStats, String> {
     run_sender(sender, sink, &interrupt.hard, observe).map_err(|e| e.to_string())
 }

@@ -14,7 +14,8 @@
 //!   `OffloadSink`: any sink's writes and Content-MD5 on a worker thread.
 //!
 //! # Features
-//! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`.
+//! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`; `PooledSender` codes
+//!   its blocks on worker threads.
 //! - `receiver` (default): [`run_receiver`] drives `flute_receiver::Receiver`; `FsSink`.
 //!
 //! Without either, the crate is UDP, pcap and the generic loops only (for other cores).
@@ -31,6 +32,8 @@
 pub mod adapter;
 #[cfg(any(feature = "sender", feature = "receiver"))]
 mod cores;
+#[cfg(feature = "sender")]
+mod encode_pool;
 pub mod endpoints;
 #[cfg(feature = "receiver")]
 mod fs_sink;
@@ -45,6 +48,8 @@ pub mod udp;
 pub use adapter::{
     DatagramSink, DatagramSource, LoopStats, ReceiverCore, SenderCore, run_receiver, run_sender,
 };
+#[cfg(feature = "sender")]
+pub use encode_pool::PooledSender;
 pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, UdpSink, UdpSource, sleep_until};
 #[cfg(feature = "receiver")]
 pub use fs_sink::FsSink;

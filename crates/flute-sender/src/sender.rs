@@ -5,6 +5,9 @@
 
 mod data;
 mod fdt_carousel;
+mod work;
+
+pub use work::{EncodeDone, EncodeJob};
 
 use data::{default_oti, write_packet};
 use fdt_carousel::fdt_oti_template;
@@ -175,6 +178,12 @@ struct ObjEntry {
     group_left: u64,
     /// An object of unknown length whose end has not come yet ([`Object::stream`]).
     stream: Option<OpenStream>,
+    /// Distinguishes this object from an earlier one with the same TOI (encode jobs).
+    generation: u64,
+    /// Blocks coded ahead ([`Sender::poll_work`]) by SBN: `None` while the job runs.
+    prepared: HashMap<u32, Option<Box<dyn BlockEncoder>>>,
+    /// No more jobs for this object (no repair symbols, or a block that failed to load).
+    prepare_off: bool,
 }
 
 /// The bytes of an object of unknown length so far, and how far its early symbols got.
@@ -264,6 +273,14 @@ pub struct Sender {
     last_payload: usize,
     closing: bool,
     closed: bool,
+    /// Objects inserted so far (`ObjEntry::generation`).
+    generation: u64,
+    /// Encode jobs handed out and not yet completed.
+    jobs_in_flight: usize,
+    /// Encoders coded ahead and not yet used, over every object.
+    ready_blocks: usize,
+    /// The last `poll_transmit` waits for a block whose encode job has not come back.
+    stalled: bool,
 }
 
 impl fmt::Debug for Sender {
@@ -330,6 +347,10 @@ impl Sender {
             last_payload: 0,
             closing: false,
             closed: false,
+            generation: 0,
+            jobs_in_flight: 0,
+            ready_blocks: 0,
+            stalled: false,
         })
     }
 
@@ -484,8 +505,12 @@ impl Sender {
                 cursor: 0,
                 group_left: 0,
                 stream,
+                generation: self.generation,
+                prepared: HashMap::new(),
+                prepare_off: false,
             },
         );
+        self.generation += 1;
         let open = self.objects.get(&toi).is_some_and(|o| o.stream.is_some());
         if open {
             // Not in the FDT until its length is known (see `Object::stream`): its early
@@ -508,7 +533,7 @@ impl Sender {
     /// Removes an object at once: it leaves the FDT and no more of its packets are sent
     /// (so it gets no close-object flag).
     pub fn remove_object(&mut self, toi: Toi) -> Result<(), SendError> {
-        if self.objects.remove(&toi.0).is_none() {
+        if self.take_object(toi.0).is_none() {
             return Err(SendError::UnknownToi(toi));
         }
         self.forget(toi.0);
@@ -555,7 +580,7 @@ impl Sender {
         match Self::complete_stream(o, st) {
             Ok(()) => {}
             Err(error) => {
-                self.objects.remove(&toi.0);
+                self.take_object(toi.0);
                 self.forget(toi.0);
                 self.stats.objects_failed += 1;
                 self.events.push_back(SenderEvent::ObjectFailed {
@@ -745,6 +770,7 @@ impl Sender {
     /// straight into `buf`; allocations happen once per source block (reading it and
     /// making its encoder) and once per FDT Instance.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.stalled = false;
         if self.closed || buf.len() < self.cfg.max_datagram_size {
             return None;
         }
@@ -822,6 +848,13 @@ impl Sender {
         Err(SendError::ToiExhausted)
     }
 
+    /// Removes an object, and the blocks it had coded ahead.
+    fn take_object(&mut self, toi: u128) -> Option<ObjEntry> {
+        let o = self.objects.remove(&toi)?;
+        self.ready_blocks -= o.prepared.values().filter(|e| e.is_some()).count();
+        Some(o)
+    }
+
     /// Drops every trace of `toi` from the queues, timers and FDT.
     fn forget(&mut self, toi: u128) {
         for q in self.queues.values_mut() {
@@ -844,7 +877,7 @@ impl Sender {
             .partition(|(t, _)| *t <= now);
         self.deadlines = keep;
         for (_, toi) in due {
-            if self.objects.remove(&toi).is_none() {
+            if self.take_object(toi).is_none() {
                 continue;
             }
             self.forget(toi);
