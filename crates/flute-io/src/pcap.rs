@@ -2,23 +2,43 @@
 //!
 //! - [`PcapWriter`] writes classic pcap (nanosecond timestamps, link type Ethernet) with
 //!   Ethernet, IPv4 or IPv6, and UDP headers filled in, checksums included (RFC 791 header
-//!   checksum, RFC 768 / RFC 8200 §8.1 UDP checksum over the pseudo-header).
+//!   checksum, RFC 768 / RFC 8200 §8.1 UDP checksum over the pseudo-header). The file and
+//!   record headers are serialised by `pcap-file`, the frames built by `etherparse`'s
+//!   `PacketBuilder`.
 //! - [`PcapReader`] reads classic pcap (µs or ns, either byte order) and pcapng (SHB, IDB
-//!   with `if_tsresol`, EPB, SPB, the obsolete PB), with link types Ethernet (VLAN tags
-//!   skipped), Linux cooked capture v1 and v2, raw IP and BSD null/loop. Fragmented UDP
-//!   datagrams (IPv4, and IPv6 with a Fragment header) are reassembled, within the bounds
-//!   documented in `reassembly.rs` (64 datagrams in progress, 65 535 bytes each, 60 s of
-//!   capture time; overlapping fragments discard the datagram, RFC 5722). Anything else
-//!   that is not a UDP datagram is skipped; everything is counted in [`ReadStats`].
+//!   with `if_tsresol`, EPB, SPB, the obsolete PB; several interfaces, each with its link
+//!   type and resolution), with link types Ethernet (up to two VLAN tags), Linux cooked
+//!   capture v1 and v2, raw IP and BSD null/loop. Records are parsed by `pcap-file` (2.x),
+//!   frames by `etherparse` (0.16); what those crates do not cover is hand-written and says
+//!   so where it is. Fragmented UDP datagrams (IPv4, and IPv6 with a Fragment header) are
+//!   reassembled, within the bounds documented in `reassembly.rs` (64 datagrams in
+//!   progress, 65 535 bytes each, 60 s of capture time; overlapping fragments discard the
+//!   datagram, RFC 5722). Anything else that is not a UDP datagram is skipped; everything
+//!   is counted in [`ReadStats`].
 //!
 //! The reader never panics on any byte input and never allocates more than
-//! [`MAX_RECORD`] bytes for one record.
+//! [`MAX_RECORD`] bytes for one record: the record length is checked here before
+//! `pcap-file` sees the record (its own `PcapReader`/`PcapNgReader` are not used: they
+//! allocate a fixed 8 MB buffer and report an over-long record as a truncated file).
+//! A capture cut in the middle of a record is an `UnexpectedEof` error from
+//! [`PcapReader::next_datagram`] after every datagram before the cut was returned.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
+
+use byteorder_slice::{BigEndian, ByteOrder, LittleEndian};
+use etherparse::{
+    EtherType, Ethernet2Slice, IpHeaders, IpNumber, IpSlice, Ipv4Header, Ipv6ExtensionSlice,
+    PacketBuilder, SingleVlanSlice, UdpSlice,
+};
+use pcap_file::pcap::{PcapHeader, PcapParser, RawPcapPacket};
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::pcapng::{Block, PcapNgParser, RawBlock};
+use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
 use crate::reassembly::{FragKey, Fragment, Pushed, Reassembler};
 
@@ -34,6 +54,17 @@ const LINKTYPE_LINUX_SLL: u32 = 113;
 const LINKTYPE_IPV4: u32 = 228;
 const LINKTYPE_IPV6: u32 = 229;
 const LINKTYPE_LINUX_SLL2: u32 = 276;
+
+/// pcapng block types (pcapng draft §4).
+const SHB: u32 = 0x0a0d_0d0a;
+const IDB: u32 = 1;
+const PB: u32 = 2;
+const SPB: u32 = 3;
+const EPB: u32 = 6;
+
+/// How much the reader asks of the underlying reader at once (the buffer grows past this
+/// only for a record that is larger, up to [`MAX_RECORD`]).
+const READ_CHUNK: usize = 256 << 10;
 
 /// One UDP datagram taken from, or written to, a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,8 +120,13 @@ fn mac_for(ip: IpAddr, host: u8) -> [u8; 6] {
     }
 }
 
+fn invalid_input(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.into())
+}
+
 /// Builds an Ethernet frame carrying `payload` in UDP from `src` to `dst` (same family),
-/// with valid IPv4 header and UDP checksums. `ip_id` fills the IPv4 Identification field.
+/// with valid IPv4 header and UDP checksums. `ip_id` fills the IPv4 Identification field
+/// (the Don't Fragment flag is set); `ttl` is the IPv4 TTL or the IPv6 hop limit.
 pub fn build_udp_frame(
     src: SocketAddr,
     dst: SocketAddr,
@@ -98,89 +134,53 @@ pub fn build_udp_frame(
     ip_id: u16,
     ttl: u8,
 ) -> io::Result<Vec<u8>> {
+    let eth = PacketBuilder::ethernet2(mac_for(src.ip(), 1), mac_for(dst.ip(), 2));
     let udp_len = payload.len() + 8;
-    let mut f = Vec::with_capacity(14 + 40 + udp_len);
-    f.extend_from_slice(&mac_for(dst.ip(), 2));
-    f.extend_from_slice(&mac_for(src.ip(), 1));
-    let mut udp = [0u8; 8];
-    udp[0..2].copy_from_slice(&src.port().to_be_bytes());
-    udp[2..4].copy_from_slice(&dst.port().to_be_bytes());
-    match (src.ip(), dst.ip()) {
+    let builder = match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let total = 20 + udp_len;
-            let total16 = u16::try_from(total).map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidInput, "datagram too large for IPv4")
-            })?;
-            udp[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
-            let pseudo = [
-                &s.octets()[..],
-                &d.octets()[..],
-                &[0, 17],
-                &(udp_len as u16).to_be_bytes(),
-            ]
-            .concat();
-            let mut c = internet_checksum(&[&pseudo, &udp, payload]);
-            if c == 0 {
-                c = 0xffff; // RFC 768: a computed zero is sent as all ones
+            if udp_len + Ipv4Header::MIN_LEN > usize::from(u16::MAX) {
+                return Err(invalid_input("datagram too large for IPv4"));
             }
-            udp[6..8].copy_from_slice(&c.to_be_bytes());
-            f.extend_from_slice(&[0x08, 0x00]);
-            let mut ip = [0u8; 20];
-            ip[0] = 0x45;
-            ip[2..4].copy_from_slice(&total16.to_be_bytes());
-            ip[4..6].copy_from_slice(&ip_id.to_be_bytes());
-            ip[6] = 0x40; // DF
-            ip[8] = ttl;
-            ip[9] = 17;
-            ip[12..16].copy_from_slice(&s.octets());
-            ip[16..20].copy_from_slice(&d.octets());
-            let hc = internet_checksum(&[&ip]);
-            ip[10..12].copy_from_slice(&hc.to_be_bytes());
-            f.extend_from_slice(&ip);
+            // Ipv4Header::new sets DF; the builder fills in the lengths and the checksum.
+            let mut ip = Ipv4Header::new(0, ttl, IpNumber::UDP, s.octets(), d.octets())
+                .map_err(|e| invalid_input(e.to_string()))?;
+            ip.identification = ip_id;
+            eth.ip(IpHeaders::Ipv4(ip, Default::default()))
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
-            let plen = u16::try_from(udp_len).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
+            if udp_len > usize::from(u16::MAX) {
+                return Err(invalid_input(
                     "datagram too large (jumbograms unsupported)",
-                )
-            })?;
-            udp[4..6].copy_from_slice(&plen.to_be_bytes());
-            let pseudo = [
-                &s.octets()[..],
-                &d.octets()[..],
-                &(udp_len as u32).to_be_bytes(),
-                &[0, 0, 0, 17],
-            ]
-            .concat();
-            let mut c = internet_checksum(&[&pseudo, &udp, payload]);
-            if c == 0 {
-                c = 0xffff;
+                ));
             }
-            udp[6..8].copy_from_slice(&c.to_be_bytes());
-            f.extend_from_slice(&[0x86, 0xdd]);
-            let mut ip = [0u8; 40];
-            ip[0] = 0x60;
-            ip[4..6].copy_from_slice(&plen.to_be_bytes());
-            ip[6] = 17;
-            ip[7] = ttl;
-            ip[8..24].copy_from_slice(&s.octets());
-            ip[24..40].copy_from_slice(&d.octets());
-            f.extend_from_slice(&ip);
+            eth.ipv6(s.octets(), d.octets(), ttl)
         }
         _ => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
+            return Err(invalid_input(
                 "source and destination of different IP families",
             ));
         }
     }
-    f.extend_from_slice(&udp);
-    f.extend_from_slice(payload);
+    .udp(src.port(), dst.port());
+    let mut f = Vec::with_capacity(builder.size(payload.len()));
+    builder
+        .write(&mut f, payload)
+        .map_err(|e| invalid_input(e.to_string()))?;
     Ok(f)
 }
 
-/// Writes UDP datagrams to a classic pcap file (nanosecond resolution, Ethernet).
+fn pcap_io(e: PcapError) -> io::Error {
+    match e {
+        PcapError::IoError(e) => e,
+        e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+    }
+}
+
+/// Writes UDP datagrams to a classic pcap file (nanosecond resolution, Ethernet,
+/// little-endian).
+///
+/// The headers are serialised by `pcap-file`; its `PcapWriter` is not used because it
+/// gives no access to the inner writer, so [`PcapWriter::flush`] could not be offered.
 #[derive(Debug)]
 pub struct PcapWriter<W: Write> {
     w: W,
@@ -201,15 +201,18 @@ impl PcapWriter<BufWriter<File>> {
 impl<W: Write> PcapWriter<W> {
     /// Writes the global header to `w`.
     pub fn new(mut w: W) -> io::Result<Self> {
-        let mut h = Vec::with_capacity(24);
-        h.extend_from_slice(&0xa1b2_3c4d_u32.to_le_bytes()); // nanosecond pcap
-        h.extend_from_slice(&2u16.to_le_bytes());
-        h.extend_from_slice(&4u16.to_le_bytes());
-        h.extend_from_slice(&0i32.to_le_bytes());
-        h.extend_from_slice(&0u32.to_le_bytes());
-        h.extend_from_slice(&262_144u32.to_le_bytes());
-        h.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
-        w.write_all(&h)?;
+        PcapHeader {
+            version_major: 2,
+            version_minor: 4,
+            ts_correction: 0,
+            ts_accuracy: 0,
+            snaplen: 262_144,
+            datalink: DataLink::ETHERNET,
+            ts_resolution: TsResolution::NanoSecond,
+            endianness: Endianness::Little,
+        }
+        .write_to(&mut w)
+        .map_err(pcap_io)?;
         Ok(Self {
             w,
             ip_id: 1,
@@ -230,18 +233,19 @@ impl<W: Write> PcapWriter<W> {
         self.write_frame(ts, &frame)
     }
 
-    /// Appends one raw Ethernet frame (for tests that need malformed frames).
+    /// Appends one raw Ethernet frame (for tests that need malformed frames). A time past
+    /// 2106 (the 32-bit seconds field) is written as the largest one.
     pub fn write_frame(&mut self, ts: Duration, frame: &[u8]) -> io::Result<()> {
-        let len = u32::try_from(frame.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-        let secs = u32::try_from(ts.as_secs()).unwrap_or(u32::MAX);
-        let mut rec = [0u8; 16];
-        rec[0..4].copy_from_slice(&secs.to_le_bytes());
-        rec[4..8].copy_from_slice(&ts.subsec_nanos().to_le_bytes());
-        rec[8..12].copy_from_slice(&len.to_le_bytes());
-        rec[12..16].copy_from_slice(&len.to_le_bytes());
-        self.w.write_all(&rec)?;
-        self.w.write_all(frame)?;
+        let len = u32::try_from(frame.len()).map_err(|_| invalid_input("frame too large"))?;
+        RawPcapPacket {
+            ts_sec: u32::try_from(ts.as_secs()).unwrap_or(u32::MAX),
+            ts_frac: ts.subsec_nanos(),
+            incl_len: len,
+            orig_len: len,
+            data: Cow::Borrowed(frame),
+        }
+        .write_to::<_, LittleEndian>(&mut self.w)
+        .map_err(pcap_io)?;
         self.packets += 1;
         Ok(())
     }
@@ -286,71 +290,332 @@ pub struct ReadStats {
     pub malformed: u64,
 }
 
-/// (link type, timestamp, frame bytes)
-type Frame = (u32, Option<Duration>, Vec<u8>);
-
-#[derive(Debug)]
+/// The capture's format, with `pcap-file`'s parser for it.
 enum Format {
     Classic {
-        big_endian: bool,
-        nanos: bool,
+        parser: PcapParser,
         linktype: u32,
     },
     Ng {
-        big_endian: bool,
+        parser: PcapNgParser,
+        /// Per interface of the current section: (link type, timestamp ticks per second).
         ifaces: Vec<(u32, u64)>,
-    }, // (linktype, ticks per second)
+    },
 }
 
-/// Reads UDP datagrams from a pcap or pcapng stream.
+impl std::fmt::Debug for Format {
+    // PcapNgParser is not Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Classic { parser, linktype } => f
+                .debug_struct("Classic")
+                .field("header", &parser.header())
+                .field("linktype", linktype)
+                .finish(),
+            Self::Ng { parser, ifaces } => f
+                .debug_struct("Ng")
+                .field("section", parser.section())
+                .field("ifaces", ifaces)
+                .finish(),
+        }
+    }
+}
+
+/// Bytes read from the capture and not consumed yet: `buf[start..end]`. The record last
+/// returned stays in place (`pending` bytes from `start`) until the next one is asked for.
 #[derive(Debug)]
-pub struct PcapReader<R: Read> {
+struct Input<R> {
     r: R,
-    format: Format,
-    stats: ReadStats,
-    reassembler: Reassembler,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    pending: usize,
+}
+
+impl<R: Read> Input<R> {
+    fn new(r: R) -> Self {
+        Self {
+            r,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            pending: 0,
+        }
+    }
+
+    fn avail(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Makes at least `n` bytes available (the callers keep `n` within
+    /// `MAX_RECORD + 16`); `Ok(false)` if the input ends before.
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
+        while self.end - self.start < n {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() < n.max(READ_CHUNK) {
+                self.buf.resize(n.max(READ_CHUNK), 0);
+            }
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Makes `n` bytes of a record available: `Ok(false)` on a clean end (no byte at all),
+    /// an `UnexpectedEof` error when the capture ends inside the record.
+    fn fill_record(&mut self, n: usize, what: &str) -> io::Result<bool> {
+        if self.fill(n)? {
+            return Ok(true);
+        }
+        if self.end == self.start {
+            return Ok(false);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "capture file truncated: a {what} needs {n} bytes, {} remain",
+                self.end - self.start
+            ),
+        ))
+    }
 }
 
 fn bad(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.into())
 }
 
-fn u32_at(b: &[u8], off: usize, be: bool) -> Option<u32> {
+fn u32_at(b: &[u8], off: usize, big_endian: bool) -> Option<u32> {
     let a: [u8; 4] = b.get(off..off + 4)?.try_into().ok()?;
-    Some(if be {
+    Some(if big_endian {
         u32::from_be_bytes(a)
     } else {
         u32::from_le_bytes(a)
     })
 }
 
-fn u16_at(b: &[u8], off: usize, be: bool) -> Option<u16> {
-    let a: [u8; 2] = b.get(off..off + 2)?.try_into().ok()?;
-    Some(if be {
-        u16::from_be_bytes(a)
-    } else {
-        u16::from_le_bytes(a)
-    })
+/// A record's length, read here (not by `pcap-file`) so that it is checked against
+/// [`MAX_RECORD`] before any byte of it is buffered.
+fn check_len(len: u64, what: &str) -> io::Result<usize> {
+    match usize::try_from(len) {
+        Ok(n) if n <= MAX_RECORD + 16 => Ok(n),
+        _ => Err(bad(format!(
+            "{what} of {len} bytes exceeds the {MAX_RECORD}-byte limit"
+        ))),
+    }
 }
 
-/// Reads exactly `buf.len()` bytes; `Ok(false)` on a clean end of file before the first byte.
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "capture file truncated",
-                ));
-            }
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// The length of the pcapng block at the start of `input` (8 or 12 bytes must be
+/// available: a section header block carries its own byte order). `Ok(None)` at a clean
+/// end of the capture.
+fn ng_block_len<R: Read>(input: &mut Input<R>, section_be: bool) -> io::Result<Option<usize>> {
+    if !input.fill_record(8, "pcapng block header")? {
+        return Ok(None);
+    }
+    let head = input.avail();
+    let be = if head[..4] == SHB.to_be_bytes() {
+        if !input.fill_record(12, "pcapng section header")? {
+            return Ok(None);
+        }
+        match input.avail()[8..12] {
+            [0x1a, 0x2b, 0x3c, 0x4d] => true,
+            [0x4d, 0x3c, 0x2b, 0x1a] => false,
+            _ => return Err(bad("pcapng section header with a bad byte-order magic")),
+        }
+    } else {
+        section_be
+    };
+    let total = u64::from(u32_at(input.avail(), 4, be).unwrap_or(0));
+    if total < 12 || total % 4 != 0 {
+        return Err(bad(format!("pcapng block length {total} invalid")));
+    }
+    check_len(total, "pcapng block").map(Some)
+}
+
+/// One record's frame: link type, timestamp, bytes.
+struct Record<'a> {
+    linktype: u32,
+    ts: Option<Duration>,
+    data: &'a [u8],
+}
+
+/// Ticks of `tps` per second since the epoch, as a duration.
+fn ticks_to_duration(ticks: u64, tps: u64) -> Duration {
+    let tps = tps.max(1);
+    Duration::from_secs(ticks / tps)
+        + Duration::from_nanos(((ticks % tps) as u128 * 1_000_000_000 / tps as u128) as u64)
+}
+
+/// `if_tsresol` (pcapng §4.2): 10^-n or, with the top bit set, 2^-n seconds per tick.
+fn ticks_per_second(options: &[InterfaceDescriptionOption<'_>]) -> u64 {
+    for o in options {
+        if let InterfaceDescriptionOption::IfTsResol(v) = *o {
+            let exp = u32::from(v & 0x7f);
+            let tps = if v & 0x80 == 0 {
+                10u64.checked_pow(exp)
+            } else {
+                2u64.checked_pow(exp)
+            };
+            return tps.unwrap_or(1_000_000).max(1);
         }
     }
-    Ok(true)
+    1_000_000
+}
+
+/// Parses a packet block (EPB, PB, SPB) in the section's byte order. Only these block
+/// types are parsed into `pcap-file`'s typed blocks: the others are skipped unparsed.
+fn packet_block<'a, B: ByteOrder>(raw: RawBlock<'a>) -> Result<Block<'a>, PcapError> {
+    Block::try_from_raw_block::<B>(raw)
+}
+
+/// Reads the next record with a frame; `Ok(None)` at the end of the capture.
+fn next_record<'a, R: Read>(
+    input: &'a mut Input<R>,
+    format: &mut Format,
+) -> io::Result<Option<Record<'a>>> {
+    loop {
+        let done = std::mem::take(&mut input.pending);
+        input.consume(done);
+        match format {
+            Format::Classic { parser, linktype } => {
+                if !input.fill_record(16, "pcap record header")? {
+                    return Ok(None);
+                }
+                let be = parser.header().endianness == Endianness::Big;
+                let caplen = u64::from(u32_at(input.avail(), 8, be).unwrap_or(0));
+                let total = check_len(caplen, "pcap record")? + 16;
+                if !input.fill_record(total, "pcap record")? {
+                    return Ok(None);
+                }
+                input.pending = total;
+                let input: &'a Input<R> = input;
+                let (_, p) = parser
+                    .next_raw_packet(&input.avail()[..total])
+                    .map_err(pcap_io)?;
+                // The fraction is taken as given (clamped), as readers of real captures do:
+                // `pcap-file`'s own check would reject a whole file for one odd timestamp.
+                let nanos = match parser.header().ts_resolution {
+                    TsResolution::NanoSecond => u64::from(p.ts_frac),
+                    TsResolution::MicroSecond => u64::from(p.ts_frac) * 1000,
+                };
+                let ts = Duration::from_secs(u64::from(p.ts_sec))
+                    + Duration::from_nanos(nanos.min(999_999_999));
+                let Cow::Borrowed(data) = p.data else {
+                    return Err(bad("pcap record not borrowed"));
+                };
+                return Ok(Some(Record {
+                    linktype: *linktype,
+                    ts: Some(ts),
+                    data,
+                }));
+            }
+            Format::Ng { parser, ifaces } => {
+                let section_be = parser.section().endianness == Endianness::Big;
+                let Some(total) = ng_block_len(input, section_be)? else {
+                    return Ok(None);
+                };
+                if !input.fill_record(total, "pcapng block")? {
+                    return Ok(None);
+                }
+                input.pending = total;
+                let btype = u32_at(input.avail(), 0, section_be).unwrap_or(0);
+                if !matches!(btype, EPB | PB | SPB) {
+                    // SHB and IDB go through the parser, which keeps the section's byte
+                    // order and interfaces; other blocks (statistics, name resolution,
+                    // custom) are checked for framing only.
+                    let (_, raw) = parser
+                        .next_raw_block(&input.avail()[..total])
+                        .map_err(pcap_io)?;
+                    match raw.type_ {
+                        SHB => ifaces.clear(),
+                        IDB => {
+                            if let Some(idb) = parser.interfaces().last() {
+                                ifaces.push((
+                                    u32::from(idb.linktype),
+                                    ticks_per_second(&idb.options),
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                let input: &'a Input<R> = input;
+                let (_, raw) = parser
+                    .next_raw_block(&input.avail()[..total])
+                    .map_err(pcap_io)?;
+                let block = if section_be {
+                    packet_block::<BigEndian>(raw)
+                } else {
+                    packet_block::<LittleEndian>(raw)
+                }
+                .map_err(pcap_io)?;
+                let iface = |id: u32| {
+                    ifaces.get(id as usize).copied().ok_or_else(|| {
+                        bad(format!("pcapng packet for undeclared interface {id}"))
+                    })
+                };
+                let (linktype, ts, data) = match block {
+                    Block::EnhancedPacket(b) => {
+                        let (lt, tps) = iface(b.interface_id)?;
+                        // pcap-file reads the 64-bit tick count as nanoseconds, whatever
+                        // the interface's if_tsresol: the count is taken back and scaled.
+                        let ticks = b.timestamp.as_nanos() as u64;
+                        (lt, Some(ticks_to_duration(ticks, tps)), b.data)
+                    }
+                    Block::Packet(b) => {
+                        let (lt, tps) = iface(u32::from(b.interface_id))?;
+                        // pcap-file reads the high and low halves as one u64 in the
+                        // section's byte order, which swaps them in a little-endian file.
+                        let ticks = if section_be {
+                            b.timestamp
+                        } else {
+                            b.timestamp.rotate_left(32)
+                        };
+                        (lt, Some(ticks_to_duration(ticks, tps)), b.data)
+                    }
+                    Block::SimplePacket(b) => {
+                        let (lt, _) = iface(0).map_err(|_| {
+                            bad("pcapng simple packet before any interface")
+                        })?;
+                        // The body is the frame and its padding: cut at the original length.
+                        let data = match b.data {
+                            Cow::Borrowed(d) => Cow::Borrowed(
+                                d.get(..b.original_len as usize).unwrap_or(d),
+                            ),
+                            owned => owned,
+                        };
+                        (lt, None, data)
+                    }
+                    _ => return Err(bad("pcapng packet block expected")),
+                };
+                let Cow::Borrowed(data) = data else {
+                    return Err(bad("pcapng packet not borrowed"));
+                };
+                return Ok(Some(Record { linktype, ts, data }));
+            }
+        }
+    }
+}
+
+/// Reads UDP datagrams from a pcap or pcapng stream.
+#[derive(Debug)]
+pub struct PcapReader<R: Read> {
+    input: Input<R>,
+    format: Format,
+    stats: ReadStats,
+    reassembler: Reassembler,
 }
 
 impl PcapReader<BufReader<File>> {
@@ -359,51 +624,52 @@ impl PcapReader<BufReader<File>> {
         let f = File::open(path).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
         })?;
-        Self::new(BufReader::with_capacity(1 << 20, f))
+        Self::new(BufReader::with_capacity(64 << 10, f))
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     }
 }
 
 impl<R: Read> PcapReader<R> {
     /// Reads the file header and detects the format.
-    pub fn new(mut r: R) -> io::Result<Self> {
-        let mut magic = [0u8; 4];
-        if !read_full(&mut r, &mut magic)? {
+    pub fn new(r: R) -> io::Result<Self> {
+        let mut input = Input::new(r);
+        if !input.fill_record(4, "file header")? {
             return Err(bad("empty capture file"));
         }
-        let le = u32::from_le_bytes(magic);
-        let format = match le {
-            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 => {
-                let mut rest = [0u8; 20];
-                if !read_full(&mut r, &mut rest)? {
-                    return Err(bad("pcap header truncated"));
-                }
-                let big_endian = matches!(le, 0xd4c3_b2a1 | 0x4d3c_b2a1);
-                let nanos = matches!(le, 0xa1b2_3c4d | 0x4d3c_b2a1);
-                let linktype = u32_at(&rest, 16, big_endian).unwrap_or(0) & 0x0fff_ffff;
-                Format::Classic {
-                    big_endian,
-                    nanos,
-                    linktype,
-                }
+        let magic: [u8; 4] = input.avail()[..4].try_into().map_err(|_| bad("magic"))?;
+        let format = if magic == SHB.to_be_bytes() {
+            let total = ng_block_len(&mut input, false)?
+                .ok_or_else(|| bad("pcapng section header truncated"))?;
+            if !input.fill(total)? {
+                return Err(bad("pcapng section header truncated"));
             }
-            0x0a0d_0d0a => {
-                let mut me = Self {
-                    r,
-                    format: Format::Ng {
-                        big_endian: false,
-                        ifaces: Vec::new(),
-                    },
-                    stats: ReadStats::default(),
-                    reassembler: Reassembler::default(),
-                };
-                me.read_shb_rest()?;
-                return Ok(me);
+            let (_, parser) = PcapNgParser::new(&input.avail()[..total]).map_err(pcap_io)?;
+            input.consume(total);
+            Format::Ng {
+                parser,
+                ifaces: Vec::new(),
             }
-            _ => return Err(bad(format!("not a pcap or pcapng file (magic {le:#010x})"))),
+        } else {
+            if !matches!(
+                u32::from_le_bytes(magic),
+                0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1
+            ) {
+                return Err(bad(format!(
+                    "not a pcap or pcapng file (magic {:#010x})",
+                    u32::from_le_bytes(magic)
+                )));
+            }
+            if !input.fill(24)? {
+                return Err(bad("pcap header truncated"));
+            }
+            let (_, parser) = PcapParser::new(&input.avail()[..24]).map_err(pcap_io)?;
+            input.consume(24);
+            // The upper bits of the link type field carry FCS information (pcap §4).
+            let linktype = u32::from(parser.header().datalink) & 0x0fff_ffff;
+            Format::Classic { parser, linktype }
         };
         Ok(Self {
-            r,
+            input,
             format,
             stats: ReadStats::default(),
             reassembler: Reassembler::default(),
@@ -417,43 +683,19 @@ impl<R: Read> PcapReader<R> {
         s
     }
 
-    /// After the SHB block type has been read: reads its length and body, sets byte order.
-    fn read_shb_rest(&mut self) -> io::Result<()> {
-        let mut hdr = [0u8; 8];
-        if !read_full(&mut self.r, &mut hdr)? {
-            return Err(bad("pcapng section header truncated"));
-        }
-        let big_endian = match u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) {
-            0x1a2b_3c4d => false,
-            0x4d3c_2b1a => true,
-            _ => return Err(bad("pcapng section header with a bad byte-order magic")),
-        };
-        let total = u32_at(&hdr, 0, big_endian).unwrap_or(0) as usize;
-        if !(28..=MAX_RECORD).contains(&total) || total % 4 != 0 {
-            return Err(bad(format!("pcapng section header length {total} invalid")));
-        }
-        let mut body = vec![0u8; total - 12];
-        if !read_full(&mut self.r, &mut body)? {
-            return Err(bad("pcapng section header truncated"));
-        }
-        self.format = Format::Ng {
-            big_endian,
-            ifaces: Vec::new(),
-        };
-        Ok(())
-    }
-
     /// Returns the next UDP datagram, or `None` at the end of the capture.
     pub fn next_datagram(&mut self) -> io::Result<Option<CapturedDatagram>> {
         loop {
-            let Some((linktype, ts, frame)) = self.next_frame()? else {
+            let Some(Record { linktype, ts, data }) =
+                next_record(&mut self.input, &mut self.format)?
+            else {
                 // Fragments of datagrams that never completed will not complete now.
                 self.reassembler.give_up();
                 return Ok(None);
             };
             self.stats.frames += 1;
             let frame_no = self.stats.frames;
-            match parse_frame(linktype, &frame) {
+            match parse_frame(linktype, data) {
                 Ok(Parsed::Udp(src, dst, payload)) => {
                     self.stats.udp += 1;
                     return Ok(Some(CapturedDatagram {
@@ -470,163 +712,22 @@ impl<R: Read> PcapReader<R> {
                     else {
                         continue;
                     };
-                    match parse_udp(src, dst, &ip_payload) {
-                        Ok(Parsed::Udp(src, dst, payload)) => {
+                    match UdpSlice::from_slice(&ip_payload) {
+                        Ok(u) => {
                             self.stats.udp += 1;
                             self.stats.reassembled += 1;
                             return Ok(Some(CapturedDatagram {
                                 ts,
-                                src,
-                                dst,
-                                payload: payload.to_vec(),
+                                src: SocketAddr::new(src, u.source_port()),
+                                dst: SocketAddr::new(dst, u.destination_port()),
+                                payload: u.payload().to_vec(),
                             }));
                         }
-                        _ => self.stats.malformed += 1,
+                        Err(_) => self.stats.malformed += 1,
                     }
                 }
                 Err(Skip::NotUdp) => self.stats.not_udp += 1,
                 Err(Skip::Malformed) => self.stats.malformed += 1,
-            }
-        }
-    }
-
-    fn next_frame(&mut self) -> io::Result<Option<Frame>> {
-        match &mut self.format {
-            Format::Classic {
-                big_endian,
-                nanos,
-                linktype,
-            } => {
-                let (be, nanos, lt) = (*big_endian, *nanos, *linktype);
-                let mut rec = [0u8; 16];
-                if !read_full(&mut self.r, &mut rec)? {
-                    return Ok(None);
-                }
-                let secs = u64::from(u32_at(&rec, 0, be).unwrap_or(0));
-                let frac = u32_at(&rec, 4, be).unwrap_or(0);
-                let caplen = u32_at(&rec, 8, be).unwrap_or(0) as usize;
-                if caplen > MAX_RECORD {
-                    return Err(bad(format!(
-                        "pcap record of {caplen} bytes exceeds the {MAX_RECORD}-byte limit"
-                    )));
-                }
-                let mut data = vec![0u8; caplen];
-                if !read_full(&mut self.r, &mut data)? && caplen > 0 {
-                    return Err(bad("pcap record truncated"));
-                }
-                let nanos_v = if nanos {
-                    u64::from(frac)
-                } else {
-                    u64::from(frac) * 1000
-                };
-                let ts = Duration::from_secs(secs) + Duration::from_nanos(nanos_v.min(999_999_999));
-                Ok(Some((lt, Some(ts), data)))
-            }
-            Format::Ng { .. } => self.next_ng_frame(),
-        }
-    }
-
-    fn next_ng_frame(&mut self) -> io::Result<Option<Frame>> {
-        loop {
-            let mut head = [0u8; 8];
-            if !read_full(&mut self.r, &mut head)? {
-                return Ok(None);
-            }
-            let Format::Ng { big_endian, .. } = &self.format else {
-                return Ok(None);
-            };
-            let be = *big_endian;
-            let btype = u32_at(&head, 0, be).unwrap_or(0);
-            if btype == 0x0a0d_0d0a {
-                self.read_shb_rest()?;
-                continue;
-            }
-            let total = u32_at(&head, 4, be).unwrap_or(0) as usize;
-            if !(12..=MAX_RECORD).contains(&total) || total % 4 != 0 {
-                return Err(bad(format!("pcapng block length {total} invalid")));
-            }
-            let mut body = vec![0u8; total - 8];
-            if !read_full(&mut self.r, &mut body)? {
-                return Err(bad("pcapng block truncated"));
-            }
-            let body = &body[..body.len() - 4]; // trailing length copy
-            let Format::Ng { ifaces, .. } = &mut self.format else {
-                return Ok(None);
-            };
-            match btype {
-                1 => {
-                    // Interface Description Block
-                    let lt = u32::from(u16_at(body, 0, be).unwrap_or(0));
-                    let mut tps = 1_000_000u64;
-                    let mut off = 8;
-                    while let (Some(code), Some(len)) =
-                        (u16_at(body, off, be), u16_at(body, off + 2, be))
-                    {
-                        if code == 0 {
-                            break;
-                        }
-                        if code == 9 && len >= 1 {
-                            if let Some(&v) = body.get(off + 4) {
-                                let exp = u32::from(v & 0x7f);
-                                tps = if v & 0x80 == 0 {
-                                    10u64.checked_pow(exp)
-                                } else {
-                                    2u64.checked_pow(exp)
-                                }
-                                .unwrap_or(1_000_000);
-                            }
-                        }
-                        off += 4 + usize::from(len).div_ceil(4) * 4;
-                    }
-                    ifaces.push((lt, tps.max(1)));
-                }
-                6 | 2 => {
-                    // Enhanced Packet Block / obsolete Packet Block
-                    let (iface, ts_hi, ts_lo, caplen) = if btype == 6 {
-                        (
-                            u32_at(body, 0, be),
-                            u32_at(body, 4, be),
-                            u32_at(body, 8, be),
-                            u32_at(body, 12, be),
-                        )
-                    } else {
-                        (
-                            u16_at(body, 0, be).map(u32::from),
-                            u32_at(body, 4, be),
-                            u32_at(body, 8, be),
-                            u32_at(body, 12, be),
-                        )
-                    };
-                    let (Some(iface), Some(hi), Some(lo), Some(caplen)) =
-                        (iface, ts_hi, ts_lo, caplen)
-                    else {
-                        return Err(bad("pcapng packet block truncated"));
-                    };
-                    let Some(&(lt, tps)) = ifaces.get(iface as usize) else {
-                        return Err(bad(format!(
-                            "pcapng packet for undeclared interface {iface}"
-                        )));
-                    };
-                    let data = body
-                        .get(20..20 + caplen as usize)
-                        .ok_or_else(|| bad("pcapng packet data truncated"))?;
-                    let ticks = (u64::from(hi) << 32) | u64::from(lo);
-                    let ts = Duration::from_secs(ticks / tps)
-                        + Duration::from_nanos(
-                            ((ticks % tps) as u128 * 1_000_000_000 / tps as u128) as u64,
-                        );
-                    return Ok(Some((lt, Some(ts), data.to_vec())));
-                }
-                3 => {
-                    // Simple Packet Block: interface 0, no timestamp
-                    let Some(&(lt, _)) = ifaces.first() else {
-                        return Err(bad("pcapng simple packet before any interface"));
-                    };
-                    let orig = u32_at(body, 0, be).unwrap_or(0) as usize;
-                    let data = body.get(4..).unwrap_or(&[]);
-                    return Ok(Some((lt, None, data[..orig.min(data.len())].to_vec())));
-                }
-                _ => {} // statistics, name resolution, custom blocks: skipped
             }
         }
     }
@@ -649,33 +750,67 @@ enum Parsed<'a> {
 
 type ParseResult<'a> = Result<Parsed<'a>, Skip>;
 
-/// Extracts (source, destination, UDP payload) from a link-layer frame.
+/// Extracts (source, destination, UDP payload) from a link-layer frame: the link layer
+/// gives the IP packet, `etherparse::IpSlice` parses IPv4 / IPv6 and its extension
+/// headers, `etherparse::UdpSlice` the UDP header.
 fn parse_frame(linktype: u32, f: &[u8]) -> ParseResult<'_> {
+    parse_ip(ip_packet(linktype, f)?)
+}
+
+/// The payload of an Ethernet or cooked-capture header, if it is IPv4 or IPv6.
+fn ether(et: EtherType, body: &[u8]) -> Result<&[u8], Skip> {
+    match et {
+        EtherType::IPV4 | EtherType::IPV6 => Ok(body),
+        _ => Err(Skip::NotUdp),
+    }
+}
+
+/// The IP packet inside a link-layer frame.
+fn ip_packet(linktype: u32, f: &[u8]) -> Result<&[u8], Skip> {
     match linktype {
         LINKTYPE_ETHERNET => {
-            let mut ethertype = u16_at(f, 12, true).ok_or(Skip::Malformed)?;
-            let mut off = 14;
-            while matches!(ethertype, 0x8100 | 0x88a8 | 0x9100) {
-                ethertype = u16_at(f, off + 2, true).ok_or(Skip::Malformed)?;
-                off += 4;
+            let mut p = Ethernet2Slice::from_slice_without_fcs(f)
+                .map_err(|_| Skip::Malformed)?
+                .payload();
+            // Up to two VLAN tags (802.1Q, 802.1ad QinQ, the old 0x9100).
+            for _ in 0..2 {
+                if matches!(
+                    p.ether_type,
+                    EtherType::VLAN_TAGGED_FRAME
+                        | EtherType::PROVIDER_BRIDGING
+                        | EtherType::VLAN_DOUBLE_TAGGED_FRAME
+                ) {
+                    p = SingleVlanSlice::from_slice(p.payload)
+                        .map_err(|_| Skip::Malformed)?
+                        .payload();
+                }
             }
-            parse_ethertype(ethertype, f.get(off..).ok_or(Skip::Malformed)?)
+            ether(p.ether_type, p.payload)
         }
-        LINKTYPE_LINUX_SLL => {
-            let et = u16_at(f, 14, true).ok_or(Skip::Malformed)?;
-            parse_ethertype(et, f.get(16..).ok_or(Skip::Malformed)?)
-        }
-        LINKTYPE_LINUX_SLL2 => {
-            let et = u16_at(f, 0, true).ok_or(Skip::Malformed)?;
-            parse_ethertype(et, f.get(20..).ok_or(Skip::Malformed)?)
+        // Linux cooked capture v1 and v2: hand-written header skips. etherparse 0.16 has no
+        // SLL2, and its SLL v1 rejects every ARPHRD but Ethernet, netlink, GRE, FRAD and
+        // radiotap, while `tcpdump -i any` writes ARPHRD_LOOPBACK (772) for loopback and
+        // ARPHRD_NONE (0xfffe) for tun devices. SLL v1: protocol at 14..16, 16 bytes;
+        // SLL2: protocol at 0..2, 20 bytes.
+        LINKTYPE_LINUX_SLL | LINKTYPE_LINUX_SLL2 => {
+            let (at, len) = if linktype == LINKTYPE_LINUX_SLL {
+                (14, 16)
+            } else {
+                (0, 20)
+            };
+            let et = f.get(at..at + 2).ok_or(Skip::Malformed)?;
+            let body = f.get(len..).ok_or(Skip::Malformed)?;
+            ether(EtherType(u16::from_be_bytes([et[0], et[1]])), body)
         }
         LINKTYPE_RAW | LINKTYPE_RAW_OLD | LINKTYPE_IPV4 | LINKTYPE_IPV6 => {
             match f.first().map(|b| b >> 4) {
-                Some(4) => parse_ipv4(f),
-                Some(6) => parse_ipv6(f),
+                Some(4 | 6) => Ok(f),
                 _ => Err(Skip::NotUdp),
             }
         }
+        // BSD null/loop: hand-written (etherparse has no such link layer): a 4-byte
+        // address family, host byte order for null (either is accepted), network order
+        // for loop; AF_INET is 2 everywhere, AF_INET6 24, 28 or 30 depending on the OS.
         LINKTYPE_NULL | LINKTYPE_LOOP => {
             let a: [u8; 4] = f
                 .get(..4)
@@ -687,10 +822,8 @@ fn parse_frame(linktype: u32, f: &[u8]) -> ParseResult<'_> {
             } else {
                 u32::from_le_bytes(a).min(u32::from_be_bytes(a))
             };
-            let rest = &f[4..];
             match fam {
-                2 => parse_ipv4(rest),
-                24 | 28 | 30 => parse_ipv6(rest),
+                2 | 24 | 28 | 30 => Ok(&f[4..]),
                 _ => Err(Skip::NotUdp),
             }
         }
@@ -698,112 +831,77 @@ fn parse_frame(linktype: u32, f: &[u8]) -> ParseResult<'_> {
     }
 }
 
-fn parse_ethertype(et: u16, p: &[u8]) -> ParseResult<'_> {
-    match et {
-        0x0800 => parse_ipv4(p),
-        0x86dd => parse_ipv6(p),
-        _ => Err(Skip::NotUdp),
-    }
+/// The IPv6 Fragment header's offset (bytes) and M flag, RFC 8200 §4.5: bytes 2..4 are
+/// a big-endian word, offset in its top 13 bits (8-byte units), M in its lowest bit.
+/// Decoded here because etherparse 0.16 reads these bits in the wrong places (its issue
+/// #150, fixed in 0.20 by PR #149/#151); its Identification (bytes 4..8) is right.
+fn ipv6_fragment_fields(header: &[u8]) -> Option<(usize, bool)> {
+    let w = u16::from_be_bytes([*header.get(2)?, *header.get(3)?]);
+    Some((usize::from(w >> 3) * 8, w & 1 != 0))
 }
 
-fn parse_ipv4(p: &[u8]) -> ParseResult<'_> {
-    let v_ihl = *p.first().ok_or(Skip::Malformed)?;
-    if v_ihl >> 4 != 4 {
-        return Err(Skip::Malformed);
-    }
-    let ihl = usize::from(v_ihl & 0x0f) * 4;
-    let total = usize::from(u16_at(p, 2, true).ok_or(Skip::Malformed)?);
-    if ihl < 20 || total < ihl || p.len() < total {
-        return Err(Skip::Malformed);
-    }
-    if p[9] != 17 {
+/// A whole UDP datagram, a fragment of one, or a skip, from an IPv4 or IPv6 packet.
+fn parse_ip(packet: &[u8]) -> ParseResult<'_> {
+    // Truncated or inconsistent IP headers, bad extension headers: malformed.
+    let ip = IpSlice::from_slice(packet).map_err(|_| Skip::Malformed)?;
+    // (source, destination, IP payload, fragment: (Identification, offset, more))
+    let (src, dst, payload, frag) = match &ip {
+        IpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let pl = v4.payload();
+            let frag = pl.fragmented.then(|| {
+                (
+                    u32::from(h.identification()),
+                    usize::from(h.fragments_offset().byte_offset()),
+                    h.more_fragments(),
+                )
+            });
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                pl,
+                frag,
+            )
+        }
+        IpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            // The Fragment header, if any (etherparse stops at it or, misreading its flags,
+            // goes on; with UDP after it the payload starts after it either way).
+            let frag = v6.extensions().clone().into_iter().find_map(|x| match x {
+                Ipv6ExtensionSlice::Fragment(fh) => {
+                    let (offset, more) = ipv6_fragment_fields(fh.slice())?;
+                    // An atomic fragment (RFC 6946, offset 0 and M = 0) is the whole
+                    // datagram.
+                    (offset != 0 || more).then(|| (fh.identification(), offset, more))
+                }
+                _ => None,
+            });
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                v6.payload(),
+                frag,
+            )
+        }
+    };
+    if payload.ip_number != IpNumber::UDP {
         return Err(Skip::NotUdp);
     }
-    let src = IpAddr::V4(Ipv4Addr::new(p[12], p[13], p[14], p[15]));
-    let dst = IpAddr::V4(Ipv4Addr::new(p[16], p[17], p[18], p[19]));
-    // Flags and Fragment Offset (RFC 791 §3.1): MF = 0x2000, offset in 8-byte units.
-    let frag = u16_at(p, 6, true).ok_or(Skip::Malformed)?;
-    if frag & 0x3fff != 0 {
+    if let Some((id, offset, more)) = frag {
         return Ok(Parsed::Fragment(Fragment {
-            key: FragKey {
-                src,
-                dst,
-                id: u32::from(u16_at(p, 4, true).ok_or(Skip::Malformed)?),
-            },
-            offset: usize::from(frag & 0x1fff) * 8,
-            more: frag & 0x2000 != 0,
-            data: &p[ihl..total],
+            key: FragKey { src, dst, id },
+            offset,
+            more,
+            data: payload.payload,
         }));
     }
-    parse_udp(src, dst, &p[ihl..total])
-}
-
-fn parse_ipv6(p: &[u8]) -> ParseResult<'_> {
-    if p.len() < 40 || p[0] >> 4 != 6 {
-        return Err(Skip::Malformed);
-    }
-    let plen = usize::from(u16_at(p, 4, true).ok_or(Skip::Malformed)?);
-    let body = p.get(40..40 + plen).ok_or(Skip::Malformed)?;
-    let src = IpAddr::V6(Ipv6Addr::from(
-        <[u8; 16]>::try_from(&p[8..24]).map_err(|_| Skip::Malformed)?,
-    ));
-    let dst = IpAddr::V6(Ipv6Addr::from(
-        <[u8; 16]>::try_from(&p[24..40]).map_err(|_| Skip::Malformed)?,
-    ));
-    let mut next = p[6];
-    let mut off = 0usize;
-    loop {
-        match next {
-            17 => return parse_udp(src, dst, body.get(off..).ok_or(Skip::Malformed)?),
-            0 | 43 | 60 => {
-                let nh = *body.get(off).ok_or(Skip::Malformed)?;
-                let len = (usize::from(*body.get(off + 1).ok_or(Skip::Malformed)?) + 1) * 8;
-                next = nh;
-                off += len;
-            }
-            44 => {
-                // Fragment header (RFC 8200 §4.5): next header, reserved, offset (13 bits)
-                // | res (2) | M, Identification (32).
-                let h = body.get(off..off + 8).ok_or(Skip::Malformed)?;
-                if h[0] != 17 {
-                    return Err(Skip::NotUdp);
-                }
-                let v = u16::from_be_bytes([h[2], h[3]]);
-                let (offset, more) = (usize::from(v >> 3) * 8, v & 1 != 0);
-                let data = &body[off + 8..];
-                if offset == 0 && !more {
-                    // An atomic fragment (RFC 6946): the whole datagram.
-                    return parse_udp(src, dst, data);
-                }
-                return Ok(Parsed::Fragment(Fragment {
-                    key: FragKey {
-                        src,
-                        dst,
-                        id: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-                    },
-                    offset,
-                    more,
-                    data,
-                }));
-            }
-            _ => return Err(Skip::NotUdp),
-        }
-    }
-}
-
-fn parse_udp(src: IpAddr, dst: IpAddr, u: &[u8]) -> ParseResult<'_> {
-    let sport = u16_at(u, 0, true).ok_or(Skip::Malformed)?;
-    let dport = u16_at(u, 2, true).ok_or(Skip::Malformed)?;
-    let len = usize::from(u16_at(u, 4, true).ok_or(Skip::Malformed)?);
-    // A zero length is legal for IPv6 jumbograms only; take the rest of the packet then.
-    let end = if len == 0 { u.len() } else { len };
-    if end < 8 || u.len() < end {
-        return Err(Skip::Malformed);
-    }
+    // A zero UDP length (IPv6 jumbograms only) takes the rest of the packet: UdpSlice
+    // does that too.
+    let u = UdpSlice::from_slice(payload.payload).map_err(|_| Skip::Malformed)?;
     Ok(Parsed::Udp(
-        SocketAddr::new(src, sport),
-        SocketAddr::new(dst, dport),
-        &u[8..end],
+        SocketAddr::new(src, u.source_port()),
+        SocketAddr::new(dst, u.destination_port()),
+        u.payload(),
     ))
 }
 
