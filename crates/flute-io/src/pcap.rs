@@ -62,8 +62,9 @@ const PB: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
 
-/// How much the reader asks of the underlying reader at once (the buffer grows past this
-/// only for a record that is larger, up to [`MAX_RECORD`]).
+/// How much the reader asks of the underlying reader at once, at most (the buffer starts
+/// at 16 KiB, doubles up to this, and grows past it only for a larger record, up to
+/// [`MAX_RECORD`]).
 const READ_CHUNK: usize = 256 << 10;
 
 /// One UDP datagram taken from, or written to, a capture.
@@ -149,9 +150,7 @@ pub fn build_udp_frame(
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
             if udp_len > usize::from(u16::MAX) {
-                return Err(invalid_input(
-                    "datagram too large (jumbograms unsupported)",
-                ));
+                return Err(invalid_input("datagram too large (jumbograms unsupported)"));
             }
             eth.ipv6(s.octets(), d.octets(), ttl)
         }
@@ -352,7 +351,8 @@ impl<R: Read> Input<R> {
     }
 
     /// Makes at least `n` bytes available (the callers keep `n` within
-    /// `MAX_RECORD + 16`); `Ok(false)` if the input ends before.
+    /// `MAX_RECORD + 16`, a classic record's header and data); `Ok(false)` if the input
+    /// ends before.
     fn fill(&mut self, n: usize) -> io::Result<bool> {
         while self.end - self.start < n {
             if self.start > 0 {
@@ -360,8 +360,11 @@ impl<R: Read> Input<R> {
                 self.end -= self.start;
                 self.start = 0;
             }
-            if self.buf.len() < n.max(READ_CHUNK) {
-                self.buf.resize(n.max(READ_CHUNK), 0);
+            if self.end == self.buf.len() {
+                // Geometric growth: a record length that lies about a short file costs at
+                // most twice what the file holds, not the claimed length.
+                let want = (self.buf.len() * 2).max(16 << 10).min(n.max(READ_CHUNK));
+                self.buf.resize(want, 0);
             }
             match self.r.read(&mut self.buf[self.end..]) {
                 Ok(0) => return Ok(false),
@@ -409,7 +412,7 @@ fn u32_at(b: &[u8], off: usize, big_endian: bool) -> Option<u32> {
 /// [`MAX_RECORD`] before any byte of it is buffered.
 fn check_len(len: u64, what: &str) -> io::Result<usize> {
     match usize::try_from(len) {
-        Ok(n) if n <= MAX_RECORD + 16 => Ok(n),
+        Ok(n) if n <= MAX_RECORD => Ok(n),
         _ => Err(bad(format!(
             "{what} of {len} bytes exceeds the {MAX_RECORD}-byte limit"
         ))),
@@ -562,9 +565,10 @@ fn next_record<'a, R: Read>(
                 }
                 .map_err(pcap_io)?;
                 let iface = |id: u32| {
-                    ifaces.get(id as usize).copied().ok_or_else(|| {
-                        bad(format!("pcapng packet for undeclared interface {id}"))
-                    })
+                    ifaces
+                        .get(id as usize)
+                        .copied()
+                        .ok_or_else(|| bad(format!("pcapng packet for undeclared interface {id}")))
                 };
                 let (linktype, ts, data) = match block {
                     Block::EnhancedPacket(b) => {
@@ -586,14 +590,13 @@ fn next_record<'a, R: Read>(
                         (lt, Some(ticks_to_duration(ticks, tps)), b.data)
                     }
                     Block::SimplePacket(b) => {
-                        let (lt, _) = iface(0).map_err(|_| {
-                            bad("pcapng simple packet before any interface")
-                        })?;
+                        let (lt, _) = iface(0)
+                            .map_err(|_| bad("pcapng simple packet before any interface"))?;
                         // The body is the frame and its padding: cut at the original length.
                         let data = match b.data {
-                            Cow::Borrowed(d) => Cow::Borrowed(
-                                d.get(..b.original_len as usize).unwrap_or(d),
-                            ),
+                            Cow::Borrowed(d) => {
+                                Cow::Borrowed(d.get(..b.original_len as usize).unwrap_or(d))
+                            }
                             owned => owned,
                         };
                         (lt, None, data)
@@ -1174,5 +1177,495 @@ mod tests {
         let (got, st) = read_all(&bad);
         assert!(got.is_empty(), "{st:?}");
         assert!(st.reassembly_failed >= 1, "{st:?}");
+    }
+
+    // ---- tests added with the switch to pcap-file + etherparse (issue 14 §4) ----
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The frames and file bytes the hand-written writer produced (generated with it before
+    /// the switch): `etherparse::PacketBuilder` and pcap-file's serialisers give the same.
+    #[test]
+    fn frames_and_file_bytes_are_unchanged() {
+        // (source, destination, payload, IP id, TTL, frame in hex)
+        type Case<'a> = (&'a str, &'a str, &'a [u8], u16, u8, &'a str);
+        let cases: [Case<'_>; 3] = [
+            (
+                "10.0.0.1:1234",
+                "239.255.1.1:3400",
+                b"flute",
+                7,
+                64,
+                "01005e7f01010200000000010800450000210007400040113fc40a000001efff010104d20d48000db1d7666c757465",
+            ),
+            (
+                "[2001:db8::1]:1234",
+                "[ff05::1]:3400",
+                b"flute!",
+                7,
+                1,
+                "33330000000102000000000186dd60000000000e110120010db8000000000000000000000001ff05000000000000000000000000000104d20d48000e7ff5666c75746521",
+            ),
+            (
+                "192.0.2.1:65535",
+                "192.0.2.2:0",
+                b"",
+                65535,
+                255,
+                "02000000000202000000000108004500001cffff4000ff11f7ccc0000201c0000202ffff000000087bda",
+            ),
+        ];
+        for (s, d, p, id, ttl, want) in cases {
+            let f = build_udp_frame(s.parse().unwrap(), d.parse().unwrap(), p, id, ttl).unwrap();
+            assert_eq!(f, hex(want), "{s} -> {d}");
+        }
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        w.write_udp(
+            Duration::new(1_700_000_000, 123_456_789),
+            "10.0.0.1:1234".parse().unwrap(),
+            "239.255.1.1:3400".parse().unwrap(),
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(w.packets(), 1);
+        assert_eq!(
+            w.finish().unwrap(),
+            hex(
+                "4d3cb2a1020004000000000000000000000004000100000000f1536515cd5b072b0000002b00000001005e7f010102000000000108004500001d0001400040113fce0a000001efff010104d20d4800097ac078"
+            )
+        );
+        // Mixed families and oversized datagrams are refused, as before.
+        let v4: SocketAddr = "10.0.0.1:1".parse().unwrap();
+        let v6: SocketAddr = "[::1]:1".parse().unwrap();
+        assert!(build_udp_frame(v4, v6, b"", 1, 1).is_err());
+        assert!(build_udp_frame(v4, v4, &vec![0; 65_508], 1, 1).is_err());
+        assert!(build_udp_frame(v4, v4, &vec![0; 65_507], 1, 1).is_ok());
+        assert!(build_udp_frame(v6, v6, &vec![0; 65_528], 1, 1).is_err());
+    }
+
+    /// RFC 768: a UDP checksum that computes to zero is sent as all ones.
+    #[test]
+    fn a_zero_udp_checksum_is_sent_as_all_ones() {
+        let (s, d): (SocketAddr, SocketAddr) =
+            ("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
+        let f = build_udp_frame(s, d, &[0, 0], 1, 64).unwrap();
+        let c0 = u16::from_be_bytes([f[40], f[41]]);
+        // With c0 as the payload word the one's-complement sum is 0xffff: checksum 0.
+        let f = build_udp_frame(s, d, &c0.to_be_bytes(), 1, 64).unwrap();
+        assert_eq!(&f[40..42], &[0xff, 0xff]);
+        let udp = &f[34..];
+        let pseudo = [&f[26..34], &[0, 17], &(udp.len() as u16).to_be_bytes()[..]].concat();
+        assert_eq!(internet_checksum(&[&pseudo, udp]), 0);
+    }
+
+    fn ng_block(be: bool, t: u32, body: &[u8]) -> Vec<u8> {
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut b = body.to_vec();
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        let total = (b.len() + 12) as u32;
+        [&u32b(t)[..], &u32b(total), &b, &u32b(total)].concat()
+    }
+
+    fn shb(be: bool) -> Vec<u8> {
+        let mut body = vec![0x1a, 0x2b, 0x3c, 0x4d];
+        if !be {
+            body.reverse();
+        }
+        let v = |x: u16| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+        body.extend_from_slice(&v(1));
+        body.extend_from_slice(&v(0));
+        body.extend_from_slice(&[0xff; 8]);
+        ng_block(be, SHB, &body)
+    }
+
+    fn idb(be: bool, linktype: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let v16 = |x: u16| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+        let mut body = [&v16(linktype)[..], &[0, 0], &[0, 0, 0, 0]].concat();
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&v16(9));
+            body.extend_from_slice(&v16(1));
+            body.extend_from_slice(&[r, 0, 0, 0]);
+            body.extend_from_slice(&[0, 0, 0, 0]); // opt_endofopt
+        }
+        ng_block(be, IDB, &body)
+    }
+
+    fn epb(be: bool, iface: u32, ticks: u64, data: &[u8]) -> Vec<u8> {
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let body = [
+            &u32b(iface)[..],
+            &u32b((ticks >> 32) as u32),
+            &u32b(ticks as u32),
+            &u32b(data.len() as u32),
+            &u32b(data.len() as u32),
+            data,
+        ]
+        .concat();
+        ng_block(be, EPB, &body)
+    }
+
+    fn udp_eth(payload: &[u8]) -> Vec<u8> {
+        build_udp_frame(
+            "192.0.2.1:1000".parse().unwrap(),
+            "239.1.2.3:2000".parse().unwrap(),
+            payload,
+            1,
+            64,
+        )
+        .unwrap()
+    }
+
+    fn read_bytes(bytes: &[u8]) -> (Vec<CapturedDatagram>, ReadStats, Option<io::Error>) {
+        let mut r = PcapReader::new(bytes).unwrap();
+        let mut out = Vec::new();
+        loop {
+            match r.next_datagram() {
+                Ok(Some(d)) => out.push(d),
+                Ok(None) => return (out, r.stats(), None),
+                Err(e) => return (out, r.stats(), Some(e)),
+            }
+        }
+    }
+
+    /// Big-endian pcapng, two sections, interfaces with 2^-20 s and 10^-3 s ticks, an
+    /// obsolete Packet Block in a little-endian section (pcap-file swaps its timestamp
+    /// halves there), a padded Simple Packet Block, and blocks that are skipped unparsed.
+    #[test]
+    fn pcapng_sections_resolutions_and_block_kinds() {
+        let eth = udp_eth(b"a");
+        let mut f = shb(true);
+        f.extend(idb(true, 1, Some(0x80 | 20)));
+        f.extend(idb(true, 1, Some(3)));
+        f.extend(epb(true, 0, (5 << 20) + (1 << 19), &eth)); // 5.5 s
+        f.extend(epb(true, 1, 7_250, &eth)); // 7.25 s
+        // A name resolution block of garbage and an unknown block: skipped.
+        f.extend(ng_block(true, 4, &[0xde, 0xad, 0xbe, 0xef, 1, 2]));
+        f.extend(ng_block(true, 0x0bad_cafe, &[1, 2, 3]));
+        // A new little-endian section: interfaces start again.
+        f.extend(shb(false));
+        f.extend(idb(false, 1, None));
+        let ticks: u64 = (3 << 32) + 1_000_000; // µs ticks
+        let pb = [
+            &0u16.to_le_bytes()[..],
+            &0u16.to_le_bytes(),
+            &((ticks >> 32) as u32).to_le_bytes(),
+            &(ticks as u32).to_le_bytes(),
+            &(eth.len() as u32).to_le_bytes(),
+            &(eth.len() as u32).to_le_bytes(),
+            &eth,
+        ]
+        .concat();
+        f.extend(ng_block(false, PB, &pb));
+        let spb = [&(eth.len() as u32).to_le_bytes()[..], &eth].concat();
+        f.extend(ng_block(false, SPB, &spb)); // padded to 4 bytes: the padding is cut
+        let (got, st, err) = read_bytes(&f);
+        assert!(err.is_none(), "{err:?}");
+        let ts: Vec<_> = got.iter().map(|d| d.ts).collect();
+        assert_eq!(
+            ts,
+            [
+                Some(Duration::from_millis(5_500)),
+                Some(Duration::from_millis(7_250)),
+                Some(Duration::from_micros(ticks)),
+                None
+            ]
+        );
+        assert!(got.iter().all(|d| d.payload == b"a"));
+        assert_eq!((st.frames, st.udp, st.malformed), (4, 4, 0));
+        // An EPB for an interface of the previous section is an error.
+        let mut g = shb(false);
+        g.extend(idb(false, 1, None));
+        g.extend(shb(false));
+        g.extend(epb(false, 0, 0, &eth));
+        let (got, _, err) = read_bytes(&g);
+        assert!(got.is_empty());
+        assert_eq!(err.unwrap().kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// Classic pcap, big-endian, microseconds; a record whose original length exceeds the
+    /// snap length (pcap-file's PcapPacket check would reject it) is read.
+    #[test]
+    fn classic_big_endian_microseconds_and_snapped_records() {
+        let eth = udp_eth(b"hello");
+        let mut f = Vec::new();
+        f.extend_from_slice(&0xa1b2_c3d4u32.to_be_bytes());
+        f.extend_from_slice(&[0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&(eth.len() as u32).to_be_bytes()); // snaplen
+        f.extend_from_slice(&1u32.to_be_bytes());
+        f.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        f.extend_from_slice(&250_000u32.to_be_bytes());
+        f.extend_from_slice(&(eth.len() as u32).to_be_bytes());
+        f.extend_from_slice(&9000u32.to_be_bytes()); // orig_len > snaplen
+        f.extend_from_slice(&eth);
+        let (got, st, err) = read_bytes(&f);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(got.len(), 1, "{st:?}");
+        assert_eq!(got[0].ts, Some(Duration::from_millis(1_700_000_000_250)));
+        assert_eq!(got[0].payload, b"hello");
+    }
+
+    /// A record claiming more than MAX_RECORD bytes is refused before anything of it is
+    /// read; the datagrams before it are returned first. The same for a pcapng block.
+    #[test]
+    fn records_over_max_record_are_refused_without_reading_them() {
+        /// Counts the bytes handed out; endless zeros after `head`.
+        struct Endless<'a> {
+            head: &'a [u8],
+            served: usize,
+        }
+        impl Read for Endless<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = if self.served < self.head.len() {
+                    let n = (self.head.len() - self.served).min(buf.len());
+                    buf[..n].copy_from_slice(&self.head[self.served..self.served + n]);
+                    n
+                } else {
+                    buf.fill(0);
+                    buf.len()
+                };
+                self.served += n;
+                Ok(n)
+            }
+        }
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        w.write_frame(Duration::ZERO, &udp_eth(b"first")).unwrap();
+        let mut f = w.finish().unwrap();
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&u32::MAX.to_le_bytes());
+        f.extend_from_slice(&u32::MAX.to_le_bytes());
+        let mut r = PcapReader::new(Endless {
+            head: &f,
+            served: 0,
+        })
+        .unwrap();
+        assert_eq!(r.next_datagram().unwrap().unwrap().payload, b"first");
+        let e = r.next_datagram().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("exceeds"), "{e}");
+        assert!(r.input.r.served < 2 * READ_CHUNK, "{}", r.input.r.served);
+        assert!(r.input.buf.len() <= READ_CHUNK);
+
+        let mut g = shb(false);
+        g.extend(idb(false, 1, None));
+        g.extend_from_slice(&EPB.to_le_bytes());
+        g.extend_from_slice(&((MAX_RECORD + 20) as u32).to_le_bytes());
+        let mut r = PcapReader::new(Endless {
+            head: &g,
+            served: 0,
+        })
+        .unwrap();
+        let e = r.next_datagram().unwrap_err();
+        assert!(e.to_string().contains("exceeds"), "{e}");
+        assert!(r.input.buf.len() <= READ_CHUNK);
+    }
+
+    /// A capture cut inside a record header or a record: every datagram before the cut,
+    /// then an UnexpectedEof error (PcapSource turns it into `read_error`).
+    #[test]
+    fn a_cut_capture_returns_what_came_before_then_unexpected_eof() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for i in 0..3u8 {
+            w.write_frame(Duration::from_secs(u64::from(i)), &udp_eth(&[i; 100]))
+                .unwrap();
+        }
+        let full = w.finish().unwrap();
+        let record = 16 + udp_eth(&[0; 100]).len();
+        for (cut, want) in [
+            (full.len() - 1, 2),
+            (full.len() - record + 7, 2),
+            (24 + record + 3, 1),
+        ] {
+            let (got, _, err) = read_bytes(&full[..cut]);
+            assert_eq!(got.len(), want, "cut at {cut}");
+            assert_eq!(
+                err.unwrap().kind(),
+                io::ErrorKind::UnexpectedEof,
+                "cut at {cut}"
+            );
+        }
+        let (got, _, err) = read_bytes(&full);
+        assert_eq!((got.len(), err.is_none()), (3, true));
+        // pcapng cut inside a block.
+        let mut g = shb(false);
+        g.extend(idb(false, 1, None));
+        g.extend(epb(false, 0, 0, &udp_eth(b"x")));
+        g.extend(epb(false, 0, 0, &udp_eth(b"y")));
+        let (got, _, err) = read_bytes(&g[..g.len() - 5]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(err.unwrap().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    /// Link layers: double VLAN tag (etherparse), Linux cooked v1 with ARPHRD_LOOPBACK
+    /// (which etherparse's own SLL parser refuses) and v2, BSD null and loop, raw IPv6.
+    #[test]
+    fn link_layers() {
+        let src: SocketAddr = "[2001:db8::1]:1000".parse().unwrap();
+        let dst: SocketAddr = "[ff05::1]:2000".parse().unwrap();
+        let eth = build_udp_frame(src, dst, b"v6", 1, 64).unwrap();
+        let ip = &eth[14..];
+        let want = |r: ParseResult<'_>| match r {
+            Ok(Parsed::Udp(s, d, p)) => assert_eq!((s, d, p), (src, dst, &b"v6"[..])),
+            other => panic!("{other:?}"),
+        };
+        let qinq = [
+            &eth[..12],
+            &[0x88, 0xa8, 0, 5, 0x81, 0x00, 0, 7][..],
+            &eth[12..],
+        ]
+        .concat();
+        want(parse_frame(LINKTYPE_ETHERNET, &qinq));
+        let mut sll = vec![0, 0, 0x03, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x86, 0xdd];
+        sll.extend_from_slice(ip);
+        assert!(etherparse::SlicedPacket::from_linux_sll(&sll).is_err());
+        want(parse_frame(LINKTYPE_LINUX_SLL, &sll));
+        let mut sll2 = vec![
+            0x86, 0xdd, 0, 0, 0, 0, 0, 1, 3, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        sll2.extend_from_slice(ip);
+        want(parse_frame(LINKTYPE_LINUX_SLL2, &sll2));
+        want(parse_frame(
+            LINKTYPE_NULL,
+            &[&30u32.to_le_bytes()[..], ip].concat(),
+        ));
+        want(parse_frame(
+            LINKTYPE_LOOP,
+            &[&30u32.to_be_bytes()[..], ip].concat(),
+        ));
+        want(parse_frame(LINKTYPE_RAW, ip));
+        // ARP, a third VLAN tag, an unknown family, an unknown link type: not UDP.
+        let arp = [&eth[..12], &[0x08, 0x06][..], &[0; 28]].concat();
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &arp),
+            Err(Skip::NotUdp)
+        ));
+        let three = [
+            &eth[..12],
+            &[0x81, 0x00, 0, 1, 0x81, 0x00, 0, 2, 0x81, 0x00, 0, 3][..],
+            &eth[12..],
+        ]
+        .concat();
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &three),
+            Err(Skip::NotUdp)
+        ));
+        let fam7 = [&7u32.to_le_bytes()[..], ip].concat();
+        assert!(matches!(
+            parse_frame(LINKTYPE_NULL, &fam7),
+            Err(Skip::NotUdp)
+        ));
+        assert!(matches!(parse_frame(147, &eth), Err(Skip::NotUdp)));
+        // Truncated IP or UDP: malformed.
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &eth[..eth.len() - 1]),
+            Err(Skip::Malformed)
+        ));
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &eth[..20]),
+            Err(Skip::Malformed)
+        ));
+        // TCP with a header too short to be one is still not UDP (not malformed).
+        let mut tcp = udp_eth(b"tcp?");
+        tcp[14 + 9] = 6;
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &tcp),
+            Err(Skip::NotUdp)
+        ));
+    }
+
+    /// IPv6 fragments at offsets whose Fragment header etherparse 0.16 misreads (its
+    /// issue #150): 32-byte fragments, the last one at offset 64 (bytes 2..4 = 00 40)
+    /// which it takes for an unfragmented packet. An atomic fragment is a datagram.
+    #[test]
+    fn ipv6_fragment_header_bits_follow_rfc8200() {
+        let (src, dst): (SocketAddr, SocketAddr) = (
+            "[::1]:4000".parse().unwrap(),
+            "[ff05::1]:5000".parse().unwrap(),
+        );
+        let payload: Vec<u8> = (0..60u8).collect();
+        let frame = build_udp_frame(src, dst, &payload, 1, 64).unwrap();
+        let frags = fragment_v6(&frame, 32, 0x0102_0304);
+        assert_eq!(frags.len(), 3);
+        assert_eq!(&frags[2][54 + 2..54 + 4], &[0x00, 0x40]);
+        for (i, f) in frags.iter().enumerate() {
+            match parse_frame(LINKTYPE_ETHERNET, f) {
+                Ok(Parsed::Fragment(fr)) => {
+                    assert_eq!(
+                        (fr.offset, fr.more, fr.key.id),
+                        (i * 32, i < 2, 0x0102_0304)
+                    );
+                }
+                other => panic!("fragment {i}: {other:?}"),
+            }
+        }
+        let (got, st) = read_all(&frags);
+        assert_eq!(got.len(), 1, "{st:?}");
+        assert_eq!(got[0].payload, payload);
+        assert_eq!(st.reassembled, 1);
+        // Atomic fragment (RFC 6946): offset 0, M = 0.
+        let atomic = fragment_v6(&frame, 4096, 9);
+        assert_eq!(atomic.len(), 1);
+        match parse_frame(LINKTYPE_ETHERNET, &atomic[0]) {
+            Ok(Parsed::Udp(_, _, p)) => assert_eq!(p, &payload[..]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Seeded mutations of valid pcap and pcapng captures: no panic, and the counters stay
+    /// consistent (every frame is counted once as a datagram, a fragment or a skip).
+    #[test]
+    fn mutated_captures_do_not_panic() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for i in 0..4u8 {
+            w.write_frame(Duration::from_secs(u64::from(i)), &udp_eth(&[i; 40]))
+                .unwrap();
+        }
+        let classic = w.finish().unwrap();
+        let mut ng = shb(false);
+        ng.extend(idb(false, 1, Some(9)));
+        ng.extend(idb(false, 113, Some(0x85)));
+        ng.extend(epb(false, 0, 1, &udp_eth(b"ng")));
+        ng.extend(ng_block(
+            false,
+            SPB,
+            &[&8u32.to_le_bytes()[..], &[1; 8]].concat(),
+        ));
+        ng.extend(epb(false, 1, 2, &[0; 16]));
+        let mut rng = flute_testkit::Rng::new(14);
+        for base in [&classic, &ng] {
+            for _ in 0..3000 {
+                let mut f = base.clone();
+                for _ in 0..1 + rng.below(6) {
+                    let at = rng.below(f.len() as u64) as usize;
+                    f[at] = rng.below(256) as u8;
+                }
+                if rng.below(4) == 0 {
+                    let cut = rng.below(f.len() as u64) as usize;
+                    f.truncate(cut);
+                }
+                let Ok(mut r) = PcapReader::new(&f[..]) else {
+                    continue;
+                };
+                let mut n = 0u64;
+                while let Ok(Some(_)) = r.next_datagram() {
+                    n += 1;
+                }
+                let s = r.stats();
+                assert_eq!(s.udp, n);
+                // Each frame is one of: a whole datagram, a fragment, not UDP, malformed;
+                // a reassembled datagram that is not UDP adds one more malformed.
+                let counted = s.udp - s.reassembled + s.fragments + s.not_udp + s.malformed;
+                assert!(
+                    (s.frames..=s.frames + s.fragments).contains(&counted),
+                    "{s:?}"
+                );
+            }
+        }
     }
 }
