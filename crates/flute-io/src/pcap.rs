@@ -62,6 +62,9 @@ const PB: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
 
+/// Interfaces (IDBs) accepted in one pcapng section.
+const MAX_INTERFACES: usize = 4096;
+
 /// How much the reader asks of the underlying reader at once, at most (the buffer starts
 /// at 16 KiB, doubles up to this, and grows past it only for a larger record, up to
 /// [`MAX_RECORD`]).
@@ -533,6 +536,13 @@ fn next_record<'a, R: Read>(
                 }
                 input.pending = total;
                 let btype = u32_at(input.avail(), 0, section_be).unwrap_or(0);
+                if btype == IDB && ifaces.len() >= MAX_INTERFACES {
+                    // pcap-file keeps every IDB of a section, options included: bounded
+                    // here, so that memory stays proportional to the interfaces used.
+                    return Err(bad(format!(
+                        "pcapng section with more than {MAX_INTERFACES} interfaces"
+                    )));
+                }
                 if !matches!(btype, EPB | PB | SPB) {
                     // SHB and IDB go through the parser, which keeps the section's byte
                     // order and interfaces; other blocks (statistics, name resolution,
@@ -1570,6 +1580,13 @@ mod tests {
             parse_frame(LINKTYPE_ETHERNET, &eth[..20]),
             Err(Skip::Malformed)
         ));
+        // Ethernet padding after a short IPv4 packet is not part of the datagram.
+        let mut padded = udp_eth(b"a");
+        padded.resize(60, 0xee);
+        match parse_frame(LINKTYPE_ETHERNET, &padded) {
+            Ok(Parsed::Udp(_, _, p)) => assert_eq!(p, b"a"),
+            other => panic!("{other:?}"),
+        }
         // TCP with a header too short to be one is still not UDP (not malformed).
         let mut tcp = udp_eth(b"tcp?");
         tcp[14 + 9] = 6;
@@ -1615,6 +1632,26 @@ mod tests {
             Ok(Parsed::Udp(_, _, p)) => assert_eq!(p, &payload[..]),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A section declaring more than MAX_INTERFACES interfaces is refused; the packets of
+    /// the interfaces before are read.
+    #[test]
+    fn too_many_interfaces_are_refused() {
+        let mut f = shb(false);
+        f.extend(idb(false, 1, None));
+        f.extend(epb(false, 0, 0, &udp_eth(b"ok")));
+        for _ in 1..MAX_INTERFACES {
+            f.extend(idb(false, 1, None));
+        }
+        let (got, _, err) = read_bytes(&f);
+        assert_eq!(got.len(), 1);
+        assert!(err.is_none(), "{err:?}");
+        f.extend(idb(false, 1, None));
+        let (got, _, err) = read_bytes(&f);
+        assert_eq!(got.len(), 1);
+        let e = err.unwrap();
+        assert!(e.to_string().contains("interfaces"), "{e}");
     }
 
     /// Seeded mutations of valid pcap and pcapng captures: no panic, and the counters stay
