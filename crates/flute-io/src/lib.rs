@@ -5,7 +5,9 @@
 //!   choice, TTL / hops, multicast loopback, large buffers, and batched I/O
 //!   (`sendmmsg`/`recvmmsg` with UDP GSO/GRO on Linux, a plain fallback elsewhere).
 //! - [`pcap`]: pcap / pcapng files as a packet source and sink, with Ethernet, IP and UDP
-//!   headers (and checksums) written and parsed.
+//!   headers (and checksums) written and parsed. Records are read and written with
+//!   `pcap-file` 2, frames parsed and built with `etherparse` 0.16; IP fragments are
+//!   reassembled by the crate's own bounded reassembler (ARCHITECTURE.md says why).
 //! - [`adapter`]: the two loops, [`run_sender`] and [`run_receiver`], that drive the sans-IO
 //!   cores; they contain no protocol logic.
 //! - [`endpoints`]: the sinks and sources those loops move datagrams through, including a
