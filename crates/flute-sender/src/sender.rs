@@ -323,6 +323,15 @@ impl Sender {
         }
         let fdt_oti = fdt_oti_template(&config, 1);
         let fdt_scheme = config.registry.for_oti(&fdt_oti)?.clone();
+        // An FDT packet that cannot fit would never be sent: say so now.
+        let needed = crate::mtu::fdt_header_len(&config, &fdt_oti)
+            + usize::from(fdt_oti.encoding_symbol_length);
+        if needed > config.max_datagram_size {
+            return Err(SendError::PacketTooLarge {
+                needed,
+                max: config.max_datagram_size,
+            });
+        }
         let first_id = config.first_fdt_instance_id;
         Ok(Self {
             pacer: config.pacing.map(TokenBucket::new),
