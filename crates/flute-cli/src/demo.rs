@@ -205,6 +205,7 @@ fn run_in(
             &int_rx,
             &bars,
             &Default::default(),
+            1,
         );
         done_rx.store(true, Ordering::SeqCst);
         r

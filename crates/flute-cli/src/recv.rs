@@ -13,7 +13,7 @@ use fec_schemes::FecRegistry;
 use flute_io::{
     DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver,
 };
-use flute_io::{FsSink, OffloadSink};
+use flute_io::{FsSink, OffloadSink, PooledReceiver};
 use flute_receiver::{
     ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats, Toi, Tsi,
 };
@@ -72,8 +72,9 @@ pub(crate) struct RecvArgs {
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
     /// Threads: with 2 or more, writing files and checking Content-MD5 run on their own
-    /// thread, beside the receive loop. Default: 2 when this machine has a second core,
-    /// else 1.
+    /// thread, and source blocks that need decoding are decoded on max(1, N − 2) more,
+    /// beside the receive loop; objects and events come out in the same order. Default: 2
+    /// when this machine has a second core, else 1.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) threads: Option<u16>,
     #[command(flatten)]
@@ -181,8 +182,12 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
     interrupt: &Interrupt,
     bars: &Bars,
     repair: &crate::repair::RecvRepairArgs,
+    decode_workers: usize,
 ) -> Result<Outcome, String> {
-    let mut rx = Receiver::with_sink(cfg, sink);
+    // With `cfg.decode_jobs`, blocks are decoded on `decode_workers` threads; without, the
+    // pool stays idle and this is the plain receiver.
+    let mut rx = PooledReceiver::new(Receiver::with_sink(cfg, sink), decode_workers)
+        .map_err(|e| format!("cannot start the decoding threads: {e}; try --threads 1"))?;
     let mut out = Outcome::default();
     let mut pbs: HashMap<Toi, indicatif::ProgressBar> = HashMap::new();
     let mut names: HashMap<Toi, String> = HashMap::new();
@@ -413,6 +418,9 @@ pub(crate) fn run(
         // Replaying a capture: a session ends with the capture.
         cfg.session_idle_timeout = Duration::from_secs(3600);
     }
+    // With a second core, blocks that need decoding are decoded beside the receive loop.
+    cfg.decode_jobs = args.threads() > 1;
+    let decode_workers = usize::from(args.threads()).saturating_sub(2).max(1);
     let mut streamed = None;
     let sink: Box<dyn ObjectSink> = match &args.out {
         Some(out) if args.threads() > 1 => {
@@ -478,6 +486,7 @@ pub(crate) fn run(
         interrupt,
         &bars,
         &args.repair,
+        decode_workers,
     )?;
     out.dropped_by_filter = lossy.dropped;
     if let Some(p) = &pcap_source {

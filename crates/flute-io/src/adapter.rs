@@ -30,6 +30,9 @@ pub trait ReceiverCore {
     fn poll_timeout(&mut self) -> Option<Instant>;
     /// Lets the core act on timers that expired by `now`.
     fn handle_timeout(&mut self, now: Instant);
+    /// The source has ended: finish any work in flight (decode jobs), so that the last
+    /// events can be read. Default: nothing to do.
+    fn finish(&mut self) {}
 }
 
 /// Where the sender's datagrams go: a socket, a capture file, or both. Each sink also owns
@@ -172,7 +175,13 @@ pub fn run_receiver<R: ReceiverCore, S: DatagramSource + ?Sized>(
         if deadline.is_some_and(|d| d <= now) {
             core.handle_timeout(now);
         }
-        if drain(core).is_break() || !more {
+        let stop = drain(core).is_break();
+        if !more && !stop {
+            // The last datagrams may have left work in flight.
+            core.finish();
+            let _ = drain(core);
+        }
+        if stop || !more {
             break;
         }
     }

@@ -7,65 +7,12 @@
 //! anything overtake it, so the packets and their order are exactly those of the plain
 //! sender (`flute-sender`'s `tests/work.rs` checks that byte for byte).
 
-use std::sync::mpsc::{Receiver, Sender as Tx, channel};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use flute_sender::{EncodeDone, EncodeJob, Sender};
 
 use crate::SenderCore;
-
-/// Worker threads that run encode jobs.
-struct Pool {
-    jobs: Option<Tx<EncodeJob>>,
-    done: Receiver<EncodeDone>,
-    workers: Vec<JoinHandle<()>>,
-}
-
-impl Pool {
-    fn new(threads: usize) -> std::io::Result<Self> {
-        let (jobs, job_rx) = channel::<EncodeJob>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done) = channel();
-        let mut workers = Vec::with_capacity(threads);
-        for i in 0..threads.max(1) {
-            let job_rx = Arc::clone(&job_rx);
-            let done_tx = done_tx.clone();
-            let w = std::thread::Builder::new()
-                .name(format!("flute-encode-{i}"))
-                .spawn(move || {
-                    loop {
-                        // The lock is held only while waiting for a job, not while coding.
-                        let job = match job_rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(job) = job else { return };
-                        if done_tx.send(job.run()).is_err() {
-                            return;
-                        }
-                    }
-                })?;
-            workers.push(w);
-        }
-        Ok(Self {
-            jobs: Some(jobs),
-            done,
-            workers,
-        })
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        // Closing the job channel ends every worker once it finishes its job.
-        self.jobs.take();
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
-    }
-}
+use crate::pool::Pool;
 
 /// A [`Sender`] whose blocks are coded ahead on `threads` worker threads. Set
 /// `SenderConfig::encode_ahead` (for example to twice the threads) when building the
@@ -73,7 +20,7 @@ impl Drop for Pool {
 pub struct PooledSender {
     /// The sender (for its events, stats and API).
     pub sender: Sender,
-    pool: Pool,
+    pool: Pool<EncodeJob, EncodeDone>,
     threads: usize,
 }
 
@@ -92,19 +39,18 @@ impl PooledSender {
         let threads = threads.max(1);
         Ok(Self {
             sender,
-            pool: Pool::new(threads)?,
+            pool: Pool::new(threads, "flute-encode", EncodeJob::run)?,
             threads,
         })
     }
 
     /// Gives back finished jobs and hands out new ones.
     fn exchange(&mut self) {
-        while let Ok(done) = self.pool.done.try_recv() {
+        while let Some(done) = self.pool.try_done() {
             self.sender.complete(done);
         }
         while let Some(job) = self.sender.poll_work() {
-            let sent = self.pool.jobs.as_ref().map(|tx| tx.send(job));
-            if !matches!(sent, Some(Ok(()))) {
+            if !self.pool.submit(job) {
                 // The workers are gone (a panic in a codec): the job is lost, and its
                 // object waits; `poll_transmit` notices below and stops waiting.
                 break;
@@ -124,9 +70,9 @@ impl SenderCore for PooledSender {
                 return None;
             }
             // The next packet's block is being coded: wait for a job, then try again.
-            match self.pool.done.recv() {
-                Ok(done) => self.sender.complete(done),
-                Err(_) => return None,
+            match self.pool.wait_done() {
+                Some(done) => self.sender.complete(done),
+                None => return None,
             }
         }
     }

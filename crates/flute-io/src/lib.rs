@@ -18,7 +18,8 @@
 //! # Features
 //! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`; `PooledSender` codes
 //!   its blocks on worker threads.
-//! - `receiver` (default): [`run_receiver`] drives `flute_receiver::Receiver`; `FsSink`.
+//! - `receiver` (default): [`run_receiver`] drives `flute_receiver::Receiver`; `FsSink`;
+//!   `PooledReceiver` decodes its blocks on worker threads.
 //!
 //! Without either, the crate is UDP, pcap and the generic loops only (for other cores).
 //!
@@ -34,6 +35,8 @@
 pub mod adapter;
 #[cfg(any(feature = "sender", feature = "receiver"))]
 mod cores;
+#[cfg(feature = "receiver")]
+mod decode_pool;
 #[cfg(feature = "sender")]
 mod encode_pool;
 pub mod endpoints;
@@ -42,6 +45,8 @@ mod fs_sink;
 #[cfg(feature = "receiver")]
 mod offload;
 pub mod pcap;
+#[cfg(any(feature = "sender", feature = "receiver"))]
+mod pool;
 mod reassembly;
 #[cfg(target_os = "linux")]
 mod sys;
@@ -50,6 +55,8 @@ pub mod udp;
 pub use adapter::{
     DatagramSink, DatagramSource, LoopStats, ReceiverCore, SenderCore, run_receiver, run_sender,
 };
+#[cfg(feature = "receiver")]
+pub use decode_pool::PooledReceiver;
 #[cfg(feature = "sender")]
 pub use encode_pool::PooledSender;
 pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, UdpSink, UdpSource, sleep_until};

@@ -9,8 +9,8 @@ use fec_schemes::FecEncodingId;
 use crate::assembly::{Assembly, Pushed};
 use crate::config::ReceiverConfig;
 use crate::fdt_model::fdt_file_oti;
-use crate::work::DecodeJob;
 use crate::liveness::{Liveness, Standing, pick_victim};
+use crate::work::DecodeJob;
 use fdt::File as FdtFile;
 use lct_header::{ContentEncoding, Toi};
 

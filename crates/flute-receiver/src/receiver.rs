@@ -14,14 +14,14 @@ use crate::liveness::pick_victim;
 use alc::AlcParser;
 use lct_header::{Toi, Tsi};
 
+use crate::assembly::Pushed;
 use crate::events::*;
 use crate::object::*;
 use crate::packet::{self};
 use crate::session::*;
 use crate::sink::{MemorySink, ObjectSink};
-use crate::assembly::Pushed;
-use crate::work::{DecodeDone, DecodeJob, Ready};
 use crate::stats::{DropReason, SessionStats};
+use crate::work::{DecodeDone, DecodeJob, Ready};
 
 /// The FLUTE receiver. See the crate documentation.
 pub struct Receiver {
@@ -319,14 +319,19 @@ impl Receiver {
     /// A symbol held while its block's job ran: pushed now, where it arrived.
     fn apply_held(&mut self, seq: u64, session: SessionId, toi: u128) {
         let Some(s) = self.sessions.get_mut(&session) else {
+            // The session ended meanwhile: its counters were retired.
+            self.ctx.retired.drop(DropReason::Done);
             return;
         };
         let Some(o) = s.objects.get_mut(&toi) else {
+            // Its object completed when the job was applied: the symbol came after the
+            // decode, and is counted as it would have been without jobs.
+            s.stats.drop(DropReason::Done);
             return;
         };
-        let pushed =
-            o.asm
-                .release_held(seq, &mut self.ctx.budget, &mut s.stats.symbols_accepted);
+        let pushed = o
+            .asm
+            .release_held(seq, &mut self.ctx.budget, &mut s.stats.symbols_accepted);
         match pushed {
             Pushed::Dropped(r) => s.stats.drop(r),
             Pushed::Decoded(_) => {

@@ -126,15 +126,19 @@ impl Work {
     }
 
     pub(crate) fn push(&mut self, job: DecodeJob, events_len: usize) {
-        self.barriers.push_back((
-            Waiting::Job(job.seq),
-            self.events_taken + events_len as u64,
-        ));
+        self.barriers
+            .push_back((Waiting::Job(job.seq), self.events_taken + events_len as u64));
         self.queue.push_back(job);
     }
 
     /// A symbol held under `seq` for a block a job is decoding.
-    pub(crate) fn push_symbol(&mut self, seq: u64, session: SessionId, toi: u128, events_len: usize) {
+    pub(crate) fn push_symbol(
+        &mut self,
+        seq: u64,
+        session: SessionId,
+        toi: u128,
+        events_len: usize,
+    ) {
         self.barriers.push_back((
             Waiting::Symbol { seq, session, toi },
             self.events_taken + events_len as u64,

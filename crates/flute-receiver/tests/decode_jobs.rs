@@ -196,6 +196,10 @@ fn same_events(seed: u64) {
             None,
             "seed {seed} {runner:?}: first differing event"
         );
-        assert_eq!(got.len(), expected.len(), "seed {seed} {runner:?}: event count");
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "seed {seed} {runner:?}: event count"
+        );
     }
 }
