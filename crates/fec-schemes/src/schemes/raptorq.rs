@@ -59,6 +59,7 @@
 //! bounded process-wide cache, so the blocks of an object, and objects, that share K solve
 //! the matrix once; see `raptorq/plan.rs` for the bound (at most 8 plans, 48 MiB, K ≤ 8192).
 
+mod fast;
 mod plan;
 
 use bytes::Bytes;
@@ -69,7 +70,9 @@ use raptorq::{
 use crate::schemes::common::{
     Admitted, SymbolLog, check_block_data, check_block_of, check_esi, missing_esis,
 };
-use crate::schemes::raptor_family::{check_t_n_al, largest_block, write_interleaved_source_symbol};
+use crate::schemes::raptor_family::{
+    check_t_n_al, deinterleave_block, largest_block, write_interleaved_source_symbol,
+};
 use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
@@ -325,6 +328,9 @@ impl FecScheme for RaptorQ {
             source_received: 0,
             missing: vec![true; p.block.source_symbols as usize],
             result: None,
+            fast_r_max: fast::default_r_max(p.k()),
+            fast_extra_rows: fast::DEFAULT_EXTRA_ROWS,
+            path: DecodePath::NotYet,
         }))
     }
 }
@@ -440,6 +446,53 @@ struct RqDecoder {
     source_received: u32,
     missing: Vec<bool>,
     result: Option<Bytes>,
+    /// The fast path (`raptorq/fast.rs`) is tried when 1 ≤ r ≤ this many source symbols
+    /// are missing.
+    fast_r_max: u32,
+    /// Repair symbols beyond r that the fast path takes into its system.
+    fast_extra_rows: u32,
+    /// How the block was (or was not yet) decoded.
+    path: DecodePath,
+}
+
+/// How a RaptorQ block was decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecodePath {
+    /// Not decoded yet.
+    NotYet,
+    /// Every source symbol was there (N = 1): concatenation.
+    Source,
+    /// Re-encode with the cached plan and solve for the r missing source symbols.
+    Fast,
+    /// `raptorq`'s full decode.
+    Full,
+}
+
+impl RqDecoder {
+    /// The fast path for r missing source symbols, if it applies: 1 ≤ r ≤ `fast_r_max`,
+    /// K within the plan cache's bound (a plan generated for one block only would cost more
+    /// than the decode it saves), nothing handed to `raptorq` yet. `None` also when the
+    /// chosen repair symbols do not determine the missing ones; the caller then runs the
+    /// full decode on every symbol.
+    fn try_fast(&self, r: u32) -> Option<Vec<u8>> {
+        let k = self.p.k();
+        if r == 0 || r > self.fast_r_max || k > plan::MAX_CACHED_K || self.inner.is_some() {
+            return None;
+        }
+        let missing: Vec<u32> = (0..k)
+            .filter(|&e| self.missing.get(e as usize).copied().unwrap_or(false))
+            .collect();
+        if missing.len() != r as usize {
+            return None;
+        }
+        fast::decode(&fast::Input {
+            k,
+            t: self.p.t,
+            packets: &self.pending,
+            missing: &missing,
+            extra_rows: self.fast_extra_rows,
+        })
+    }
 }
 
 impl BlockDecoder for RqDecoder {
@@ -485,7 +538,8 @@ impl BlockDecoder for RqDecoder {
             return Err(FecError::NotEnoughSymbols { have, need: k });
         }
         let len = self.p.block.len as usize;
-        let out = if self.source_received == k && self.p.n <= 1 && self.inner.is_none() {
+        let r = k - self.source_received.min(k);
+        let out = if r == 0 && self.p.n <= 1 && self.inner.is_none() {
             // Every source symbol is here: no decoding, just concatenation.
             let t = usize::from(self.p.t);
             let mut buf = vec![0u8; k as usize * t];
@@ -495,7 +549,12 @@ impl BlockDecoder for RqDecoder {
                     buf[esi * t..(esi + 1) * t].copy_from_slice(pkt.data());
                 }
             }
+            self.path = DecodePath::Source;
             buf
+        } else if let Some(wire) = self.try_fast(r) {
+            self.path = DecodePath::Fast;
+            let p = self.p;
+            deinterleave_block(wire, k, p.t, p.n.into(), p.al)
         } else {
             let p = self.p;
             let dec = self.inner.get_or_insert_with(|| {
@@ -506,7 +565,9 @@ impl BlockDecoder for RqDecoder {
                 )
             });
             let pending = core::mem::take(&mut self.pending);
-            dec.decode(pending).ok_or(FecError::DecodeFailed)?
+            let out = dec.decode(pending).ok_or(FecError::DecodeFailed)?;
+            self.path = DecodePath::Full;
+            out
         };
         let mut out = out;
         out.truncate(len);
