@@ -121,7 +121,8 @@ pub(crate) fn deinterleave_block(wire: Vec<u8>, k: u32, t: u16, n: u32, al: u8) 
         for i in 0..k {
             let dst = sub_block_start + i * bytes;
             let src = i * t + src_off;
-            if let (Some(d), Some(s)) = (out.get_mut(dst..dst + bytes), wire.get(src..src + bytes)) {
+            if let (Some(d), Some(s)) = (out.get_mut(dst..dst + bytes), wire.get(src..src + bytes))
+            {
                 d.copy_from_slice(s);
             }
         }

@@ -113,9 +113,16 @@ pub(super) fn decode(inp: &Input<'_>) -> Option<Vec<u8>> {
             return None;
         }
         let pkts = enc.repair_packets(esi - inp.k, 1);
-        let e = pkts.first().map(EncodingPacket::data).filter(|d| d.len() == w)?;
+        let e = pkts
+            .first()
+            .map(EncodingPacket::data)
+            .filter(|d| d.len() == w)?;
         coef[j * r..(j + 1) * r].copy_from_slice(&e[t..]);
-        for ((o, a), b) in residual[j * t..(j + 1) * t].iter_mut().zip(got).zip(&e[..t]) {
+        for ((o, a), b) in residual[j * t..(j + 1) * t]
+            .iter_mut()
+            .zip(got)
+            .zip(&e[..t])
+        {
             *o = a ^ b;
         }
     }
@@ -316,10 +323,16 @@ pub(super) mod gf256 {
         #[test]
         fn matmul_matches_scalar() {
             let ins: Vec<Vec<u8>> = (0..5u8)
-                .map(|j| (0..100u8).map(|x| x.wrapping_mul(31).wrapping_add(j * 17)).collect())
+                .map(|j| {
+                    (0..100u8)
+                        .map(|x| x.wrapping_mul(31).wrapping_add(j * 17))
+                        .collect()
+                })
                 .collect();
             let inputs: Vec<&[u8]> = ins.iter().map(Vec::as_slice).collect();
-            let coefs: Vec<u8> = (0..15u8).map(|c| c.wrapping_mul(53).wrapping_add(1)).collect();
+            let coefs: Vec<u8> = (0..15u8)
+                .map(|c| c.wrapping_mul(53).wrapping_add(1))
+                .collect();
             let mut out = vec![vec![0xAAu8; 100]; 3];
             {
                 let mut outs: Vec<&mut [u8]> = out.iter_mut().map(Vec::as_mut_slice).collect();
