@@ -1,6 +1,10 @@
 //! RaptorQ block decoding, K = 1024, T = 1400, at 1 %, 5 % and 20 % source-symbol loss:
 //! `fec-schemes` (push + decode through the `BlockDecoder` trait) against the raw
 //! `raptorq` crate (`SourceBlockDecoder::decode` with the same packets), same data.
+//! `ours` takes the fast path (re-encode with the cached plan, solve for the r missing
+//! source symbols) up to its crossover r_max = K/16 = 64 and `raptorq`'s full decode above;
+//! `fast_forced/rN` forces the fast path at r = N (to place the crossover) and
+//! `full_only/5pct` turns it off (the decoder as it was before the fast path).
 //!
 //! Run: `nice cargo bench -p fec-schemes --bench raptorq_decode -- --measurement-time 3 --warm-up-time 1`
 
@@ -101,6 +105,42 @@ fn bench(c: &mut Criterion) {
                 },
                 BatchSize::LargeInput,
             )
+        });
+    }
+    // The decoder without the fast path (as before it), at 5 % loss.
+    let syms = received(&data, K * 5 / 100, 2);
+    g.bench_function("full_only/5pct", |b| {
+        b.iter(|| {
+            let mut d = RaptorQ.decoder_with_fast_r_max(&oti, &block, 0).unwrap();
+            for (esi, s) in &syms {
+                d.push(*esi, s).unwrap();
+            }
+            black_box(d.decode().unwrap())
+        })
+    });
+    // The fast path forced at r missing source symbols (r + 2 repair symbols), to place
+    // the crossover against `raptorq`'s ~constant decode time.
+    for r in [32u32, 64, 96, 128, 204] {
+        let syms = received(&data, r, 2);
+        {
+            let mut d = RaptorQ
+                .decoder_with_fast_r_max(&oti, &block, u32::MAX)
+                .unwrap();
+            for (esi, s) in &syms {
+                d.push(*esi, s).unwrap();
+            }
+            assert_eq!(d.decode().unwrap(), data);
+        }
+        g.bench_function(format!("fast_forced/r{r}"), |b| {
+            b.iter(|| {
+                let mut d = RaptorQ
+                    .decoder_with_fast_r_max(&oti, &block, u32::MAX)
+                    .unwrap();
+                for (esi, s) in &syms {
+                    d.push(*esi, s).unwrap();
+                }
+                black_box(d.decode().unwrap())
+            })
         });
     }
     // The floor of a decode that re-encodes the block once with the cached per-K plan

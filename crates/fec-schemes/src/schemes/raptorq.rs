@@ -122,6 +122,24 @@ impl RaptorQ {
     }
 }
 
+impl RaptorQ {
+    /// A block decoder like [`FecScheme::decoder`] whose fast path (re-encode and solve for
+    /// the r missing source symbols) is tried up to `fast_r_max` missing source symbols
+    /// instead of the default crossover (0 turns it off). For benchmarks that measure the
+    /// crossover; not part of the supported API.
+    #[doc(hidden)]
+    pub fn decoder_with_fast_r_max(
+        &self,
+        oti: &Oti,
+        block: &BlockSpec,
+        fast_r_max: u32,
+    ) -> Result<Box<dyn BlockDecoder>, FecError> {
+        let mut d = RqDecoder::new(BlockParams::new(self, oti, block)?);
+        d.fast_r_max = fast_r_max;
+        Ok(Box::new(d))
+    }
+}
+
 /// RaptorQ scheme-specific parameters (Z, N, Al) of an OTI, checked.
 pub(crate) fn rq_params(oti: &Oti) -> Result<(u16, u16, u8), FecError> {
     match oti.scheme_specific {

@@ -162,6 +162,10 @@ pub(super) fn solve(coef: &[u8], rows: usize, r: usize) -> Option<Vec<u8>> {
         a[j * width..j * width + r].copy_from_slice(&coef[j * r..(j + 1) * r]);
         a[j * width + r + j] = 1;
     }
+    // span[q]: row q of the right part is zero from column r + span[q] + 1 on (starts as
+    // the identity), so row operations stop there: about half the work when the first r
+    // rows are independent, the usual case.
+    let mut span: Vec<usize> = (0..rows).collect();
     let mut pivot = vec![0u8; width];
     for col in 0..r {
         let p = (col..rows).find(|&q| a[q * width + col] != 0)?;
@@ -169,18 +173,21 @@ pub(super) fn solve(coef: &[u8], rows: usize, r: usize) -> Option<Vec<u8>> {
             for x in 0..width {
                 a.swap(p * width + x, col * width + x);
             }
+            span.swap(p, col);
         }
+        let end = r + span[col] + 1;
         let inv = gf256::inv(a[col * width + col]);
         let row = &mut a[col * width..(col + 1) * width];
-        gf256::scale(inv, &mut row[col..]);
-        pivot.copy_from_slice(row);
+        gf256::scale(inv, &mut row[col..end]);
+        pivot[col..end].copy_from_slice(&row[col..end]);
         for q in 0..rows {
             if q == col {
                 continue;
             }
             let c = a[q * width + col];
             if c != 0 {
-                gf256::mul_add(c, &pivot[col..], &mut a[q * width + col..(q + 1) * width]);
+                gf256::mul_add(c, &pivot[col..end], &mut a[q * width + col..q * width + end]);
+                span[q] = span[q].max(span[col]);
             }
         }
     }
@@ -239,40 +246,33 @@ pub(super) mod gf256 {
         t.exp[255 - usize::from(t.log[usize::from(a)])]
     }
 
-    /// The 256 products `c · x`.
-    fn row(c: u8) -> [u8; 256] {
-        let mut out = [0u8; 256];
-        for (x, o) in out.iter_mut().enumerate() {
-            *o = mul(c, x as u8);
-        }
-        out
+    /// `PRODUCTS[c][x] = c · x` (64 KiB, built once).
+    fn products() -> &'static [[u8; 256]; 256] {
+        static P: OnceLock<Box<[[u8; 256]; 256]>> = OnceLock::new();
+        P.get_or_init(|| {
+            let mut p = Box::new([[0u8; 256]; 256]);
+            for (c, row) in p.iter_mut().enumerate() {
+                for (x, v) in row.iter_mut().enumerate() {
+                    *v = mul(c as u8, x as u8);
+                }
+            }
+            p
+        })
     }
 
     /// `v *= c` element-wise.
     pub(crate) fn scale(c: u8, v: &mut [u8]) {
-        if v.len() < 64 {
-            for x in v {
-                *x = mul(c, *x);
-            }
-        } else {
-            let m = row(c);
-            for x in v {
-                *x = m[usize::from(*x)];
-            }
+        let m = &products()[usize::from(c)];
+        for x in v {
+            *x = m[usize::from(*x)];
         }
     }
 
     /// `dst ^= c · src` element-wise, over the common prefix.
     pub(crate) fn mul_add(c: u8, src: &[u8], dst: &mut [u8]) {
-        if dst.len() < 64 {
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d ^= mul(c, s);
-            }
-        } else {
-            let m = row(c);
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d ^= m[usize::from(s)];
-            }
+        let m = &products()[usize::from(c)];
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d ^= m[usize::from(s)];
         }
     }
 
