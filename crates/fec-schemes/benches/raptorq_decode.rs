@@ -4,7 +4,7 @@
 //! `ours` takes the fast path (re-encode with the cached plan, solve for the r missing
 //! source symbols) up to its crossover r_max = K/16 = 64 and `raptorq`'s full decode above;
 //! `fast_forced/rN` forces the fast path at r = N (to place the crossover) and
-//! `full_only/5pct` turns it off (the decoder as it was before the fast path).
+//! `full_only/*` turns it off (the decoder as it was before the fast path).
 //!
 //! Run: `nice cargo bench -p fec-schemes --bench raptorq_decode -- --measurement-time 3 --warm-up-time 1`
 
@@ -92,6 +92,16 @@ fn bench(c: &mut Criterion) {
                 black_box(d.decode().unwrap())
             })
         });
+        // The decoder without the fast path, i.e. as it was before it.
+        g.bench_function(format!("full_only/{pct}pct"), |b| {
+            b.iter(|| {
+                let mut d = RaptorQ.decoder_with_fast_r_max(&oti, &block, 0).unwrap();
+                for (esi, s) in &syms {
+                    d.push(*esi, s).unwrap();
+                }
+                black_box(d.decode().unwrap())
+            })
+        });
         g.bench_function(format!("raptorq/{pct}pct"), |b| {
             b.iter_batched(
                 || {
@@ -107,17 +117,6 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
-    // The decoder without the fast path (as before it), at 5 % loss.
-    let syms = received(&data, K * 5 / 100, 2);
-    g.bench_function("full_only/5pct", |b| {
-        b.iter(|| {
-            let mut d = RaptorQ.decoder_with_fast_r_max(&oti, &block, 0).unwrap();
-            for (esi, s) in &syms {
-                d.push(*esi, s).unwrap();
-            }
-            black_box(d.decode().unwrap())
-        })
-    });
     // The fast path forced at r missing source symbols (r + 2 repair symbols), to place
     // the crossover against `raptorq`'s ~constant decode time.
     for r in [32u32, 64, 96, 128, 204] {
@@ -140,6 +139,23 @@ fn bench(c: &mut Criterion) {
                     d.push(*esi, s).unwrap();
                 }
                 black_box(d.decode().unwrap())
+            })
+        });
+    }
+    // Not implemented, measured as a floor: with the dense generator rows of the received
+    // repair symbols at hand (G = the K coefficients of each, a per-K cache of
+    // K x L bytes), the residuals would be one GF(256) product of (r + 2) x K coefficients by
+    // the K x T known source bytes, the SIMD kernel of the RS schemes: r = 10 and r = 51.
+    for r in [10usize, 51] {
+        let rows = r + 2;
+        let coefs: Vec<u8> = pattern(rows * K as usize, 11);
+        let inputs: Vec<&[u8]> = data.chunks_exact(usize::from(T)).collect();
+        let mut out = vec![0u8; rows * usize::from(T)];
+        g.bench_function(format!("dense_residuals_floor/r{r}"), |b| {
+            b.iter(|| {
+                let mut outs: Vec<&mut [u8]> = out.chunks_exact_mut(usize::from(T)).collect();
+                fec_schemes::schemes::rs::gf8_simd::matmul(&coefs, &inputs, &mut outs);
+                black_box(outs[0][0])
             })
         });
     }

@@ -186,7 +186,11 @@ pub(super) fn solve(coef: &[u8], rows: usize, r: usize) -> Option<Vec<u8>> {
             }
             let c = a[q * width + col];
             if c != 0 {
-                gf256::mul_add(c, &pivot[col..end], &mut a[q * width + col..q * width + end]);
+                gf256::mul_add(
+                    c,
+                    &pivot[col..end],
+                    &mut a[q * width + col..q * width + end],
+                );
                 span[q] = span[q].max(span[col]);
             }
         }
