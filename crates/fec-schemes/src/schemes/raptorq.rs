@@ -60,6 +60,7 @@
 //! the matrix once; see `raptorq/plan.rs` for the bound (at most 8 plans, 48 MiB, K ≤ 8192).
 
 mod fast;
+mod generator;
 mod plan;
 
 use bytes::Bytes;
@@ -458,6 +459,9 @@ struct RqDecoder {
     fast_r_max: u32,
     /// Repair symbols beyond r that the fast path takes into its system.
     fast_extra_rows: u32,
+    /// Up to this r (and K ≤ `generator::MAX_K`) the fast path uses cached generator rows
+    /// instead of re-encoding the block.
+    generator_r_max: u32,
     /// How the block was (or was not yet) decoded.
     path: DecodePath,
 }
@@ -471,6 +475,8 @@ enum DecodePath {
     Source,
     /// Re-encode with the cached plan and solve for the r missing source symbols.
     Fast,
+    /// Cached generator rows of the repair ESIs and solve for the r missing source symbols.
+    Generator,
     /// `raptorq`'s full decode.
     Full,
 }
@@ -487,6 +493,7 @@ impl RqDecoder {
             result: None,
             fast_r_max: fast::default_r_max(p.k()),
             fast_extra_rows: fast::DEFAULT_EXTRA_ROWS,
+            generator_r_max: fast::DEFAULT_GENERATOR_R_MAX,
             path: DecodePath::NotYet,
         }
     }
@@ -496,7 +503,7 @@ impl RqDecoder {
     /// than the decode it saves), nothing handed to `raptorq` yet. `None` also when the
     /// chosen repair symbols do not determine the missing ones; the caller then runs the
     /// full decode on every symbol.
-    fn try_fast(&self, r: u32) -> Option<Vec<u8>> {
+    fn try_fast(&self, r: u32) -> Option<(Vec<u8>, DecodePath)> {
         let k = self.p.k();
         if r == 0 || r > self.fast_r_max || k > plan::MAX_CACHED_K || self.inner.is_some() {
             return None;
@@ -507,13 +514,19 @@ impl RqDecoder {
         if missing.len() != r as usize {
             return None;
         }
-        fast::decode(&fast::Input {
+        let input = fast::Input {
             k,
             t: self.p.t,
             packets: &self.pending,
             missing: &missing,
             extra_rows: self.fast_extra_rows,
-        })
+        };
+        if r <= self.generator_r_max {
+            if let Some(g) = generator::generator_for(k) {
+                return fast::decode_with_generator(&input, &g).map(|b| (b, DecodePath::Generator));
+            }
+        }
+        fast::decode(&input).map(|b| (b, DecodePath::Fast))
     }
 }
 
@@ -573,8 +586,8 @@ impl BlockDecoder for RqDecoder {
             }
             self.path = DecodePath::Source;
             buf
-        } else if let Some(wire) = self.try_fast(r) {
-            self.path = DecodePath::Fast;
+        } else if let Some((wire, path)) = self.try_fast(r) {
+            self.path = path;
             let p = self.p;
             deinterleave_block(wire, k, p.t, p.n.into(), p.al)
         } else {
@@ -838,11 +851,13 @@ mod tests {
         esis: &[u32],
         r_max: u32,
         extra: u32,
+        generator_r_max: u32,
     ) -> (Result<Bytes, FecError>, DecodePath) {
         let p = BlockParams::new(&RaptorQ, oti, blk).unwrap();
         let mut dec = RqDecoder::new(p);
         dec.fast_r_max = r_max;
         dec.fast_extra_rows = extra;
+        dec.generator_r_max = generator_r_max;
         let mut enc = RaptorQ.encoder(oti, blk, src.clone()).unwrap();
         let mut buf = vec![0u8; usize::from(oti.encoding_symbol_length)];
         for &esi in esis {
@@ -868,13 +883,30 @@ mod tests {
             let esis = pick(k, blk.sbn);
             let r = k - esis.iter().filter(|&&e| e < k).count() as u32;
             assert!(r >= 1, "the test must lose a source symbol");
-            let (fast, path) = decode_via(oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS);
-            let (full, full_path) = decode_via(oti, &blk, &src, &esis, 0, 0);
+            let (fast, path) =
+                decode_via(oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS, 0);
+            let (full, full_path) = decode_via(oti, &blk, &src, &esis, 0, 0, 0);
             assert_eq!(full_path, DecodePath::Full);
             let full = full.unwrap();
             assert_eq!(full, src, "full decode, K={k} r={r}");
             assert_eq!(path, DecodePath::Fast, "K={k} r={r}: fast path not taken");
             assert_eq!(fast.unwrap(), full, "fast path, K={k} r={r}");
+            // The generator-row variant of the fast path, same symbols.
+            let (by_rows, path) = decode_via(
+                oti,
+                &blk,
+                &src,
+                &esis,
+                r_max,
+                fast::DEFAULT_EXTRA_ROWS,
+                u32::MAX,
+            );
+            assert_eq!(
+                path,
+                DecodePath::Generator,
+                "K={k} r={r}: generator rows not used"
+            );
+            assert_eq!(by_rows.unwrap(), full, "generator rows, K={k} r={r}");
         }
     }
 
@@ -932,13 +964,25 @@ mod tests {
         let src = block_data(&oti, &blk);
         for r in [1u32, 2, 10, r_max] {
             let esis = all_but(1024, &spread(1024, r), 2);
-            let (got, path) = decode_via(&oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS);
+            let (got, path) =
+                decode_via(&oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS, 0);
             assert_eq!(path, DecodePath::Fast, "r = {r}");
+            assert_eq!(got.unwrap(), src, "r = {r}");
+            let (got, path) = decode_via(
+                &oti,
+                &blk,
+                &src,
+                &esis,
+                r_max,
+                fast::DEFAULT_EXTRA_ROWS,
+                u32::MAX,
+            );
+            assert_eq!(path, DecodePath::Generator, "r = {r}");
             assert_eq!(got.unwrap(), src, "r = {r}");
         }
         // Above the crossover the full decode is used.
         let esis = all_but(1024, &spread(1024, r_max + 1), 2);
-        let (got, path) = decode_via(&oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS, 0);
         assert_eq!(path, DecodePath::Full);
         assert_eq!(got.unwrap(), src);
     }
@@ -966,6 +1010,27 @@ mod tests {
         let oti = RaptorQ::oti(160 * 32, 32, 1, 1, 1);
         assert_eq!(fast::default_r_max(160), 10);
         assert_decodes(&oti, &|k, _| all_but(k, &spread(k, 10), 1));
+        // And the default tiers: r = 10 ≤ 32 uses generator rows, r = 10 with the generator
+        // tier off re-encodes; r = 11 > 10 is the full decode.
+        let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+        let src = block_data(&oti, &blk);
+        let esis = all_but(160, &spread(160, 10), 1);
+        let d = fast::default_r_max(160);
+        let x = fast::DEFAULT_EXTRA_ROWS;
+        let g = fast::DEFAULT_GENERATOR_R_MAX;
+        assert_eq!(
+            decode_via(&oti, &blk, &src, &esis, d, x, g),
+            (Ok(src.clone()), DecodePath::Generator)
+        );
+        assert_eq!(
+            decode_via(&oti, &blk, &src, &esis, d, x, 0),
+            (Ok(src.clone()), DecodePath::Fast)
+        );
+        let esis = all_but(160, &spread(160, 11), 1);
+        assert_eq!(
+            decode_via(&oti, &blk, &src, &esis, d, x, g),
+            (Ok(src), DecodePath::Full)
+        );
     }
 
     /// Generator coefficient G[esi][i] of source symbol i in encoding symbol `esi` for K
@@ -1005,20 +1070,26 @@ mod tests {
         let mut esis: Vec<u32> = (0..k).filter(|&e| e != a).collect();
         esis.push(x);
         // K symbols that do not determine the block: both decoders fail.
-        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0, 0);
         assert_eq!(got, Err(FecError::DecodeFailed));
         assert_eq!(path, DecodePath::NotYet);
-        let (got, _) = decode_via(&oti, &blk, &src, &esis, 0, 0);
+        let (got, _) = decode_via(&oti, &blk, &src, &esis, 0, 0, 0);
         assert_eq!(got, Err(FecError::DecodeFailed));
         // With y after x: the fast path with no extra row sees only x (singular) and the
         // full decode, on every symbol, gets the source.
         esis.push(y);
-        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0, 0);
+        assert_eq!(path, DecodePath::Full);
+        assert_eq!(got.unwrap(), src);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0, u32::MAX);
         assert_eq!(path, DecodePath::Full);
         assert_eq!(got.unwrap(), src);
         // With one extra row the fast path takes x and y and solves.
-        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 1);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 1, 0);
         assert_eq!(path, DecodePath::Fast);
+        assert_eq!(got.unwrap(), src);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 1, u32::MAX);
+        assert_eq!(path, DecodePath::Generator);
         assert_eq!(got.unwrap(), src);
     }
 
@@ -1079,12 +1150,37 @@ mod tests {
             })
             .is_none()
         );
+        // The generator-row variant refuses the same inputs.
+        let g = generator::generator_for(3).unwrap();
+        for packets in [
+            vec![pk(0, 8), pk(2, 8), pk(3, 7)],
+            vec![pk(0, 5), pk(2, 8), pk(3, 8)],
+            vec![pk(0, 8), pk(2, 8)],
+        ] {
+            let inp = fast::Input {
+                packets: &packets,
+                ..base
+            };
+            assert!(fast::decode_with_generator(&inp, &g).is_none());
+        }
+        let packets = vec![pk(0, 8), pk(2, 8), pk(3, 8)];
+        for missing in [&[5u32][..], &[], &[0, 1]] {
+            let inp = fast::Input {
+                packets: &packets,
+                missing,
+                ..base
+            };
+            assert!(fast::decode_with_generator(&inp, &g).is_none());
+        }
         // The consistent version of the same input decodes.
         let oti = RaptorQ::oti(24, 8, 1, 1, 1);
         let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
         let src = block_data(&oti, &blk);
-        let (got, path) = decode_via(&oti, &blk, &src, &[0, 2, 3], u32::MAX, 0);
+        let (got, path) = decode_via(&oti, &blk, &src, &[0, 2, 3], u32::MAX, 0, 0);
         assert_eq!(path, DecodePath::Fast);
+        assert_eq!(got.unwrap(), src);
+        let (got, path) = decode_via(&oti, &blk, &src, &[0, 2, 3], u32::MAX, 0, u32::MAX);
+        assert_eq!(path, DecodePath::Generator);
         assert_eq!(got.unwrap(), src);
     }
 
@@ -1117,9 +1213,14 @@ mod tests {
                 repairs.insert(k + (next() % 3000) as u32);
             }
             esis.extend(repairs);
-            let (fast, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, u32::MAX);
-            let (full, _) = decode_via(&oti, &blk, &src, &esis, 0, 0);
+            let (fast, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, u32::MAX, 0);
+            let (full, _) = decode_via(&oti, &blk, &src, &esis, 0, 0, 0);
+            let (by_rows, gen_path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, u32::MAX, u32::MAX);
             proptest::prop_assert_eq!(&fast, &full);
+            proptest::prop_assert_eq!(&by_rows, &full);
+            if by_rows.is_ok() {
+                proptest::prop_assert_eq!(gen_path, DecodePath::Generator);
+            }
             if let Ok(got) = fast {
                 proptest::prop_assert_eq!(got, src);
                 proptest::prop_assert_eq!(path, DecodePath::Fast);

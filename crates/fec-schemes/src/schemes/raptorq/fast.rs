@@ -135,17 +135,100 @@ pub(super) fn decode(inp: &Input<'_>) -> Option<Vec<u8>> {
         buf.copy_within(i * w..i * w + t, i * t);
     }
     buf.truncate(k * t);
+    fill_missing(&mut buf, t, inp.missing, &b, &residual);
+    Some(buf)
+}
+
+/// Largest r for which the generator-row variant ([`decode_with_generator`]) is used
+/// instead of the re-encode: its cost is (r + extra)·K·T multiply-adds against about ten
+/// passes over the block for the plan encode; measured even at r ≈ 40 (K = 1024, T = 1400,
+/// docs/benchmarks.md), and about K-independent since both costs scale with K·T.
+pub(super) const DEFAULT_GENERATOR_R_MAX: u32 = 32;
+
+/// The same result as [`decode`], from the generator rows of the repair ESIs: the residual
+/// of repair j is received_j + Σ_{known i} G\[j\]\[i\]·s_i (one GF(256) product over the
+/// received symbols, no encode of the block), the coefficients are G\[j\]\[missing i\].
+pub(super) fn decode_with_generator(
+    inp: &Input<'_>,
+    generator: &super::generator::Generator,
+) -> Option<Vec<u8>> {
+    let k = inp.k as usize;
+    let t = usize::from(inp.t);
+    let r = inp.missing.len();
+    if r == 0 || k == 0 || t == 0 || inp.missing.iter().any(|&m| m as usize >= k) {
+        return None;
+    }
+    let want_rows = r.saturating_add(inp.extra_rows as usize);
+    let repairs: Vec<&EncodingPacket> = inp
+        .packets
+        .iter()
+        .filter(|p| p.payload_id().encoding_symbol_id() >= inp.k)
+        .take(want_rows)
+        .collect();
+    let known: Vec<(usize, &[u8])> = inp
+        .packets
+        .iter()
+        .map(|p| (p.payload_id().encoding_symbol_id() as usize, p.data()))
+        .filter(|&(esi, _)| esi < k)
+        .collect();
+    if repairs.len() < r
+        || known.len() + r != k
+        || known.iter().any(|(_, d)| d.len() != t)
+        || repairs.iter().any(|p| p.data().len() != t)
+    {
+        return None;
+    }
+    let rows = repairs.len();
+    // Inputs: the known source symbols, then the received repair symbols (coefficient 1
+    // in their own row), so that the product is the residual directly.
+    let n_in = known.len() + rows;
+    let mut coefs = vec![0u8; rows * n_in];
+    let mut coef = vec![0u8; rows * r];
+    for (j, p) in repairs.iter().enumerate() {
+        let g = generator.row(p.payload_id().encoding_symbol_id())?;
+        let row = &mut coefs[j * n_in..(j + 1) * n_in];
+        for (c, (esi, _)) in row.iter_mut().zip(&known) {
+            *c = *g.get(*esi)?;
+        }
+        row[known.len() + j] = 1;
+        for (i, &m) in inp.missing.iter().enumerate() {
+            coef[j * r + i] = *g.get(m as usize)?;
+        }
+    }
+    let b = solve(&coef, rows, r)?;
+    let inputs: Vec<&[u8]> = known
+        .iter()
+        .map(|&(_, d)| d)
+        .chain(repairs.iter().map(|p| p.data()))
+        .collect();
+    let mut residual = vec![0u8; rows * t];
+    {
+        let mut outs: Vec<&mut [u8]> = residual.chunks_exact_mut(t).collect();
+        gf256::matmul(&coefs, &inputs, &mut outs);
+    }
+    let mut buf = vec![0u8; k.checked_mul(t)?];
+    for &(esi, d) in &known {
+        buf[esi * t..(esi + 1) * t].copy_from_slice(d);
+    }
+    fill_missing(&mut buf, t, inp.missing, &b, &residual);
+    Some(buf)
+}
+
+/// Writes missing source symbol `missing[i]` = row i of B · residuals into `buf`.
+fn fill_missing(buf: &mut [u8], t: usize, missing: &[u32], b: &[u8], residual: &[u8]) {
+    let r = missing.len();
     let inputs: Vec<&[u8]> = residual.chunks_exact(t).collect();
     let mut out = vec![0u8; r * t];
     {
         let mut outs: Vec<&mut [u8]> = out.chunks_exact_mut(t).collect();
-        gf256::matmul(&b, &inputs, &mut outs);
+        gf256::matmul(b, &inputs, &mut outs);
     }
-    for (i, &m) in inp.missing.iter().enumerate() {
+    for (i, &m) in missing.iter().enumerate() {
         let m = m as usize;
-        buf[m * t..(m + 1) * t].copy_from_slice(&out[i * t..(i + 1) * t]);
+        if let (Some(d), Some(s)) = (buf.get_mut(m * t..(m + 1) * t), out.get(i * t..(i + 1) * t)) {
+            d.copy_from_slice(s);
+        }
     }
-    Some(buf)
 }
 
 /// Gauss–Jordan elimination of the `rows` x `r` matrix `coef` (row-major) over GF(256).
