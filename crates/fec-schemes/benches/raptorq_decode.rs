@@ -2,8 +2,10 @@
 //! `fec-schemes` (push + decode through the `BlockDecoder` trait) against the raw
 //! `raptorq` crate (`SourceBlockDecoder::decode` with the same packets), same data.
 //! `ours` takes the fast path (re-encode with the cached plan, solve for the r missing
-//! source symbols) up to its crossover r_max = K/16 = 64 and `raptorq`'s full decode above;
-//! `fast_forced/rN` forces the fast path at r = N (to place the crossover) and
+//! source symbols; generator rows up to r = 32) up to its crossover r_max = K/16 = 64 and
+//! `raptorq`'s full decode above;
+//! `generator_forced/rN` and `reencode_forced/rN` force one tier of the fast path at r = N
+//! (to place the crossovers) and
 //! `full_only/*` turns it off (the decoder as it was before the fast path).
 //!
 //! Run: `nice cargo bench -p fec-schemes --bench raptorq_decode -- --measurement-time 3 --warm-up-time 1`
@@ -95,7 +97,9 @@ fn bench(c: &mut Criterion) {
         // The decoder without the fast path, i.e. as it was before it.
         g.bench_function(format!("full_only/{pct}pct"), |b| {
             b.iter(|| {
-                let mut d = RaptorQ.decoder_with_fast_r_max(&oti, &block, 0).unwrap();
+                let mut d = RaptorQ
+                    .decoder_with_fast_limits(&oti, &block, 0, 0)
+                    .unwrap();
                 for (esi, s) in &syms {
                     d.push(*esi, s).unwrap();
                 }
@@ -117,30 +121,37 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
-    // The fast path forced at r missing source symbols (r + 2 repair symbols), to place
-    // the crossover against `raptorq`'s ~constant decode time.
-    for r in [32u32, 64, 96, 128, 204] {
-        let syms = received(&data, r, 2);
-        {
-            let mut d = RaptorQ
-                .decoder_with_fast_r_max(&oti, &block, u32::MAX)
-                .unwrap();
-            for (esi, s) in &syms {
-                d.push(*esi, s).unwrap();
-            }
-            assert_eq!(d.decode().unwrap(), data);
-        }
-        g.bench_function(format!("fast_forced/r{r}"), |b| {
-            b.iter(|| {
-                let mut d = RaptorQ
-                    .decoder_with_fast_r_max(&oti, &block, u32::MAX)
-                    .unwrap();
+    // Each tier of the fast path forced at r missing source symbols (r + 2 repair
+    // symbols), to place the crossovers: generator rows vs re-encode, and the fast path vs
+    // `raptorq`'s ~constant decode time.
+    for (tier, gen_max, rs) in [
+        ("generator_forced", u32::MAX, &[10u32, 32, 51, 64][..]),
+        ("reencode_forced", 0, &[10u32, 32, 64, 96, 128][..]),
+    ] {
+        for &r in rs {
+            let syms = received(&data, r, 2);
+            let decoder = || {
+                RaptorQ
+                    .decoder_with_fast_limits(&oti, &block, u32::MAX, gen_max)
+                    .unwrap()
+            };
+            {
+                let mut d = decoder();
                 for (esi, s) in &syms {
                     d.push(*esi, s).unwrap();
                 }
-                black_box(d.decode().unwrap())
-            })
-        });
+                assert_eq!(d.decode().unwrap(), data);
+            }
+            g.bench_function(format!("{tier}/r{r}"), |b| {
+                b.iter(|| {
+                    let mut d = decoder();
+                    for (esi, s) in &syms {
+                        d.push(*esi, s).unwrap();
+                    }
+                    black_box(d.decode().unwrap())
+                })
+            });
+        }
     }
     // Not implemented, measured as a floor: with the dense generator rows of the received
     // repair symbols at hand (G = the K coefficients of each, a per-K cache of

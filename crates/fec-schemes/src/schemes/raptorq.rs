@@ -124,19 +124,22 @@ impl RaptorQ {
 }
 
 impl RaptorQ {
-    /// A block decoder like [`FecScheme::decoder`] whose fast path (re-encode and solve for
-    /// the r missing source symbols) is tried up to `fast_r_max` missing source symbols
-    /// instead of the default crossover (0 turns it off). For benchmarks that measure the
-    /// crossover; not part of the supported API.
+    /// A block decoder like [`FecScheme::decoder`] whose fast path (solve for the r missing
+    /// source symbols) is tried up to `fast_r_max` missing source symbols instead of the
+    /// default crossover (0 turns it off), with generator rows up to `generator_r_max` and
+    /// a re-encode of the block above. For benchmarks that place the crossovers; not part
+    /// of the supported API.
     #[doc(hidden)]
-    pub fn decoder_with_fast_r_max(
+    pub fn decoder_with_fast_limits(
         &self,
         oti: &Oti,
         block: &BlockSpec,
         fast_r_max: u32,
+        generator_r_max: u32,
     ) -> Result<Box<dyn BlockDecoder>, FecError> {
         let mut d = RqDecoder::new(BlockParams::new(self, oti, block)?);
         d.fast_r_max = fast_r_max;
+        d.generator_r_max = generator_r_max;
         Ok(Box::new(d))
     }
 }
