@@ -486,7 +486,7 @@ enum DecodePath {
 
 impl RqDecoder {
     fn new(p: BlockParams) -> Self {
-        RqDecoder {
+        Self {
             p,
             seen: SymbolLog::new(p.block, p.t, ESI_LIMIT, p.n <= 1),
             pending: Vec::new(),
