@@ -43,7 +43,24 @@ pub(crate) enum Pushed {
     Accepted,
     /// Accepted, and block `sbn` is now decoded.
     Decoded(u32),
+    /// Accepted, and block `sbn` is decodable: its decoder waits in the assembly to be
+    /// handed out as a decode job ([`Assembly::hand_out`]).
+    Deferred(u32),
+    /// For block `sbn`, which a job is decoding: kept aside ([`Assembly::hold`]) and pushed
+    /// when the job is back, in case the decode needed more symbols.
+    Held(u32),
     Dropped(DropReason),
+}
+
+/// A block decoded elsewhere (a decode job): its budget charge, the job's sequence number,
+/// and its decoder until the job is handed out.
+pub(crate) struct Deferred {
+    pub(crate) charge: u64,
+    pub(crate) seq: u64,
+    pub(crate) dec: Option<Box<dyn BlockDecoder>>,
+    /// Symbols held for it ([`Pushed::Held`]), at most k.
+    pub(crate) held: u32,
+    pub(crate) k: u32,
 }
 
 pub(crate) struct Assembly {
@@ -52,8 +69,16 @@ pub(crate) struct Assembly {
     pub(crate) blocking: Blocking,
     decoders: HashMap<u32, (Box<dyn BlockDecoder>, u64)>,
     next_out: u64,
-    ready: BTreeMap<u32, Bytes>,
+    pub(crate) ready: BTreeMap<u32, Bytes>,
     decoded_blocks: u64,
+    /// Hand decodable blocks out as decode jobs (`ReceiverConfig::decode_jobs`; objects
+    /// only, never the FDT).
+    pub(crate) defer: bool,
+    pub(crate) deferred: HashMap<u32, Deferred>,
+    /// Symbols that came for a block while a job decoded it, by their sequence number:
+    /// (SBN, ESI, the packet's symbol bytes).
+    held: HashMap<u64, (u32, u32, Vec<u8>)>,
+    last_held: Option<(u32, u32, Vec<u8>)>,
 }
 
 impl Assembly {
@@ -67,7 +92,83 @@ impl Assembly {
             next_out: 0,
             ready: BTreeMap::new(),
             decoded_blocks: 0,
+            defer: false,
+            deferred: HashMap::new(),
+            held: HashMap::new(),
+            last_held: None,
         })
+    }
+
+    /// Files the symbol of the last [`Pushed::Held`] under `seq`.
+    pub(crate) fn hold(&mut self, seq: u64) {
+        if let Some(h) = self.last_held.take() {
+            self.held.insert(seq, h);
+        }
+    }
+
+    /// The job of its block is back: pushes the symbol held under `seq` as if it arrived
+    /// now (a failed decode needed it), decoding at once if it completes the block.
+    pub(crate) fn release_held(
+        &mut self,
+        seq: u64,
+        budget: &mut Budget,
+        accepted: &mut u64,
+    ) -> Pushed {
+        let Some((sbn, esi, data)) = self.held.remove(&seq) else {
+            return Pushed::Dropped(DropReason::NotNeeded);
+        };
+        let defer = std::mem::replace(&mut self.defer, false);
+        let r = self.push(sbn, esi, &data, budget, accepted);
+        self.defer = defer;
+        r
+    }
+
+    /// Takes the decoder of deferred block `sbn` to hand it out as job `seq`.
+    pub(crate) fn hand_out(&mut self, sbn: u32, seq: u64) -> Option<Box<dyn BlockDecoder>> {
+        let d = self.deferred.get_mut(&sbn)?;
+        d.seq = seq;
+        d.dec.take()
+    }
+
+    /// A decode job came back for block `sbn`: with the block's bytes, it is decoded (true);
+    /// with an error, its decoder goes back to collecting symbols. Ignored (false) unless
+    /// the block still waits for job `seq`.
+    pub(crate) fn job_done(
+        &mut self,
+        sbn: u32,
+        seq: u64,
+        result: Result<Bytes, Box<dyn BlockDecoder>>,
+        budget: &mut Budget,
+    ) -> bool {
+        if self.deferred.get(&sbn).map(|d| d.seq) != Some(seq) {
+            return false;
+        }
+        let Some(d) = self.deferred.remove(&sbn) else {
+            return false;
+        };
+        match result {
+            Ok(bytes) => {
+                budget.release(d.charge);
+                budget.charge(bytes.len() as u64);
+                self.ready.insert(sbn, bytes);
+                self.decoded_blocks += 1;
+                true
+            }
+            Err(dec) => {
+                self.decoders.insert(sbn, (dec, d.charge));
+                false
+            }
+        }
+    }
+
+    /// Stops handing out jobs (the object leaves the receive path, e.g. for repair): blocks
+    /// waiting for a job are given up, as undecoded blocks are.
+    pub(crate) fn stop_deferring(&mut self, budget: &mut Budget) {
+        self.defer = false;
+        for (_, d) in self.deferred.drain() {
+            budget.release(d.charge);
+        }
+        self.held.clear();
     }
 
     pub(crate) fn blocks(&self) -> u64 {
@@ -102,6 +203,14 @@ impl Assembly {
         }
         if self.is_block_done(sbn) {
             return Pushed::Dropped(DropReason::NotNeeded);
+        }
+        if let Some(d) = self.deferred.get_mut(&sbn) {
+            if data.is_empty() || d.held >= d.k {
+                return Pushed::Dropped(DropReason::NotNeeded);
+            }
+            d.held += 1;
+            self.last_held = Some((sbn, esi, data.to_vec()));
+            return Pushed::Held(sbn);
         }
         if data.is_empty() {
             // Catalogue item 27: a zero-length symbol carries nothing.
@@ -152,6 +261,27 @@ impl Assembly {
             }
         }
         if result == Pushed::Accepted && dec.is_decodable() {
+            // A real decode (source symbols missing) goes to a job; so does every block of
+            // an object that already waits for one, so that blocks complete in the order
+            // they would without jobs.
+            let defer = self.defer
+                && (!self.deferred.is_empty() || !dec.missing_source_symbols().is_empty());
+            if defer {
+                if let Some((dec, charge)) = self.decoders.remove(&sbn) {
+                    let k = dec.block().source_symbols;
+                    self.deferred.insert(
+                        sbn,
+                        Deferred {
+                            charge,
+                            seq: 0,
+                            dec: Some(dec),
+                            held: 0,
+                            k,
+                        },
+                    );
+                }
+                return Pushed::Deferred(sbn);
+            }
             if let Ok(bytes) = dec.decode() {
                 if let Some((_, charge)) = self.decoders.remove(&sbn) {
                     budget.release(charge);
@@ -185,12 +315,17 @@ impl Assembly {
         for (_, (_, charge)) in self.decoders.drain() {
             budget.release(charge);
         }
+        for (_, d) in self.deferred.drain() {
+            budget.release(d.charge);
+        }
+        self.held.clear();
     }
 
     /// Bytes this assembly holds against its budget: open decoders and decoded blocks not
     /// yet handed out.
     pub(crate) fn held(&self) -> u64 {
-        let open: u64 = self.decoders.values().map(|(_, c)| *c).sum();
+        let open: u64 = self.decoders.values().map(|(_, c)| *c).sum::<u64>()
+            + self.deferred.values().map(|d| d.charge).sum::<u64>();
         let ready: u64 = self.ready.values().map(|b| b.len() as u64).sum();
         open.saturating_add(ready)
     }
@@ -199,6 +334,9 @@ impl Assembly {
     pub(crate) fn release(&mut self, budget: &mut Budget) {
         for (_, (_, charge)) in self.decoders.drain() {
             budget.release(charge);
+        }
+        for (_, d) in self.deferred.drain() {
+            budget.release(d.charge);
         }
         for (_, b) in std::mem::take(&mut self.ready) {
             budget.release(b.len() as u64);
@@ -215,8 +353,8 @@ impl Assembly {
             if out.len() >= MAX_MISSING_BLOCKS {
                 break;
             }
-            if self.is_block_done(block.sbn) {
-                continue;
+            if self.is_block_done(block.sbn) || self.deferred.contains_key(&block.sbn) {
+                continue; // decoded, or being decoded by a job
             }
             let (untouched, esis) = match self.decoders.get(&block.sbn) {
                 Some((d, _)) => (false, d.missing_source_symbols()),

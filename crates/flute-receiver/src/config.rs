@@ -103,6 +103,12 @@ pub struct ReceiverConfig {
     /// holding more than what is left fails as before; a repair symbol that would open a
     /// block beyond it is not used (ask again later).
     pub repair_max_buffered_bytes: u64,
+    /// Decode source blocks in jobs run elsewhere (issue 19 §1): a block that needs a real
+    /// decode (source symbols missing) is handed out by [`crate::Receiver::poll_work`] and
+    /// comes back through [`crate::Receiver::complete`], while the receiver goes on with
+    /// the next datagrams. Objects are delivered, and events come out, in the order they
+    /// would without jobs. Default false: blocks are decoded inside `handle_datagram`.
+    pub decode_jobs: bool,
 }
 
 impl Default for ReceiverConfig {
@@ -126,6 +132,7 @@ impl Default for ReceiverConfig {
             zstd_window_log_max: 23,
             repair_max_objects: 0,
             repair_max_buffered_bytes: 256 << 20,
+            decode_jobs: false,
         }
     }
 }

@@ -100,7 +100,8 @@ pub(crate) fn process_fdt(
         &mut s.stats.symbols_accepted,
     ) {
         Err(r) | Ok(Pushed::Dropped(r)) => s.stats.drop(r),
-        Ok(Pushed::Accepted) => {}
+        // FDT assemblies never defer (`Assembly::defer` is off).
+        Ok(Pushed::Accepted | Pushed::Deferred(_) | Pushed::Held(_)) => {}
         Ok(Pushed::Decoded(_)) => {
             for b in f.asm.take_in_order(&mut ctx.budget) {
                 f.buf.extend_from_slice(&b);

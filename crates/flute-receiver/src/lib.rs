@@ -99,6 +99,7 @@ mod serde_util;
 mod session;
 mod sink;
 mod stats;
+mod work;
 
 pub use assembly::{MAX_MISSING_BLOCKS, MissingBlock};
 pub use config::{AnchoredClock, FixedWallClock, ReceiverConfig, WallClock, ntp_seconds};
@@ -110,3 +111,4 @@ pub use receiver::Receiver;
 pub use repair::{MAX_REPAIR_GROUPS, RepairError, RepairProgress, RepairStats};
 pub use sink::{MemorySink, ObjectLocation, ObjectMeta, ObjectSink, ObjectWriter, SinkError};
 pub use stats::{DropReason, SessionStats};
+pub use work::{DecodeDone, DecodeJob};

@@ -9,6 +9,7 @@ use fec_schemes::FecEncodingId;
 use crate::assembly::{Assembly, Pushed};
 use crate::config::ReceiverConfig;
 use crate::fdt_model::fdt_file_oti;
+use crate::work::DecodeJob;
 use crate::liveness::{Liveness, Standing, pick_victim};
 use fdt::File as FdtFile;
 use lct_header::{ContentEncoding, Toi};
@@ -334,10 +335,11 @@ pub(crate) fn process_data(
         s.stats.drop(DropReason::ObjectLimit);
         return;
     }
-    let Ok(asm) = Assembly::new(oti, scheme) else {
+    let Ok(mut asm) = Assembly::new(oti, scheme) else {
         s.stats.drop(DropReason::BadFti);
         return;
     };
+    asm.defer = cfg.decode_jobs;
     let transfer_length = asm.oti.transfer_length;
     ctx.objects += 1;
     s.objects.insert(
@@ -413,6 +415,27 @@ pub(crate) fn push_data(
     ) {
         Err(r) | Ok(Pushed::Dropped(r)) => s.stats.drop(r),
         Ok(Pushed::Accepted) => o.live.progress(now),
+        Ok(Pushed::Deferred(sbn)) => {
+            o.live.progress(now);
+            let seq = ctx.work.next_seq();
+            if let Some(dec) = o.asm.hand_out(sbn, seq) {
+                let job = DecodeJob {
+                    seq,
+                    session: id,
+                    toi,
+                    sbn,
+                    dec,
+                };
+                ctx.work.push(job, ctx.events.len());
+            }
+            return;
+        }
+        Ok(Pushed::Held(_)) => {
+            let seq = ctx.work.next_seq();
+            o.asm.hold(seq);
+            ctx.work.push_symbol(seq, id, toi, ctx.events.len());
+            return;
+        }
         Ok(Pushed::Decoded(_)) => {
             o.live.progress(now);
             s.stats.blocks_decoded += 1;

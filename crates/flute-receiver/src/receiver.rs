@@ -19,6 +19,8 @@ use crate::object::*;
 use crate::packet::{self};
 use crate::session::*;
 use crate::sink::{MemorySink, ObjectSink};
+use crate::assembly::Pushed;
+use crate::work::{DecodeDone, DecodeJob, Ready};
 use crate::stats::{DropReason, SessionStats};
 
 /// The FLUTE receiver. See the crate documentation.
@@ -65,6 +67,7 @@ impl Receiver {
                 unattributed: SessionStats::default(),
                 retired: SessionStats::default(),
                 sessions_evicted: 0,
+                work: crate::work::Work::default(),
             },
             sessions: HashMap::new(),
             tombstones: HashMap::new(),
@@ -269,9 +272,97 @@ impl Receiver {
         t
     }
 
-    /// The next event, if any.
+    /// The next event, if any. With decode jobs, events after a job that has not come
+    /// back wait for it ([`Self::complete`]).
     pub fn poll_event(&mut self) -> Option<ReceiverEvent> {
-        self.ctx.events.pop_front()
+        if !self.ctx.work.event_free() {
+            return None;
+        }
+        let e = self.ctx.events.pop_front()?;
+        self.ctx.work.events_taken += 1;
+        Some(e)
+    }
+
+    /// The next block to decode on another thread (with [`ReceiverConfig::decode_jobs`]).
+    pub fn poll_work(&mut self) -> Option<DecodeJob> {
+        self.ctx.work.queue.pop_front()
+    }
+
+    /// Takes back a finished decode job. Results are applied in the order the jobs were
+    /// handed out: a job that finished early waits for the older ones.
+    pub fn complete(&mut self, done: DecodeDone) {
+        self.ctx.work.done.insert(done.seq, done);
+        while let Some((ready, at)) = self.ctx.work.next_ready() {
+            let before = self.ctx.events.len();
+            match ready {
+                Ready::Job(done) => self.apply(done),
+                Ready::Symbol { seq, session, toi } => self.apply_held(seq, session, toi),
+            }
+            // The events this job caused go where it was handed out.
+            let caused: Vec<ReceiverEvent> = self.ctx.events.drain(before..).collect();
+            let n = caused.len();
+            let pos = usize::try_from(at.saturating_sub(self.ctx.work.events_taken))
+                .unwrap_or(usize::MAX)
+                .min(self.ctx.events.len());
+            for (i, e) in caused.into_iter().enumerate() {
+                self.ctx.events.insert(pos + i, e);
+            }
+            self.ctx.work.shift(n);
+        }
+    }
+
+    /// Decode jobs handed out or waiting to be, not yet applied.
+    pub fn jobs_pending(&self) -> usize {
+        self.ctx.work.jobs()
+    }
+
+    /// A symbol held while its block's job ran: pushed now, where it arrived.
+    fn apply_held(&mut self, seq: u64, session: SessionId, toi: u128) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        let Some(o) = s.objects.get_mut(&toi) else {
+            return;
+        };
+        let pushed =
+            o.asm
+                .release_held(seq, &mut self.ctx.budget, &mut s.stats.symbols_accepted);
+        match pushed {
+            Pushed::Dropped(r) => s.stats.drop(r),
+            Pushed::Decoded(_) => {
+                s.stats.blocks_decoded += 1;
+                self.ctx.events.push_back(ReceiverEvent::Progress {
+                    session: s.id,
+                    toi: Toi(toi),
+                    blocks_decoded: o.asm.decoded_blocks(),
+                    blocks_total: o.asm.blocks(),
+                });
+                advance(&self.cfg, &mut self.ctx, s, toi);
+            }
+            Pushed::Accepted | Pushed::Deferred(_) | Pushed::Held(_) => {}
+        }
+    }
+
+    fn apply(&mut self, done: DecodeDone) {
+        let Some(s) = self.sessions.get_mut(&done.session) else {
+            return;
+        };
+        let Some(o) = s.objects.get_mut(&done.toi) else {
+            return;
+        };
+        let decoded = o
+            .asm
+            .job_done(done.sbn, done.seq, done.result, &mut self.ctx.budget);
+        if decoded {
+            s.stats.blocks_decoded += 1;
+            self.ctx.events.push_back(ReceiverEvent::Progress {
+                session: s.id,
+                toi: Toi(done.toi),
+                blocks_decoded: o.asm.decoded_blocks(),
+                blocks_total: o.asm.blocks(),
+            });
+            advance(&self.cfg, &mut self.ctx, s, done.toi);
+        }
     }
 
     /// The counters.

@@ -141,11 +141,13 @@ impl Parked {
     pub(crate) fn park(
         &mut self,
         (session, toi): (SessionId, u128),
-        (asm, file, pipeline): (Assembly, Arc<FdtFile>, Option<Pipeline>),
+        (mut asm, file, pipeline): (Assembly, Arc<FdtFile>, Option<Pipeline>),
         reason: FailReason,
         service: Option<PostFileRepair>,
         live: &mut Budget,
     ) -> ReceiverEvent {
+        // Repair symbols are decoded here, at once: no decode jobs for parked objects.
+        asm.stop_deferring(live);
         let held = asm.held();
         live.release(held);
         self.budget.charge(held);

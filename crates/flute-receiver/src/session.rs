@@ -36,6 +36,8 @@ pub(crate) struct Ctx {
     pub(crate) sessions_evicted: u64,
     /// Objects kept for file repair (`crate::repair`).
     pub(crate) repair: crate::repair::Parked,
+    /// Decode jobs (`crate::work`).
+    pub(crate) work: crate::work::Work,
 }
 
 pub(crate) struct ObjectState {

@@ -1,4 +1,16 @@
-//! The sans-IO sender state machine.
+//! The sans-IO sender state machine: its state, its public API and its timers.
+//!
+//! - [`fdt_carousel`]: FDT Instances and the packets that carry them;
+//! - [`data`]: the object scheduler and the packets that carry the objects.
+
+mod data;
+mod fdt_carousel;
+mod work;
+
+pub use work::{EncodeDone, EncodeJob};
+
+use data::{default_oti, write_packet};
+use fdt_carousel::fdt_oti_template;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
@@ -132,6 +144,9 @@ pub struct SenderStats {
     /// Objects whose deadline passed before they were completely sent
     /// ([`SenderEvent::ObjectExpired`]).
     pub objects_expired: u64,
+    /// Source symbols of objects of unknown length sent before their length was known
+    /// ([`Object::stream`]); they are counted in `source_symbols` too.
+    pub early_symbols: u64,
 }
 
 struct ActiveBlock {
@@ -161,52 +176,26 @@ struct ObjEntry {
     group: Vec<ActiveBlock>,
     cursor: usize,
     group_left: u64,
+    /// An object of unknown length whose end has not come yet ([`Object::stream`]).
+    stream: Option<OpenStream>,
+    /// Distinguishes this object from an earlier one with the same TOI (encode jobs).
+    generation: u64,
+    /// Blocks coded ahead ([`Sender::poll_work`]) by SBN: `None` while the job runs.
+    prepared: HashMap<u32, Option<Box<dyn BlockEncoder>>>,
+    /// No more jobs for this object (no repair symbols, or a block that failed to load).
+    prepare_off: bool,
 }
 
-impl ObjEntry {
-    fn is_last_pass(&self, closing: bool) -> bool {
-        match self.carousel {
-            Carousel::Times { times, .. } => self.passes_done + 1 >= times.max(1),
-            Carousel::UntilRemoved { .. } => closing,
-        }
-    }
-
-    fn interval(&self) -> Duration {
-        match self.carousel {
-            Carousel::Times { interval, .. } | Carousel::UntilRemoved { interval } => interval,
-        }
-    }
-
-    /// Loads the next group of `interleave` blocks.
-    fn load_group(&mut self) -> Result<(), SendError> {
-        self.group.clear();
-        self.cursor = 0;
-        self.group_left = 0;
-        let oti = &self.oti;
-        for _ in 0..self.interleave {
-            if self.next_sbn >= self.blocking.blocks {
-                break;
-            }
-            let sbn = u32::try_from(self.next_sbn).map_err(|_| SendError::InvalidConfig("SBN"))?;
-            let spec = self.blocking.block(sbn)?;
-            let len = usize::try_from(spec.len).map_err(|_| SendError::InvalidConfig("block"))?;
-            let data = self.source.read_block(spec.offset, len)?;
-            let enc = self.scheme.encoder(oti, &spec, data)?;
-            let k = spec.source_symbols;
-            let limit = enc.esi_limit().max(k);
-            let end = k.saturating_add(self.repair.symbols(k)).min(limit);
-            self.group_left += u64::from(end);
-            self.group.push(ActiveBlock {
-                enc,
-                sbn,
-                k,
-                next_esi: 0,
-                end_esi: end,
-            });
-            self.next_sbn += 1;
-        }
-        Ok(())
-    }
+/// The bytes of an object of unknown length so far, and how far its early symbols got.
+struct OpenStream {
+    data: Vec<u8>,
+    /// Early source symbols sent: ESI 0..sent of block 0.
+    sent: u64,
+    /// At most this many are sent early ([`FecScheme::length_independent_prefix`]).
+    prefix: u64,
+    md5: bool,
+    /// Out of the queues, waiting for bytes.
+    parked: bool,
 }
 
 #[derive(Default)]
@@ -284,6 +273,14 @@ pub struct Sender {
     last_payload: usize,
     closing: bool,
     closed: bool,
+    /// Objects inserted so far (`ObjEntry::generation`).
+    generation: u64,
+    /// Encode jobs handed out and not yet completed.
+    jobs_in_flight: usize,
+    /// Encoders coded ahead and not yet used, over every object.
+    ready_blocks: usize,
+    /// The last `poll_transmit` waits for a block whose encode job has not come back.
+    stalled: bool,
 }
 
 impl fmt::Debug for Sender {
@@ -326,6 +323,15 @@ impl Sender {
         }
         let fdt_oti = fdt_oti_template(&config, 1);
         let fdt_scheme = config.registry.for_oti(&fdt_oti)?.clone();
+        // An FDT packet that cannot fit would never be sent: say so now.
+        let needed = crate::mtu::fdt_header_len(&config, &fdt_oti)
+            + usize::from(fdt_oti.encoding_symbol_length);
+        if needed > config.max_datagram_size {
+            return Err(SendError::PacketTooLarge {
+                needed,
+                max: config.max_datagram_size,
+            });
+        }
         let first_id = config.first_fdt_instance_id;
         Ok(Self {
             pacer: config.pacing.map(TokenBucket::new),
@@ -350,6 +356,10 @@ impl Sender {
             last_payload: 0,
             closing: false,
             closed: false,
+            generation: 0,
+            jobs_in_flight: 0,
+            ready_blocks: 0,
+            stalled: false,
         })
     }
 
@@ -400,8 +410,16 @@ impl Sender {
             carousel,
             interleave,
             deadline,
+            stream,
             ..
         } = obj;
+        if stream && encoding != ContentEncoding::Null {
+            return Err(SendError::InvalidConfig(
+                "Content-Encoding needs the whole object: not available for an object of unknown length",
+            ));
+        }
+        let stream_md5 = stream && md5;
+        let md5 = md5 && !stream;
         let content_length = source.len();
         let (encoded, md5) = if encoding != ContentEncoding::Null || md5 {
             crate::encode::scan(source.as_mut(), encoding, md5)?
@@ -438,6 +456,13 @@ impl Sender {
                 max: self.cfg.max_datagram_size,
             });
         }
+        let stream = stream.then(|| OpenStream {
+            data: Vec::new(),
+            sent: 0,
+            prefix: scheme.length_independent_prefix(&oti),
+            md5: stream_md5,
+            parked: false,
+        });
         let mbms = self.cfg.profile == Profile::Mbms;
         let mut file = fdt_out::file_entry(
             toi,
@@ -449,6 +474,11 @@ impl Sender {
             &oti,
             scheme.write_scheme_specific_info(&oti),
         );
+        if stream.is_some() {
+            // Filled in by `finish_stream`; the entry is not published before.
+            file.content_length = None;
+            file.transfer_length = None;
+        }
         if mbms {
             file.cache_control = cache_control;
             file.file_etag = etag;
@@ -483,24 +513,136 @@ impl Sender {
                 group: Vec::with_capacity(interleave.clamp(1, 64) as usize),
                 cursor: 0,
                 group_left: 0,
+                stream,
+                generation: self.generation,
+                prepared: HashMap::new(),
+                prepare_off: false,
             },
         );
-        self.pending_announce.push(toi);
+        self.generation += 1;
+        let open = self.objects.get(&toi).is_some_and(|o| o.stream.is_some());
+        if open {
+            // Not in the FDT until its length is known (see `Object::stream`): its early
+            // symbols are queued at once.
+            self.queues
+                .entry(priority)
+                .or_default()
+                .waiting
+                .push_back(toi);
+        } else {
+            self.pending_announce.push(toi);
+            self.fdt_dirty = true;
+        }
         if let Some(d) = deadline {
             self.deadlines.push((d, toi));
         }
-        self.fdt_dirty = true;
         Ok(Toi(toi))
     }
 
     /// Removes an object at once: it leaves the FDT and no more of its packets are sent
     /// (so it gets no close-object flag).
     pub fn remove_object(&mut self, toi: Toi) -> Result<(), SendError> {
-        if self.objects.remove(&toi.0).is_none() {
+        if self.take_object(toi.0).is_none() {
             return Err(SendError::UnknownToi(toi));
         }
         self.forget(toi.0);
         self.events.push_back(SenderEvent::ObjectRemoved { toi });
+        Ok(())
+    }
+
+    /// Appends `data` to an object of unknown length ([`Object::stream`]). Its source
+    /// symbols whose place cannot change go out as they fill.
+    pub fn write_stream(&mut self, toi: Toi, data: &[u8]) -> Result<(), SendError> {
+        let o = self
+            .objects
+            .get_mut(&toi.0)
+            .ok_or(SendError::UnknownToi(toi))?;
+        let st = o.stream.as_mut().ok_or(SendError::NotAStream(toi))?;
+        st.data.extend_from_slice(data);
+        let e = u64::from(o.oti.encoding_symbol_length);
+        let ready = st.sent < st.prefix.min(st.data.len() as u64 / e);
+        if st.parked && ready {
+            st.parked = false;
+            let prio = o.priority;
+            self.queues
+                .entry(prio)
+                .or_default()
+                .waiting
+                .push_back(toi.0);
+        }
+        Ok(())
+    }
+
+    /// The end of an object of unknown length: its length is now known. The object gets a
+    /// new FDT Instance with Content-Length and Transfer-Length (and Content-MD5 if asked
+    /// for), then its passes go out like any object's: EXT_FTI as configured, the
+    /// close-object flag on its last packet.
+    ///
+    /// Fails, and drops the object ([`SenderEvent::ObjectFailed`]), if the length does not
+    /// fit the object's FEC scheme (e.g. too many symbols for one RaptorQ block).
+    pub fn finish_stream(&mut self, toi: Toi, now: Instant) -> Result<(), SendError> {
+        let o = self
+            .objects
+            .get_mut(&toi.0)
+            .ok_or(SendError::UnknownToi(toi))?;
+        let st = o.stream.take().ok_or(SendError::NotAStream(toi))?;
+        match Self::complete_stream(o, st) {
+            Ok(()) => {}
+            Err(error) => {
+                self.take_object(toi.0);
+                self.forget(toi.0);
+                self.stats.objects_failed += 1;
+                self.events.push_back(SenderEvent::ObjectFailed {
+                    toi,
+                    error: error.clone(),
+                });
+                if self.objects.is_empty() {
+                    self.refresh_fdt(now);
+                }
+                return Err(error);
+            }
+        }
+        // Announce it; its passes wait for that instance (`fdt_sent`).
+        for q in self.queues.values_mut() {
+            q.waiting.retain(|t| *t != toi.0);
+            q.active.retain(|t| *t != toi.0);
+        }
+        if !self.pending_announce.contains(&toi.0) {
+            self.pending_announce.push(toi.0);
+        }
+        self.fdt_dirty = true;
+        Ok(())
+    }
+
+    fn complete_stream(o: &mut ObjEntry, st: OpenStream) -> Result<(), SendError> {
+        let data = Bytes::from(st.data);
+        let len = data.len() as u64;
+        let md5 = if st.md5 {
+            crate::encode::scan(&mut data.clone(), ContentEncoding::Null, true)?.1
+        } else {
+            None
+        };
+        let mut oti = o.oti.clone();
+        oti.transfer_length = len;
+        let blocking = o.scheme.blocking(&oti)?;
+        if blocking.blocks > u64::from(u32::MAX) {
+            return Err(SendError::InvalidConfig("too many source blocks"));
+        }
+        if st.sent > 0 {
+            // The early symbols must be where the final partition puts them.
+            let first = blocking.block(0)?;
+            if first.offset != 0 || u64::from(first.source_symbols) < st.sent {
+                return Err(SendError::InvalidConfig(
+                    "the FEC scheme's length-independent prefix does not hold",
+                ));
+            }
+        }
+        o.file.content_length = Some(len);
+        o.file.transfer_length = Some(len);
+        o.file.content_md5 = md5;
+        o.oti = oti;
+        o.blocking = blocking;
+        o.source = Box::new(data);
         Ok(())
     }
 
@@ -637,6 +779,7 @@ impl Sender {
     /// straight into `buf`; allocations happen once per source block (reading it and
     /// making its encoder) and once per FDT Instance.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.stalled = false;
         if self.closed || buf.len() < self.cfg.max_datagram_size {
             return None;
         }
@@ -714,6 +857,13 @@ impl Sender {
         Err(SendError::ToiExhausted)
     }
 
+    /// Removes an object, and the blocks it had coded ahead.
+    fn take_object(&mut self, toi: u128) -> Option<ObjEntry> {
+        let o = self.objects.remove(&toi)?;
+        self.ready_blocks -= o.prepared.values().filter(|e| e.is_some()).count();
+        Some(o)
+    }
+
     /// Drops every trace of `toi` from the queues, timers and FDT.
     fn forget(&mut self, toi: u128) {
         for q in self.queues.values_mut() {
@@ -736,7 +886,7 @@ impl Sender {
             .partition(|(t, _)| *t <= now);
         self.deadlines = keep;
         for (_, toi) in due {
-            if self.objects.remove(&toi).is_none() {
+            if self.take_object(toi).is_none() {
                 continue;
             }
             self.forget(toi);
@@ -767,511 +917,4 @@ impl Sender {
         let share = p.bits_per_second as f64 * FDT_SHARE / 8.0;
         configured.max(Duration::from_secs_f64(bytes as f64 / share))
     }
-
-    // ---------------------------------------------------------------- FDT
-
-    fn build_instance(&mut self, now: Instant, tois: Vec<u128>) -> Option<FdtInstance> {
-        let files: Vec<fdt::File> = tois
-            .iter()
-            .filter_map(|t| self.objects.get(t).map(|o| o.file.clone()))
-            .collect();
-        if files.is_empty() {
-            return None; // never an empty FDT Instance
-        }
-        let wall = self.cfg.clock.wall_time(now);
-        let expires = wire::ntp(wall + self.cfg.fdt_carousel.expires_after).0;
-        let full = self.cfg.fdt_mode == FdtMode::Full;
-        let built = fdt_out::render(
-            self.cfg.profile,
-            expires,
-            self.closing && full,
-            full,
-            files,
-            &self.cfg.fdt_extensions,
-        )
-        .map_err(SendError::from)
-        .and_then(|xml| match self.cfg.fdt_encoding {
-            ContentEncoding::Null => Ok(xml.into_bytes()),
-            c if c.cenc_code().is_some() => Ok(fdt::compress(c, xml.as_bytes())?),
-            _ => Err(SendError::InvalidConfig("FDT Content-Encoding")),
-        })
-        .and_then(|data| {
-            let oti = fdt_oti_template(&self.cfg, data.len() as u64);
-            let blocking = self.fdt_scheme.blocking(&oti)?;
-            Ok((data, oti, blocking))
-        });
-        let (data, oti, blocking) = match built {
-            Ok(b) => b,
-            Err(e) => {
-                // E.g. an `fdt_fec` OTI that cannot carry an instance this large.
-                self.stats.fdt_errors += 1;
-                self.events.push_back(SenderEvent::FdtFailed { error: e });
-                return None;
-            }
-        };
-        let id = self.fdt_next_id;
-        self.fdt_next_id = (id + 1) & FDT_ID_MASK;
-        self.stats.fdt_instances += 1;
-        Some(FdtInstance {
-            id,
-            data: Bytes::from(data),
-            oti,
-            blocking,
-            created: wall,
-            tois,
-            published: false,
-        })
-    }
-
-    /// Brings the FDT Instances in line with the live objects.
-    fn refresh_fdt(&mut self, now: Instant) {
-        self.fdt_dirty = false;
-        match self.cfg.fdt_mode {
-            FdtMode::Full => {
-                if self.fdt_tx.is_some() && !self.objects.is_empty() {
-                    // Let the instance in flight finish first: aborting it on every insert
-                    // could starve the objects it announces.
-                    self.fdt_dirty = true;
-                    return;
-                }
-                let mut tois: Vec<u128> = self.objects.keys().copied().collect();
-                tois.sort_unstable();
-                let same =
-                    self.fdt_instances.first().is_some_and(|i| i.tois == tois) && !self.closing;
-                if same {
-                    return;
-                }
-                let inst = self.build_instance(now, tois);
-                self.replace_instances(inst.into_iter().collect(), now);
-            }
-            FdtMode::PerObject => {
-                // Drop instances of objects that are gone; add one per new object.
-                let objects = &self.objects;
-                self.fdt_instances
-                    .retain(|i| i.tois.iter().any(|t| objects.contains_key(t)));
-                let live: Vec<u32> = self.fdt_instances.iter().map(|i| i.id).collect();
-                self.fdt_queue.retain(|id| live.contains(id));
-                if self.fdt_tx.as_ref().is_some_and(|t| !live.contains(&t.id)) {
-                    self.fdt_tx = None;
-                }
-                let pending = self.pending_announce.clone();
-                for toi in pending {
-                    let has = self.fdt_instances.iter().any(|i| i.tois.contains(&toi));
-                    if !has {
-                        if let Some(inst) = self.build_instance(now, vec![toi]) {
-                            self.fdt_queue.push_back(inst.id);
-                            self.fdt_instances.push(inst);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn replace_instances(&mut self, new: Vec<FdtInstance>, _now: Instant) {
-        if let Some(old) = self.fdt_instances.pop() {
-            self.last_fdt = Some(old);
-        }
-        self.fdt_instances = new;
-        if self.fdt_instances.is_empty() {
-            self.fdt_next_carousel = None;
-        }
-        self.fdt_queue.clear();
-        self.fdt_tx = None;
-        for i in &self.fdt_instances {
-            self.fdt_queue.push_back(i.id);
-        }
-    }
-
-    /// Replaces every instance by a fresh one (new ID, new Expires).
-    fn rebuild_all_fdt(&mut self, now: Instant) {
-        match self.cfg.fdt_mode {
-            FdtMode::Full => {
-                let tois = self
-                    .fdt_instances
-                    .first()
-                    .map(|i| i.tois.clone())
-                    .unwrap_or_default();
-                let inst = self.build_instance(now, tois);
-                self.replace_instances(inst.into_iter().collect(), now);
-            }
-            FdtMode::PerObject => {
-                let old = std::mem::take(&mut self.fdt_instances);
-                let mut new = Vec::with_capacity(old.len());
-                for i in old {
-                    if let Some(n) = self.build_instance(now, i.tois.clone()) {
-                        new.push(n);
-                    }
-                    self.last_fdt = Some(i);
-                }
-                self.replace_instances(new, now);
-            }
-        }
-    }
-
-    fn fdt_header<'o>(
-        &self,
-        inst_id: u32,
-        oti: &'o Oti,
-        sbn: u32,
-        esi: u32,
-        now: Instant,
-    ) -> Result<AlcRepr<'o>, SendError> {
-        let pid = PayloadId {
-            sbn,
-            esi,
-            source_block_length: None,
-        };
-        let mut h = AlcRepr::new(self.cfg.tsi, Toi(0), oti, pid)?;
-        h.fdt = Some(ExtFdt {
-            version: self.cfg.profile.flute_version(),
-            instance_id: inst_id,
-        });
-        h.cenc = match self.cfg.fdt_encoding {
-            ContentEncoding::Null => None,
-            e => e.cenc_code().map(|_| ExtCenc { encoding: e }),
-        };
-        h.time = self
-            .cfg
-            .fdt_ext_time
-            .then(|| wire::sct(self.cfg.clock.wall_time(now)));
-        // The FDT object's OTI goes in EXT_FTI on every FDT packet (RFC 6726 §3.4.1).
-        h.send_fti = true;
-        Ok(h)
-    }
-
-    /// Next packet of the FDT Instance being sent.
-    fn next_fdt_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        loop {
-            if self.fdt_tx.is_none() {
-                let id = self.fdt_queue.pop_front()?;
-                self.fdt_tx = Some(FdtTx {
-                    id,
-                    sbn: 0,
-                    esi: 0,
-                    enc: None,
-                });
-            }
-            let id = self.fdt_tx.as_ref()?.id;
-            let Some(idx) = self.fdt_instances.iter().position(|i| i.id == id) else {
-                self.fdt_tx = None;
-                continue;
-            };
-            let inst = &self.fdt_instances[idx];
-            let Ok(spec) = inst.blocking.block(self.fdt_tx.as_ref()?.sbn) else {
-                self.fdt_tx = None;
-                continue;
-            };
-            let (sbn, esi) = self.fdt_tx.as_ref().map(|t| (t.sbn, t.esi))?;
-            let Ok(header) = self.fdt_header(id, &inst.oti, sbn, esi, now) else {
-                self.fdt_tx = None;
-                continue;
-            };
-            let tx = self.fdt_tx.as_mut()?;
-            if tx.enc.is_none() {
-                let r = spec.offset as usize..(spec.offset + spec.len) as usize;
-                tx.enc = self
-                    .fdt_scheme
-                    .encoder(&inst.oti, &spec, inst.data.slice(r))
-                    .ok();
-            }
-            let Some(enc) = tx.enc.as_mut() else {
-                self.fdt_tx = None;
-                continue;
-            };
-            let Ok(len) = write_packet(&header, &*self.fdt_scheme, Some(enc), buf) else {
-                self.fdt_tx = None;
-                continue;
-            };
-            // Advance.
-            let tx = self.fdt_tx.as_mut()?;
-            tx.esi += 1;
-            if tx.esi >= spec.source_symbols {
-                tx.esi = 0;
-                tx.sbn += 1;
-                tx.enc = None;
-            }
-            if u64::from(tx.sbn) >= self.fdt_instances[idx].blocking.blocks {
-                self.fdt_tx = None;
-                self.fdt_sent(idx, now);
-            }
-            self.stats.fdt_packets += 1;
-            self.last_payload = len.1;
-            return Some(Transmit {
-                len: len.0,
-                toi: Toi(0),
-                sbn,
-                esi,
-                fdt_instance_id: Some(id),
-                close_object: false,
-                close_session: false,
-            });
-        }
-    }
-
-    fn fdt_sent(&mut self, idx: usize, now: Instant) {
-        let inst = &mut self.fdt_instances[idx];
-        if !inst.published {
-            inst.published = true;
-            self.events.push_back(SenderEvent::FdtPublished {
-                instance_id: inst.id,
-                files: inst.tois.len(),
-            });
-        }
-        let tois = inst.tois.clone();
-        for toi in tois {
-            if let Some(p) = self.pending_announce.iter().position(|t| *t == toi) {
-                self.pending_announce.swap_remove(p);
-                if let Some(o) = self.objects.get(&toi) {
-                    self.queues
-                        .entry(o.priority)
-                        .or_default()
-                        .waiting
-                        .push_back(toi);
-                }
-            }
-        }
-        if self.fdt_next_carousel.is_none() {
-            if let Some(iv) = self.cfg.fdt_carousel.interval {
-                self.fdt_next_carousel = Some(now + self.fdt_repeat_interval(iv));
-            }
-        }
-    }
-
-    /// The close-session packet when nothing else is left: packet 0 of the last FDT
-    /// Instance sent, with A set.
-    fn close_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let inst = self.last_fdt.take().or_else(|| self.fdt_instances.pop())?;
-        let spec = inst.blocking.block(0).ok()?;
-        let r = spec.offset as usize..(spec.offset + spec.len) as usize;
-        let mut enc = self
-            .fdt_scheme
-            .encoder(&inst.oti, &spec, inst.data.slice(r))
-            .ok()?;
-        let mut header = self.fdt_header(inst.id, &inst.oti, 0, 0, now).ok()?;
-        header.lct.close_session = true;
-        let (len, payload) = write_packet(&header, &*self.fdt_scheme, Some(&mut enc), buf).ok()?;
-        self.stats.fdt_packets += 1;
-        self.last_payload = payload;
-        Some(Transmit {
-            len,
-            toi: Toi(0),
-            sbn: 0,
-            esi: 0,
-            fdt_instance_id: Some(inst.id),
-            close_object: false,
-            close_session: true,
-        })
-    }
-
-    // ---------------------------------------------------------------- data
-
-    fn next_data_packet(&mut self, now: Instant, buf: &mut [u8]) -> Produced {
-        let per_queue = self.cfg.objects_per_queue.max(1);
-        loop {
-            // The highest-priority queue with an object ready.
-            let prio = self.queues.iter_mut().rev().find_map(|(p, q)| {
-                while q.active.len() < per_queue {
-                    match q.waiting.pop_front() {
-                        Some(t) => q.active.push(t),
-                        None => break,
-                    }
-                }
-                (!q.active.is_empty()).then_some(*p)
-            });
-            let Some(q) = prio.and_then(|p| self.queues.get_mut(&p)) else {
-                return Produced::Nothing;
-            };
-            let idx = q.rr % q.active.len();
-            q.rr = idx + 1;
-            let toi = q.active[idx];
-            match self.object_packet(toi, now, buf) {
-                Ok(Some(t)) => return Produced::Packet(t),
-                Ok(None) => {}
-                Err(error) => {
-                    self.objects.remove(&toi);
-                    self.forget(toi);
-                    self.stats.objects_failed += 1;
-                    self.events.push_back(SenderEvent::ObjectFailed {
-                        toi: Toi(toi),
-                        error,
-                    });
-                }
-            }
-        }
-    }
-
-    fn object_packet(
-        &mut self,
-        toi: u128,
-        now: Instant,
-        buf: &mut [u8],
-    ) -> Result<Option<Transmit>, SendError> {
-        let closing = self.closing;
-        let fti_mode = self.cfg.fti;
-        let tsi = self.cfg.tsi.0;
-        let o = self
-            .objects
-            .get_mut(&toi)
-            .ok_or(SendError::UnknownToi(Toi(toi)))?;
-        if !o.in_pass {
-            o.in_pass = true;
-            o.pass_start = Some(now);
-            o.next_sbn = 0;
-            o.group.clear();
-            o.group_left = 0;
-        }
-        if o.group_left == 0 && o.next_sbn < o.blocking.blocks {
-            o.load_group()?;
-        }
-        let oti = &o.oti;
-        let scheme = &*o.scheme;
-        if o.group.is_empty() {
-            // Zero-length object: nothing to send (ALC carries no empty symbols, RFC 5775
-            // §4); receivers complete it from the FDT (Transfer-Length 0).
-            let last = o.is_last_pass(closing);
-            if !o.started {
-                o.started = true;
-                self.events
-                    .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
-            }
-            self.finish_pass(toi, now, last);
-            return Ok(None);
-        }
-        let n = o.group.len();
-        let mut i = o.cursor % n;
-        while o.group[i].next_esi >= o.group[i].end_esi {
-            i = (i + 1) % n;
-        }
-        let b = &mut o.group[i];
-        let (sbn, esi, k) = (b.sbn, b.next_esi, b.k);
-        b.next_esi += 1;
-        o.cursor = i + 1;
-        o.group_left -= 1;
-        let pass_done = o.group_left == 0 && o.next_sbn >= o.blocking.blocks;
-        let pid = PayloadId {
-            sbn,
-            esi,
-            source_block_length: Some(k),
-        };
-        let mut header = AlcRepr::new(Tsi(tsi), Toi(toi), oti, pid)?;
-        header.send_fti = match fti_mode {
-            FtiMode::Always => true,
-            FtiMode::FirstSymbolOfBlock => esi == 0,
-            FtiMode::Never => false,
-        };
-        // B on the real last packet: after every symbol of every block of the last pass.
-        header.lct.close_object = pass_done && o.is_last_pass(closing);
-        let enc = &mut o.group[i].enc;
-        let (len, payload) = write_packet(&header, scheme, Some(enc), buf)?;
-        let last = header.lct.close_object;
-        if esi < k {
-            self.stats.source_symbols += 1;
-        } else if k > 0 {
-            self.stats.repair_symbols += 1;
-        }
-        self.last_payload = payload;
-        if !o.started {
-            o.started = true;
-            self.events
-                .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
-        }
-        if pass_done {
-            self.finish_pass(toi, now, last);
-        }
-        Ok(Some(Transmit {
-            len,
-            toi: Toi(toi),
-            sbn,
-            esi,
-            fdt_instance_id: None,
-            close_object: last,
-            close_session: false,
-        }))
-    }
-
-    /// A pass over object `toi` is complete: report it, then retire the object (`last`)
-    /// or schedule its next pass.
-    fn finish_pass(&mut self, toi: u128, now: Instant, last: bool) {
-        let Some(o) = self.objects.get_mut(&toi) else {
-            return;
-        };
-        o.in_pass = false;
-        o.passes_done += 1;
-        o.group.clear();
-        let pass = o.passes_done;
-        let next_start = o.pass_start.map(|s| s + o.interval());
-        let prio = o.priority;
-        self.events.push_back(SenderEvent::CarouselCycleDone {
-            toi: Toi(toi),
-            pass,
-        });
-        if let Some(q) = self.queues.get_mut(&prio) {
-            q.active.retain(|t| *t != toi);
-        }
-        if last {
-            self.objects.remove(&toi);
-            self.forget(toi);
-            self.stats.objects_sent += 1;
-            self.events
-                .push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
-            // With no object left, bring the FDT in line now, so that "is this the
-            // session's last packet" is known before the packet leaves. Otherwise the FDT
-            // drops the object at its next repetition (`fdt_stale`).
-            if self.objects.is_empty() {
-                self.refresh_fdt(now);
-            }
-        } else {
-            match next_start {
-                Some(t) if t > now => self.timers.push((t, toi)),
-                _ => self.queues.entry(prio).or_default().waiting.push_back(toi),
-            }
-        }
-    }
-}
-
-/// Writes one ALC packet into `buf`: the symbol of `enc` for the packet's ESI, straight
-/// into its place after the header and FEC Payload ID, then the header itself.
-/// Returns (datagram length, symbol length).
-fn write_packet(
-    header: &AlcRepr<'_>,
-    scheme: &dyn FecScheme,
-    enc: Option<&mut Box<dyn BlockEncoder>>,
-    buf: &mut [u8],
-) -> Result<(usize, usize), SendError> {
-    let hlen = header.header_len(scheme);
-    let n = match enc {
-        Some(enc) => {
-            let e = usize::from(header.oti.encoding_symbol_length);
-            let out = buf
-                .get_mut(hlen..hlen + e)
-                .ok_or(SendError::BufferTooSmall(hlen + e))?;
-            enc.write_symbol(header.payload_id.esi, out)?
-        }
-        None => 0,
-    };
-    header.emit_header(scheme, buf)?;
-    Ok((hlen + n, n))
-}
-
-/// The OTI of an object that did not choose one: Compact No-Code (FEC Encoding ID 0).
-fn default_oti(cfg: &SenderConfig, transfer_length: u64) -> Oti {
-    Oti {
-        encoding_id: FecEncodingId::COMPACT_NO_CODE,
-        instance_id: None,
-        transfer_length,
-        encoding_symbol_length: cfg.symbol_length,
-        max_source_block_length: cfg.max_source_block_length,
-        max_encoding_symbols: None,
-        scheme_specific: SchemeSpecific::None,
-    }
-}
-
-fn fdt_oti_template(cfg: &SenderConfig, transfer_length: u64) -> Oti {
-    let mut o = cfg
-        .fdt_fec
-        .clone()
-        .unwrap_or_else(|| default_oti(cfg, transfer_length));
-    o.transfer_length = transfer_length;
-    o
 }

@@ -1,0 +1,201 @@
+//! Decoding on other threads (issue 19 §1): with `ReceiverConfig::decode_jobs`, jobs run on
+//! worker threads or completed in reverse order give the same events, in the same order,
+//! and the same objects as decoding inside `handle_datagram`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use fec_schemes::FecRegistry;
+use flute_receiver::{
+    DecodeDone, DecodeJob, Endpoint, FixedWallClock, Receiver, ReceiverConfig, ReceiverEvent,
+};
+use flute_sender::{AnchoredClock, Object, Repair, Sender, SenderConfig, Tsi};
+use flute_testkit::{Rng, VirtualClock, make_oti};
+
+/// Datagrams of a session with one object per built-in scheme (several blocks each), 8 %
+/// of them dropped by a seeded coin, plus a No-Code object sent whole.
+fn session(drop_seed: u64) -> Vec<Vec<u8>> {
+    let mut clock = VirtualClock::new();
+    let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let cfg = SenderConfig::new(Tsi(4), Arc::new(AnchoredClock::new(clock.now(), wall)));
+    let mut tx = Sender::new(cfg).unwrap();
+    let reg = FecRegistry::with_builtin();
+    let mut rng = Rng::new(19);
+    for (i, scheme) in reg.iter().enumerate() {
+        let len = 40_000 + 997 * i as u64;
+        let Some(oti) = make_oti(scheme.as_ref(), len, 256, 32, 0.5) else {
+            continue;
+        };
+        let obj = Object::from_bytes(format!("o{i}.bin"), Bytes::from(rng.bytes(len as usize)))
+            .fec(oti)
+            .repair(Repair::Percent(50))
+            .interleave(2);
+        tx.insert_object(obj, clock.now()).unwrap();
+    }
+    tx.insert_object(
+        Object::from_bytes("plain.bin", Bytes::from(rng.bytes(30_000))),
+        clock.now(),
+    )
+    .unwrap();
+    tx.close();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    let mut drop = Rng::new(drop_seed);
+    for _ in 0..1_000_000 {
+        while let Some(t) = tx.poll_transmit(clock.now(), &mut buf) {
+            if t.toi.0 == 0 || drop.below(100) >= 8 {
+                out.push(buf[..t.len].to_vec());
+            }
+        }
+        match tx.poll_timeout() {
+            Some(t) => clock.advance_to(t),
+            None => break,
+        }
+        tx.handle_timeout(clock.now());
+    }
+    assert!(tx.is_closed());
+    out
+}
+
+fn receiver(jobs: bool) -> Receiver {
+    let mut cfg = ReceiverConfig::default();
+    cfg.wall_clock = Some(Arc::new(FixedWallClock(
+        UNIX_EPOCH + Duration::from_secs(1_800_000_001),
+    )));
+    cfg.decode_jobs = jobs;
+    Receiver::new(cfg)
+}
+
+/// Events as text, and the delivered objects.
+fn record(ev: ReceiverEvent, log: &mut Vec<String>) {
+    log.push(format!("{ev:?}"));
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Runner {
+    Threads,
+    Reversed,
+}
+
+fn run_with_jobs(packets: &[Vec<u8>], runner: Runner) -> (Vec<String>, usize) {
+    let mut rx = receiver(true);
+    let mut clock = VirtualClock::new();
+    let mut log = Vec::new();
+    let (jtx, jrx) = mpsc::channel::<DecodeJob>();
+    let jrx = Arc::new(Mutex::new(jrx));
+    let (dtx, drx) = mpsc::channel::<DecodeDone>();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let jrx = Arc::clone(&jrx);
+            let dtx = dtx.clone();
+            std::thread::spawn(move || {
+                loop {
+                    let job = jrx.lock().unwrap().recv();
+                    let Ok(job) = job else { return };
+                    if dtx.send(job.run()).is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut held: VecDeque<DecodeJob> = VecDeque::new();
+    let mut jobs = 0;
+    for (i, p) in packets.iter().enumerate() {
+        clock.advance(Duration::from_micros(100));
+        rx.handle_datagram(clock.now(), Endpoint::default(), p);
+        while let Some(job) = rx.poll_work() {
+            jobs += 1;
+            match runner {
+                Runner::Threads => jtx.send(job).unwrap(),
+                Runner::Reversed => held.push_back(job),
+            }
+        }
+        match runner {
+            Runner::Threads => {
+                while let Ok(done) = drx.try_recv() {
+                    rx.complete(done);
+                }
+            }
+            // Every 50 packets, the held jobs finish newest first.
+            Runner::Reversed if i % 50 == 49 => {
+                while let Some(job) = held.pop_back() {
+                    rx.complete(job.run());
+                }
+            }
+            Runner::Reversed => {}
+        }
+        while let Some(ev) = rx.poll_event() {
+            record(ev, &mut log);
+        }
+    }
+    while let Some(job) = held.pop_back() {
+        rx.complete(job.run());
+    }
+    while rx.jobs_pending() > 0 {
+        rx.complete(drx.recv().unwrap());
+    }
+    drop(jtx);
+    for w in workers {
+        w.join().unwrap();
+    }
+    finish(&mut rx, &mut clock, &mut log);
+    (log, jobs)
+}
+
+fn finish(rx: &mut Receiver, clock: &mut VirtualClock, log: &mut Vec<String>) {
+    while let Some(ev) = rx.poll_event() {
+        record(ev, log);
+    }
+    for _ in 0..100 {
+        let Some(t) = rx.poll_timeout() else { break };
+        clock.advance_to(t);
+        rx.handle_timeout(clock.now());
+        while let Some(ev) = rx.poll_event() {
+            record(ev, log);
+        }
+    }
+}
+
+#[test]
+fn decode_jobs_give_the_same_events_in_the_same_order() {
+    for seed in [7, 8, 9, 10] {
+        same_events(seed);
+    }
+}
+
+fn same_events(seed: u64) {
+    let packets = session(seed);
+    let mut plain = receiver(false);
+    let mut clock = VirtualClock::new();
+    let mut expected = Vec::new();
+    for p in &packets {
+        clock.advance(Duration::from_micros(100));
+        plain.handle_datagram(clock.now(), Endpoint::default(), p);
+        assert!(plain.poll_work().is_none(), "no jobs without decode_jobs");
+        while let Some(ev) = plain.poll_event() {
+            record(ev, &mut expected);
+        }
+    }
+    finish(&mut plain, &mut clock, &mut expected);
+    let complete = expected
+        .iter()
+        .filter(|e| e.starts_with("ObjectComplete"))
+        .count();
+    assert!(complete >= 6, "objects delivered without jobs: {complete}");
+    for runner in [Runner::Threads, Runner::Reversed] {
+        let (got, jobs) = run_with_jobs(&packets, runner);
+        assert!(jobs >= 10, "{runner:?}: {jobs} decode jobs");
+        let first = got.iter().zip(&expected).position(|(a, b)| a != b);
+        assert_eq!(
+            first.map(|i| (&got[i], &expected[i])),
+            None,
+            "seed {seed} {runner:?}: first differing event"
+        );
+        assert_eq!(got.len(), expected.len(), "seed {seed} {runner:?}: event count");
+    }
+}
