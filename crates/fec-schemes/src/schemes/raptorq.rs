@@ -49,6 +49,17 @@
 //! zeros), so the encoder always writes T bytes. The decoder also accepts the last source
 //! symbol of the object short (the RFC 5052 convention) and pads it with zeros.
 //!
+//! # Decoding
+//!
+//! With every source symbol received (N = 1) the block is their concatenation. With
+//! 1 ≤ r ≤ K/16 source symbols missing (and K ≤ 8192), the missing ones are solved for
+//! directly (`raptorq/fast.rs`): the contribution of the known source symbols to each
+//! received repair symbol comes from cached generator rows (r ≤ 32, K ≤ 2048,
+//! `raptorq/generator.rs`) or from one encode with the cached plan, and an r x r system over
+//! GF(256) gives the rest, so the cost follows the loss. Otherwise, or when that system is
+//! singular (RaptorQ is not MDS), `raptorq`'s `SourceBlockDecoder` decodes from every
+//! stored symbol. docs/benchmarks.md has the measurements and the crossovers.
+//!
 //! A decoder keeps at most 2k + 64 distinct symbols (later ones are reported as
 //! [`PushOutcome::NotNeeded`]), so a hostile sender cannot make it hold 2^24 symbols.
 //!

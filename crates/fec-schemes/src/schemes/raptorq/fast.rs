@@ -20,6 +20,10 @@
 //! 4. If the r' x r matrix has rank < r (RaptorQ is not MDS), nothing is returned and the
 //!    caller runs the full `raptorq` decode on every symbol.
 //!
+//! For r ≤ [`DEFAULT_GENERATOR_R_MAX`], [`decode_with_generator`] gets the same residuals
+//! and coefficients without encoding the block: from the cached generator rows of the
+//! repair ESIs (`generator.rs`), as one GF(256) product over the received symbols.
+//!
 //! Sub-blocking (N > 1) does not change any of this: by 1., the code applied to the
 //! interleaved wire symbols with N = 1 gives the same repair symbols as N sub-blocks coded
 //! apart (sub-blocking only permutes the byte positions of a symbol). The fast path works on
@@ -35,8 +39,10 @@ pub(super) const DEFAULT_EXTRA_ROWS: u32 = 4;
 
 /// Largest number r of missing source symbols for which the fast path is tried, for a
 /// block of K source symbols. Measured at K = 1024, T = 1400 (docs/benchmarks.md, "RaptorQ
-/// decode in proportion to the loss"): the fast path costs one plan encode plus O(r²·T);
-/// above K/16 it is no longer clearly faster than `raptorq`'s full decode.
+/// decode in proportion to the loss"): the re-encode costs one plan encode plus an O(r³)
+/// elimination and O(r²·T) products, and stops beating `raptorq`'s full decode near
+/// r = 100; K/16 (64) keeps a margin for noise and for smaller T, where the T-independent
+/// elimination weighs more.
 pub(super) const fn default_r_max(k: u32) -> u32 {
     let r = k / 16;
     if r == 0 { 1 } else { r }
