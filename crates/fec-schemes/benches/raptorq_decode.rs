@@ -2,7 +2,7 @@
 //! `fec-schemes` (push + decode through the `BlockDecoder` trait) against the raw
 //! `raptorq` crate (`SourceBlockDecoder::decode` with the same packets), same data.
 //! `ours` takes the fast path (re-encode with the cached plan, solve for the r missing
-//! source symbols; generator rows up to r = 32) up to its crossover r_max = K/16 = 64 and
+//! source symbols; generator rows up to r = 40) up to its crossover r_max = K/16 = 64 and
 //! `raptorq`'s full decode above;
 //! `generator_forced/rN` and `reencode_forced/rN` force one tier of the fast path at r = N
 //! (to place the crossovers) and
@@ -125,8 +125,8 @@ fn bench(c: &mut Criterion) {
     // symbols), to place the crossovers: generator rows vs re-encode, and the fast path vs
     // `raptorq`'s ~constant decode time.
     for (tier, gen_max, rs) in [
-        ("generator_forced", u32::MAX, &[10u32, 32, 51, 64][..]),
-        ("reencode_forced", 0, &[10u32, 32, 64, 96, 128][..]),
+        ("generator_forced", u32::MAX, &[10u32, 32, 40, 51, 64][..]),
+        ("reencode_forced", 0, &[10u32, 32, 40, 64, 96, 128][..]),
     ] {
         for &r in rs {
             let syms = received(&data, r, 2);
@@ -179,6 +179,11 @@ fn bench(c: &mut Criterion) {
             enc.write_symbol(K, &mut buf).unwrap();
             black_box(buf[0])
         })
+    });
+    // What the first block of a K costs a receiver on top (once per process and K): the
+    // encoding plan (the fast path uses the plan cache; a receiver has no plan until then).
+    g.bench_function("plan_generate_k1024", |b| {
+        b.iter(|| black_box(raptorq::SourceBlockEncodingPlan::generate(K as u16)))
     });
     // raptorq's GF(2)-only solve (no HDPC rows) is tried when at least K + H symbols are
     // there (H = 10 for K = 1024): the same 5 % loss with 12 extra repair symbols.

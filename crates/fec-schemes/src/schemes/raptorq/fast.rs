@@ -147,9 +147,10 @@ pub(super) fn decode(inp: &Input<'_>) -> Option<Vec<u8>> {
 
 /// Largest r for which the generator-row variant ([`decode_with_generator`]) is used
 /// instead of the re-encode: its cost is (r + extra)·K·T multiply-adds against about ten
-/// passes over the block for the plan encode; measured even at r ≈ 40 (K = 1024, T = 1400,
-/// docs/benchmarks.md), and about K-independent since both costs scale with K·T.
-pub(super) const DEFAULT_GENERATOR_R_MAX: u32 = 32;
+/// passes over the block for the plan encode. Measured at K = 1024, T = 1400
+/// (docs/benchmarks.md): generator rows ahead at r = 40 (1.83 vs 2.05 ms), even at r = 51;
+/// about K-independent since both costs scale with K·T.
+pub(super) const DEFAULT_GENERATOR_R_MAX: u32 = 40;
 
 /// The same result as [`decode`], from the generator rows of the repair ESIs: the residual
 /// of repair j is received_j + Σ_{known i} G\[j\]\[i\]·s_i (one GF(256) product over the
