@@ -1,6 +1,12 @@
 //! RaptorQ block decoding, K = 1024, T = 1400, at 1 %, 5 % and 20 % source-symbol loss:
 //! `fec-schemes` (push + decode through the `BlockDecoder` trait) against the raw
 //! `raptorq` crate (`SourceBlockDecoder::decode` with the same packets), same data.
+//! `ours` takes the fast path (re-encode with the cached plan, solve for the r missing
+//! source symbols; generator rows up to r = 40) up to its crossover r_max = K/16 = 64 and
+//! `raptorq`'s full decode above;
+//! `generator_forced/rN` and `reencode_forced/rN` force one tier of the fast path at r = N
+//! (to place the crossovers) and
+//! `full_only/*` turns it off (the decoder as it was before the fast path).
 //!
 //! Run: `nice cargo bench -p fec-schemes --bench raptorq_decode -- --measurement-time 3 --warm-up-time 1`
 
@@ -88,6 +94,18 @@ fn bench(c: &mut Criterion) {
                 black_box(d.decode().unwrap())
             })
         });
+        // The decoder without the fast path, i.e. as it was before it.
+        g.bench_function(format!("full_only/{pct}pct"), |b| {
+            b.iter(|| {
+                let mut d = RaptorQ
+                    .decoder_with_fast_limits(&oti, &block, 0, 0)
+                    .unwrap();
+                for (esi, s) in &syms {
+                    d.push(*esi, s).unwrap();
+                }
+                black_box(d.decode().unwrap())
+            })
+        });
         g.bench_function(format!("raptorq/{pct}pct"), |b| {
             b.iter_batched(
                 || {
@@ -103,6 +121,55 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+    // Each tier of the fast path forced at r missing source symbols (r + 2 repair
+    // symbols), to place the crossovers: generator rows vs re-encode, and the fast path vs
+    // `raptorq`'s ~constant decode time.
+    for (tier, gen_max, rs) in [
+        ("generator_forced", u32::MAX, &[10u32, 32, 40, 51, 64][..]),
+        ("reencode_forced", 0, &[10u32, 32, 40, 64, 96, 128][..]),
+    ] {
+        for &r in rs {
+            let syms = received(&data, r, 2);
+            let decoder = || {
+                RaptorQ
+                    .decoder_with_fast_limits(&oti, &block, u32::MAX, gen_max)
+                    .unwrap()
+            };
+            {
+                let mut d = decoder();
+                for (esi, s) in &syms {
+                    d.push(*esi, s).unwrap();
+                }
+                assert_eq!(d.decode().unwrap(), data);
+            }
+            g.bench_function(format!("{tier}/r{r}"), |b| {
+                b.iter(|| {
+                    let mut d = decoder();
+                    for (esi, s) in &syms {
+                        d.push(*esi, s).unwrap();
+                    }
+                    black_box(d.decode().unwrap())
+                })
+            });
+        }
+    }
+    // Not implemented, measured as a floor: with the dense generator rows of the received
+    // repair symbols at hand (G = the K coefficients of each, a per-K cache of
+    // K x L bytes), the residuals would be one GF(256) product of (r + 2) x K coefficients by
+    // the K x T known source bytes, the SIMD kernel of the RS schemes: r = 10 and r = 51.
+    for r in [10usize, 51] {
+        let rows = r + 2;
+        let coefs: Vec<u8> = pattern(rows * K as usize, 11);
+        let inputs: Vec<&[u8]> = data.chunks_exact(usize::from(T)).collect();
+        let mut out = vec![0u8; rows * usize::from(T)];
+        g.bench_function(format!("dense_residuals_floor/r{r}"), |b| {
+            b.iter(|| {
+                let mut outs: Vec<&mut [u8]> = out.chunks_exact_mut(usize::from(T)).collect();
+                fec_schemes::schemes::rs::gf8_simd::matmul(&coefs, &inputs, &mut outs);
+                black_box(outs[0][0])
+            })
+        });
+    }
     // The floor of a decode that re-encodes the block once with the cached per-K plan
     // (see docs/benchmarks.md, "Not done"): a fresh encoder and its first repair symbol.
     g.bench_function("plan_encode_first_repair", |b| {
@@ -112,6 +179,11 @@ fn bench(c: &mut Criterion) {
             enc.write_symbol(K, &mut buf).unwrap();
             black_box(buf[0])
         })
+    });
+    // What the first block of a K costs a receiver on top (once per process and K): the
+    // encoding plan (the fast path uses the plan cache; a receiver has no plan until then).
+    g.bench_function("plan_generate_k1024", |b| {
+        b.iter(|| black_box(raptorq::SourceBlockEncodingPlan::generate(K as u16)))
     });
     // raptorq's GF(2)-only solve (no HDPC rows) is tried when at least K + H symbols are
     // there (H = 10 for K = 1024): the same 5 % loss with 12 extra repair symbols.

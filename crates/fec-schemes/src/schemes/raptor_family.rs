@@ -98,3 +98,36 @@ pub(crate) fn write_interleaved_source_symbol(
         sub_block_start += bytes * k;
     }
 }
+
+/// Inverse of [`write_interleaved_source_symbol`] for a whole block: `wire` holds the K
+/// source symbols as sent (symbol i at `i*T..(i+1)*T`), the result is the K·T bytes of the
+/// block with its N sub-blocks one after the other (RFC 6330 §4.4.1.2). For N ≤ 1 the two
+/// layouts are the same and `wire` is returned as is. The caller checked the T/N/Al
+/// invariants and `wire.len() == K·T`.
+#[cfg(feature = "raptorq")]
+pub(crate) fn deinterleave_block(wire: Vec<u8>, k: u32, t: u16, n: u32, al: u8) -> Vec<u8> {
+    if n <= 1 {
+        return wire;
+    }
+    let t = usize::from(t);
+    let k = k as usize;
+    let al = usize::from(al);
+    let (tl, ts, nl, _) = crate::partition((t / al) as u64, u64::from(n)).unwrap_or((0, 0, 0, 0));
+    let mut out = vec![0u8; wire.len()];
+    let mut sub_block_start = 0usize;
+    let mut src_off = 0usize;
+    for j in 0..u64::from(n) {
+        let bytes = if j < nl { tl as usize } else { ts as usize } * al;
+        for i in 0..k {
+            let dst = sub_block_start + i * bytes;
+            let src = i * t + src_off;
+            if let (Some(d), Some(s)) = (out.get_mut(dst..dst + bytes), wire.get(src..src + bytes))
+            {
+                d.copy_from_slice(s);
+            }
+        }
+        src_off += bytes;
+        sub_block_start += bytes * k;
+    }
+    out
+}

@@ -49,6 +49,17 @@
 //! zeros), so the encoder always writes T bytes. The decoder also accepts the last source
 //! symbol of the object short (the RFC 5052 convention) and pads it with zeros.
 //!
+//! # Decoding
+//!
+//! With every source symbol received (N = 1) the block is their concatenation. With
+//! 1 ≤ r ≤ K/16 source symbols missing (and K ≤ 8192), the missing ones are solved for
+//! directly (`raptorq/fast.rs`): the contribution of the known source symbols to each
+//! received repair symbol comes from cached generator rows (r ≤ 40, K ≤ 2048,
+//! `raptorq/generator.rs`) or from one encode with the cached plan, and an r x r system over
+//! GF(256) gives the rest, so the cost follows the loss. Otherwise, or when that system is
+//! singular (RaptorQ is not MDS), `raptorq`'s `SourceBlockDecoder` decodes from every
+//! stored symbol. docs/benchmarks.md has the measurements and the crossovers.
+//!
 //! A decoder keeps at most 2k + 64 distinct symbols (later ones are reported as
 //! [`PushOutcome::NotNeeded`]), so a hostile sender cannot make it hold 2^24 symbols.
 //!
@@ -59,6 +70,8 @@
 //! bounded process-wide cache, so the blocks of an object, and objects, that share K solve
 //! the matrix once; see `raptorq/plan.rs` for the bound (at most 8 plans, 48 MiB, K ≤ 8192).
 
+mod fast;
+mod generator;
 mod plan;
 
 use bytes::Bytes;
@@ -69,7 +82,9 @@ use raptorq::{
 use crate::schemes::common::{
     Admitted, SymbolLog, check_block_data, check_block_of, check_esi, missing_esis,
 };
-use crate::schemes::raptor_family::{check_t_n_al, largest_block, write_interleaved_source_symbol};
+use crate::schemes::raptor_family::{
+    check_t_n_al, deinterleave_block, largest_block, write_interleaved_source_symbol,
+};
 use crate::wire::{be, check_width, fti_body, fti_prefix, out_prefix, put_be};
 use crate::{
     BlockDecoder, BlockEncoder, BlockSpec, Blocking, FecEncodingId, FecError, FecScheme, Oti,
@@ -116,6 +131,27 @@ impl RaptorQ {
         let z = kt.div_ceil(max_k).max(1);
         let z = u16::try_from(z).ok().filter(|&z| z <= 255)?;
         Some(Self::oti(transfer_length, symbol_size, z, 1, 1))
+    }
+}
+
+impl RaptorQ {
+    /// A block decoder like [`FecScheme::decoder`] whose fast path (solve for the r missing
+    /// source symbols) is tried up to `fast_r_max` missing source symbols instead of the
+    /// default crossover (0 turns it off), with generator rows up to `generator_r_max` and
+    /// a re-encode of the block above. For benchmarks that place the crossovers; not part
+    /// of the supported API.
+    #[doc(hidden)]
+    pub fn decoder_with_fast_limits(
+        &self,
+        oti: &Oti,
+        block: &BlockSpec,
+        fast_r_max: u32,
+        generator_r_max: u32,
+    ) -> Result<Box<dyn BlockDecoder>, FecError> {
+        let mut d = RqDecoder::new(BlockParams::new(self, oti, block)?);
+        d.fast_r_max = fast_r_max;
+        d.generator_r_max = generator_r_max;
+        Ok(Box::new(d))
     }
 }
 
@@ -317,15 +353,7 @@ impl FecScheme for RaptorQ {
 
     fn decoder(&self, oti: &Oti, block: &BlockSpec) -> Result<Box<dyn BlockDecoder>, FecError> {
         let p = BlockParams::new(self, oti, block)?;
-        Ok(Box::new(RqDecoder {
-            p,
-            seen: SymbolLog::new(p.block, p.t, ESI_LIMIT, p.n <= 1),
-            pending: Vec::new(),
-            inner: None,
-            source_received: 0,
-            missing: vec![true; p.block.source_symbols as usize],
-            result: None,
-        }))
+        Ok(Box::new(RqDecoder::new(p)))
     }
 }
 
@@ -453,6 +481,80 @@ struct RqDecoder {
     source_received: u32,
     missing: Vec<bool>,
     result: Option<Bytes>,
+    /// The fast path (`raptorq/fast.rs`) is tried when 1 ≤ r ≤ this many source symbols
+    /// are missing.
+    fast_r_max: u32,
+    /// Repair symbols beyond r that the fast path takes into its system.
+    fast_extra_rows: u32,
+    /// Up to this r (and K ≤ `generator::MAX_K`) the fast path uses cached generator rows
+    /// instead of re-encoding the block.
+    generator_r_max: u32,
+    /// How the block was (or was not yet) decoded.
+    path: DecodePath,
+}
+
+/// How a RaptorQ block was decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecodePath {
+    /// Not decoded yet.
+    NotYet,
+    /// Every source symbol was there (N = 1): concatenation.
+    Source,
+    /// Re-encode with the cached plan and solve for the r missing source symbols.
+    Fast,
+    /// Cached generator rows of the repair ESIs and solve for the r missing source symbols.
+    Generator,
+    /// `raptorq`'s full decode.
+    Full,
+}
+
+impl RqDecoder {
+    fn new(p: BlockParams) -> Self {
+        Self {
+            p,
+            seen: SymbolLog::new(p.block, p.t, ESI_LIMIT, p.n <= 1),
+            pending: Vec::new(),
+            inner: None,
+            source_received: 0,
+            missing: vec![true; p.block.source_symbols as usize],
+            result: None,
+            fast_r_max: fast::default_r_max(p.k()),
+            fast_extra_rows: fast::DEFAULT_EXTRA_ROWS,
+            generator_r_max: fast::DEFAULT_GENERATOR_R_MAX,
+            path: DecodePath::NotYet,
+        }
+    }
+
+    /// The fast path for r missing source symbols, if it applies: 1 ≤ r ≤ `fast_r_max`,
+    /// K within the plan cache's bound (a plan generated for one block only would cost more
+    /// than the decode it saves), nothing handed to `raptorq` yet. `None` also when the
+    /// chosen repair symbols do not determine the missing ones; the caller then runs the
+    /// full decode on every symbol.
+    fn try_fast(&self, r: u32) -> Option<(Vec<u8>, DecodePath)> {
+        let k = self.p.k();
+        if r == 0 || r > self.fast_r_max || k > plan::MAX_CACHED_K || self.inner.is_some() {
+            return None;
+        }
+        let missing: Vec<u32> = (0..k)
+            .filter(|&e| self.missing.get(e as usize).copied().unwrap_or(false))
+            .collect();
+        if missing.len() != r as usize {
+            return None;
+        }
+        let input = fast::Input {
+            k,
+            t: self.p.t,
+            packets: &self.pending,
+            missing: &missing,
+            extra_rows: self.fast_extra_rows,
+        };
+        if r <= self.generator_r_max {
+            if let Some(g) = generator::generator_for(k) {
+                return fast::decode_with_generator(&input, &g).map(|b| (b, DecodePath::Generator));
+            }
+        }
+        fast::decode(&input).map(|b| (b, DecodePath::Fast))
+    }
 }
 
 impl BlockDecoder for RqDecoder {
@@ -498,7 +600,8 @@ impl BlockDecoder for RqDecoder {
             return Err(FecError::NotEnoughSymbols { have, need: k });
         }
         let len = self.p.block.len as usize;
-        let out = if self.source_received == k && self.p.n <= 1 && self.inner.is_none() {
+        let r = k - self.source_received.min(k);
+        let out = if r == 0 && self.p.n <= 1 && self.inner.is_none() {
             // Every source symbol is here: no decoding, just concatenation.
             let t = usize::from(self.p.t);
             let mut buf = vec![0u8; k as usize * t];
@@ -508,7 +611,12 @@ impl BlockDecoder for RqDecoder {
                     buf[esi * t..(esi + 1) * t].copy_from_slice(pkt.data());
                 }
             }
+            self.path = DecodePath::Source;
             buf
+        } else if let Some((wire, path)) = self.try_fast(r) {
+            self.path = path;
+            let p = self.p;
+            deinterleave_block(wire, k, p.t, p.n.into(), p.al)
         } else {
             let p = self.p;
             let dec = self.inner.get_or_insert_with(|| {
@@ -519,7 +627,9 @@ impl BlockDecoder for RqDecoder {
                 )
             });
             let pending = core::mem::take(&mut self.pending);
-            dec.decode(pending).ok_or(FecError::DecodeFailed)?
+            let out = dec.decode(pending).ok_or(FecError::DecodeFailed)?;
+            self.path = DecodePath::Full;
+            out
         };
         let mut out = out;
         out.truncate(len);
@@ -755,5 +865,395 @@ mod tests {
         assert!(blocking.iter().last().unwrap().len % 16 != 0);
         assert_decodes(&oti, &|k, _| all_but(k, &[k - 1], 0));
         assert_decodes(&oti, &|k, _| all_but(k, &[0, k - 1], 2));
+    }
+
+    // ---- The fast path (raptorq/fast.rs): byte-identity with the full decode. ----
+
+    /// Decodes block `blk` of `oti` (data `src`) from the symbols `esis`, pushed in that
+    /// order, with the fast path bounded by `r_max` (0 = off) and `extra` rows beyond r.
+    fn decode_via(
+        oti: &Oti,
+        blk: &BlockSpec,
+        src: &Bytes,
+        esis: &[u32],
+        r_max: u32,
+        extra: u32,
+        generator_r_max: u32,
+    ) -> (Result<Bytes, FecError>, DecodePath) {
+        let p = BlockParams::new(&RaptorQ, oti, blk).unwrap();
+        let mut dec = RqDecoder::new(p);
+        dec.fast_r_max = r_max;
+        dec.fast_extra_rows = extra;
+        dec.generator_r_max = generator_r_max;
+        let mut enc = RaptorQ.encoder(oti, blk, src.clone()).unwrap();
+        let mut buf = vec![0u8; usize::from(oti.encoding_symbol_length)];
+        for &esi in esis {
+            enc.write_symbol(esi, &mut buf).unwrap();
+            assert_eq!(dec.push(esi, &buf).unwrap(), PushOutcome::Accepted);
+        }
+        let got = dec.decode();
+        (got, dec.path)
+    }
+
+    fn block_data(oti: &Oti, blk: &BlockSpec) -> Bytes {
+        let data = pattern(oti.transfer_length as usize, oti.transfer_length ^ 0xfa57);
+        let start = blk.offset as usize;
+        Bytes::copy_from_slice(&data[start..start + blk.len as usize])
+    }
+
+    /// For every block of `oti`: the fast path (r_max = `r_max`) and the full decode
+    /// (fast path off) both give the source, and the fast path was the one taken.
+    fn assert_fast_matches_full(oti: &Oti, r_max: u32, pick: &dyn Fn(u32, u32) -> Vec<u32>) {
+        for blk in RaptorQ.blocking(oti).unwrap().iter() {
+            let k = blk.source_symbols;
+            let src = block_data(oti, &blk);
+            let esis = pick(k, blk.sbn);
+            let r = k - esis.iter().filter(|&&e| e < k).count() as u32;
+            assert!(r >= 1, "the test must lose a source symbol");
+            let (fast, path) =
+                decode_via(oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS, 0);
+            let (full, full_path) = decode_via(oti, &blk, &src, &esis, 0, 0, 0);
+            assert_eq!(full_path, DecodePath::Full);
+            let full = full.unwrap();
+            assert_eq!(full, src, "full decode, K={k} r={r}");
+            assert_eq!(path, DecodePath::Fast, "K={k} r={r}: fast path not taken");
+            assert_eq!(fast.unwrap(), full, "fast path, K={k} r={r}");
+            // The generator-row variant of the fast path, same symbols.
+            let (by_rows, path) = decode_via(
+                oti,
+                &blk,
+                &src,
+                &esis,
+                r_max,
+                fast::DEFAULT_EXTRA_ROWS,
+                u32::MAX,
+            );
+            assert_eq!(
+                path,
+                DecodePath::Generator,
+                "K={k} r={r}: generator rows not used"
+            );
+            assert_eq!(by_rows.unwrap(), full, "generator rows, K={k} r={r}");
+        }
+    }
+
+    /// `r` lost source ESIs spread over 0..k (first, last and in between).
+    fn spread(k: u32, r: u32) -> Vec<u32> {
+        (0..r)
+            .map(|i| (u64::from(i) * u64::from(k - 1) / u64::from(r.max(2) - 1)) as u32)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// Source ESIs 0..K without `lost`, then `count` repair ESIs that are not contiguous:
+    /// K + 3i + (i mod 2), and one far away (ESI 70000 + K).
+    fn all_but_sparse(k: u32, lost: &[u32], count: u32) -> Vec<u32> {
+        let mut v: Vec<u32> = (0..k).filter(|e| !lost.contains(e)).collect();
+        v.push(70_000 + k);
+        v.extend((0..count.saturating_sub(1)).map(|i| k + 3 * i + (i % 2)));
+        v
+    }
+
+    #[test]
+    fn fast_path_small_k() {
+        // K = 1 (the only source symbol lost, short), K = 10, K = 101 with a short last symbol.
+        let k1 = RaptorQ::oti(10, 16, 1, 1, 1);
+        assert_fast_matches_full(&k1, u32::MAX, &|k, _| all_but(k, &[0], 0));
+        assert_fast_matches_full(&k1, u32::MAX, &|k, _| all_but_sparse(k, &[0], 3));
+        let k10 = RaptorQ::oti(10 * 16, 16, 1, 1, 1);
+        for lost in [vec![0u32], vec![9], vec![0, 9], vec![1, 4, 5, 8]] {
+            assert_fast_matches_full(&k10, u32::MAX, &|k, _| all_but(k, &lost, 0));
+            assert_fast_matches_full(&k10, u32::MAX, &|k, _| {
+                all_but_sparse(k, &lost, lost.len() as u32 + 2)
+            });
+        }
+        let k101 = RaptorQ::oti(101 * 24 - 5, 24, 1, 1, 1);
+        assert_eq!(RaptorQ.blocking(&k101).unwrap().large, 101);
+        for r in [1u32, 2, 10, 51] {
+            let lost = spread(101, r);
+            assert_eq!(lost.len() as u32, r);
+            assert_fast_matches_full(&k101, u32::MAX, &|k, _| all_but(k, &lost, 0));
+            assert_fast_matches_full(&k101, u32::MAX, &|k, _| all_but_sparse(k, &lost, r + 4));
+        }
+    }
+
+    #[test]
+    fn fast_path_k1024_up_to_the_crossover() {
+        // K = 1024 decodes take seconds each without optimisation: the full decode is run
+        // once (r = 51, the 5 % case of the bench); the other r are checked against the
+        // source, which the full decode also gives (decode_r_missing_source_symbols).
+        let oti = RaptorQ::oti(1024 * 8, 8, 1, 1, 1);
+        let r_max = fast::default_r_max(1024);
+        let lost = spread(1024, 51);
+        assert_fast_matches_full(&oti, r_max, &|k, _| all_but_sparse(k, &lost, 51));
+        let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+        let src = block_data(&oti, &blk);
+        for r in [1u32, 2, 10, r_max] {
+            let esis = all_but(1024, &spread(1024, r), 2);
+            let (got, path) =
+                decode_via(&oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS, 0);
+            assert_eq!(path, DecodePath::Fast, "r = {r}");
+            assert_eq!(got.unwrap(), src, "r = {r}");
+            let (got, path) = decode_via(
+                &oti,
+                &blk,
+                &src,
+                &esis,
+                r_max,
+                fast::DEFAULT_EXTRA_ROWS,
+                u32::MAX,
+            );
+            assert_eq!(path, DecodePath::Generator, "r = {r}");
+            assert_eq!(got.unwrap(), src, "r = {r}");
+        }
+        // Above the crossover the full decode is used.
+        let esis = all_but(1024, &spread(1024, r_max + 1), 2);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, r_max, fast::DEFAULT_EXTRA_ROWS, 0);
+        assert_eq!(path, DecodePath::Full);
+        assert_eq!(got.unwrap(), src);
+    }
+
+    #[test]
+    fn fast_path_short_last_block_and_sub_blocks() {
+        // Three blocks (K = 80, 80, 79 with a partial last symbol).
+        let oti = RaptorQ::oti(3 * 80 * 16 - 37, 16, 3, 1, 1);
+        assert_fast_matches_full(&oti, u32::MAX, &|k, _| all_but(k, &[k - 1], 0));
+        assert_fast_matches_full(&oti, u32::MAX, &|k, _| all_but_sparse(k, &[0, 7, k - 1], 5));
+        // N > 1: the fast path codes the interleaved wire symbols as they are.
+        for oti in [
+            RaptorQ::oti(5000, 64, 2, 4, 4),
+            RaptorQ::oti(40 * 100 - 17, 40, 3, 3, 2),
+        ] {
+            assert_fast_matches_full(&oti, u32::MAX, &|k, sbn| {
+                all_but(k, &[sbn, k / 2, k - 1], 1)
+            });
+        }
+    }
+
+    #[test]
+    fn fast_path_default_applies_through_the_trait() {
+        // Through RaptorQ.decoder (the callers' API), K = 160, r = 10 ≤ K/16: byte-identical.
+        let oti = RaptorQ::oti(160 * 32, 32, 1, 1, 1);
+        assert_eq!(fast::default_r_max(160), 10);
+        assert_decodes(&oti, &|k, _| all_but(k, &spread(k, 10), 1));
+        // And the default tiers: r = 10 ≤ 40 uses generator rows, r = 10 with the generator
+        // tier off re-encodes; r = 11 > 10 is the full decode.
+        let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+        let src = block_data(&oti, &blk);
+        let esis = all_but(160, &spread(160, 10), 1);
+        let d = fast::default_r_max(160);
+        let x = fast::DEFAULT_EXTRA_ROWS;
+        let g = fast::DEFAULT_GENERATOR_R_MAX;
+        assert_eq!(
+            decode_via(&oti, &blk, &src, &esis, d, x, g),
+            (Ok(src.clone()), DecodePath::Generator)
+        );
+        assert_eq!(
+            decode_via(&oti, &blk, &src, &esis, d, x, 0),
+            (Ok(src.clone()), DecodePath::Fast)
+        );
+        let esis = all_but(160, &spread(160, 11), 1);
+        assert_eq!(
+            decode_via(&oti, &blk, &src, &esis, d, x, g),
+            (Ok(src), DecodePath::Full)
+        );
+    }
+
+    /// Generator coefficient G[esi][i] of source symbol i in encoding symbol `esi` for K
+    /// source symbols: encode the identity block (symbol i = unit vector e_i of K bytes).
+    fn generator_row(k: u32, esi: u32) -> Vec<u8> {
+        let oti = RaptorQ::oti(u64::from(k) * u64::from(k), k as u16, 1, 1, 1);
+        let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+        let mut id = vec![0u8; (k * k) as usize];
+        for i in 0..k as usize {
+            id[i * k as usize + i] = 1;
+        }
+        let mut enc = RaptorQ.encoder(&oti, &blk, Bytes::from(id)).unwrap();
+        let mut row = vec![0u8; k as usize];
+        enc.write_symbol(esi, &mut row).unwrap();
+        row
+    }
+
+    #[test]
+    fn singular_fast_system_falls_back_to_the_full_decode() {
+        // Search, for K = 10, a repair ESI x whose coefficient on some source symbol a is
+        // zero: with a lost and x the only repair symbol used, the 1 x 1 system is singular.
+        let k = 10u32;
+        let (a, x) = (k..k + 2000)
+            .find_map(|x| {
+                generator_row(k, x)
+                    .iter()
+                    .position(|&c| c == 0)
+                    .map(|a| (a as u32, x))
+            })
+            .expect("a zero coefficient among 2000 repair rows");
+        let y = (k..k + 2000)
+            .find(|&y| y != x && generator_row(k, y)[a as usize] != 0)
+            .unwrap();
+        let oti = RaptorQ::oti(u64::from(k) * 16, 16, 1, 1, 1);
+        let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+        let src = block_data(&oti, &blk);
+        let mut esis: Vec<u32> = (0..k).filter(|&e| e != a).collect();
+        esis.push(x);
+        // K symbols that do not determine the block: both decoders fail.
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0, 0);
+        assert_eq!(got, Err(FecError::DecodeFailed));
+        assert_eq!(path, DecodePath::NotYet);
+        let (got, _) = decode_via(&oti, &blk, &src, &esis, 0, 0, 0);
+        assert_eq!(got, Err(FecError::DecodeFailed));
+        // With y after x: the fast path with no extra row sees only x (singular) and the
+        // full decode, on every symbol, gets the source.
+        esis.push(y);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0, 0);
+        assert_eq!(path, DecodePath::Full);
+        assert_eq!(got.unwrap(), src);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 0, u32::MAX);
+        assert_eq!(path, DecodePath::Full);
+        assert_eq!(got.unwrap(), src);
+        // With one extra row the fast path takes x and y and solves.
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 1, 0);
+        assert_eq!(path, DecodePath::Fast);
+        assert_eq!(got.unwrap(), src);
+        let (got, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, 1, u32::MAX);
+        assert_eq!(path, DecodePath::Generator);
+        assert_eq!(got.unwrap(), src);
+    }
+
+    #[test]
+    fn fast_path_ignores_malformed_input() {
+        // Wrong symbol lengths never reach the fast path (SymbolLog refuses them), and the
+        // fast path itself refuses inconsistent input without panicking.
+        let pk = |esi: u32, len: usize| {
+            EncodingPacket::new(raptorq::PayloadId::new(0, esi), vec![1u8; len])
+        };
+        let packets = vec![pk(0, 8), pk(2, 8), pk(3, 7)];
+        let base = fast::Input {
+            k: 3,
+            t: 8,
+            packets: &packets,
+            missing: &[1],
+            extra_rows: 0,
+        };
+        assert!(fast::decode(&base).is_none()); // repair symbol of 7 bytes
+        let packets = vec![pk(0, 5), pk(2, 8), pk(3, 8)];
+        assert!(
+            fast::decode(&fast::Input {
+                packets: &packets,
+                ..base
+            })
+            .is_none()
+        );
+        let packets = vec![pk(0, 8), pk(2, 8), pk(3, 8)];
+        assert!(
+            fast::decode(&fast::Input {
+                packets: &packets,
+                missing: &[5],
+                ..base
+            })
+            .is_none()
+        );
+        assert!(
+            fast::decode(&fast::Input {
+                packets: &packets,
+                missing: &[],
+                ..base
+            })
+            .is_none()
+        );
+        assert!(
+            fast::decode(&fast::Input {
+                packets: &packets,
+                missing: &[0, 1],
+                ..base
+            })
+            .is_none()
+        );
+        assert!(
+            fast::decode(&fast::Input {
+                packets: &packets,
+                t: u16::MAX,
+                ..base
+            })
+            .is_none()
+        );
+        // The generator-row variant refuses the same inputs.
+        let g = generator::generator_for(3).unwrap();
+        for packets in [
+            vec![pk(0, 8), pk(2, 8), pk(3, 7)],
+            vec![pk(0, 5), pk(2, 8), pk(3, 8)],
+            vec![pk(0, 8), pk(2, 8)],
+        ] {
+            let inp = fast::Input {
+                packets: &packets,
+                ..base
+            };
+            assert!(fast::decode_with_generator(&inp, &g).is_none());
+        }
+        let packets = vec![pk(0, 8), pk(2, 8), pk(3, 8)];
+        for missing in [&[5u32][..], &[], &[0, 1]] {
+            let inp = fast::Input {
+                packets: &packets,
+                missing,
+                ..base
+            };
+            assert!(fast::decode_with_generator(&inp, &g).is_none());
+        }
+        // The consistent version of the same input decodes.
+        let oti = RaptorQ::oti(24, 8, 1, 1, 1);
+        let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+        let src = block_data(&oti, &blk);
+        let (got, path) = decode_via(&oti, &blk, &src, &[0, 2, 3], u32::MAX, 0, 0);
+        assert_eq!(path, DecodePath::Fast);
+        assert_eq!(got.unwrap(), src);
+        let (got, path) = decode_via(&oti, &blk, &src, &[0, 2, 3], u32::MAX, 0, u32::MAX);
+        assert_eq!(path, DecodePath::Generator);
+        assert_eq!(got.unwrap(), src);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+        /// Random K, T, loss pattern and repair ESIs (all repair symbols used): the fast
+        /// path and the full decode agree, both the source or both `DecodeFailed`.
+        #[test]
+        fn fast_path_agrees_with_full_decode(
+            k in 1u32..=120,
+            t in proptest::sample::select(vec![1u16, 4, 13, 32]),
+            seed in proptest::prelude::any::<u64>(),
+            loss in 1u32..=100,
+            extra in 0u32..=3,
+        ) {
+            let oti = RaptorQ::oti(u64::from(k) * u64::from(t), t, 1, 1, 1);
+            let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
+            proptest::prop_assert_eq!(blk.source_symbols, k);
+            let src = block_data(&oti, &blk);
+            let mut x = seed | 1;
+            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let mut lost: Vec<u32> = (0..k).filter(|_| next() % 100 < u64::from(loss)).collect();
+            if lost.is_empty() {
+                lost.push((next() % u64::from(k)) as u32);
+            }
+            let r = lost.len() as u32;
+            let mut esis: Vec<u32> = (0..k).filter(|e| !lost.contains(e)).collect();
+            let mut repairs = std::collections::BTreeSet::new();
+            while repairs.len() < (r + extra) as usize {
+                repairs.insert(k + (next() % 3000) as u32);
+            }
+            esis.extend(repairs);
+            let (fast, path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, u32::MAX, 0);
+            let (full, _) = decode_via(&oti, &blk, &src, &esis, 0, 0, 0);
+            let (by_rows, gen_path) = decode_via(&oti, &blk, &src, &esis, u32::MAX, u32::MAX, u32::MAX);
+            proptest::prop_assert_eq!(&fast, &full);
+            proptest::prop_assert_eq!(&by_rows, &full);
+            if by_rows.is_ok() {
+                proptest::prop_assert_eq!(gen_path, DecodePath::Generator);
+            }
+            if let Ok(got) = fast {
+                proptest::prop_assert_eq!(got, src);
+                proptest::prop_assert_eq!(path, DecodePath::Fast);
+            } else {
+                proptest::prop_assert_eq!(full, Err(FecError::DecodeFailed));
+            }
+        }
     }
 }
