@@ -322,6 +322,17 @@ impl FecScheme for RaptorQ {
         Ok(())
     }
 
+    /// With one source block and no sub-blocking (Z = 1, N = 1, as the OTI of a small
+    /// object has), source symbol `i` is bytes `i·T ..` for every transfer length the OTI
+    /// can carry (K ≤ K'max = 56403, RFC 6330 §4.4.1.2): a longer object fails the OTI
+    /// check instead. With Z > 1 or N > 1 the symbols depend on the length: none.
+    fn length_independent_prefix(&self, oti: &Oti) -> u64 {
+        match rq_params(oti) {
+            Ok((1, 1, _)) => 56_403,
+            _ => 0,
+        }
+    }
+
     fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError> {
         self.validate_oti(oti)?;
         let (z, _, _) = rq_params(oti)?;
