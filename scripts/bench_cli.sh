@@ -18,6 +18,8 @@
 # with the input (cmp). Targets (issue 19 §3): total time of the peer / ours >= 3x for
 # No-Code, >= 2x for RS and RaptorQ.
 # Usage: scripts/bench_cli.sh [MiB]   (default 256; files and captures under /dev/shm)
+# NO_MD5=1 adds --no-md5 on both sides (ours: flute send --no-md5; peer_cli send/recv
+# --no-md5), to see what Content-MD5 costs; the defaults compute and check it on both.
 # SKIP_BUILD=1 uses the binaries already in $CARGO_TARGET_DIR/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,7 @@ work="$(mktemp -d "${TMPDIR:-/dev/shm}/flute-cli-bench.XXXXXX" 2>/dev/null || mk
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/in"
 in="$work/in/bench.bin"
+md5=(); [ -n "${NO_MD5:-}" ] && md5=(--no-md5)
 head -c $((mib * 1048576)) /dev/urandom > "$in"
 
 # timed NAME CMD...: runs CMD, appends "NAME seconds peak_kib" to $work/times
@@ -42,18 +45,18 @@ timed() {
   echo "$name $(cat "$work/t")" >> "$work/times"
 }
 
-echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r); ${mib} MiB, files in ${work%/*}"
+echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r); ${mib} MiB${NO_MD5:+, --no-md5 on both sides}, files in ${work%/*}"
 : > "$work/times"
 status=0
 for s in nocode rs raptorq; do
   rm -rf "$work/out_ours" "$work/out_peer"
-  timed "ours_send_$s" "$flute" send "$in" --dest 127.0.0.1:3400 --pcap "$work/ours.pcap" --no-send --fec "$s" -q
+  timed "ours_send_$s" "$flute" send "$in" --dest 127.0.0.1:3400 --pcap "$work/ours.pcap" --no-send --fec "$s" -q "${md5[@]}"
   timed "ours_recv_$s" "$flute" recv --pcap "$work/ours.pcap" --out "$work/out_ours" -q
   ours_ok=no; cmp -s "$in" "$work/out_ours/bench.bin" && ours_ok=yes
   ours_cap=$(stat -c %s "$work/ours.pcap")
   rm -f "$work/ours.pcap"; rm -rf "$work/out_ours"
-  timed "peer_send_$s" "$peer" send "$in" "$work/peer.pcap" --fec "$s"
-  timed "peer_recv_$s" "$peer" recv "$work/peer.pcap" "$work/out_peer"
+  timed "peer_send_$s" "$peer" send "$in" "$work/peer.pcap" --fec "$s" "${md5[@]}"
+  timed "peer_recv_$s" "$peer" recv "$work/peer.pcap" "$work/out_peer" "${md5[@]}"
   peer_ok=no; cmp -s "$in" "$work/out_peer/bench.bin" && peer_ok=yes
   peer_cap=$(stat -c %s "$work/peer.pcap")
   rm -f "$work/peer.pcap"; rm -rf "$work/out_peer"

@@ -5,8 +5,8 @@
 //! `flute recv --pcap` use).
 //!
 //! ```text
-//! peer_cli send FILE CAPTURE [--fec nocode|rs|raptorq] [--symbol-size 1436] [--block-size K] [--repair 20]
-//! peer_cli recv CAPTURE DIR
+//! peer_cli send FILE CAPTURE [--fec nocode|rs|raptorq] [--symbol-size 1436] [--block-size K] [--repair 20] [--no-md5]
+//! peer_cli recv CAPTURE DIR [--no-md5]
 //! ```
 //!
 //! - `send`: the crate's `Sender` with `Config::default()` (Full FDT, FDT carousel 1 s,
@@ -24,6 +24,8 @@
 //! - `recv`: CAPTURE read with flute-io's `PcapReader`, each datagram pushed into the
 //!   crate's `MultiReceiver` with its filesystem writer (`ObjectWriterFSBuilder`, Content-MD5
 //!   checked) into DIR. Exit status 1 unless at least one object completed.
+//! - `--no-md5` (both): no Content-MD5 computed or checked, like `flute send --no-md5` (the
+//!   receiver then has nothing to check); for the split of the time in bench_cli.sh.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -42,15 +44,20 @@ use flute_peer::core::{Oti, UDPEndpoint};
 fn usage() -> ! {
     eprintln!(
         "usage: peer_cli send FILE CAPTURE [--fec nocode|rs|raptorq] [--symbol-size E] \
-         [--block-size K] [--repair PCT]\n       peer_cli recv CAPTURE DIR"
+         [--block-size K] [--repair PCT] [--no-md5]\n       peer_cli recv CAPTURE DIR [--no-md5]"
     );
     std::process::exit(2)
 }
 
 fn send(file: &Path, capture: &Path, opts: &[String]) {
     let (mut fec, mut e, mut k, mut repair) = ("raptorq".to_owned(), 1436u16, None, None);
+    let mut md5 = true;
     let mut it = opts.iter();
     while let Some(a) = it.next() {
+        if a == "--no-md5" {
+            md5 = false;
+            continue;
+        }
         let Some(v) = it.next() else { usage() };
         match a.as_str() {
             "--fec" => fec = v.clone(),
@@ -107,7 +114,7 @@ fn send(file: &Path, capture: &Path, opts: &[String]) {
         Some(&url),
         "application/octet-stream",
         false,
-        true,
+        md5,
         Default::default(),
     )
     .expect("object");
@@ -135,12 +142,12 @@ fn send(file: &Path, capture: &Path, opts: &[String]) {
     );
 }
 
-fn recv(capture: &Path, dir: &Path) -> bool {
+fn recv(capture: &Path, dir: &Path, md5: bool) -> bool {
     use flute_peer::receiver::MultiReceiver;
     use flute_peer::receiver::writer::ObjectWriterFSBuilder;
     let t0 = Instant::now();
     std::fs::create_dir_all(dir).expect("output dir");
-    let writer = Rc::new(ObjectWriterFSBuilder::new(dir, true).expect("writer"));
+    let writer = Rc::new(ObjectWriterFSBuilder::new(dir, md5).expect("writer"));
     let mut rx = MultiReceiver::new(writer, None, false);
     let mut r = PcapReader::open(capture).expect("capture");
     let (mut packets, mut errors) = (0u64, 0u64);
@@ -170,8 +177,8 @@ fn main() {
         Some("send") if args.len() >= 3 => {
             send(Path::new(&args[1]), Path::new(&args[2]), &args[3..])
         }
-        Some("recv") if args.len() == 3 => {
-            if !recv(Path::new(&args[1]), Path::new(&args[2])) {
+        Some("recv") if args.len() == 3 || (args.len() == 4 && args[3] == "--no-md5") => {
+            if !recv(Path::new(&args[1]), Path::new(&args[2]), args.len() == 3) {
                 std::process::exit(1);
             }
         }
