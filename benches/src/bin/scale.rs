@@ -282,12 +282,11 @@ fn main() {
 
     if sessions > 0 && objects > 0 {
         // (a) S sessions, interleaved round-robin.
+        // The same number of objects in every session (`--objects` rounded up to a multiple).
         let per = objects.div_ceil(sessions);
+        let want = per * sessions;
         let mut per_session: Vec<std::collections::VecDeque<Vec<u8>>> = (0..sessions)
-            .map(|s| {
-                let n = per.min(objects.saturating_sub(s * per)).max(0);
-                session(&reg, s as u64 + 1, n, size, full, now).into()
-            })
+            .map(|s| session(&reg, s as u64 + 1, per, size, full, now).into())
             .collect();
         let mut many = Vec::new();
         loop {
@@ -302,18 +301,10 @@ fn main() {
                 break;
             }
         }
-        let one: Vec<(usize, Vec<u8>)> = session(
-            &reg,
-            1,
-            per * sessions.min(objects.div_ceil(per)),
-            size,
-            full,
-            now,
-        )
-        .into_iter()
-        .map(|d| (0, d))
-        .collect();
-        let want = per * sessions.min(objects.div_ceil(per));
+        let one: Vec<(usize, Vec<u8>)> = session(&reg, 1, want, size, full, now)
+            .into_iter()
+            .map(|d| (0, d))
+            .collect();
         let ok_many = check_content(&reg, &many, size, sessions);
         let ok_one = check_content(&reg, &one, size, 1);
         let m = measure(&reg, &many, size, sessions, want, reps, 0.0);
