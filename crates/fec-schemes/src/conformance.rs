@@ -44,6 +44,7 @@
 //! | `zero_length_object` | F = 0: no blocks, no panic | 36 |
 //! | `one_byte_object` | F = 1: round trip, or a typed error if the scheme cannot code it | 36 |
 //! | `blocks_tile_object` | blocks are contiguous, cover F, SBN ≥ N rejected | 29 |
+//! | `prepare_changes_nothing` | `BlockEncoder::prepare` (coding ahead, on a worker thread) gives the same symbols as coding on demand | – |
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -166,7 +167,8 @@ macro_rules! __fec_conformance_checks {
             arbitrary_bytes_never_panic,
             zero_length_object,
             one_byte_object,
-            blocks_tile_object
+            blocks_tile_object,
+            prepare_changes_nothing
         }
     };
     (@expand array (); $($name:ident),*) => {
@@ -1116,6 +1118,47 @@ pub fn blocks_tile_object(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
         if let Ok(n) = u32::try_from(blocking.blocks) {
             if blocking.block(n).is_ok() {
                 return Err(format!("OTI #{i}: block(N) accepted"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `prepare_changes_nothing`: an encoder that was prepared (on another thread) writes the
+/// same symbols, source and repair, as one that codes on demand.
+pub fn prepare_changes_nothing(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
+    for (i, oti) in otis.iter().enumerate() {
+        let data = object(oti, 0x5eed)?;
+        for blk in sample_blocks(scheme, oti)? {
+            let src = block_data(&data, &blk);
+            let mut plain = scheme
+                .encoder(oti, &blk, src.clone())
+                .map_err(|e| err("encoder", e))?;
+            let mut ready = scheme
+                .encoder(oti, &blk, src)
+                .map_err(|e| err("encoder", e))?;
+            let handle = std::thread::spawn(move || ready.prepare().map(|()| ready));
+            let mut ready = handle
+                .join()
+                .map_err(|p| panic_message(&p))?
+                .map_err(|e| err("prepare", e))?;
+            let e = usize::from(blk.symbol_length);
+            let limit = plain.esi_limit().min(blk.source_symbols.saturating_add(40));
+            let (mut a, mut b) = (vec![0u8; e], vec![0u8; e]);
+            // Repair symbols first, then source: prepare must not depend on the order either.
+            for esi in (blk.source_symbols..limit).chain(0..blk.source_symbols) {
+                let na = plain
+                    .write_symbol(esi, &mut a)
+                    .map_err(|e| err("write", e))?;
+                let nb = ready
+                    .write_symbol(esi, &mut b)
+                    .map_err(|e| err("write", e))?;
+                if a[..na] != b[..nb] {
+                    return Err(format!(
+                        "OTI #{i}: block {} ESI {esi} differs after prepare",
+                        blk.sbn
+                    ));
+                }
             }
         }
     }

@@ -74,6 +74,20 @@ impl BlockSpec {
 }
 
 impl Blocking {
+    /// How many source symbols at the start of an object keep their place under the RFC
+    /// 5052 §9.1 partitioning whatever the transfer length turns out to be: symbol `i`
+    /// (bytes `i·E ..`) is ESI `i` of block 0 for every length that contains it, as long as
+    /// `i < ⌈(B + 1) / 2⌉`.
+    ///
+    /// Why: with T ≤ B symbols there is one block and every symbol is in it. With T > B
+    /// there are N = ⌈T / B⌉ ≥ 2 blocks and block 0 is a large one, ⌈T / N⌉ symbols; the
+    /// smallest that gets over all T > B is at T = B + 1, where it is ⌈(B + 1) / 2⌉
+    /// (⌈(kB + 1) / (k + 1)⌉ grows with k). A sender of an object of unknown length may
+    /// send these symbols before it knows the length ([`crate::FecScheme::length_independent_prefix`]).
+    pub fn rfc5052_length_independent_prefix(b: u32) -> u64 {
+        (u64::from(b) + 2) / 2
+    }
+
     /// RFC 5052 §9.1 Block Partitioning Algorithm for transfer length `l`, symbol length `e`
     /// and maximum source block length `b`.
     ///
@@ -250,6 +264,33 @@ impl Blocking {
 
 #[cfg(test)]
 mod tests {
+    /// Brute force over every length up to 5·B symbols: the prefix symbols are ESI i of
+    /// block 0 at offset i·E, and one more symbol would not always be.
+    #[test]
+    fn rfc5052_prefix_holds_for_every_length() {
+        let e = 4u16;
+        for b in 1u32..=40 {
+            let prefix = Blocking::rfc5052_length_independent_prefix(b);
+            let mut tight = false;
+            for l in 1..=u64::from(b) * 5 * u64::from(e) {
+                let bl = Blocking::rfc5052(l, e, b).unwrap();
+                let first = bl.block(0).unwrap();
+                assert_eq!(first.offset, 0);
+                let complete = l / u64::from(e); // symbols wholly inside the object
+                for i in 0..prefix.min(complete) {
+                    assert!(u64::from(first.source_symbols) > i, "B={b} L={l} i={i}");
+                }
+                if prefix < complete && u64::from(first.source_symbols) == prefix {
+                    tight = true;
+                }
+            }
+            assert!(
+                tight || b == 1,
+                "B={b}: the prefix is not the largest safe one"
+            );
+        }
+    }
+
     use super::*;
 
     fn sizes(b: &Blocking) -> Vec<u32> {

@@ -87,6 +87,20 @@ pub trait FecScheme: Send + Sync + fmt::Debug {
         1
     }
 
+    /// How many source symbols at the start of an object sent with `oti` keep their place,
+    /// ESI `i` of source block 0 carrying bytes `i·E .. (i+1)·E`, whatever the transfer
+    /// length turns out to be (`oti.transfer_length` is ignored). A sender of an object of
+    /// unknown length (a pipe, a growing file) may send these symbols before it knows the
+    /// length; the rest waits until it does.
+    ///
+    /// Default 0: the scheme gives no such guarantee, so nothing is sent early. Schemes that
+    /// partition by RFC 5052 §9.1 return [`Blocking::rfc5052_length_independent_prefix`].
+    /// A scheme whose FEC Payload ID carries the block length (ID 129) must return 0.
+    fn length_independent_prefix(&self, oti: &Oti) -> u64 {
+        let _ = oti;
+        0
+    }
+
     /// The OTI this scheme uses for an object of `transfer_length` bytes sent in symbols of
     /// `symbol_length` bytes, with source blocks of at most `max_source_block` symbols
     /// (`None`: the scheme's default) and about `repair_ratio` repair symbols per source
@@ -192,6 +206,15 @@ pub trait BlockEncoder: Send {
     /// for the last source symbol of the object, which may be short (RFC 5052 §9.1).
     /// `out` must hold at least `E` bytes.
     fn write_symbol(&mut self, esi: u32, out: &mut [u8]) -> Result<usize, FecError>;
+
+    /// Does the block's expensive work now: whatever the first repair symbol would otherwise
+    /// compute (RaptorQ and Raptor: the intermediate symbols; Reed-Solomon and
+    /// LDPC-Staircase: every repair symbol). Afterwards `write_symbol` only copies. A sender
+    /// calls this on a worker thread (the encoder is `Send`) so that coding overlaps with
+    /// sending; the symbols are the same either way. Default: nothing to do.
+    fn prepare(&mut self) -> Result<(), FecError> {
+        Ok(())
+    }
 }
 
 /// What happened to a symbol pushed into a [`BlockDecoder`].

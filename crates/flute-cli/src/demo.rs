@@ -214,6 +214,8 @@ fn run_in(
     let send_args = SendArgs {
         repair_server: Default::default(),
         paths: vec![file.clone()],
+        stdin_name: String::new(),
+        threads: Some(1),
         watch: None,
         keep: None,
         keep_for: None,

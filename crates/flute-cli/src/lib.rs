@@ -13,6 +13,7 @@ mod progress;
 mod recv;
 mod repair;
 mod send;
+mod stdin;
 mod stdout;
 mod watch;
 
@@ -34,7 +35,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Send files or directories to a UDP destination (unicast or multicast).
-    Send(send::SendArgs),
+    Send(Box<send::SendArgs>),
     /// Receive files from a UDP address or a capture file into a directory.
     Recv(recv::RecvArgs),
     /// Decode every FLUTE packet of a pcap/pcapng capture, with conformance diagnostics.
@@ -109,7 +110,7 @@ where
     let registry = Arc::new(registry);
     let interrupt = Interrupt::install();
     let result = match cli.cmd {
-        Cmd::Send(a) => send::run(a, &registry, &interrupt),
+        Cmd::Send(a) => send::run(*a, &registry, &interrupt),
         Cmd::Recv(a) => recv::run(a, &registry, &interrupt),
         Cmd::Inspect(a) => inspect::run(a, &registry),
         Cmd::Demo(a) => demo::run(a, &registry, &interrupt),

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use fec_schemes::FecRegistry;
-use flute_io::{DatagramSink, PcapSink, RecordingSink, UdpOptions, UdpSender, UdpSink, run_sender};
+use flute_io::{
+    DatagramSink, PcapSink, PooledSender, RecordingSink, UdpOptions, UdpSender, UdpSink, run_sender,
+};
 use flute_sender::{
     AnchoredClock, Carousel, FdtCarousel, Object, Pacing, ReadSeekSource, Repair, Sender,
     SenderConfig, SenderEvent, Tsi,
@@ -26,9 +28,14 @@ use crate::progress::Bars;
 /// Arguments of `flute send`.
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
-    /// Files and directories to send (directories recursively).
-    #[arg(required_unless_present = "watch", value_name = "FILE|DIR")]
+    /// Files and directories to send (directories recursively), or `-` for one object read
+    /// from standard input, whose length is known only when the input ends (its first
+    /// symbols go out while it is still coming).
+    #[arg(required_unless_present = "watch", value_name = "FILE|DIR|-")]
     pub(crate) paths: Vec<PathBuf>,
+    /// With `-`: the object's Content-Location.
+    #[arg(long, value_name = "NAME", default_value = "stdin")]
+    pub(crate) stdin_name: String,
     /// Live delivery: watch DIR recursively and send each file once it is complete (closed
     /// after writing, or renamed into place, then unchanged for --settle), each as a new
     /// object announced in a new FDT instance. Runs until Ctrl-C.
@@ -119,8 +126,24 @@ pub(crate) struct SendArgs {
     /// No progress bar or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
+    /// Threads: with N ≥ 2, N − 1 worker threads code source blocks ahead (the repair
+    /// symbols of RS, RaptorQ, Raptor and LDPC-Staircase) beside the sending loop. The
+    /// packets and their order are the same for every N. Default: every core this process
+    /// may use.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) threads: Option<u16>,
     #[command(flatten)]
     pub(crate) repair_server: crate::repair::SendRepairArgs,
+}
+
+impl SendArgs {
+    /// `--threads`, or every core this process may use.
+    pub(crate) fn threads(&self) -> usize {
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        )
+    }
 }
 
 /// One file to send.
@@ -310,6 +333,8 @@ pub(crate) fn build_sender_with(
 ) -> Result<Sender, String> {
     let mut cfg = sender_config(args, fec, now);
     cfg.fdt_extensions = fdt_extensions;
+    // Two blocks per worker coded ahead (only `PooledSender` hands jobs out).
+    cfg.encode_ahead = 2 * args.threads().saturating_sub(1);
     // The symbol size was checked against the path MTU; the sender's own bound only has to
     // admit every header the sender writes.
     cfg.max_datagram_size =
@@ -379,7 +404,11 @@ pub(crate) fn run(
     interrupt: &Interrupt,
 ) -> Result<ExitCode, String> {
     let fec = Fec::resolve(&args.fec, registry)?;
-    let items = if args.watch.is_some() {
+    let stdin = args.paths.len() == 1 && args.paths[0] == Path::new("-");
+    if !stdin && args.paths.iter().any(|p| p == Path::new("-")) {
+        return Err("`-` (standard input) must be the only path".into());
+    }
+    let items = if args.watch.is_some() || stdin {
         Vec::new()
     } else {
         collect(&args.paths)?
@@ -412,6 +441,9 @@ pub(crate) fn run(
     if let Some(dir) = args.watch.clone() {
         return run_watch(&args, &fec, &dir, interrupt);
     }
+    if stdin {
+        return run_stdin(&args, &fec, interrupt);
+    }
     let repair_side = crate::repair::SendSide::start(&args.repair_server, &args, &fec)?;
     let start = Instant::now();
     let mut sender = build_sender_with(&args, &fec, start, repair_side.fdt_extensions())?;
@@ -431,8 +463,12 @@ pub(crate) fn run(
         CarouselArg::Forever => 1,
     };
     let pb = bars.bytes(total.saturating_mul(passes), "sending");
+    let workers = args.threads().saturating_sub(1).max(1);
+    let mut core = PooledSender::new(sender, workers)
+        .map_err(|e| format!("cannot start the coding threads: {e}; try --threads 1"))?;
     let mut closing = false;
-    let mut observe = |s: &mut Sender| {
+    let mut observe = |c: &mut PooledSender| {
+        let s = &mut c.sender;
         if interrupt.requested() && !closing {
             closing = true;
             s.close();
@@ -461,7 +497,7 @@ pub(crate) fn run(
         let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
         let src = local_for(args.dest);
         let mut sink = PcapSink::create(pcap, src, args.dest).map_err(|e| e.to_string())?;
-        drive(&mut sender, &mut sink, interrupt, &mut observe)?
+        drive(&mut core, &mut sink, interrupt, &mut observe)?
     } else {
         let sock = UdpSender::open(args.dest, args.bind, &opts)
             .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
@@ -472,16 +508,13 @@ pub(crate) fn run(
                 let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
                 let mut sink = RecordingSink { udp, pcap };
                 (
-                    drive(&mut sender, &mut sink, interrupt, &mut observe)?,
+                    drive(&mut core, &mut sink, interrupt, &mut observe)?,
                     sink.udp,
                 )
             }
             None => {
                 let mut sink = udp;
-                (
-                    drive(&mut sender, &mut sink, interrupt, &mut observe)?,
-                    sink,
-                )
+                (drive(&mut core, &mut sink, interrupt, &mut observe)?, sink)
             }
         };
         if let Some(e) = udp.socket.gso_refused() {
@@ -494,7 +527,7 @@ pub(crate) fn run(
     };
     pb.finish_and_clear();
     let elapsed = send_start.elapsed().as_secs_f64().max(1e-9);
-    let st = sender.stats();
+    let st = core.sender.stats();
     let wire_bits = (stats.bytes + 28 * stats.datagrams) as f64 * 8.0;
     println!(
         "sent {} file(s), {} in {} packets ({} FDT, {} source, {} repair symbols) in {:.2} s: {} payload, {} on the wire{}",
@@ -523,10 +556,10 @@ pub(crate) fn run(
 }
 
 fn drive<K: DatagramSink>(
-    sender: &mut Sender,
+    sender: &mut PooledSender,
     sink: &mut K,
     interrupt: &Interrupt,
-    observe: &mut impl FnMut(&mut Sender) -> ControlFlow<()>,
+    observe: &mut impl FnMut(&mut PooledSender) -> ControlFlow<()>,
 ) -> Result<flute_io::LoopStats, String> {
     run_sender(sender, sink, &interrupt.hard, observe).map_err(|e| e.to_string())
 }
@@ -538,6 +571,130 @@ fn local_for(dest: SocketAddr) -> SocketAddr {
         IpAddr::V6(_) => "[::1]:40000".parse().unwrap_or(dest),
     }
 }
+
+/// `flute send -`: one object from standard input, of unknown length until it ends.
+fn run_stdin(args: &SendArgs, fec: &Fec, interrupt: &Interrupt) -> Result<ExitCode, String> {
+    use crate::stdin::StdinCore;
+    use crate::watch::LivePcap;
+    if args.repair_server.repair_listen.is_some() {
+        return Err(
+            "--repair-listen serves files from disk; it does not work with standard input".into(),
+        );
+    }
+    if args.cenc != CencArg::None {
+        return Err(
+            "--cenc needs the whole object before its first packet: it does not work with \
+             standard input (compress in the pipe instead, e.g. `gzip -c | flute send -`)"
+                .into(),
+        );
+    }
+    let start = Instant::now();
+    let mut sender = build_sender(args, fec, start)?;
+    let e = args.symbol_size();
+    // No-Code gains nothing from small blocks, and half a block is what may leave before
+    // the input ends (RFC 5052 §9.1 partitioning): take large ones unless told otherwise.
+    let b = args
+        .block_size
+        .or_else(|| (!fec.has_repair()).then_some(STDIN_NOCODE_BLOCK));
+    let repair = args.repair.unwrap_or_else(|| fec.default_repair());
+    // The OTI is fixed before the length is known: the scheme's for a four-symbol object
+    // (one source block for the Raptor codes), the length filled in at the end.
+    let template = fec.oti(4 * u64::from(e), e, b, repair);
+    let carousel = match args.carousel {
+        CarouselArg::Times(n) => Carousel::Times {
+            times: n,
+            interval: Duration::ZERO,
+        },
+        CarouselArg::Forever => Carousel::UntilRemoved {
+            interval: Duration::ZERO,
+        },
+    };
+    let mut obj = Object::stream(args.stdin_name.clone())
+        .fec(template)
+        .carousel(carousel)
+        .content_md5(!args.no_md5);
+    if repair > 0.0 && fec.has_repair() {
+        obj = obj.repair(Repair::Percent(repair.ceil() as u32));
+    }
+    let toi = sender
+        .insert_object(obj, start)
+        .map_err(|e| format!("cannot send standard input: {e}"))?;
+    let close_at_end = matches!(args.carousel, CarouselArg::Times(_));
+    let mut core = StdinCore::new(sender, toi, std::io::stdin(), close_at_end);
+    if !args.quiet {
+        eprintln!(
+            "sending standard input as {} (TOI {})",
+            args.stdin_name, toi.0
+        );
+    }
+    let mut closing = false;
+    let mut observe = |c: &mut StdinCore| {
+        if interrupt.requested() && !closing {
+            closing = true;
+            c.sender.close();
+        }
+        while let Some(ev) = c.sender.poll_event() {
+            match ev {
+                // A failure at the end of the input is reported once, with advice, below.
+                SenderEvent::ObjectFailed { toi, error } if c.error.is_none() => {
+                    eprintln!("TOI {} failed: {error}", toi.0)
+                }
+                SenderEvent::SessionClosed => return ControlFlow::Break(()),
+                _ => {}
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    let loop_stats = if args.no_send {
+        let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
+        let sink =
+            PcapSink::create(pcap, local_for(args.dest), args.dest).map_err(|e| e.to_string())?;
+        let mut sink = LivePcap(sink);
+        run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
+    } else {
+        let sock = UdpSender::open(args.dest, args.bind, &udp_options(args))
+            .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
+        let local = sock.local_addr().map_err(|e| e.to_string())?;
+        let udp = UdpSink { socket: sock };
+        match &args.pcap {
+            Some(p) => {
+                let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
+                let mut sink = RecordingSink { udp, pcap };
+                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
+            }
+            None => {
+                let mut sink = udp;
+                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
+            }
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let st = core.sender.stats();
+    println!(
+        "sent standard input, {} in {} packets ({} FDT, {} source of which {} before the end \
+         of the input, {} repair symbols)",
+        human_bytes(core.bytes),
+        st.packets,
+        st.fdt_packets,
+        st.source_symbols,
+        st.early_symbols,
+        st.repair_symbols,
+    );
+    if let Some(e) = core.error {
+        return Err(e);
+    }
+    if loop_stats.interrupted {
+        eprintln!("stopped by Ctrl-C");
+        return Ok(ExitCode::from(130));
+    }
+    if st.objects_failed > 0 {
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--block-size` for No-Code from standard input when none is given.
+const STDIN_NOCODE_BLOCK: u32 = 32_768;
 
 /// `flute send --watch DIR`: until Ctrl-C, every complete file in DIR becomes a new object.
 fn run_watch(

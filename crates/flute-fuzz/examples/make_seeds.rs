@@ -257,6 +257,7 @@ fn receiver_seeds() {
         .filter(|(i, _)| i % 3 != 2)
         .map(|(_, p)| p.clone())
         .collect::<Vec<_>>());
+    captures(&many);
     // The single-packet corpora, as one session each.
     for target in ["alc_parse", "lct_parse"] {
         let mut packets = Vec::new();
@@ -266,4 +267,92 @@ fn receiver_seeds() {
         packets.sort();
         put(&packets);
     }
+}
+
+/// `pcap_read` seeds: a session written by flute-io's `PcapWriter` over IPv4 and over IPv6,
+/// the first cut in the middle of a record, a pcapng with two interfaces (Ethernet and raw
+/// IPv4), and one UDP datagram in two IPv4 fragments.
+fn captures(packets: &[Vec<u8>]) {
+    use flute_io::PcapWriter;
+    use flute_io::pcap::{build_udp_frame, internet_checksum};
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    let put = |name: &str, data: &[u8]| write("pcap_read", name, data);
+    let v4: (SocketAddr, SocketAddr) = (
+        "10.0.0.1:5000".parse().unwrap(),
+        "239.1.1.1:3400".parse().unwrap(),
+    );
+    let v6: (SocketAddr, SocketAddr) = (
+        "[fe80::1]:5000".parse().unwrap(),
+        "[ff05::1]:3400".parse().unwrap(),
+    );
+    for (i, (src, dst)) in [v4, v6].into_iter().enumerate() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for (j, p) in packets.iter().take(12).enumerate() {
+            w.write_udp(Duration::from_millis(j as u64), src, dst, p)
+                .unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        put(&format!("seed-{:03}", i + 1), &bytes);
+        if i == 0 {
+            put("seed-003", &bytes[..bytes.len() - 37]);
+        }
+    }
+    // pcapng, little-endian: SHB, IDB (Ethernet), IDB (raw IPv4, 228), one EPB on each.
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let mut b = body.to_vec();
+        b.resize(body.len().div_ceil(4) * 4, 0);
+        let len = (b.len() + 12) as u32;
+        let mut out = kind.to_le_bytes().to_vec();
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&b);
+        out.extend_from_slice(&len.to_le_bytes());
+        out
+    }
+    let mut shb = 0x1A2B_3C4Du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    let idb = |linktype: u16| {
+        let mut b = linktype.to_le_bytes().to_vec();
+        b.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        b
+    };
+    let epb = |iface: u32, frame: &[u8]| {
+        let mut b = iface.to_le_bytes().to_vec();
+        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&1_000_000u32.to_le_bytes());
+        b.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        b.extend_from_slice(frame);
+        b
+    };
+    let frame = build_udp_frame(v4.0, v4.1, &packets[0], 1, 64).unwrap();
+    let mut ng = block(0x0A0D_0D0A, &shb);
+    ng.extend(block(1, &idb(1)));
+    ng.extend(block(1, &idb(228)));
+    ng.extend(block(6, &epb(0, &frame)));
+    ng.extend(block(6, &epb(1, &frame[14..])));
+    put("seed-004", &ng);
+    // One datagram in two IPv4 fragments (offsets in 8-byte units, MF on the first).
+    let big: Vec<u8> = (0..600u32).map(|i| i as u8).collect();
+    let whole = build_udp_frame(v4.0, v4.1, &big, 7, 64).unwrap();
+    let (eth, ip) = whole.split_at(14);
+    let (hdr, payload) = ip.split_at(20);
+    let cut = 296; // a multiple of 8
+    let frag = |data: &[u8], offset: usize, more: bool| {
+        let mut h = hdr.to_vec();
+        h[2..4].copy_from_slice(&((20 + data.len()) as u16).to_be_bytes());
+        let flags = (offset / 8) as u16 | if more { 0x2000 } else { 0 };
+        h[6..8].copy_from_slice(&flags.to_be_bytes());
+        h[10..12].copy_from_slice(&[0, 0]);
+        let sum = internet_checksum(&[&h]);
+        h[10..12].copy_from_slice(&sum.to_be_bytes());
+        [eth, &h, data].concat()
+    };
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    w.write_frame(Duration::ZERO, &frag(&payload[..cut], 0, true))
+        .unwrap();
+    w.write_frame(Duration::from_millis(1), &frag(&payload[cut..], cut, false))
+        .unwrap();
+    put("seed-005", &w.finish().unwrap());
 }

@@ -27,6 +27,7 @@ pub const TARGETS: &[&str] = &[
     "receiver_datagrams",
     "repair_query",
     "symbol_container",
+    "pcap_read",
 ];
 
 /// Runs the entry point called `name` on `data`. Returns `false` for an unknown name.
@@ -39,6 +40,7 @@ pub fn run(name: &str, data: &[u8]) -> bool {
         "receiver_datagrams" => receiver_datagrams(data),
         "repair_query" => repair_query(data),
         "symbol_container" => symbol_container(data),
+        "pcap_read" => pcap_read(data),
         _ => return false,
     }
     true
@@ -297,6 +299,35 @@ pub fn repair_query(data: &[u8]) {
     let back = RepairQuery::parse(&enc, &QueryLimits::default()).expect("an encoded query parses");
     assert_eq!(back, q);
     assert_eq!(back.encode(), enc);
+}
+
+/// Capture reading (`flute_io::PcapReader`: pcap/pcapng records, link layers, IP, UDP,
+/// fragment reassembly): any bytes give datagrams, a typed error or the end, never a
+/// panic; every datagram returned is counted once, fits in a UDP datagram, and no more
+/// datagrams are rebuilt from fragments than returned.
+pub fn pcap_read(data: &[u8]) {
+    let Ok(mut r) = flute_io::PcapReader::new(std::io::Cursor::new(data)) else {
+        return;
+    };
+    let mut n = 0u64;
+    // Each datagram takes at least one record header of the input: this bounds the loop.
+    for _ in 0..=data.len() {
+        match r.next_datagram() {
+            Ok(Some(d)) => {
+                assert!(
+                    d.payload.len() <= 65_535,
+                    "a UDP payload of {} bytes",
+                    d.payload.len()
+                );
+                n += 1;
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let st = r.stats();
+    assert_eq!(st.udp, n, "datagrams returned vs counted");
+    assert!(st.reassembled <= st.udp);
+    assert!(st.udp + st.not_udp + st.malformed <= st.frames + st.reassembled);
 }
 
 /// The OTIs [`symbol_container`] picks from with its first byte: one per built-in scheme

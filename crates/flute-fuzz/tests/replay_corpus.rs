@@ -97,3 +97,31 @@ fn repair_seeds_parse() {
         assert_eq!(codec.parse(&data[1..], 64).is_ok(), ok, "seed-{seed:03}");
     }
 }
+
+/// The capture seeds reach the link, IP and UDP layers: the whole ones give their
+/// datagrams (the fragmented one reassembled), the cut one those before the cut.
+#[test]
+fn pcap_seeds_give_datagrams() {
+    let dir = corpus_root().join("pcap_read");
+    for (seed, datagrams, reassembled) in [(1, 6, 0), (2, 6, 0), (4, 2, 0), (5, 1, 1)] {
+        let data = std::fs::read(dir.join(format!("seed-{seed:03}"))).unwrap();
+        let mut r = flute_io::PcapReader::new(std::io::Cursor::new(data)).unwrap();
+        let mut n = 0;
+        while let Ok(Some(_)) = r.next_datagram() {
+            n += 1;
+        }
+        assert_eq!(n, datagrams, "seed-{seed:03}");
+        assert_eq!(r.stats().reassembled, reassembled, "seed-{seed:03}");
+    }
+    let cut = std::fs::read(dir.join("seed-003")).unwrap();
+    let mut r = flute_io::PcapReader::new(std::io::Cursor::new(cut)).unwrap();
+    let mut n = 0;
+    let end = loop {
+        match r.next_datagram() {
+            Ok(Some(_)) => n += 1,
+            other => break other,
+        }
+    };
+    assert_eq!(n, 5, "the datagrams before the cut");
+    assert!(end.is_err(), "the cut is reported: {end:?}");
+}

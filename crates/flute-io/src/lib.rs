@@ -5,7 +5,9 @@
 //!   choice, TTL / hops, multicast loopback, large buffers, and batched I/O
 //!   (`sendmmsg`/`recvmmsg` with UDP GSO/GRO on Linux, a plain fallback elsewhere).
 //! - [`pcap`]: pcap / pcapng files as a packet source and sink, with Ethernet, IP and UDP
-//!   headers (and checksums) written and parsed.
+//!   headers (and checksums) written and parsed. Records are read and written with
+//!   `pcap-file` 2, frames parsed and built with `etherparse` 0.16; IP fragments are
+//!   reassembled by the crate's own bounded reassembler (ARCHITECTURE.md says why).
 //! - [`adapter`]: the two loops, [`run_sender`] and [`run_receiver`], that drive the sans-IO
 //!   cores; they contain no protocol logic.
 //! - [`endpoints`]: the sinks and sources those loops move datagrams through, including a
@@ -14,7 +16,8 @@
 //!   `OffloadSink`: any sink's writes and Content-MD5 on a worker thread.
 //!
 //! # Features
-//! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`.
+//! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`; `PooledSender` codes
+//!   its blocks on worker threads.
 //! - `receiver` (default): [`run_receiver`] drives `flute_receiver::Receiver`; `FsSink`.
 //!
 //! Without either, the crate is UDP, pcap and the generic loops only (for other cores).
@@ -31,6 +34,8 @@
 pub mod adapter;
 #[cfg(any(feature = "sender", feature = "receiver"))]
 mod cores;
+#[cfg(feature = "sender")]
+mod encode_pool;
 pub mod endpoints;
 #[cfg(feature = "receiver")]
 mod fs_sink;
@@ -45,6 +50,8 @@ pub mod udp;
 pub use adapter::{
     DatagramSink, DatagramSource, LoopStats, ReceiverCore, SenderCore, run_receiver, run_sender,
 };
+#[cfg(feature = "sender")]
+pub use encode_pool::PooledSender;
 pub use endpoints::{Lossy, PcapSink, PcapSource, RecordingSink, UdpSink, UdpSource, sleep_until};
 #[cfg(feature = "receiver")]
 pub use fs_sink::FsSink;

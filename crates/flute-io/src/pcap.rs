@@ -2,23 +2,43 @@
 //!
 //! - [`PcapWriter`] writes classic pcap (nanosecond timestamps, link type Ethernet) with
 //!   Ethernet, IPv4 or IPv6, and UDP headers filled in, checksums included (RFC 791 header
-//!   checksum, RFC 768 / RFC 8200 §8.1 UDP checksum over the pseudo-header).
+//!   checksum, RFC 768 / RFC 8200 §8.1 UDP checksum over the pseudo-header). The file and
+//!   record headers are serialised by `pcap-file`, the frames built by `etherparse`'s
+//!   `PacketBuilder`.
 //! - [`PcapReader`] reads classic pcap (µs or ns, either byte order) and pcapng (SHB, IDB
-//!   with `if_tsresol`, EPB, SPB, the obsolete PB), with link types Ethernet (VLAN tags
-//!   skipped), Linux cooked capture v1 and v2, raw IP and BSD null/loop. Fragmented UDP
-//!   datagrams (IPv4, and IPv6 with a Fragment header) are reassembled, within the bounds
-//!   documented in `reassembly.rs` (64 datagrams in progress, 65 535 bytes each, 60 s of
-//!   capture time; overlapping fragments discard the datagram, RFC 5722). Anything else
-//!   that is not a UDP datagram is skipped; everything is counted in [`ReadStats`].
+//!   with `if_tsresol`, EPB, SPB, the obsolete PB; several interfaces, each with its link
+//!   type and resolution), with link types Ethernet (up to two VLAN tags), Linux cooked
+//!   capture v1 and v2, raw IP and BSD null/loop. Records are parsed by `pcap-file` (2.x),
+//!   frames by `etherparse` (0.16); what those crates do not cover is hand-written and says
+//!   so where it is. Fragmented UDP datagrams (IPv4, and IPv6 with a Fragment header) are
+//!   reassembled, within the bounds documented in `reassembly.rs` (64 datagrams in
+//!   progress, 65 535 bytes each, 60 s of capture time; overlapping fragments discard the
+//!   datagram, RFC 5722). Anything else that is not a UDP datagram is skipped; everything
+//!   is counted in [`ReadStats`].
 //!
 //! The reader never panics on any byte input and never allocates more than
-//! [`MAX_RECORD`] bytes for one record.
+//! [`MAX_RECORD`] bytes for one record: the record length is checked here before
+//! `pcap-file` sees the record (its own `PcapReader`/`PcapNgReader` are not used: they
+//! allocate a fixed 8 MB buffer and report an over-long record as a truncated file).
+//! A capture cut in the middle of a record is an `UnexpectedEof` error from
+//! [`PcapReader::next_datagram`] after every datagram before the cut was returned.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
+
+use byteorder_slice::{BigEndian, ByteOrder, LittleEndian};
+use etherparse::{
+    EtherType, Ethernet2Slice, IpHeaders, IpNumber, IpSlice, Ipv4Header, Ipv6ExtensionSlice,
+    PacketBuilder, SingleVlanSlice, UdpSlice,
+};
+use pcap_file::pcap::{PcapHeader, PcapParser, RawPcapPacket};
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::pcapng::{Block, PcapNgParser, RawBlock};
+use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
 use crate::reassembly::{FragKey, Fragment, Pushed, Reassembler};
 
@@ -34,6 +54,21 @@ const LINKTYPE_LINUX_SLL: u32 = 113;
 const LINKTYPE_IPV4: u32 = 228;
 const LINKTYPE_IPV6: u32 = 229;
 const LINKTYPE_LINUX_SLL2: u32 = 276;
+
+/// pcapng block types (pcapng draft §4).
+const SHB: u32 = 0x0a0d_0d0a;
+const IDB: u32 = 1;
+const PB: u32 = 2;
+const SPB: u32 = 3;
+const EPB: u32 = 6;
+
+/// Interfaces (IDBs) accepted in one pcapng section.
+const MAX_INTERFACES: usize = 4096;
+
+/// How much the reader asks of the underlying reader at once, at most (the buffer starts
+/// at 16 KiB, doubles up to this, and grows past it only for a larger record, up to
+/// [`MAX_RECORD`]).
+const READ_CHUNK: usize = 256 << 10;
 
 /// One UDP datagram taken from, or written to, a capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,8 +124,13 @@ fn mac_for(ip: IpAddr, host: u8) -> [u8; 6] {
     }
 }
 
+fn invalid_input(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.into())
+}
+
 /// Builds an Ethernet frame carrying `payload` in UDP from `src` to `dst` (same family),
-/// with valid IPv4 header and UDP checksums. `ip_id` fills the IPv4 Identification field.
+/// with valid IPv4 header and UDP checksums. `ip_id` fills the IPv4 Identification field
+/// (the Don't Fragment flag is set); `ttl` is the IPv4 TTL or the IPv6 hop limit.
 pub fn build_udp_frame(
     src: SocketAddr,
     dst: SocketAddr,
@@ -98,89 +138,51 @@ pub fn build_udp_frame(
     ip_id: u16,
     ttl: u8,
 ) -> io::Result<Vec<u8>> {
+    let eth = PacketBuilder::ethernet2(mac_for(src.ip(), 1), mac_for(dst.ip(), 2));
     let udp_len = payload.len() + 8;
-    let mut f = Vec::with_capacity(14 + 40 + udp_len);
-    f.extend_from_slice(&mac_for(dst.ip(), 2));
-    f.extend_from_slice(&mac_for(src.ip(), 1));
-    let mut udp = [0u8; 8];
-    udp[0..2].copy_from_slice(&src.port().to_be_bytes());
-    udp[2..4].copy_from_slice(&dst.port().to_be_bytes());
-    match (src.ip(), dst.ip()) {
+    let builder = match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let total = 20 + udp_len;
-            let total16 = u16::try_from(total).map_err(|_| {
-                io::Error::new(io::ErrorKind::InvalidInput, "datagram too large for IPv4")
-            })?;
-            udp[4..6].copy_from_slice(&(udp_len as u16).to_be_bytes());
-            let pseudo = [
-                &s.octets()[..],
-                &d.octets()[..],
-                &[0, 17],
-                &(udp_len as u16).to_be_bytes(),
-            ]
-            .concat();
-            let mut c = internet_checksum(&[&pseudo, &udp, payload]);
-            if c == 0 {
-                c = 0xffff; // RFC 768: a computed zero is sent as all ones
+            if udp_len + Ipv4Header::MIN_LEN > usize::from(u16::MAX) {
+                return Err(invalid_input("datagram too large for IPv4"));
             }
-            udp[6..8].copy_from_slice(&c.to_be_bytes());
-            f.extend_from_slice(&[0x08, 0x00]);
-            let mut ip = [0u8; 20];
-            ip[0] = 0x45;
-            ip[2..4].copy_from_slice(&total16.to_be_bytes());
-            ip[4..6].copy_from_slice(&ip_id.to_be_bytes());
-            ip[6] = 0x40; // DF
-            ip[8] = ttl;
-            ip[9] = 17;
-            ip[12..16].copy_from_slice(&s.octets());
-            ip[16..20].copy_from_slice(&d.octets());
-            let hc = internet_checksum(&[&ip]);
-            ip[10..12].copy_from_slice(&hc.to_be_bytes());
-            f.extend_from_slice(&ip);
+            // Ipv4Header::new sets DF; the builder fills in the lengths and the checksum.
+            let mut ip = Ipv4Header::new(0, ttl, IpNumber::UDP, s.octets(), d.octets())
+                .map_err(|e| invalid_input(e.to_string()))?;
+            ip.identification = ip_id;
+            eth.ip(IpHeaders::Ipv4(ip, Default::default()))
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => {
-            let plen = u16::try_from(udp_len).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "datagram too large (jumbograms unsupported)",
-                )
-            })?;
-            udp[4..6].copy_from_slice(&plen.to_be_bytes());
-            let pseudo = [
-                &s.octets()[..],
-                &d.octets()[..],
-                &(udp_len as u32).to_be_bytes(),
-                &[0, 0, 0, 17],
-            ]
-            .concat();
-            let mut c = internet_checksum(&[&pseudo, &udp, payload]);
-            if c == 0 {
-                c = 0xffff;
+            if udp_len > usize::from(u16::MAX) {
+                return Err(invalid_input("datagram too large (jumbograms unsupported)"));
             }
-            udp[6..8].copy_from_slice(&c.to_be_bytes());
-            f.extend_from_slice(&[0x86, 0xdd]);
-            let mut ip = [0u8; 40];
-            ip[0] = 0x60;
-            ip[4..6].copy_from_slice(&plen.to_be_bytes());
-            ip[6] = 17;
-            ip[7] = ttl;
-            ip[8..24].copy_from_slice(&s.octets());
-            ip[24..40].copy_from_slice(&d.octets());
-            f.extend_from_slice(&ip);
+            eth.ipv6(s.octets(), d.octets(), ttl)
         }
         _ => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
+            return Err(invalid_input(
                 "source and destination of different IP families",
             ));
         }
     }
-    f.extend_from_slice(&udp);
-    f.extend_from_slice(payload);
+    .udp(src.port(), dst.port());
+    let mut f = Vec::with_capacity(builder.size(payload.len()));
+    builder
+        .write(&mut f, payload)
+        .map_err(|e| invalid_input(e.to_string()))?;
     Ok(f)
 }
 
-/// Writes UDP datagrams to a classic pcap file (nanosecond resolution, Ethernet).
+fn pcap_io(e: PcapError) -> io::Error {
+    match e {
+        PcapError::IoError(e) => e,
+        e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+    }
+}
+
+/// Writes UDP datagrams to a classic pcap file (nanosecond resolution, Ethernet,
+/// little-endian).
+///
+/// The headers are serialised by `pcap-file`; its `PcapWriter` is not used because it
+/// gives no access to the inner writer, so [`PcapWriter::flush`] could not be offered.
 #[derive(Debug)]
 pub struct PcapWriter<W: Write> {
     w: W,
@@ -201,15 +203,18 @@ impl PcapWriter<BufWriter<File>> {
 impl<W: Write> PcapWriter<W> {
     /// Writes the global header to `w`.
     pub fn new(mut w: W) -> io::Result<Self> {
-        let mut h = Vec::with_capacity(24);
-        h.extend_from_slice(&0xa1b2_3c4d_u32.to_le_bytes()); // nanosecond pcap
-        h.extend_from_slice(&2u16.to_le_bytes());
-        h.extend_from_slice(&4u16.to_le_bytes());
-        h.extend_from_slice(&0i32.to_le_bytes());
-        h.extend_from_slice(&0u32.to_le_bytes());
-        h.extend_from_slice(&262_144u32.to_le_bytes());
-        h.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
-        w.write_all(&h)?;
+        PcapHeader {
+            version_major: 2,
+            version_minor: 4,
+            ts_correction: 0,
+            ts_accuracy: 0,
+            snaplen: 262_144,
+            datalink: DataLink::ETHERNET,
+            ts_resolution: TsResolution::NanoSecond,
+            endianness: Endianness::Little,
+        }
+        .write_to(&mut w)
+        .map_err(pcap_io)?;
         Ok(Self {
             w,
             ip_id: 1,
@@ -230,18 +235,19 @@ impl<W: Write> PcapWriter<W> {
         self.write_frame(ts, &frame)
     }
 
-    /// Appends one raw Ethernet frame (for tests that need malformed frames).
+    /// Appends one raw Ethernet frame (for tests that need malformed frames). A time past
+    /// 2106 (the 32-bit seconds field) is written as the largest one.
     pub fn write_frame(&mut self, ts: Duration, frame: &[u8]) -> io::Result<()> {
-        let len = u32::try_from(frame.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-        let secs = u32::try_from(ts.as_secs()).unwrap_or(u32::MAX);
-        let mut rec = [0u8; 16];
-        rec[0..4].copy_from_slice(&secs.to_le_bytes());
-        rec[4..8].copy_from_slice(&ts.subsec_nanos().to_le_bytes());
-        rec[8..12].copy_from_slice(&len.to_le_bytes());
-        rec[12..16].copy_from_slice(&len.to_le_bytes());
-        self.w.write_all(&rec)?;
-        self.w.write_all(frame)?;
+        let len = u32::try_from(frame.len()).map_err(|_| invalid_input("frame too large"))?;
+        RawPcapPacket {
+            ts_sec: u32::try_from(ts.as_secs()).unwrap_or(u32::MAX),
+            ts_frac: ts.subsec_nanos(),
+            incl_len: len,
+            orig_len: len,
+            data: Cow::Borrowed(frame),
+        }
+        .write_to::<_, LittleEndian>(&mut self.w)
+        .map_err(pcap_io)?;
         self.packets += 1;
         Ok(())
     }
@@ -286,71 +292,343 @@ pub struct ReadStats {
     pub malformed: u64,
 }
 
-/// (link type, timestamp, frame bytes)
-type Frame = (u32, Option<Duration>, Vec<u8>);
-
-#[derive(Debug)]
+/// The capture's format, with `pcap-file`'s parser for it.
 enum Format {
     Classic {
-        big_endian: bool,
-        nanos: bool,
+        parser: PcapParser,
         linktype: u32,
     },
     Ng {
-        big_endian: bool,
+        parser: PcapNgParser,
+        /// Per interface of the current section: (link type, timestamp ticks per second).
         ifaces: Vec<(u32, u64)>,
-    }, // (linktype, ticks per second)
+    },
 }
 
-/// Reads UDP datagrams from a pcap or pcapng stream.
+impl std::fmt::Debug for Format {
+    // PcapNgParser is not Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Classic { parser, linktype } => f
+                .debug_struct("Classic")
+                .field("header", &parser.header())
+                .field("linktype", linktype)
+                .finish(),
+            Self::Ng { parser, ifaces } => f
+                .debug_struct("Ng")
+                .field("section", parser.section())
+                .field("ifaces", ifaces)
+                .finish(),
+        }
+    }
+}
+
+/// Bytes read from the capture and not consumed yet: `buf[start..end]`. The record last
+/// returned stays in place (`pending` bytes from `start`) until the next one is asked for.
 #[derive(Debug)]
-pub struct PcapReader<R: Read> {
+struct Input<R> {
     r: R,
-    format: Format,
-    stats: ReadStats,
-    reassembler: Reassembler,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    pending: usize,
+}
+
+impl<R: Read> Input<R> {
+    fn new(r: R) -> Self {
+        Self {
+            r,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            pending: 0,
+        }
+    }
+
+    fn avail(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Makes at least `n` bytes available (the callers keep `n` within
+    /// `MAX_RECORD + 16`, a classic record's header and data); `Ok(false)` if the input
+    /// ends before.
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
+        while self.end - self.start < n {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.end == self.buf.len() {
+                // Geometric growth: a record length that lies about a short file costs at
+                // most twice what the file holds, not the claimed length.
+                let want = (self.buf.len() * 2).max(16 << 10).min(n.max(READ_CHUNK));
+                self.buf.resize(want, 0);
+            }
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Makes `n` bytes of a record available: `Ok(false)` on a clean end (no byte at all),
+    /// an `UnexpectedEof` error when the capture ends inside the record.
+    fn fill_record(&mut self, n: usize, what: &str) -> io::Result<bool> {
+        if self.fill(n)? {
+            return Ok(true);
+        }
+        if self.end == self.start {
+            return Ok(false);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "capture file truncated: a {what} needs {n} bytes, {} remain",
+                self.end - self.start
+            ),
+        ))
+    }
 }
 
 fn bad(msg: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.into())
 }
 
-fn u32_at(b: &[u8], off: usize, be: bool) -> Option<u32> {
+fn u32_at(b: &[u8], off: usize, big_endian: bool) -> Option<u32> {
     let a: [u8; 4] = b.get(off..off + 4)?.try_into().ok()?;
-    Some(if be {
+    Some(if big_endian {
         u32::from_be_bytes(a)
     } else {
         u32::from_le_bytes(a)
     })
 }
 
-fn u16_at(b: &[u8], off: usize, be: bool) -> Option<u16> {
-    let a: [u8; 2] = b.get(off..off + 2)?.try_into().ok()?;
-    Some(if be {
-        u16::from_be_bytes(a)
-    } else {
-        u16::from_le_bytes(a)
-    })
+/// A record's length, read here (not by `pcap-file`) so that it is checked against
+/// [`MAX_RECORD`] before any byte of it is buffered.
+fn check_len(len: u64, what: &str) -> io::Result<usize> {
+    match usize::try_from(len) {
+        Ok(n) if n <= MAX_RECORD => Ok(n),
+        _ => Err(bad(format!(
+            "{what} of {len} bytes exceeds the {MAX_RECORD}-byte limit"
+        ))),
+    }
 }
 
-/// Reads exactly `buf.len()` bytes; `Ok(false)` on a clean end of file before the first byte.
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<bool> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "capture file truncated",
-                ));
-            }
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// The length of the pcapng block at the start of `input` (8 or 12 bytes must be
+/// available: a section header block carries its own byte order). `Ok(None)` at a clean
+/// end of the capture.
+fn ng_block_len<R: Read>(input: &mut Input<R>, section_be: bool) -> io::Result<Option<usize>> {
+    if !input.fill_record(8, "pcapng block header")? {
+        return Ok(None);
+    }
+    let head = input.avail();
+    let be = if head[..4] == SHB.to_be_bytes() {
+        if !input.fill_record(12, "pcapng section header")? {
+            return Ok(None);
+        }
+        match input.avail()[8..12] {
+            [0x1a, 0x2b, 0x3c, 0x4d] => true,
+            [0x4d, 0x3c, 0x2b, 0x1a] => false,
+            _ => return Err(bad("pcapng section header with a bad byte-order magic")),
+        }
+    } else {
+        section_be
+    };
+    let total = u64::from(u32_at(input.avail(), 4, be).unwrap_or(0));
+    if total < 12 || total % 4 != 0 {
+        return Err(bad(format!("pcapng block length {total} invalid")));
+    }
+    check_len(total, "pcapng block").map(Some)
+}
+
+/// One record's frame: link type, timestamp, bytes.
+struct Record<'a> {
+    linktype: u32,
+    ts: Option<Duration>,
+    data: &'a [u8],
+}
+
+/// Ticks of `tps` per second since the epoch, as a duration.
+fn ticks_to_duration(ticks: u64, tps: u64) -> Duration {
+    let tps = tps.max(1);
+    Duration::from_secs(ticks / tps)
+        + Duration::from_nanos(((ticks % tps) as u128 * 1_000_000_000 / tps as u128) as u64)
+}
+
+/// `if_tsresol` (pcapng §4.2): 10^-n or, with the top bit set, 2^-n seconds per tick.
+fn ticks_per_second(options: &[InterfaceDescriptionOption<'_>]) -> u64 {
+    for o in options {
+        if let InterfaceDescriptionOption::IfTsResol(v) = *o {
+            let exp = u32::from(v & 0x7f);
+            let tps = if v & 0x80 == 0 {
+                10u64.checked_pow(exp)
+            } else {
+                2u64.checked_pow(exp)
+            };
+            return tps.unwrap_or(1_000_000).max(1);
         }
     }
-    Ok(true)
+    1_000_000
+}
+
+/// Parses a packet block (EPB, PB, SPB) in the section's byte order. Only these block
+/// types are parsed into `pcap-file`'s typed blocks: the others are skipped unparsed.
+fn packet_block<'a, B: ByteOrder>(raw: RawBlock<'a>) -> Result<Block<'a>, PcapError> {
+    Block::try_from_raw_block::<B>(raw)
+}
+
+/// Reads the next record with a frame; `Ok(None)` at the end of the capture.
+fn next_record<'a, R: Read>(
+    input: &'a mut Input<R>,
+    format: &mut Format,
+) -> io::Result<Option<Record<'a>>> {
+    loop {
+        let done = std::mem::take(&mut input.pending);
+        input.consume(done);
+        match format {
+            Format::Classic { parser, linktype } => {
+                if !input.fill_record(16, "pcap record header")? {
+                    return Ok(None);
+                }
+                let be = parser.header().endianness == Endianness::Big;
+                let caplen = u64::from(u32_at(input.avail(), 8, be).unwrap_or(0));
+                let total = check_len(caplen, "pcap record")? + 16;
+                if !input.fill_record(total, "pcap record")? {
+                    return Ok(None);
+                }
+                input.pending = total;
+                let input: &'a Input<R> = input;
+                let (_, p) = parser
+                    .next_raw_packet(&input.avail()[..total])
+                    .map_err(pcap_io)?;
+                // The fraction is taken as given (clamped), as readers of real captures do:
+                // `pcap-file`'s own check would reject a whole file for one odd timestamp.
+                let nanos = match parser.header().ts_resolution {
+                    TsResolution::NanoSecond => u64::from(p.ts_frac),
+                    TsResolution::MicroSecond => u64::from(p.ts_frac) * 1000,
+                };
+                let ts = Duration::from_secs(u64::from(p.ts_sec))
+                    + Duration::from_nanos(nanos.min(999_999_999));
+                let Cow::Borrowed(data) = p.data else {
+                    return Err(bad("pcap record not borrowed"));
+                };
+                return Ok(Some(Record {
+                    linktype: *linktype,
+                    ts: Some(ts),
+                    data,
+                }));
+            }
+            Format::Ng { parser, ifaces } => {
+                let section_be = parser.section().endianness == Endianness::Big;
+                let Some(total) = ng_block_len(input, section_be)? else {
+                    return Ok(None);
+                };
+                if !input.fill_record(total, "pcapng block")? {
+                    return Ok(None);
+                }
+                input.pending = total;
+                let btype = u32_at(input.avail(), 0, section_be).unwrap_or(0);
+                if btype == IDB && ifaces.len() >= MAX_INTERFACES {
+                    // pcap-file keeps every IDB of a section, options included: bounded
+                    // here, so that memory stays proportional to the interfaces used.
+                    return Err(bad(format!(
+                        "pcapng section with more than {MAX_INTERFACES} interfaces"
+                    )));
+                }
+                if !matches!(btype, EPB | PB | SPB) {
+                    // SHB and IDB go through the parser, which keeps the section's byte
+                    // order and interfaces; other blocks (statistics, name resolution,
+                    // custom) are checked for framing only.
+                    let (_, raw) = parser
+                        .next_raw_block(&input.avail()[..total])
+                        .map_err(pcap_io)?;
+                    match raw.type_ {
+                        SHB => ifaces.clear(),
+                        IDB => {
+                            if let Some(idb) = parser.interfaces().last() {
+                                ifaces.push((
+                                    u32::from(idb.linktype),
+                                    ticks_per_second(&idb.options),
+                                ));
+                            }
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+                let input: &'a Input<R> = input;
+                let (_, raw) = parser
+                    .next_raw_block(&input.avail()[..total])
+                    .map_err(pcap_io)?;
+                let block = if section_be {
+                    packet_block::<BigEndian>(raw)
+                } else {
+                    packet_block::<LittleEndian>(raw)
+                }
+                .map_err(pcap_io)?;
+                let iface = |id: u32| {
+                    ifaces
+                        .get(id as usize)
+                        .copied()
+                        .ok_or_else(|| bad(format!("pcapng packet for undeclared interface {id}")))
+                };
+                let (linktype, ts, data) = match block {
+                    Block::EnhancedPacket(b) => {
+                        let (lt, tps) = iface(b.interface_id)?;
+                        // pcap-file reads the 64-bit tick count as nanoseconds, whatever
+                        // the interface's if_tsresol: the count is taken back and scaled.
+                        let ticks = b.timestamp.as_nanos() as u64;
+                        (lt, Some(ticks_to_duration(ticks, tps)), b.data)
+                    }
+                    Block::Packet(b) => {
+                        let (lt, tps) = iface(u32::from(b.interface_id))?;
+                        // pcap-file reads the high and low halves as one u64 in the
+                        // section's byte order, which swaps them in a little-endian file.
+                        let ticks = if section_be {
+                            b.timestamp
+                        } else {
+                            b.timestamp.rotate_left(32)
+                        };
+                        (lt, Some(ticks_to_duration(ticks, tps)), b.data)
+                    }
+                    Block::SimplePacket(b) => {
+                        let (lt, _) = iface(0)
+                            .map_err(|_| bad("pcapng simple packet before any interface"))?;
+                        // The body is the frame and its padding: cut at the original length.
+                        let data = match b.data {
+                            Cow::Borrowed(d) => {
+                                Cow::Borrowed(d.get(..b.original_len as usize).unwrap_or(d))
+                            }
+                            owned => owned,
+                        };
+                        (lt, None, data)
+                    }
+                    _ => return Err(bad("pcapng packet block expected")),
+                };
+                let Cow::Borrowed(data) = data else {
+                    return Err(bad("pcapng packet not borrowed"));
+                };
+                return Ok(Some(Record { linktype, ts, data }));
+            }
+        }
+    }
+}
+
+/// Reads UDP datagrams from a pcap or pcapng stream.
+#[derive(Debug)]
+pub struct PcapReader<R: Read> {
+    input: Input<R>,
+    format: Format,
+    stats: ReadStats,
+    reassembler: Reassembler,
 }
 
 impl PcapReader<BufReader<File>> {
@@ -359,51 +637,52 @@ impl PcapReader<BufReader<File>> {
         let f = File::open(path).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
         })?;
-        Self::new(BufReader::with_capacity(1 << 20, f))
+        Self::new(BufReader::with_capacity(64 << 10, f))
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     }
 }
 
 impl<R: Read> PcapReader<R> {
     /// Reads the file header and detects the format.
-    pub fn new(mut r: R) -> io::Result<Self> {
-        let mut magic = [0u8; 4];
-        if !read_full(&mut r, &mut magic)? {
+    pub fn new(r: R) -> io::Result<Self> {
+        let mut input = Input::new(r);
+        if !input.fill_record(4, "file header")? {
             return Err(bad("empty capture file"));
         }
-        let le = u32::from_le_bytes(magic);
-        let format = match le {
-            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 => {
-                let mut rest = [0u8; 20];
-                if !read_full(&mut r, &mut rest)? {
-                    return Err(bad("pcap header truncated"));
-                }
-                let big_endian = matches!(le, 0xd4c3_b2a1 | 0x4d3c_b2a1);
-                let nanos = matches!(le, 0xa1b2_3c4d | 0x4d3c_b2a1);
-                let linktype = u32_at(&rest, 16, big_endian).unwrap_or(0) & 0x0fff_ffff;
-                Format::Classic {
-                    big_endian,
-                    nanos,
-                    linktype,
-                }
+        let magic: [u8; 4] = input.avail()[..4].try_into().map_err(|_| bad("magic"))?;
+        let format = if magic == SHB.to_be_bytes() {
+            let total = ng_block_len(&mut input, false)?
+                .ok_or_else(|| bad("pcapng section header truncated"))?;
+            if !input.fill(total)? {
+                return Err(bad("pcapng section header truncated"));
             }
-            0x0a0d_0d0a => {
-                let mut me = Self {
-                    r,
-                    format: Format::Ng {
-                        big_endian: false,
-                        ifaces: Vec::new(),
-                    },
-                    stats: ReadStats::default(),
-                    reassembler: Reassembler::default(),
-                };
-                me.read_shb_rest()?;
-                return Ok(me);
+            let (_, parser) = PcapNgParser::new(&input.avail()[..total]).map_err(pcap_io)?;
+            input.consume(total);
+            Format::Ng {
+                parser,
+                ifaces: Vec::new(),
             }
-            _ => return Err(bad(format!("not a pcap or pcapng file (magic {le:#010x})"))),
+        } else {
+            if !matches!(
+                u32::from_le_bytes(magic),
+                0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1
+            ) {
+                return Err(bad(format!(
+                    "not a pcap or pcapng file (magic {:#010x})",
+                    u32::from_le_bytes(magic)
+                )));
+            }
+            if !input.fill(24)? {
+                return Err(bad("pcap header truncated"));
+            }
+            let (_, parser) = PcapParser::new(&input.avail()[..24]).map_err(pcap_io)?;
+            input.consume(24);
+            // The upper bits of the link type field carry FCS information (pcap §4).
+            let linktype = u32::from(parser.header().datalink) & 0x0fff_ffff;
+            Format::Classic { parser, linktype }
         };
         Ok(Self {
-            r,
+            input,
             format,
             stats: ReadStats::default(),
             reassembler: Reassembler::default(),
@@ -417,43 +696,19 @@ impl<R: Read> PcapReader<R> {
         s
     }
 
-    /// After the SHB block type has been read: reads its length and body, sets byte order.
-    fn read_shb_rest(&mut self) -> io::Result<()> {
-        let mut hdr = [0u8; 8];
-        if !read_full(&mut self.r, &mut hdr)? {
-            return Err(bad("pcapng section header truncated"));
-        }
-        let big_endian = match u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) {
-            0x1a2b_3c4d => false,
-            0x4d3c_2b1a => true,
-            _ => return Err(bad("pcapng section header with a bad byte-order magic")),
-        };
-        let total = u32_at(&hdr, 0, big_endian).unwrap_or(0) as usize;
-        if !(28..=MAX_RECORD).contains(&total) || total % 4 != 0 {
-            return Err(bad(format!("pcapng section header length {total} invalid")));
-        }
-        let mut body = vec![0u8; total - 12];
-        if !read_full(&mut self.r, &mut body)? {
-            return Err(bad("pcapng section header truncated"));
-        }
-        self.format = Format::Ng {
-            big_endian,
-            ifaces: Vec::new(),
-        };
-        Ok(())
-    }
-
     /// Returns the next UDP datagram, or `None` at the end of the capture.
     pub fn next_datagram(&mut self) -> io::Result<Option<CapturedDatagram>> {
         loop {
-            let Some((linktype, ts, frame)) = self.next_frame()? else {
+            let Some(Record { linktype, ts, data }) =
+                next_record(&mut self.input, &mut self.format)?
+            else {
                 // Fragments of datagrams that never completed will not complete now.
                 self.reassembler.give_up();
                 return Ok(None);
             };
             self.stats.frames += 1;
             let frame_no = self.stats.frames;
-            match parse_frame(linktype, &frame) {
+            match parse_frame(linktype, data) {
                 Ok(Parsed::Udp(src, dst, payload)) => {
                     self.stats.udp += 1;
                     return Ok(Some(CapturedDatagram {
@@ -470,163 +725,22 @@ impl<R: Read> PcapReader<R> {
                     else {
                         continue;
                     };
-                    match parse_udp(src, dst, &ip_payload) {
-                        Ok(Parsed::Udp(src, dst, payload)) => {
+                    match UdpSlice::from_slice(&ip_payload) {
+                        Ok(u) => {
                             self.stats.udp += 1;
                             self.stats.reassembled += 1;
                             return Ok(Some(CapturedDatagram {
                                 ts,
-                                src,
-                                dst,
-                                payload: payload.to_vec(),
+                                src: SocketAddr::new(src, u.source_port()),
+                                dst: SocketAddr::new(dst, u.destination_port()),
+                                payload: u.payload().to_vec(),
                             }));
                         }
-                        _ => self.stats.malformed += 1,
+                        Err(_) => self.stats.malformed += 1,
                     }
                 }
                 Err(Skip::NotUdp) => self.stats.not_udp += 1,
                 Err(Skip::Malformed) => self.stats.malformed += 1,
-            }
-        }
-    }
-
-    fn next_frame(&mut self) -> io::Result<Option<Frame>> {
-        match &mut self.format {
-            Format::Classic {
-                big_endian,
-                nanos,
-                linktype,
-            } => {
-                let (be, nanos, lt) = (*big_endian, *nanos, *linktype);
-                let mut rec = [0u8; 16];
-                if !read_full(&mut self.r, &mut rec)? {
-                    return Ok(None);
-                }
-                let secs = u64::from(u32_at(&rec, 0, be).unwrap_or(0));
-                let frac = u32_at(&rec, 4, be).unwrap_or(0);
-                let caplen = u32_at(&rec, 8, be).unwrap_or(0) as usize;
-                if caplen > MAX_RECORD {
-                    return Err(bad(format!(
-                        "pcap record of {caplen} bytes exceeds the {MAX_RECORD}-byte limit"
-                    )));
-                }
-                let mut data = vec![0u8; caplen];
-                if !read_full(&mut self.r, &mut data)? && caplen > 0 {
-                    return Err(bad("pcap record truncated"));
-                }
-                let nanos_v = if nanos {
-                    u64::from(frac)
-                } else {
-                    u64::from(frac) * 1000
-                };
-                let ts = Duration::from_secs(secs) + Duration::from_nanos(nanos_v.min(999_999_999));
-                Ok(Some((lt, Some(ts), data)))
-            }
-            Format::Ng { .. } => self.next_ng_frame(),
-        }
-    }
-
-    fn next_ng_frame(&mut self) -> io::Result<Option<Frame>> {
-        loop {
-            let mut head = [0u8; 8];
-            if !read_full(&mut self.r, &mut head)? {
-                return Ok(None);
-            }
-            let Format::Ng { big_endian, .. } = &self.format else {
-                return Ok(None);
-            };
-            let be = *big_endian;
-            let btype = u32_at(&head, 0, be).unwrap_or(0);
-            if btype == 0x0a0d_0d0a {
-                self.read_shb_rest()?;
-                continue;
-            }
-            let total = u32_at(&head, 4, be).unwrap_or(0) as usize;
-            if !(12..=MAX_RECORD).contains(&total) || total % 4 != 0 {
-                return Err(bad(format!("pcapng block length {total} invalid")));
-            }
-            let mut body = vec![0u8; total - 8];
-            if !read_full(&mut self.r, &mut body)? {
-                return Err(bad("pcapng block truncated"));
-            }
-            let body = &body[..body.len() - 4]; // trailing length copy
-            let Format::Ng { ifaces, .. } = &mut self.format else {
-                return Ok(None);
-            };
-            match btype {
-                1 => {
-                    // Interface Description Block
-                    let lt = u32::from(u16_at(body, 0, be).unwrap_or(0));
-                    let mut tps = 1_000_000u64;
-                    let mut off = 8;
-                    while let (Some(code), Some(len)) =
-                        (u16_at(body, off, be), u16_at(body, off + 2, be))
-                    {
-                        if code == 0 {
-                            break;
-                        }
-                        if code == 9 && len >= 1 {
-                            if let Some(&v) = body.get(off + 4) {
-                                let exp = u32::from(v & 0x7f);
-                                tps = if v & 0x80 == 0 {
-                                    10u64.checked_pow(exp)
-                                } else {
-                                    2u64.checked_pow(exp)
-                                }
-                                .unwrap_or(1_000_000);
-                            }
-                        }
-                        off += 4 + usize::from(len).div_ceil(4) * 4;
-                    }
-                    ifaces.push((lt, tps.max(1)));
-                }
-                6 | 2 => {
-                    // Enhanced Packet Block / obsolete Packet Block
-                    let (iface, ts_hi, ts_lo, caplen) = if btype == 6 {
-                        (
-                            u32_at(body, 0, be),
-                            u32_at(body, 4, be),
-                            u32_at(body, 8, be),
-                            u32_at(body, 12, be),
-                        )
-                    } else {
-                        (
-                            u16_at(body, 0, be).map(u32::from),
-                            u32_at(body, 4, be),
-                            u32_at(body, 8, be),
-                            u32_at(body, 12, be),
-                        )
-                    };
-                    let (Some(iface), Some(hi), Some(lo), Some(caplen)) =
-                        (iface, ts_hi, ts_lo, caplen)
-                    else {
-                        return Err(bad("pcapng packet block truncated"));
-                    };
-                    let Some(&(lt, tps)) = ifaces.get(iface as usize) else {
-                        return Err(bad(format!(
-                            "pcapng packet for undeclared interface {iface}"
-                        )));
-                    };
-                    let data = body
-                        .get(20..20 + caplen as usize)
-                        .ok_or_else(|| bad("pcapng packet data truncated"))?;
-                    let ticks = (u64::from(hi) << 32) | u64::from(lo);
-                    let ts = Duration::from_secs(ticks / tps)
-                        + Duration::from_nanos(
-                            ((ticks % tps) as u128 * 1_000_000_000 / tps as u128) as u64,
-                        );
-                    return Ok(Some((lt, Some(ts), data.to_vec())));
-                }
-                3 => {
-                    // Simple Packet Block: interface 0, no timestamp
-                    let Some(&(lt, _)) = ifaces.first() else {
-                        return Err(bad("pcapng simple packet before any interface"));
-                    };
-                    let orig = u32_at(body, 0, be).unwrap_or(0) as usize;
-                    let data = body.get(4..).unwrap_or(&[]);
-                    return Ok(Some((lt, None, data[..orig.min(data.len())].to_vec())));
-                }
-                _ => {} // statistics, name resolution, custom blocks: skipped
             }
         }
     }
@@ -649,33 +763,67 @@ enum Parsed<'a> {
 
 type ParseResult<'a> = Result<Parsed<'a>, Skip>;
 
-/// Extracts (source, destination, UDP payload) from a link-layer frame.
+/// Extracts (source, destination, UDP payload) from a link-layer frame: the link layer
+/// gives the IP packet, `etherparse::IpSlice` parses IPv4 / IPv6 and its extension
+/// headers, `etherparse::UdpSlice` the UDP header.
 fn parse_frame(linktype: u32, f: &[u8]) -> ParseResult<'_> {
+    parse_ip(ip_packet(linktype, f)?)
+}
+
+/// The payload of an Ethernet or cooked-capture header, if it is IPv4 or IPv6.
+fn ether(et: EtherType, body: &[u8]) -> Result<&[u8], Skip> {
+    match et {
+        EtherType::IPV4 | EtherType::IPV6 => Ok(body),
+        _ => Err(Skip::NotUdp),
+    }
+}
+
+/// The IP packet inside a link-layer frame.
+fn ip_packet(linktype: u32, f: &[u8]) -> Result<&[u8], Skip> {
     match linktype {
         LINKTYPE_ETHERNET => {
-            let mut ethertype = u16_at(f, 12, true).ok_or(Skip::Malformed)?;
-            let mut off = 14;
-            while matches!(ethertype, 0x8100 | 0x88a8 | 0x9100) {
-                ethertype = u16_at(f, off + 2, true).ok_or(Skip::Malformed)?;
-                off += 4;
+            let mut p = Ethernet2Slice::from_slice_without_fcs(f)
+                .map_err(|_| Skip::Malformed)?
+                .payload();
+            // Up to two VLAN tags (802.1Q, 802.1ad QinQ, the old 0x9100).
+            for _ in 0..2 {
+                if matches!(
+                    p.ether_type,
+                    EtherType::VLAN_TAGGED_FRAME
+                        | EtherType::PROVIDER_BRIDGING
+                        | EtherType::VLAN_DOUBLE_TAGGED_FRAME
+                ) {
+                    p = SingleVlanSlice::from_slice(p.payload)
+                        .map_err(|_| Skip::Malformed)?
+                        .payload();
+                }
             }
-            parse_ethertype(ethertype, f.get(off..).ok_or(Skip::Malformed)?)
+            ether(p.ether_type, p.payload)
         }
-        LINKTYPE_LINUX_SLL => {
-            let et = u16_at(f, 14, true).ok_or(Skip::Malformed)?;
-            parse_ethertype(et, f.get(16..).ok_or(Skip::Malformed)?)
-        }
-        LINKTYPE_LINUX_SLL2 => {
-            let et = u16_at(f, 0, true).ok_or(Skip::Malformed)?;
-            parse_ethertype(et, f.get(20..).ok_or(Skip::Malformed)?)
+        // Linux cooked capture v1 and v2: hand-written header skips. etherparse 0.16 has no
+        // SLL2, and its SLL v1 rejects every ARPHRD but Ethernet, netlink, GRE, FRAD and
+        // radiotap, while `tcpdump -i any` writes ARPHRD_LOOPBACK (772) for loopback and
+        // ARPHRD_NONE (0xfffe) for tun devices. SLL v1: protocol at 14..16, 16 bytes;
+        // SLL2: protocol at 0..2, 20 bytes.
+        LINKTYPE_LINUX_SLL | LINKTYPE_LINUX_SLL2 => {
+            let (at, len) = if linktype == LINKTYPE_LINUX_SLL {
+                (14, 16)
+            } else {
+                (0, 20)
+            };
+            let et = f.get(at..at + 2).ok_or(Skip::Malformed)?;
+            let body = f.get(len..).ok_or(Skip::Malformed)?;
+            ether(EtherType(u16::from_be_bytes([et[0], et[1]])), body)
         }
         LINKTYPE_RAW | LINKTYPE_RAW_OLD | LINKTYPE_IPV4 | LINKTYPE_IPV6 => {
             match f.first().map(|b| b >> 4) {
-                Some(4) => parse_ipv4(f),
-                Some(6) => parse_ipv6(f),
+                Some(4 | 6) => Ok(f),
                 _ => Err(Skip::NotUdp),
             }
         }
+        // BSD null/loop: hand-written (etherparse has no such link layer): a 4-byte
+        // address family, host byte order for null (either is accepted), network order
+        // for loop; AF_INET is 2 everywhere, AF_INET6 24, 28 or 30 depending on the OS.
         LINKTYPE_NULL | LINKTYPE_LOOP => {
             let a: [u8; 4] = f
                 .get(..4)
@@ -687,10 +835,8 @@ fn parse_frame(linktype: u32, f: &[u8]) -> ParseResult<'_> {
             } else {
                 u32::from_le_bytes(a).min(u32::from_be_bytes(a))
             };
-            let rest = &f[4..];
             match fam {
-                2 => parse_ipv4(rest),
-                24 | 28 | 30 => parse_ipv6(rest),
+                2 | 24 | 28 | 30 => Ok(&f[4..]),
                 _ => Err(Skip::NotUdp),
             }
         }
@@ -698,112 +844,77 @@ fn parse_frame(linktype: u32, f: &[u8]) -> ParseResult<'_> {
     }
 }
 
-fn parse_ethertype(et: u16, p: &[u8]) -> ParseResult<'_> {
-    match et {
-        0x0800 => parse_ipv4(p),
-        0x86dd => parse_ipv6(p),
-        _ => Err(Skip::NotUdp),
-    }
+/// The IPv6 Fragment header's offset (bytes) and M flag, RFC 8200 §4.5: bytes 2..4 are
+/// a big-endian word, offset in its top 13 bits (8-byte units), M in its lowest bit.
+/// Decoded here because etherparse 0.16 reads these bits in the wrong places (its issue
+/// #150, fixed in 0.20 by PR #149/#151); its Identification (bytes 4..8) is right.
+fn ipv6_fragment_fields(header: &[u8]) -> Option<(usize, bool)> {
+    let w = u16::from_be_bytes([*header.get(2)?, *header.get(3)?]);
+    Some((usize::from(w >> 3) * 8, w & 1 != 0))
 }
 
-fn parse_ipv4(p: &[u8]) -> ParseResult<'_> {
-    let v_ihl = *p.first().ok_or(Skip::Malformed)?;
-    if v_ihl >> 4 != 4 {
-        return Err(Skip::Malformed);
-    }
-    let ihl = usize::from(v_ihl & 0x0f) * 4;
-    let total = usize::from(u16_at(p, 2, true).ok_or(Skip::Malformed)?);
-    if ihl < 20 || total < ihl || p.len() < total {
-        return Err(Skip::Malformed);
-    }
-    if p[9] != 17 {
+/// A whole UDP datagram, a fragment of one, or a skip, from an IPv4 or IPv6 packet.
+fn parse_ip(packet: &[u8]) -> ParseResult<'_> {
+    // Truncated or inconsistent IP headers, bad extension headers: malformed.
+    let ip = IpSlice::from_slice(packet).map_err(|_| Skip::Malformed)?;
+    // (source, destination, IP payload, fragment: (Identification, offset, more))
+    let (src, dst, payload, frag) = match &ip {
+        IpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let pl = v4.payload();
+            let frag = pl.fragmented.then(|| {
+                (
+                    u32::from(h.identification()),
+                    usize::from(h.fragments_offset().byte_offset()),
+                    h.more_fragments(),
+                )
+            });
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                pl,
+                frag,
+            )
+        }
+        IpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            // The Fragment header, if any (etherparse stops at it or, misreading its flags,
+            // goes on; with UDP after it the payload starts after it either way).
+            let frag = v6.extensions().clone().into_iter().find_map(|x| match x {
+                Ipv6ExtensionSlice::Fragment(fh) => {
+                    let (offset, more) = ipv6_fragment_fields(fh.slice())?;
+                    // An atomic fragment (RFC 6946, offset 0 and M = 0) is the whole
+                    // datagram.
+                    (offset != 0 || more).then(|| (fh.identification(), offset, more))
+                }
+                _ => None,
+            });
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                v6.payload(),
+                frag,
+            )
+        }
+    };
+    if payload.ip_number != IpNumber::UDP {
         return Err(Skip::NotUdp);
     }
-    let src = IpAddr::V4(Ipv4Addr::new(p[12], p[13], p[14], p[15]));
-    let dst = IpAddr::V4(Ipv4Addr::new(p[16], p[17], p[18], p[19]));
-    // Flags and Fragment Offset (RFC 791 §3.1): MF = 0x2000, offset in 8-byte units.
-    let frag = u16_at(p, 6, true).ok_or(Skip::Malformed)?;
-    if frag & 0x3fff != 0 {
+    if let Some((id, offset, more)) = frag {
         return Ok(Parsed::Fragment(Fragment {
-            key: FragKey {
-                src,
-                dst,
-                id: u32::from(u16_at(p, 4, true).ok_or(Skip::Malformed)?),
-            },
-            offset: usize::from(frag & 0x1fff) * 8,
-            more: frag & 0x2000 != 0,
-            data: &p[ihl..total],
+            key: FragKey { src, dst, id },
+            offset,
+            more,
+            data: payload.payload,
         }));
     }
-    parse_udp(src, dst, &p[ihl..total])
-}
-
-fn parse_ipv6(p: &[u8]) -> ParseResult<'_> {
-    if p.len() < 40 || p[0] >> 4 != 6 {
-        return Err(Skip::Malformed);
-    }
-    let plen = usize::from(u16_at(p, 4, true).ok_or(Skip::Malformed)?);
-    let body = p.get(40..40 + plen).ok_or(Skip::Malformed)?;
-    let src = IpAddr::V6(Ipv6Addr::from(
-        <[u8; 16]>::try_from(&p[8..24]).map_err(|_| Skip::Malformed)?,
-    ));
-    let dst = IpAddr::V6(Ipv6Addr::from(
-        <[u8; 16]>::try_from(&p[24..40]).map_err(|_| Skip::Malformed)?,
-    ));
-    let mut next = p[6];
-    let mut off = 0usize;
-    loop {
-        match next {
-            17 => return parse_udp(src, dst, body.get(off..).ok_or(Skip::Malformed)?),
-            0 | 43 | 60 => {
-                let nh = *body.get(off).ok_or(Skip::Malformed)?;
-                let len = (usize::from(*body.get(off + 1).ok_or(Skip::Malformed)?) + 1) * 8;
-                next = nh;
-                off += len;
-            }
-            44 => {
-                // Fragment header (RFC 8200 §4.5): next header, reserved, offset (13 bits)
-                // | res (2) | M, Identification (32).
-                let h = body.get(off..off + 8).ok_or(Skip::Malformed)?;
-                if h[0] != 17 {
-                    return Err(Skip::NotUdp);
-                }
-                let v = u16::from_be_bytes([h[2], h[3]]);
-                let (offset, more) = (usize::from(v >> 3) * 8, v & 1 != 0);
-                let data = &body[off + 8..];
-                if offset == 0 && !more {
-                    // An atomic fragment (RFC 6946): the whole datagram.
-                    return parse_udp(src, dst, data);
-                }
-                return Ok(Parsed::Fragment(Fragment {
-                    key: FragKey {
-                        src,
-                        dst,
-                        id: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-                    },
-                    offset,
-                    more,
-                    data,
-                }));
-            }
-            _ => return Err(Skip::NotUdp),
-        }
-    }
-}
-
-fn parse_udp(src: IpAddr, dst: IpAddr, u: &[u8]) -> ParseResult<'_> {
-    let sport = u16_at(u, 0, true).ok_or(Skip::Malformed)?;
-    let dport = u16_at(u, 2, true).ok_or(Skip::Malformed)?;
-    let len = usize::from(u16_at(u, 4, true).ok_or(Skip::Malformed)?);
-    // A zero length is legal for IPv6 jumbograms only; take the rest of the packet then.
-    let end = if len == 0 { u.len() } else { len };
-    if end < 8 || u.len() < end {
-        return Err(Skip::Malformed);
-    }
+    // A zero UDP length (IPv6 jumbograms only) takes the rest of the packet: UdpSlice
+    // does that too.
+    let u = UdpSlice::from_slice(payload.payload).map_err(|_| Skip::Malformed)?;
     Ok(Parsed::Udp(
-        SocketAddr::new(src, sport),
-        SocketAddr::new(dst, dport),
-        &u[8..end],
+        SocketAddr::new(src, u.source_port()),
+        SocketAddr::new(dst, u.destination_port()),
+        u.payload(),
     ))
 }
 
@@ -1076,5 +1187,522 @@ mod tests {
         let (got, st) = read_all(&bad);
         assert!(got.is_empty(), "{st:?}");
         assert!(st.reassembly_failed >= 1, "{st:?}");
+    }
+
+    // ---- tests added with the switch to pcap-file + etherparse (issue 14 §4) ----
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The frames and file bytes the hand-written writer produced (generated with it before
+    /// the switch): `etherparse::PacketBuilder` and pcap-file's serialisers give the same.
+    #[test]
+    fn frames_and_file_bytes_are_unchanged() {
+        // (source, destination, payload, IP id, TTL, frame in hex)
+        type Case<'a> = (&'a str, &'a str, &'a [u8], u16, u8, &'a str);
+        let cases: [Case<'_>; 3] = [
+            (
+                "10.0.0.1:1234",
+                "239.255.1.1:3400",
+                b"flute",
+                7,
+                64,
+                "01005e7f01010200000000010800450000210007400040113fc40a000001efff010104d20d48000db1d7666c757465",
+            ),
+            (
+                "[2001:db8::1]:1234",
+                "[ff05::1]:3400",
+                b"flute!",
+                7,
+                1,
+                "33330000000102000000000186dd60000000000e110120010db8000000000000000000000001ff05000000000000000000000000000104d20d48000e7ff5666c75746521",
+            ),
+            (
+                "192.0.2.1:65535",
+                "192.0.2.2:0",
+                b"",
+                65535,
+                255,
+                "02000000000202000000000108004500001cffff4000ff11f7ccc0000201c0000202ffff000000087bda",
+            ),
+        ];
+        for (s, d, p, id, ttl, want) in cases {
+            let f = build_udp_frame(s.parse().unwrap(), d.parse().unwrap(), p, id, ttl).unwrap();
+            assert_eq!(f, hex(want), "{s} -> {d}");
+        }
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        w.write_udp(
+            Duration::new(1_700_000_000, 123_456_789),
+            "10.0.0.1:1234".parse().unwrap(),
+            "239.255.1.1:3400".parse().unwrap(),
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(w.packets(), 1);
+        assert_eq!(
+            w.finish().unwrap(),
+            hex(
+                "4d3cb2a1020004000000000000000000000004000100000000f1536515cd5b072b0000002b00000001005e7f010102000000000108004500001d0001400040113fce0a000001efff010104d20d4800097ac078"
+            )
+        );
+        // Mixed families and oversized datagrams are refused, as before.
+        let v4: SocketAddr = "10.0.0.1:1".parse().unwrap();
+        let v6: SocketAddr = "[::1]:1".parse().unwrap();
+        assert!(build_udp_frame(v4, v6, b"", 1, 1).is_err());
+        assert!(build_udp_frame(v4, v4, &vec![0; 65_508], 1, 1).is_err());
+        assert!(build_udp_frame(v4, v4, &vec![0; 65_507], 1, 1).is_ok());
+        assert!(build_udp_frame(v6, v6, &vec![0; 65_528], 1, 1).is_err());
+    }
+
+    /// RFC 768: a UDP checksum that computes to zero is sent as all ones.
+    #[test]
+    fn a_zero_udp_checksum_is_sent_as_all_ones() {
+        let (s, d): (SocketAddr, SocketAddr) =
+            ("10.0.0.1:1".parse().unwrap(), "10.0.0.2:2".parse().unwrap());
+        let f = build_udp_frame(s, d, &[0, 0], 1, 64).unwrap();
+        let c0 = u16::from_be_bytes([f[40], f[41]]);
+        // With c0 as the payload word the one's-complement sum is 0xffff: checksum 0.
+        let f = build_udp_frame(s, d, &c0.to_be_bytes(), 1, 64).unwrap();
+        assert_eq!(&f[40..42], &[0xff, 0xff]);
+        let udp = &f[34..];
+        let pseudo = [&f[26..34], &[0, 17], &(udp.len() as u16).to_be_bytes()[..]].concat();
+        assert_eq!(internet_checksum(&[&pseudo, udp]), 0);
+    }
+
+    fn ng_block(be: bool, t: u32, body: &[u8]) -> Vec<u8> {
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut b = body.to_vec();
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        let total = (b.len() + 12) as u32;
+        [&u32b(t)[..], &u32b(total), &b, &u32b(total)].concat()
+    }
+
+    fn shb(be: bool) -> Vec<u8> {
+        let mut body = vec![0x1a, 0x2b, 0x3c, 0x4d];
+        if !be {
+            body.reverse();
+        }
+        let v = |x: u16| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+        body.extend_from_slice(&v(1));
+        body.extend_from_slice(&v(0));
+        body.extend_from_slice(&[0xff; 8]);
+        ng_block(be, SHB, &body)
+    }
+
+    fn idb(be: bool, linktype: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let v16 = |x: u16| if be { x.to_be_bytes() } else { x.to_le_bytes() };
+        let mut body = [&v16(linktype)[..], &[0, 0], &[0, 0, 0, 0]].concat();
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&v16(9));
+            body.extend_from_slice(&v16(1));
+            body.extend_from_slice(&[r, 0, 0, 0]);
+            body.extend_from_slice(&[0, 0, 0, 0]); // opt_endofopt
+        }
+        ng_block(be, IDB, &body)
+    }
+
+    fn epb(be: bool, iface: u32, ticks: u64, data: &[u8]) -> Vec<u8> {
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let body = [
+            &u32b(iface)[..],
+            &u32b((ticks >> 32) as u32),
+            &u32b(ticks as u32),
+            &u32b(data.len() as u32),
+            &u32b(data.len() as u32),
+            data,
+        ]
+        .concat();
+        ng_block(be, EPB, &body)
+    }
+
+    fn udp_eth(payload: &[u8]) -> Vec<u8> {
+        build_udp_frame(
+            "192.0.2.1:1000".parse().unwrap(),
+            "239.1.2.3:2000".parse().unwrap(),
+            payload,
+            1,
+            64,
+        )
+        .unwrap()
+    }
+
+    fn read_bytes(bytes: &[u8]) -> (Vec<CapturedDatagram>, ReadStats, Option<io::Error>) {
+        let mut r = PcapReader::new(bytes).unwrap();
+        let mut out = Vec::new();
+        loop {
+            match r.next_datagram() {
+                Ok(Some(d)) => out.push(d),
+                Ok(None) => return (out, r.stats(), None),
+                Err(e) => return (out, r.stats(), Some(e)),
+            }
+        }
+    }
+
+    /// Big-endian pcapng, two sections, interfaces with 2^-20 s and 10^-3 s ticks, an
+    /// obsolete Packet Block in a little-endian section (pcap-file swaps its timestamp
+    /// halves there), a padded Simple Packet Block, and blocks that are skipped unparsed.
+    #[test]
+    fn pcapng_sections_resolutions_and_block_kinds() {
+        let eth = udp_eth(b"a");
+        let mut f = shb(true);
+        f.extend(idb(true, 1, Some(0x80 | 20)));
+        f.extend(idb(true, 1, Some(3)));
+        f.extend(epb(true, 0, (5 << 20) + (1 << 19), &eth)); // 5.5 s
+        f.extend(epb(true, 1, 7_250, &eth)); // 7.25 s
+        // A name resolution block of garbage and an unknown block: skipped.
+        f.extend(ng_block(true, 4, &[0xde, 0xad, 0xbe, 0xef, 1, 2]));
+        f.extend(ng_block(true, 0x0bad_cafe, &[1, 2, 3]));
+        // A new little-endian section: interfaces start again.
+        f.extend(shb(false));
+        f.extend(idb(false, 1, None));
+        let ticks: u64 = (3 << 32) + 1_000_000; // µs ticks
+        let pb = [
+            &0u16.to_le_bytes()[..],
+            &0u16.to_le_bytes(),
+            &((ticks >> 32) as u32).to_le_bytes(),
+            &(ticks as u32).to_le_bytes(),
+            &(eth.len() as u32).to_le_bytes(),
+            &(eth.len() as u32).to_le_bytes(),
+            &eth,
+        ]
+        .concat();
+        f.extend(ng_block(false, PB, &pb));
+        let spb = [&(eth.len() as u32).to_le_bytes()[..], &eth].concat();
+        f.extend(ng_block(false, SPB, &spb)); // padded to 4 bytes: the padding is cut
+        let (got, st, err) = read_bytes(&f);
+        assert!(err.is_none(), "{err:?}");
+        let ts: Vec<_> = got.iter().map(|d| d.ts).collect();
+        assert_eq!(
+            ts,
+            [
+                Some(Duration::from_millis(5_500)),
+                Some(Duration::from_millis(7_250)),
+                Some(Duration::from_micros(ticks)),
+                None
+            ]
+        );
+        assert!(got.iter().all(|d| d.payload == b"a"));
+        assert_eq!((st.frames, st.udp, st.malformed), (4, 4, 0));
+        // An EPB for an interface of the previous section is an error.
+        let mut g = shb(false);
+        g.extend(idb(false, 1, None));
+        g.extend(shb(false));
+        g.extend(epb(false, 0, 0, &eth));
+        let (got, _, err) = read_bytes(&g);
+        assert!(got.is_empty());
+        assert_eq!(err.unwrap().kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// Classic pcap, big-endian, microseconds; a record whose original length exceeds the
+    /// snap length (pcap-file's PcapPacket check would reject it) is read.
+    #[test]
+    fn classic_big_endian_microseconds_and_snapped_records() {
+        let eth = udp_eth(b"hello");
+        let mut f = Vec::new();
+        f.extend_from_slice(&0xa1b2_c3d4u32.to_be_bytes());
+        f.extend_from_slice(&[0, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&(eth.len() as u32).to_be_bytes()); // snaplen
+        f.extend_from_slice(&1u32.to_be_bytes());
+        f.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        f.extend_from_slice(&250_000u32.to_be_bytes());
+        f.extend_from_slice(&(eth.len() as u32).to_be_bytes());
+        f.extend_from_slice(&9000u32.to_be_bytes()); // orig_len > snaplen
+        f.extend_from_slice(&eth);
+        let (got, st, err) = read_bytes(&f);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(got.len(), 1, "{st:?}");
+        assert_eq!(got[0].ts, Some(Duration::from_millis(1_700_000_000_250)));
+        assert_eq!(got[0].payload, b"hello");
+    }
+
+    /// A record claiming more than MAX_RECORD bytes is refused before anything of it is
+    /// read; the datagrams before it are returned first. The same for a pcapng block.
+    #[test]
+    fn records_over_max_record_are_refused_without_reading_them() {
+        /// Counts the bytes handed out; endless zeros after `head`.
+        struct Endless<'a> {
+            head: &'a [u8],
+            served: usize,
+        }
+        impl Read for Endless<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = if self.served < self.head.len() {
+                    let n = (self.head.len() - self.served).min(buf.len());
+                    buf[..n].copy_from_slice(&self.head[self.served..self.served + n]);
+                    n
+                } else {
+                    buf.fill(0);
+                    buf.len()
+                };
+                self.served += n;
+                Ok(n)
+            }
+        }
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        w.write_frame(Duration::ZERO, &udp_eth(b"first")).unwrap();
+        let mut f = w.finish().unwrap();
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&u32::MAX.to_le_bytes());
+        f.extend_from_slice(&u32::MAX.to_le_bytes());
+        let mut r = PcapReader::new(Endless {
+            head: &f,
+            served: 0,
+        })
+        .unwrap();
+        assert_eq!(r.next_datagram().unwrap().unwrap().payload, b"first");
+        let e = r.next_datagram().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("exceeds"), "{e}");
+        assert!(r.input.r.served < 2 * READ_CHUNK, "{}", r.input.r.served);
+        assert!(r.input.buf.len() <= READ_CHUNK);
+
+        let mut g = shb(false);
+        g.extend(idb(false, 1, None));
+        g.extend_from_slice(&EPB.to_le_bytes());
+        g.extend_from_slice(&((MAX_RECORD + 20) as u32).to_le_bytes());
+        let mut r = PcapReader::new(Endless {
+            head: &g,
+            served: 0,
+        })
+        .unwrap();
+        let e = r.next_datagram().unwrap_err();
+        assert!(e.to_string().contains("exceeds"), "{e}");
+        assert!(r.input.buf.len() <= READ_CHUNK);
+    }
+
+    /// A capture cut inside a record header or a record: every datagram before the cut,
+    /// then an UnexpectedEof error (PcapSource turns it into `read_error`).
+    #[test]
+    fn a_cut_capture_returns_what_came_before_then_unexpected_eof() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for i in 0..3u8 {
+            w.write_frame(Duration::from_secs(u64::from(i)), &udp_eth(&[i; 100]))
+                .unwrap();
+        }
+        let full = w.finish().unwrap();
+        let record = 16 + udp_eth(&[0; 100]).len();
+        for (cut, want) in [
+            (full.len() - 1, 2),
+            (full.len() - record + 7, 2),
+            (24 + record + 3, 1),
+        ] {
+            let (got, _, err) = read_bytes(&full[..cut]);
+            assert_eq!(got.len(), want, "cut at {cut}");
+            assert_eq!(
+                err.unwrap().kind(),
+                io::ErrorKind::UnexpectedEof,
+                "cut at {cut}"
+            );
+        }
+        let (got, _, err) = read_bytes(&full);
+        assert_eq!((got.len(), err.is_none()), (3, true));
+        // pcapng cut inside a block.
+        let mut g = shb(false);
+        g.extend(idb(false, 1, None));
+        g.extend(epb(false, 0, 0, &udp_eth(b"x")));
+        g.extend(epb(false, 0, 0, &udp_eth(b"y")));
+        let (got, _, err) = read_bytes(&g[..g.len() - 5]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(err.unwrap().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    /// Link layers: double VLAN tag (etherparse), Linux cooked v1 with ARPHRD_LOOPBACK
+    /// (which etherparse's own SLL parser refuses) and v2, BSD null and loop, raw IPv6.
+    #[test]
+    fn link_layers() {
+        let src: SocketAddr = "[2001:db8::1]:1000".parse().unwrap();
+        let dst: SocketAddr = "[ff05::1]:2000".parse().unwrap();
+        let eth = build_udp_frame(src, dst, b"v6", 1, 64).unwrap();
+        let ip = &eth[14..];
+        let want = |r: ParseResult<'_>| match r {
+            Ok(Parsed::Udp(s, d, p)) => assert_eq!((s, d, p), (src, dst, &b"v6"[..])),
+            other => panic!("{other:?}"),
+        };
+        let qinq = [
+            &eth[..12],
+            &[0x88, 0xa8, 0, 5, 0x81, 0x00, 0, 7][..],
+            &eth[12..],
+        ]
+        .concat();
+        want(parse_frame(LINKTYPE_ETHERNET, &qinq));
+        let mut sll = vec![0, 0, 0x03, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x86, 0xdd];
+        sll.extend_from_slice(ip);
+        assert!(etherparse::SlicedPacket::from_linux_sll(&sll).is_err());
+        want(parse_frame(LINKTYPE_LINUX_SLL, &sll));
+        let mut sll2 = vec![
+            0x86, 0xdd, 0, 0, 0, 0, 0, 1, 3, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        sll2.extend_from_slice(ip);
+        want(parse_frame(LINKTYPE_LINUX_SLL2, &sll2));
+        want(parse_frame(
+            LINKTYPE_NULL,
+            &[&30u32.to_le_bytes()[..], ip].concat(),
+        ));
+        want(parse_frame(
+            LINKTYPE_LOOP,
+            &[&30u32.to_be_bytes()[..], ip].concat(),
+        ));
+        want(parse_frame(LINKTYPE_RAW, ip));
+        // ARP, a third VLAN tag, an unknown family, an unknown link type: not UDP.
+        let arp = [&eth[..12], &[0x08, 0x06][..], &[0; 28]].concat();
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &arp),
+            Err(Skip::NotUdp)
+        ));
+        let three = [
+            &eth[..12],
+            &[0x81, 0x00, 0, 1, 0x81, 0x00, 0, 2, 0x81, 0x00, 0, 3][..],
+            &eth[12..],
+        ]
+        .concat();
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &three),
+            Err(Skip::NotUdp)
+        ));
+        let fam7 = [&7u32.to_le_bytes()[..], ip].concat();
+        assert!(matches!(
+            parse_frame(LINKTYPE_NULL, &fam7),
+            Err(Skip::NotUdp)
+        ));
+        assert!(matches!(parse_frame(147, &eth), Err(Skip::NotUdp)));
+        // Truncated IP or UDP: malformed.
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &eth[..eth.len() - 1]),
+            Err(Skip::Malformed)
+        ));
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &eth[..20]),
+            Err(Skip::Malformed)
+        ));
+        // Ethernet padding after a short IPv4 packet is not part of the datagram.
+        let mut padded = udp_eth(b"a");
+        padded.resize(60, 0xee);
+        match parse_frame(LINKTYPE_ETHERNET, &padded) {
+            Ok(Parsed::Udp(_, _, p)) => assert_eq!(p, b"a"),
+            other => panic!("{other:?}"),
+        }
+        // TCP with a header too short to be one is still not UDP (not malformed).
+        let mut tcp = udp_eth(b"tcp?");
+        tcp[14 + 9] = 6;
+        assert!(matches!(
+            parse_frame(LINKTYPE_ETHERNET, &tcp),
+            Err(Skip::NotUdp)
+        ));
+    }
+
+    /// IPv6 fragments at offsets whose Fragment header etherparse 0.16 misreads (its
+    /// issue #150): 32-byte fragments, the last one at offset 64 (bytes 2..4 = 00 40)
+    /// which it takes for an unfragmented packet. An atomic fragment is a datagram.
+    #[test]
+    fn ipv6_fragment_header_bits_follow_rfc8200() {
+        let (src, dst): (SocketAddr, SocketAddr) = (
+            "[::1]:4000".parse().unwrap(),
+            "[ff05::1]:5000".parse().unwrap(),
+        );
+        let payload: Vec<u8> = (0..60u8).collect();
+        let frame = build_udp_frame(src, dst, &payload, 1, 64).unwrap();
+        let frags = fragment_v6(&frame, 32, 0x0102_0304);
+        assert_eq!(frags.len(), 3);
+        assert_eq!(&frags[2][54 + 2..54 + 4], &[0x00, 0x40]);
+        for (i, f) in frags.iter().enumerate() {
+            match parse_frame(LINKTYPE_ETHERNET, f) {
+                Ok(Parsed::Fragment(fr)) => {
+                    assert_eq!(
+                        (fr.offset, fr.more, fr.key.id),
+                        (i * 32, i < 2, 0x0102_0304)
+                    );
+                }
+                other => panic!("fragment {i}: {other:?}"),
+            }
+        }
+        let (got, st) = read_all(&frags);
+        assert_eq!(got.len(), 1, "{st:?}");
+        assert_eq!(got[0].payload, payload);
+        assert_eq!(st.reassembled, 1);
+        // Atomic fragment (RFC 6946): offset 0, M = 0.
+        let atomic = fragment_v6(&frame, 4096, 9);
+        assert_eq!(atomic.len(), 1);
+        match parse_frame(LINKTYPE_ETHERNET, &atomic[0]) {
+            Ok(Parsed::Udp(_, _, p)) => assert_eq!(p, &payload[..]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A section declaring more than MAX_INTERFACES interfaces is refused; the packets of
+    /// the interfaces before are read.
+    #[test]
+    fn too_many_interfaces_are_refused() {
+        let mut f = shb(false);
+        f.extend(idb(false, 1, None));
+        f.extend(epb(false, 0, 0, &udp_eth(b"ok")));
+        for _ in 1..MAX_INTERFACES {
+            f.extend(idb(false, 1, None));
+        }
+        let (got, _, err) = read_bytes(&f);
+        assert_eq!(got.len(), 1);
+        assert!(err.is_none(), "{err:?}");
+        f.extend(idb(false, 1, None));
+        let (got, _, err) = read_bytes(&f);
+        assert_eq!(got.len(), 1);
+        let e = err.unwrap();
+        assert!(e.to_string().contains("interfaces"), "{e}");
+    }
+
+    /// Seeded mutations of valid pcap and pcapng captures: no panic, and the counters stay
+    /// consistent (every frame is counted once as a datagram, a fragment or a skip).
+    #[test]
+    fn mutated_captures_do_not_panic() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for i in 0..4u8 {
+            w.write_frame(Duration::from_secs(u64::from(i)), &udp_eth(&[i; 40]))
+                .unwrap();
+        }
+        let classic = w.finish().unwrap();
+        let mut ng = shb(false);
+        ng.extend(idb(false, 1, Some(9)));
+        ng.extend(idb(false, 113, Some(0x85)));
+        ng.extend(epb(false, 0, 1, &udp_eth(b"ng")));
+        ng.extend(ng_block(
+            false,
+            SPB,
+            &[&8u32.to_le_bytes()[..], &[1; 8]].concat(),
+        ));
+        ng.extend(epb(false, 1, 2, &[0; 16]));
+        let mut rng = flute_testkit::Rng::new(14);
+        for base in [&classic, &ng] {
+            for _ in 0..3000 {
+                let mut f = base.clone();
+                for _ in 0..1 + rng.below(6) {
+                    let at = rng.below(f.len() as u64) as usize;
+                    f[at] = rng.below(256) as u8;
+                }
+                if rng.below(4) == 0 {
+                    let cut = rng.below(f.len() as u64) as usize;
+                    f.truncate(cut);
+                }
+                let Ok(mut r) = PcapReader::new(&f[..]) else {
+                    continue;
+                };
+                let mut n = 0u64;
+                while let Ok(Some(_)) = r.next_datagram() {
+                    n += 1;
+                }
+                let s = r.stats();
+                assert_eq!(s.udp, n);
+                // Each frame is one of: a whole datagram, a fragment, not UDP, malformed;
+                // a reassembled datagram that is not UDP adds one more malformed.
+                let counted = s.udp - s.reassembled + s.fragments + s.not_udp + s.malformed;
+                assert!(
+                    (s.frames..=s.frames + s.fragments).contains(&counted),
+                    "{s:?}"
+                );
+            }
+        }
     }
 }

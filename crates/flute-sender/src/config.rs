@@ -153,6 +153,11 @@ pub struct SenderConfig {
     pub pacing: Option<Pacing>,
     /// Objects of one priority sent at the same time, packet by packet (default 1).
     pub objects_per_queue: usize,
+    /// How many source blocks may be coded ahead, as [`crate::EncodeJob`]s handed out by
+    /// [`crate::Sender::poll_work`] to run on other threads (issue 19 §1). 0 (the default):
+    /// no jobs; each block is coded when its turn comes. Either way the same packets leave in
+    /// the same order.
+    pub encode_ahead: usize,
     /// FDT Instance ID of the first instance (20 bits; e.g. to continue a session after a
     /// restart, RFC 6726 §3.4.1). IDs then increase by one and wrap from 2^20 − 1 to 0.
     pub first_fdt_instance_id: u32,
@@ -182,6 +187,7 @@ impl SenderConfig {
             fti: FtiMode::default(),
             pacing: None,
             objects_per_queue: 1,
+            encode_ahead: 0,
             first_fdt_instance_id: 0,
             fdt_extensions: Vec::new(),
         }

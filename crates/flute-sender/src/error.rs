@@ -60,6 +60,10 @@ pub enum SendError {
     /// The content encoding is not allowed by the configured profile.
     #[error("Content-Encoding {0} is not allowed by the profile")]
     EncodingNotAllowed(&'static str),
+    /// `write_stream` or `finish_stream` on an object that is not an open
+    /// [`crate::Object::stream`] (or whose end was already given).
+    #[error("TOI {0:?} is not an object of unknown length still open (Object::stream)")]
+    NotAStream(Toi),
     /// The object is not known to the sender.
     #[error("unknown TOI {0:?}")]
     UnknownToi(Toi),

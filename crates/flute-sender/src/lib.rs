@@ -76,7 +76,7 @@ pub use error::SendError;
 pub use lct_header::ContentEncoding;
 pub use mtu::{ip_udp_overhead, max_alc_overhead, max_symbol_length, max_symbol_length_for_mtu};
 pub use object::{CacheControl, Carousel, FecChoice, Object, ObjectSource, ReadSeekSource, Repair};
-pub use sender::{Sender, SenderEvent, SenderStats, Transmit};
+pub use sender::{EncodeDone, EncodeJob, Sender, SenderEvent, SenderStats, Transmit};
 
 /// Transport Object Identifier (RFC 5651 §5.1), up to 112 bits; TOI 0 is the FDT. The
 /// same type as in `lct_header`.

@@ -50,10 +50,17 @@ pub fn max_alc_overhead(cfg: &SenderConfig, scheme: &dyn FecScheme) -> usize {
     let fdt_oti = cfg.fdt_fec.clone().unwrap_or_else(|| {
         fec_schemes::schemes::no_code::CompactNoCode::oti(1 << 16, cfg.symbol_length, 64)
     });
-    let fdt_scheme = cfg.registry.for_oti(&fdt_oti).ok();
-    let fdt = match (
+    data.max(fdt_header_len(cfg, &fdt_oti))
+}
+
+/// The ALC header length of the FDT packets of a sender with `cfg` whose FDT Instances are
+/// coded with `fdt_oti` (EXT_FDT, EXT_FTI, and EXT_CENC / EXT_TIME when configured). 0
+/// when the OTI's scheme is not registered.
+pub(crate) fn fdt_header_len(cfg: &SenderConfig, fdt_oti: &Oti) -> usize {
+    let fdt_scheme = cfg.registry.for_oti(fdt_oti).ok();
+    match (
         fdt_scheme,
-        AlcRepr::new(cfg.tsi, Toi(0), &fdt_oti, PayloadId::default()),
+        AlcRepr::new(cfg.tsi, Toi(0), fdt_oti, PayloadId::default()),
     ) {
         (Some(s), Ok(mut h)) => {
             h.send_fti = true;
@@ -73,8 +80,7 @@ pub fn max_alc_overhead(cfg: &SenderConfig, scheme: &dyn FecScheme) -> usize {
             h.header_len(&**s)
         }
         _ => 0,
-    };
-    data.max(fdt)
+    }
 }
 
 /// The largest encoding symbol length that keeps every packet of a sender with `cfg`, for

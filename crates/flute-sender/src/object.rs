@@ -196,6 +196,8 @@ pub struct Object {
     pub(crate) carousel: Carousel,
     pub(crate) interleave: u32,
     pub(crate) deadline: Option<Instant>,
+    /// Created by [`Object::stream`]: the bytes come through [`crate::Sender::write_stream`].
+    pub(crate) stream: bool,
 }
 
 impl fmt::Debug for Object {
@@ -234,7 +236,44 @@ impl Object {
             carousel: Carousel::default(),
             interleave: 1,
             deadline: None,
+            stream: false,
         }
+    }
+
+    /// An object of unknown length, such as a pipe or a growing file: its bytes are handed
+    /// over with [`crate::Sender::write_stream`] and its end with
+    /// [`crate::Sender::finish_stream`], when the length becomes known.
+    ///
+    /// Until then the object is not in the FDT, and the source symbols whose place does
+    /// not depend on the length ([`fec_schemes::FecScheme::length_independent_prefix`]) go
+    /// out as they fill, without EXT_FTI. At the end the object enters a new FDT Instance
+    /// with its length, and its passes then go as for any object, EXT_FTI and close-object
+    /// flag included, so a receiver that ignored the early symbols still receives it (see
+    /// `docs/conformance/flute-sender.md`, "Objects of unknown length").
+    ///
+    /// The OTI is fixed when the object is inserted: [`Self::fec`] as given, or
+    /// [`Self::fec_with`] called with length 0, and the transfer length filled in at the
+    /// end. Content-Encoding is refused (it needs the whole object before the first
+    /// symbol); Content-MD5 is allowed and computed at the end. The sender keeps the bytes
+    /// in memory (its carousel and FEC need them).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::{Instant, SystemTime};
+    /// use flute_sender::{AnchoredClock, Object, Sender, SenderConfig, Tsi};
+    /// let now = Instant::now();
+    /// let clock = Arc::new(AnchoredClock::new(now, SystemTime::UNIX_EPOCH));
+    /// let mut sender = Sender::new(SenderConfig::new(Tsi(1), clock))?;
+    /// let toi = sender.insert_object(Object::stream("live.log"), now)?;
+    /// sender.write_stream(toi, b"first line\n")?;
+    /// sender.write_stream(toi, b"second line\n")?;
+    /// sender.finish_stream(toi, now)?; // the length is known now: 23 bytes
+    /// # Ok::<(), flute_sender::SendError>(())
+    /// ```
+    pub fn stream(content_location: impl Into<String>) -> Self {
+        let mut o = Self::from_bytes(content_location, Bytes::new());
+        o.stream = true;
+        o
     }
 
     /// FDT `Content-Type`.

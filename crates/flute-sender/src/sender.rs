@@ -5,6 +5,9 @@
 
 mod data;
 mod fdt_carousel;
+mod work;
+
+pub use work::{EncodeDone, EncodeJob};
 
 use data::{default_oti, write_packet};
 use fdt_carousel::fdt_oti_template;
@@ -141,6 +144,9 @@ pub struct SenderStats {
     /// Objects whose deadline passed before they were completely sent
     /// ([`SenderEvent::ObjectExpired`]).
     pub objects_expired: u64,
+    /// Source symbols of objects of unknown length sent before their length was known
+    /// ([`Object::stream`]); they are counted in `source_symbols` too.
+    pub early_symbols: u64,
 }
 
 struct ActiveBlock {
@@ -170,6 +176,26 @@ struct ObjEntry {
     group: Vec<ActiveBlock>,
     cursor: usize,
     group_left: u64,
+    /// An object of unknown length whose end has not come yet ([`Object::stream`]).
+    stream: Option<OpenStream>,
+    /// Distinguishes this object from an earlier one with the same TOI (encode jobs).
+    generation: u64,
+    /// Blocks coded ahead ([`Sender::poll_work`]) by SBN: `None` while the job runs.
+    prepared: HashMap<u32, Option<Box<dyn BlockEncoder>>>,
+    /// No more jobs for this object (no repair symbols, or a block that failed to load).
+    prepare_off: bool,
+}
+
+/// The bytes of an object of unknown length so far, and how far its early symbols got.
+struct OpenStream {
+    data: Vec<u8>,
+    /// Early source symbols sent: ESI 0..sent of block 0.
+    sent: u64,
+    /// At most this many are sent early ([`FecScheme::length_independent_prefix`]).
+    prefix: u64,
+    md5: bool,
+    /// Out of the queues, waiting for bytes.
+    parked: bool,
 }
 
 #[derive(Default)]
@@ -247,6 +273,14 @@ pub struct Sender {
     last_payload: usize,
     closing: bool,
     closed: bool,
+    /// Objects inserted so far (`ObjEntry::generation`).
+    generation: u64,
+    /// Encode jobs handed out and not yet completed.
+    jobs_in_flight: usize,
+    /// Encoders coded ahead and not yet used, over every object.
+    ready_blocks: usize,
+    /// The last `poll_transmit` waits for a block whose encode job has not come back.
+    stalled: bool,
 }
 
 impl fmt::Debug for Sender {
@@ -289,6 +323,15 @@ impl Sender {
         }
         let fdt_oti = fdt_oti_template(&config, 1);
         let fdt_scheme = config.registry.for_oti(&fdt_oti)?.clone();
+        // An FDT packet that cannot fit would never be sent: say so now.
+        let needed = crate::mtu::fdt_header_len(&config, &fdt_oti)
+            + usize::from(fdt_oti.encoding_symbol_length);
+        if needed > config.max_datagram_size {
+            return Err(SendError::PacketTooLarge {
+                needed,
+                max: config.max_datagram_size,
+            });
+        }
         let first_id = config.first_fdt_instance_id;
         Ok(Self {
             pacer: config.pacing.map(TokenBucket::new),
@@ -313,6 +356,10 @@ impl Sender {
             last_payload: 0,
             closing: false,
             closed: false,
+            generation: 0,
+            jobs_in_flight: 0,
+            ready_blocks: 0,
+            stalled: false,
         })
     }
 
@@ -363,8 +410,16 @@ impl Sender {
             carousel,
             interleave,
             deadline,
+            stream,
             ..
         } = obj;
+        if stream && encoding != ContentEncoding::Null {
+            return Err(SendError::InvalidConfig(
+                "Content-Encoding needs the whole object: not available for an object of unknown length",
+            ));
+        }
+        let stream_md5 = stream && md5;
+        let md5 = md5 && !stream;
         let content_length = source.len();
         let (encoded, md5) = if encoding != ContentEncoding::Null || md5 {
             crate::encode::scan(source.as_mut(), encoding, md5)?
@@ -401,6 +456,13 @@ impl Sender {
                 max: self.cfg.max_datagram_size,
             });
         }
+        let stream = stream.then(|| OpenStream {
+            data: Vec::new(),
+            sent: 0,
+            prefix: scheme.length_independent_prefix(&oti),
+            md5: stream_md5,
+            parked: false,
+        });
         let mbms = self.cfg.profile == Profile::Mbms;
         let mut file = fdt_out::file_entry(
             toi,
@@ -412,6 +474,11 @@ impl Sender {
             &oti,
             scheme.write_scheme_specific_info(&oti),
         );
+        if stream.is_some() {
+            // Filled in by `finish_stream`; the entry is not published before.
+            file.content_length = None;
+            file.transfer_length = None;
+        }
         if mbms {
             file.cache_control = cache_control;
             file.file_etag = etag;
@@ -446,24 +513,136 @@ impl Sender {
                 group: Vec::with_capacity(interleave.clamp(1, 64) as usize),
                 cursor: 0,
                 group_left: 0,
+                stream,
+                generation: self.generation,
+                prepared: HashMap::new(),
+                prepare_off: false,
             },
         );
-        self.pending_announce.push(toi);
+        self.generation += 1;
+        let open = self.objects.get(&toi).is_some_and(|o| o.stream.is_some());
+        if open {
+            // Not in the FDT until its length is known (see `Object::stream`): its early
+            // symbols are queued at once.
+            self.queues
+                .entry(priority)
+                .or_default()
+                .waiting
+                .push_back(toi);
+        } else {
+            self.pending_announce.push(toi);
+            self.fdt_dirty = true;
+        }
         if let Some(d) = deadline {
             self.deadlines.push((d, toi));
         }
-        self.fdt_dirty = true;
         Ok(Toi(toi))
     }
 
     /// Removes an object at once: it leaves the FDT and no more of its packets are sent
     /// (so it gets no close-object flag).
     pub fn remove_object(&mut self, toi: Toi) -> Result<(), SendError> {
-        if self.objects.remove(&toi.0).is_none() {
+        if self.take_object(toi.0).is_none() {
             return Err(SendError::UnknownToi(toi));
         }
         self.forget(toi.0);
         self.events.push_back(SenderEvent::ObjectRemoved { toi });
+        Ok(())
+    }
+
+    /// Appends `data` to an object of unknown length ([`Object::stream`]). Its source
+    /// symbols whose place cannot change go out as they fill.
+    pub fn write_stream(&mut self, toi: Toi, data: &[u8]) -> Result<(), SendError> {
+        let o = self
+            .objects
+            .get_mut(&toi.0)
+            .ok_or(SendError::UnknownToi(toi))?;
+        let st = o.stream.as_mut().ok_or(SendError::NotAStream(toi))?;
+        st.data.extend_from_slice(data);
+        let e = u64::from(o.oti.encoding_symbol_length);
+        let ready = st.sent < st.prefix.min(st.data.len() as u64 / e);
+        if st.parked && ready {
+            st.parked = false;
+            let prio = o.priority;
+            self.queues
+                .entry(prio)
+                .or_default()
+                .waiting
+                .push_back(toi.0);
+        }
+        Ok(())
+    }
+
+    /// The end of an object of unknown length: its length is now known. The object gets a
+    /// new FDT Instance with Content-Length and Transfer-Length (and Content-MD5 if asked
+    /// for), then its passes go out like any object's: EXT_FTI as configured, the
+    /// close-object flag on its last packet.
+    ///
+    /// Fails, and drops the object ([`SenderEvent::ObjectFailed`]), if the length does not
+    /// fit the object's FEC scheme (e.g. too many symbols for one RaptorQ block).
+    pub fn finish_stream(&mut self, toi: Toi, now: Instant) -> Result<(), SendError> {
+        let o = self
+            .objects
+            .get_mut(&toi.0)
+            .ok_or(SendError::UnknownToi(toi))?;
+        let st = o.stream.take().ok_or(SendError::NotAStream(toi))?;
+        match Self::complete_stream(o, st) {
+            Ok(()) => {}
+            Err(error) => {
+                self.take_object(toi.0);
+                self.forget(toi.0);
+                self.stats.objects_failed += 1;
+                self.events.push_back(SenderEvent::ObjectFailed {
+                    toi,
+                    error: error.clone(),
+                });
+                if self.objects.is_empty() {
+                    self.refresh_fdt(now);
+                }
+                return Err(error);
+            }
+        }
+        // Announce it; its passes wait for that instance (`fdt_sent`).
+        for q in self.queues.values_mut() {
+            q.waiting.retain(|t| *t != toi.0);
+            q.active.retain(|t| *t != toi.0);
+        }
+        if !self.pending_announce.contains(&toi.0) {
+            self.pending_announce.push(toi.0);
+        }
+        self.fdt_dirty = true;
+        Ok(())
+    }
+
+    fn complete_stream(o: &mut ObjEntry, st: OpenStream) -> Result<(), SendError> {
+        let data = Bytes::from(st.data);
+        let len = data.len() as u64;
+        let md5 = if st.md5 {
+            crate::encode::scan(&mut data.clone(), ContentEncoding::Null, true)?.1
+        } else {
+            None
+        };
+        let mut oti = o.oti.clone();
+        oti.transfer_length = len;
+        let blocking = o.scheme.blocking(&oti)?;
+        if blocking.blocks > u64::from(u32::MAX) {
+            return Err(SendError::InvalidConfig("too many source blocks"));
+        }
+        if st.sent > 0 {
+            // The early symbols must be where the final partition puts them.
+            let first = blocking.block(0)?;
+            if first.offset != 0 || u64::from(first.source_symbols) < st.sent {
+                return Err(SendError::InvalidConfig(
+                    "the FEC scheme's length-independent prefix does not hold",
+                ));
+            }
+        }
+        o.file.content_length = Some(len);
+        o.file.transfer_length = Some(len);
+        o.file.content_md5 = md5;
+        o.oti = oti;
+        o.blocking = blocking;
+        o.source = Box::new(data);
         Ok(())
     }
 
@@ -600,6 +779,7 @@ impl Sender {
     /// straight into `buf`; allocations happen once per source block (reading it and
     /// making its encoder) and once per FDT Instance.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        self.stalled = false;
         if self.closed || buf.len() < self.cfg.max_datagram_size {
             return None;
         }
@@ -677,6 +857,13 @@ impl Sender {
         Err(SendError::ToiExhausted)
     }
 
+    /// Removes an object, and the blocks it had coded ahead.
+    fn take_object(&mut self, toi: u128) -> Option<ObjEntry> {
+        let o = self.objects.remove(&toi)?;
+        self.ready_blocks -= o.prepared.values().filter(|e| e.is_some()).count();
+        Some(o)
+    }
+
     /// Drops every trace of `toi` from the queues, timers and FDT.
     fn forget(&mut self, toi: u128) {
         for q in self.queues.values_mut() {
@@ -699,7 +886,7 @@ impl Sender {
             .partition(|(t, _)| *t <= now);
         self.deadlines = keep;
         for (_, toi) in due {
-            if self.objects.remove(&toi).is_none() {
+            if self.take_object(toi).is_none() {
                 continue;
             }
             self.forget(toi);

@@ -848,3 +848,20 @@ fn fdt_fec_invalid_is_reported() {
     );
     assert!(s.stats().fdt_errors > 0);
 }
+
+/// An FDT packet larger than `max_datagram_size` would never leave: `Sender::new` refuses
+/// the configuration instead of sending no FDT at all.
+#[test]
+fn fdt_packet_too_large_is_refused_at_construction() {
+    let t0 = t0();
+    let mut c = config(t0);
+    c.symbol_length = 1460; // + 36 bytes of FDT headers > 1472
+    assert!(matches!(
+        Sender::new(c),
+        Err(SendError::PacketTooLarge { needed, max: 1472 }) if needed > 1472
+    ));
+    let mut c = config(t0);
+    c.symbol_length = 1400;
+    c.fdt_ext_time = true;
+    assert!(Sender::new(c).is_ok(), "1400 + FDT headers fits 1472");
+}

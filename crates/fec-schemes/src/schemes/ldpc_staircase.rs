@@ -255,6 +255,10 @@ impl FecScheme for LdpcStaircase {
         Ok(())
     }
 
+    fn length_independent_prefix(&self, oti: &Oti) -> u64 {
+        Blocking::rfc5052_length_independent_prefix(oti.max_source_block_length)
+    }
+
     fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError> {
         self.validate_oti(oti)?;
         Blocking::rfc5052(
@@ -498,7 +502,32 @@ struct LdpcEncoder {
     repair: Option<Vec<u8>>,
 }
 
+impl LdpcEncoder {
+    /// Every repair symbol of the block, computed on first use.
+    fn repair(&mut self) -> &[u8] {
+        let k = self.block.source_symbols;
+        let t = usize::from(self.block.symbol_length);
+        let (n, n1, seed, data) = (self.n, self.n1, self.seed, &self.data);
+        self.repair.get_or_insert_with(|| {
+            let r = n - k;
+            let matrix = Matrix::new(k, r, n1, seed);
+            let mut padded = data.to_vec();
+            padded.resize(k as usize * t, 0);
+            let mut rep = vec![0u8; r as usize * t];
+            matrix.encode(&padded, t, &mut rep);
+            rep
+        })
+    }
+}
+
 impl BlockEncoder for LdpcEncoder {
+    fn prepare(&mut self) -> Result<(), FecError> {
+        if self.n > self.block.source_symbols {
+            self.repair();
+        }
+        Ok(())
+    }
+
     fn block(&self) -> &BlockSpec {
         &self.block
     }
@@ -523,15 +552,7 @@ impl BlockEncoder for LdpcEncoder {
             return Err(FecError::EsiOutOfRange { esi, limit: self.n });
         }
         let dst = out_prefix(out, t, "symbol buffer")?;
-        let repair = self.repair.get_or_insert_with(|| {
-            let r = self.n - k;
-            let matrix = Matrix::new(k, r, self.n1, self.seed);
-            let mut padded = self.data.to_vec();
-            padded.resize(k as usize * t, 0);
-            let mut rep = vec![0u8; r as usize * t];
-            matrix.encode(&padded, t, &mut rep);
-            rep
-        });
+        let repair = self.repair();
         let i = (esi - k) as usize * t;
         dst.copy_from_slice(&repair[i..i + t]);
         Ok(t)

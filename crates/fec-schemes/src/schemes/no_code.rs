@@ -146,6 +146,10 @@ impl FecScheme for CompactNoCode {
         Ok(())
     }
 
+    fn length_independent_prefix(&self, oti: &Oti) -> u64 {
+        Blocking::rfc5052_length_independent_prefix(oti.max_source_block_length)
+    }
+
     fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError> {
         self.validate_oti(oti)?;
         Blocking::rfc5052(

@@ -408,6 +408,17 @@ struct RaptorEncoder {
 }
 
 impl BlockEncoder for RaptorEncoder {
+    fn prepare(&mut self) -> Result<(), FecError> {
+        if self.inner.is_none() {
+            let block = self.p.interleaved(&self.data);
+            // K is in 4..=8192 (validated), so raptor-code's systematic matrix is defined.
+            let enc = raptor_code::SourceBlockEncoder::new(&block, self.p.k() as usize)
+                .map_err(|_| FecError::DecodeFailed)?;
+            self.inner = Some(enc);
+        }
+        Ok(())
+    }
+
     fn block(&self) -> &BlockSpec {
         &self.p.block
     }
@@ -433,13 +444,7 @@ impl BlockEncoder for RaptorEncoder {
             );
             return Ok(t);
         }
-        if self.inner.is_none() {
-            let block = self.p.interleaved(&self.data);
-            // K is in 4..=8192 (validated), so raptor-code's systematic matrix is defined.
-            let enc = raptor_code::SourceBlockEncoder::new(&block, k as usize)
-                .map_err(|_| FecError::DecodeFailed)?;
-            self.inner = Some(enc);
-        }
+        self.prepare()?;
         let enc = self.inner.as_mut().ok_or(FecError::DecodeFailed)?;
         let sym = enc.fountain(esi);
         // raptor-code XORs into a growing buffer: an all-zero symbol may come back short.

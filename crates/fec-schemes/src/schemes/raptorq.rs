@@ -376,7 +376,37 @@ struct RqEncoder {
     inner: Option<SourceBlockEncoder>,
 }
 
+impl RqEncoder {
+    /// The raptorq encoder of this block (its intermediate symbols), built on first use.
+    fn inner(&mut self) -> &mut SourceBlockEncoder {
+        let p = self.p;
+        let data = &self.data;
+        self.inner.get_or_insert_with(|| {
+            let t = usize::from(p.t);
+            let k = p.k();
+            let full = k as usize * t;
+            let config = p.rq_config();
+            // K <= 56403 (validated in BlockParams::new), so it fits raptorq's u16; the plan
+            // has exactly K source symbols, which with_encoding_plan requires.
+            let plan = plan::plan_for(k as u16);
+            if data.len() == full {
+                SourceBlockEncoder::with_encoding_plan(p.block.sbn as u8, &config, data, &plan)
+            } else {
+                // Only the last block of an object needs padding to K·T.
+                let mut padded = vec![0u8; full];
+                padded[..data.len()].copy_from_slice(data);
+                SourceBlockEncoder::with_encoding_plan(p.block.sbn as u8, &config, &padded, &plan)
+            }
+        })
+    }
+}
+
 impl BlockEncoder for RqEncoder {
+    fn prepare(&mut self) -> Result<(), FecError> {
+        self.inner();
+        Ok(())
+    }
+
     fn block(&self) -> &BlockSpec {
         &self.p.block
     }
@@ -402,24 +432,7 @@ impl BlockEncoder for RqEncoder {
             );
             return Ok(t);
         }
-        let p = self.p;
-        let data = &self.data;
-        let enc = self.inner.get_or_insert_with(|| {
-            let full = k as usize * t;
-            let config = p.rq_config();
-            // K <= 56403 (validated in BlockParams::new), so it fits raptorq's u16; the plan
-            // has exactly K source symbols, which with_encoding_plan requires.
-            let plan = plan::plan_for(k as u16);
-            if data.len() == full {
-                SourceBlockEncoder::with_encoding_plan(p.block.sbn as u8, &config, data, &plan)
-            } else {
-                // Only the last block of an object needs padding to K·T.
-                let mut padded = vec![0u8; full];
-                padded[..data.len()].copy_from_slice(data);
-                SourceBlockEncoder::with_encoding_plan(p.block.sbn as u8, &config, &padded, &plan)
-            }
-        });
-        let packets = enc.repair_packets(esi - k, 1);
+        let packets = self.inner().repair_packets(esi - k, 1);
         let sym = packets
             .first()
             .map(EncodingPacket::data)

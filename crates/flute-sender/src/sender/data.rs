@@ -17,8 +17,24 @@ impl ObjEntry {
         }
     }
 
-    /// Loads the next group of `interleave` blocks.
-    fn load_group(&mut self) -> Result<(), SendError> {
+    /// Blocks coded ahead and not used yet.
+    fn ready_count(&self) -> usize {
+        self.prepared.values().filter(|e| e.is_some()).count()
+    }
+
+    /// Loads the next group of `interleave` blocks, taking those coded ahead. `false`
+    /// (nothing loaded) while one of them is still being coded.
+    fn load_group(&mut self) -> Result<bool, SendError> {
+        let end = self
+            .next_sbn
+            .saturating_add(u64::from(self.interleave))
+            .min(self.blocking.blocks);
+        let running = (self.next_sbn..end).any(|sbn| {
+            u32::try_from(sbn).is_ok_and(|s| matches!(self.prepared.get(&s), Some(None)))
+        });
+        if running {
+            return Ok(false);
+        }
         self.group.clear();
         self.cursor = 0;
         self.group_left = 0;
@@ -29,9 +45,15 @@ impl ObjEntry {
             }
             let sbn = u32::try_from(self.next_sbn).map_err(|_| SendError::InvalidConfig("SBN"))?;
             let spec = self.blocking.block(sbn)?;
-            let len = usize::try_from(spec.len).map_err(|_| SendError::InvalidConfig("block"))?;
-            let data = self.source.read_block(spec.offset, len)?;
-            let enc = self.scheme.encoder(oti, &spec, data)?;
+            let enc = match self.prepared.remove(&sbn).flatten() {
+                Some(enc) => enc,
+                None => {
+                    let len =
+                        usize::try_from(spec.len).map_err(|_| SendError::InvalidConfig("block"))?;
+                    let data = self.source.read_block(spec.offset, len)?;
+                    self.scheme.encoder(oti, &spec, data)?
+                }
+            };
             let k = spec.source_symbols;
             let limit = enc.esi_limit().max(k);
             let end = k.saturating_add(self.repair.symbols(k)).min(limit);
@@ -45,7 +67,7 @@ impl ObjEntry {
             });
             self.next_sbn += 1;
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -71,9 +93,12 @@ impl Sender {
             let toi = q.active[idx];
             match self.object_packet(toi, now, buf) {
                 Ok(Some(t)) => return Produced::Packet(t),
+                // Waiting for an encode job: nothing else may go first (same order as
+                // with one thread).
+                Ok(None) if self.stalled => return Produced::Nothing,
                 Ok(None) => {}
                 Err(error) => {
-                    self.objects.remove(&toi);
+                    self.take_object(toi);
                     self.forget(toi);
                     self.stats.objects_failed += 1;
                     self.events.push_back(SenderEvent::ObjectFailed {
@@ -98,6 +123,9 @@ impl Sender {
             .objects
             .get_mut(&toi)
             .ok_or(SendError::UnknownToi(Toi(toi)))?;
+        if o.stream.is_some() {
+            return self.early_packet(toi, buf);
+        }
         if !o.in_pass {
             o.in_pass = true;
             o.pass_start = Some(now);
@@ -106,8 +134,18 @@ impl Sender {
             o.group_left = 0;
         }
         if o.group_left == 0 && o.next_sbn < o.blocking.blocks {
-            o.load_group()?;
+            let before = o.ready_count();
+            let loaded = o.load_group();
+            self.ready_blocks -= before - o.ready_count();
+            if !loaded? {
+                self.stalled = true;
+                return Ok(None);
+            }
         }
+        let o = self
+            .objects
+            .get_mut(&toi)
+            .ok_or(SendError::UnknownToi(Toi(toi)))?;
         let oti = &o.oti;
         let scheme = &*o.scheme;
         if o.group.is_empty() {
@@ -174,6 +212,62 @@ impl Sender {
         }))
     }
 
+    /// The next early source symbol of an object of unknown length (ESI `i` of block 0,
+    /// bytes `i·E ..`, no EXT_FTI: the transfer length is not known), or `None` after
+    /// taking the object out of its queue until more bytes come (`write_stream`).
+    fn early_packet(&mut self, toi: u128, buf: &mut [u8]) -> Result<Option<Transmit>, SendError> {
+        let tsi = self.cfg.tsi;
+        let o = self
+            .objects
+            .get_mut(&toi)
+            .ok_or(SendError::UnknownToi(Toi(toi)))?;
+        let e = usize::from(o.oti.encoding_symbol_length);
+        let Some(st) = o.stream.as_mut() else {
+            return Ok(None);
+        };
+        if st.sent >= st.prefix.min((st.data.len() / e) as u64) {
+            st.parked = true;
+            if let Some(q) = self.queues.get_mut(&o.priority) {
+                q.active.retain(|t| *t != toi);
+                q.waiting.retain(|t| *t != toi);
+            }
+            return Ok(None);
+        }
+        let esi = u32::try_from(st.sent).map_err(|_| SendError::InvalidConfig("ESI"))?;
+        let pid = PayloadId {
+            sbn: 0,
+            esi,
+            source_block_length: None,
+        };
+        let mut header = AlcRepr::new(tsi, Toi(toi), &o.oti, pid)?;
+        header.send_fti = false;
+        let scheme = &*o.scheme;
+        let hlen = header.header_len(scheme);
+        let at = st.sent as usize * e;
+        buf.get_mut(hlen..hlen + e)
+            .ok_or(SendError::BufferTooSmall(hlen + e))?
+            .copy_from_slice(&st.data[at..at + e]);
+        header.emit_header(scheme, buf)?;
+        st.sent += 1;
+        self.stats.source_symbols += 1;
+        self.stats.early_symbols += 1;
+        self.last_payload = e;
+        if !o.started {
+            o.started = true;
+            self.events
+                .push_back(SenderEvent::ObjectStarted { toi: Toi(toi) });
+        }
+        Ok(Some(Transmit {
+            len: hlen + e,
+            toi: Toi(toi),
+            sbn: 0,
+            esi,
+            fdt_instance_id: None,
+            close_object: false,
+            close_session: false,
+        }))
+    }
+
     /// A pass over object `toi` is complete: report it, then retire the object (`last`)
     /// or schedule its next pass.
     pub(super) fn finish_pass(&mut self, toi: u128, now: Instant, last: bool) {
@@ -194,7 +288,7 @@ impl Sender {
             q.active.retain(|t| *t != toi);
         }
         if last {
-            self.objects.remove(&toi);
+            self.take_object(toi);
             self.forget(toi);
             self.stats.objects_sent += 1;
             self.events

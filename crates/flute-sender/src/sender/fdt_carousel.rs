@@ -68,7 +68,13 @@ impl Sender {
                     self.fdt_dirty = true;
                     return;
                 }
-                let mut tois: Vec<u128> = self.objects.keys().copied().collect();
+                // Objects of unknown length are described once their length is known.
+                let mut tois: Vec<u128> = self
+                    .objects
+                    .iter()
+                    .filter(|(_, o)| o.stream.is_none())
+                    .map(|(t, _)| *t)
+                    .collect();
                 tois.sort_unstable();
                 let same =
                     self.fdt_instances.first().is_some_and(|i| i.tois == tois) && !self.closing;

@@ -202,6 +202,10 @@ impl FecScheme for RsGf2m {
         self.blocking(oti).map(|_| ())
     }
 
+    fn length_independent_prefix(&self, oti: &Oti) -> u64 {
+        Blocking::rfc5052_length_independent_prefix(oti.max_source_block_length)
+    }
+
     fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError> {
         if oti.encoding_id != FecEncodingId::RS_GF2M {
             return Err(FecError::SchemeMismatch {

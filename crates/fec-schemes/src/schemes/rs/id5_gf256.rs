@@ -110,6 +110,10 @@ impl FecScheme for RsGf28 {
         validate(oti, 8, LIMITS).map(|_| ())
     }
 
+    fn length_independent_prefix(&self, oti: &Oti) -> u64 {
+        Blocking::rfc5052_length_independent_prefix(oti.max_source_block_length)
+    }
+
     fn blocking(&self, oti: &Oti) -> Result<Blocking, FecError> {
         validate(oti, 8, LIMITS)
     }

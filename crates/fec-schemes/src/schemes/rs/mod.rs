@@ -338,6 +338,13 @@ impl RsEncoder {
 }
 
 impl BlockEncoder for RsEncoder {
+    fn prepare(&mut self) -> Result<(), FecError> {
+        if self.n > self.block.source_symbols {
+            self.compute_parity()?;
+        }
+        Ok(())
+    }
+
     fn block(&self) -> &BlockSpec {
         &self.block
     }
