@@ -50,7 +50,7 @@ pub(crate) struct SendArgs {
     pub(crate) keep_for: Option<Duration>,
     /// With --watch: how long a complete file must stay unchanged (length and modification
     /// time) before it is sent, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value = "0.05", requires = "watch", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECONDS", default_value = "0.01", requires = "watch", value_parser = parse_secs)]
     pub(crate) settle: Duration,
     /// Destination ADDR:PORT, unicast or multicast, IPv4 or IPv6 (e.g. `239.255.1.1:3400`,
     /// `[ff05::1]:3400`), or HOST:PORT.
