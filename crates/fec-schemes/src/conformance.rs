@@ -1124,8 +1124,8 @@ pub fn blocks_tile_object(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
     Ok(())
 }
 
-/// `prepare_changes_nothing`: an encoder that was prepared (on another thread) writes the
-/// same symbols, source and repair, as one that codes on demand.
+/// `prepare_changes_nothing`: an encoder that was prepared (as a sender's worker thread
+/// does) writes the same symbols, source and repair, as one that codes on demand.
 pub fn prepare_changes_nothing(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
     for (i, oti) in otis.iter().enumerate() {
         let data = object(oti, 0x5eed)?;
@@ -1134,14 +1134,12 @@ pub fn prepare_changes_nothing(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckRes
             let mut plain = scheme
                 .encoder(oti, &blk, src.clone())
                 .map_err(|e| err("encoder", e))?;
+            // Senders run `prepare` on a worker thread (the encoder is `Send`); the suite, like
+            // every crate below flute-io, spawns none and runs it here.
             let mut ready = scheme
                 .encoder(oti, &blk, src)
                 .map_err(|e| err("encoder", e))?;
-            let handle = std::thread::spawn(move || ready.prepare().map(|()| ready));
-            let mut ready = handle
-                .join()
-                .map_err(|p| panic_message(&p))?
-                .map_err(|e| err("prepare", e))?;
+            ready.prepare().map_err(|e| err("prepare", e))?;
             let e = usize::from(blk.symbol_length);
             let limit = plain.esi_limit().min(blk.source_symbols.saturating_add(40));
             let (mut a, mut b) = (vec![0u8; e], vec![0u8; e]);
