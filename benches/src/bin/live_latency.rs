@@ -423,7 +423,7 @@ fn main() {
             "| {} | {} | {} | {:.1} | {:.2} | {}/{}{} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
             r.rate,
             if r.settle == "default" {
-                "default (0.05 s)"
+                "default (0.01 s)"
             } else {
                 &r.settle
             },

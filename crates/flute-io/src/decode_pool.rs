@@ -25,6 +25,8 @@ pub struct PooledReceiver {
     receiver: Receiver,
     pool: Pool<DecodeJob, DecodeDone>,
     out: usize,
+    /// Jobs out at most: two per worker.
+    limit: usize,
     last_now: Option<Instant>,
 }
 
@@ -44,21 +46,37 @@ impl PooledReceiver {
             receiver,
             pool: Pool::new(threads, "flute-decode", DecodeJob::run)?,
             out: 0,
+            limit: 2 * threads.max(1),
             last_now: None,
         })
     }
 
-    /// Gives back finished jobs and hands out new ones.
+    /// Gives back finished jobs and hands out new ones. With `limit` jobs out, waits for
+    /// one to finish before handing out the next: the loop slows down to the decoders'
+    /// pace instead of piling up blocks to decode (memory stays bounded).
     fn exchange(&mut self) {
         while let Some(done) = self.pool.try_done() {
             self.out -= 1;
             self.receiver.complete(done);
         }
-        while let Some(job) = self.receiver.poll_work() {
+        loop {
+            if self.out >= self.limit {
+                match self.pool.wait_done() {
+                    Some(done) => {
+                        self.out -= 1;
+                        self.receiver.complete(done);
+                    }
+                    None => return,
+                }
+                continue;
+            }
+            let Some(job) = self.receiver.poll_work() else {
+                return;
+            };
             if self.pool.submit(job) {
                 self.out += 1;
             } else {
-                break; // workers gone: the job is lost and the events after it wait
+                return; // workers gone: the job is lost and the events after it wait
             }
         }
     }
