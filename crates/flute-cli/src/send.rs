@@ -11,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Args;
 use fec_schemes::FecRegistry;
 use flute_io::{
-    DatagramSink, PcapSink, PooledSender, RecordingSink, UdpOptions, UdpSender, UdpSink, run_sender,
+    DatagramSink, PcapSink, PooledSender, RecordingSink, SenderCore, UdpOptions, UdpSender,
+    UdpSink, run_sender,
 };
 use flute_sender::{
     AnchoredClock, Carousel, FdtCarousel, Object, Pacing, ReadSeekSource, Repair, Sender,
@@ -575,7 +576,6 @@ fn local_for(dest: SocketAddr) -> SocketAddr {
 /// `flute send -`: one object from standard input, of unknown length until it ends.
 fn run_stdin(args: &SendArgs, fec: &Fec, interrupt: &Interrupt) -> Result<ExitCode, String> {
     use crate::stdin::StdinCore;
-    use crate::watch::LivePcap;
     if args.repair_server.repair_listen.is_some() {
         return Err(
             "--repair-listen serves files from disk; it does not work with standard input".into(),
@@ -645,30 +645,7 @@ fn run_stdin(args: &SendArgs, fec: &Fec, interrupt: &Interrupt) -> Result<ExitCo
         }
         ControlFlow::Continue(())
     };
-    let loop_stats = if args.no_send {
-        let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
-        let sink =
-            PcapSink::create(pcap, local_for(args.dest), args.dest).map_err(|e| e.to_string())?;
-        let mut sink = LivePcap(sink);
-        run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
-    } else {
-        let sock = UdpSender::open(args.dest, args.bind, &udp_options(args))
-            .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
-        let local = sock.local_addr().map_err(|e| e.to_string())?;
-        let udp = UdpSink { socket: sock };
-        match &args.pcap {
-            Some(p) => {
-                let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
-                let mut sink = RecordingSink { udp, pcap };
-                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
-            }
-            None => {
-                let mut sink = udp;
-                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
-            }
-        }
-    }
-    .map_err(|e| e.to_string())?;
+    let loop_stats = run_live(args, &mut core, interrupt, &mut observe)?;
     let st = core.sender.stats();
     println!(
         "sent standard input, {} in {} packets ({} FDT, {} source of which {} before the end \
@@ -693,6 +670,40 @@ fn run_stdin(args: &SendArgs, fec: &Fec, interrupt: &Interrupt) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs a live core (`--watch`, standard input) into the destination, or with `--no-send`
+/// into a capture written in real time; `--pcap` beside a destination records what is sent.
+fn run_live<C: SenderCore>(
+    args: &SendArgs,
+    core: &mut C,
+    interrupt: &Interrupt,
+    observe: &mut impl FnMut(&mut C) -> ControlFlow<()>,
+) -> Result<flute_io::LoopStats, String> {
+    use crate::watch::LivePcap;
+    if args.no_send {
+        let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
+        let sink =
+            PcapSink::create(pcap, local_for(args.dest), args.dest).map_err(|e| e.to_string())?;
+        let mut sink = LivePcap(sink);
+        return run_sender(core, &mut sink, &interrupt.hard, observe).map_err(|e| e.to_string());
+    }
+    let sock = UdpSender::open(args.dest, args.bind, &udp_options(args))
+        .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
+    let local = sock.local_addr().map_err(|e| e.to_string())?;
+    let udp = UdpSink { socket: sock };
+    match &args.pcap {
+        Some(p) => {
+            let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
+            let mut sink = RecordingSink { udp, pcap };
+            run_sender(core, &mut sink, &interrupt.hard, observe)
+        }
+        None => {
+            let mut sink = udp;
+            run_sender(core, &mut sink, &interrupt.hard, observe)
+        }
+    }
+    .map_err(|e| e.to_string())
+}
+
 /// `--block-size` for No-Code from standard input when none is given.
 const STDIN_NOCODE_BLOCK: u32 = 32_768;
 
@@ -703,7 +714,7 @@ fn run_watch(
     dir: &Path,
     interrupt: &Interrupt,
 ) -> Result<ExitCode, String> {
-    use crate::watch::{DirWatch, Keep, LivePcap, WatchCore};
+    use crate::watch::{DirWatch, Keep, WatchCore};
     if args.repair_server.repair_listen.is_some() {
         return Err(
             "--repair-listen serves a fixed set of files; it does not work with --watch yet".into(),
@@ -746,30 +757,7 @@ fn run_watch(
         }
         ControlFlow::Continue(())
     };
-    let loop_stats = if args.no_send {
-        let pcap = args.pcap.as_deref().unwrap_or(Path::new("out.pcap"));
-        let sink =
-            PcapSink::create(pcap, local_for(args.dest), args.dest).map_err(|e| e.to_string())?;
-        let mut sink = LivePcap(sink);
-        run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
-    } else {
-        let sock = UdpSender::open(args.dest, args.bind, &udp_options(args))
-            .map_err(|e| crate::opts::socket_error("send to", args.dest, &e))?;
-        let local = sock.local_addr().map_err(|e| e.to_string())?;
-        let udp = UdpSink { socket: sock };
-        match &args.pcap {
-            Some(p) => {
-                let pcap = PcapSink::create(p, local, args.dest).map_err(|e| e.to_string())?;
-                let mut sink = RecordingSink { udp, pcap };
-                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
-            }
-            None => {
-                let mut sink = udp;
-                run_sender(&mut core, &mut sink, &interrupt.hard, &mut observe)
-            }
-        }
-    }
-    .map_err(|e| e.to_string())?;
+    let loop_stats = run_live(args, &mut core, interrupt, &mut observe)?;
     let st = core.sender.stats();
     println!(
         "watched {}: {} object(s) added, {} removed, {} packets ({} FDT, {} source, {} repair symbols)",

@@ -524,11 +524,7 @@ impl Sender {
         if open {
             // Not in the FDT until its length is known (see `Object::stream`): its early
             // symbols are queued at once.
-            self.queues
-                .entry(priority)
-                .or_default()
-                .waiting
-                .push_back(toi);
+            self.enqueue(toi);
         } else {
             self.pending_announce.push(toi);
             self.fdt_dirty = true;
@@ -563,12 +559,7 @@ impl Sender {
         let ready = st.sent < st.prefix.min(st.data.len() as u64 / e);
         if st.parked && ready {
             st.parked = false;
-            let prio = o.priority;
-            self.queues
-                .entry(prio)
-                .or_default()
-                .waiting
-                .push_back(toi.0);
+            self.enqueue(toi.0);
         }
         Ok(())
     }
@@ -733,13 +724,7 @@ impl Sender {
             while i < self.timers.len() {
                 if self.timers[i].0 <= now {
                     let (_, toi) = self.timers.swap_remove(i);
-                    if let Some(o) = self.objects.get(&toi) {
-                        self.queues
-                            .entry(o.priority)
-                            .or_default()
-                            .waiting
-                            .push_back(toi);
-                    }
+                    self.enqueue(toi);
                 } else {
                     i += 1;
                 }
@@ -855,6 +840,17 @@ impl Sender {
             }
         }
         Err(SendError::ToiExhausted)
+    }
+
+    /// Puts object `toi` at the end of its priority queue's waiting line (if it exists).
+    fn enqueue(&mut self, toi: u128) {
+        if let Some(o) = self.objects.get(&toi) {
+            self.queues
+                .entry(o.priority)
+                .or_default()
+                .waiting
+                .push_back(toi);
+        }
     }
 
     /// Removes an object, and the blocks it had coded ahead.

@@ -262,13 +262,7 @@ impl Sender {
         for toi in tois {
             if let Some(p) = self.pending_announce.iter().position(|t| *t == toi) {
                 self.pending_announce.swap_remove(p);
-                if let Some(o) = self.objects.get(&toi) {
-                    self.queues
-                        .entry(o.priority)
-                        .or_default()
-                        .waiting
-                        .push_back(toi);
-                }
+                self.enqueue(toi);
             }
         }
         if self.fdt_next_carousel.is_none() {
