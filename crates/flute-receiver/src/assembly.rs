@@ -58,9 +58,6 @@ pub(crate) struct Deferred {
     pub(crate) charge: u64,
     pub(crate) seq: u64,
     pub(crate) dec: Option<Box<dyn BlockDecoder>>,
-    /// Symbols held for it ([`Pushed::Held`]), at most k.
-    pub(crate) held: u32,
-    pub(crate) k: u32,
 }
 
 pub(crate) struct Assembly {
@@ -78,6 +75,10 @@ pub(crate) struct Assembly {
     /// Symbols that came for a block while a job decoded it, by their sequence number:
     /// (SBN, ESI, the packet's symbol bytes).
     held: HashMap<u64, (u32, u32, Vec<u8>)>,
+    /// Per block, symbols held and not yet pushed: while there are any, a new symbol of the
+    /// block is held too, behind them (after a failed decode the block takes its symbols in
+    /// the order they came). At most k per block.
+    held_count: HashMap<u32, u32>,
     last_held: Option<(u32, u32, Vec<u8>)>,
 }
 
@@ -95,6 +96,7 @@ impl Assembly {
             defer: false,
             deferred: HashMap::new(),
             held: HashMap::new(),
+            held_count: HashMap::new(),
             last_held: None,
         })
     }
@@ -117,8 +119,14 @@ impl Assembly {
         let Some((sbn, esi, data)) = self.held.remove(&seq) else {
             return Pushed::Dropped(DropReason::NotNeeded);
         };
+        if let Some(n) = self.held_count.get_mut(&sbn) {
+            *n -= 1;
+            if *n == 0 {
+                self.held_count.remove(&sbn);
+            }
+        }
         let defer = std::mem::replace(&mut self.defer, false);
-        let r = self.push(sbn, esi, &data, budget, accepted);
+        let r = self.push_inner(sbn, esi, &data, budget, accepted, true);
         self.defer = defer;
         r
     }
@@ -169,6 +177,7 @@ impl Assembly {
             budget.release(d.charge);
         }
         self.held.clear();
+        self.held_count.clear();
     }
 
     pub(crate) fn blocks(&self) -> u64 {
@@ -198,17 +207,36 @@ impl Assembly {
         budget: &mut Budget,
         accepted: &mut u64,
     ) -> Pushed {
+        self.push_inner(sbn, esi, data, budget, accepted, false)
+    }
+
+    /// [`Self::push`]; `replay`: a held symbol pushed in its turn (not held again).
+    fn push_inner(
+        &mut self,
+        sbn: u32,
+        esi: u32,
+        data: &[u8],
+        budget: &mut Budget,
+        accepted: &mut u64,
+        replay: bool,
+    ) -> Pushed {
         if u64::from(sbn) >= self.blocking.blocks {
             return Pushed::Dropped(DropReason::BadSymbol);
         }
         if self.is_block_done(sbn) {
             return Pushed::Dropped(DropReason::NotNeeded);
         }
-        if let Some(d) = self.deferred.get_mut(&sbn) {
-            if data.is_empty() || d.held >= d.k {
+        let waiting = self.deferred.contains_key(&sbn) || self.held_count.contains_key(&sbn);
+        if waiting && !replay {
+            let k = self.blocking.block(sbn).map_or(0, |b| b.source_symbols);
+            let n = self.held_count.entry(sbn).or_insert(0);
+            if data.is_empty() || *n >= k.max(1) {
+                if *n == 0 {
+                    self.held_count.remove(&sbn);
+                }
                 return Pushed::Dropped(DropReason::NotNeeded);
             }
-            d.held += 1;
+            *n += 1;
             self.last_held = Some((sbn, esi, data.to_vec()));
             return Pushed::Held(sbn);
         }
@@ -268,15 +296,12 @@ impl Assembly {
                 && (!self.deferred.is_empty() || !dec.missing_source_symbols().is_empty());
             if defer {
                 if let Some((dec, charge)) = self.decoders.remove(&sbn) {
-                    let k = dec.block().source_symbols;
                     self.deferred.insert(
                         sbn,
                         Deferred {
                             charge,
                             seq: 0,
                             dec: Some(dec),
-                            held: 0,
-                            k,
                         },
                     );
                 }
@@ -319,6 +344,7 @@ impl Assembly {
             budget.release(d.charge);
         }
         self.held.clear();
+        self.held_count.clear();
     }
 
     /// Bytes this assembly holds against its budget: open decoders and decoded blocks not
@@ -338,6 +364,8 @@ impl Assembly {
         for (_, d) in self.deferred.drain() {
             budget.release(d.charge);
         }
+        self.held.clear();
+        self.held_count.clear();
         for (_, b) in std::mem::take(&mut self.ready) {
             budget.release(b.len() as u64);
         }

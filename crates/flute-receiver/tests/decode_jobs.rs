@@ -79,6 +79,13 @@ fn record(ev: ReceiverEvent, log: &mut Vec<String>) {
 enum Runner {
     Threads,
     Reversed,
+    /// After each packet, a seeded coin finishes zero or more held jobs, picked at random:
+    /// older jobs often wait behind younger ones.
+    Random(u64),
+    /// Like worker threads, deterministically: each job finishes 0 to 23 packets after it
+    /// was handed out (seeded), so a failed decode meets the next packets of its block
+    /// while a younger job is still out.
+    Lagged(u64),
 }
 
 fn run_with_jobs(packets: &[Vec<u8>], runner: Runner) -> (Vec<String>, usize) {
@@ -104,6 +111,11 @@ fn run_with_jobs(packets: &[Vec<u8>], runner: Runner) -> (Vec<String>, usize) {
         })
         .collect();
     let mut held: VecDeque<DecodeJob> = VecDeque::new();
+    let mut coin = Rng::new(match runner {
+        Runner::Random(seed) | Runner::Lagged(seed) => seed,
+        _ => 1,
+    });
+    let mut lagged: VecDeque<(usize, DecodeJob)> = VecDeque::new();
     let mut jobs = 0;
     for (i, p) in packets.iter().enumerate() {
         clock.advance(Duration::from_micros(100));
@@ -112,7 +124,8 @@ fn run_with_jobs(packets: &[Vec<u8>], runner: Runner) -> (Vec<String>, usize) {
             jobs += 1;
             match runner {
                 Runner::Threads => jtx.send(job).unwrap(),
-                Runner::Reversed => held.push_back(job),
+                Runner::Reversed | Runner::Random(_) => held.push_back(job),
+                Runner::Lagged(_) => lagged.push_back((i + coin.below(24) as usize, job)),
             }
         }
         match runner {
@@ -128,12 +141,30 @@ fn run_with_jobs(packets: &[Vec<u8>], runner: Runner) -> (Vec<String>, usize) {
                 }
             }
             Runner::Reversed => {}
+            Runner::Lagged(_) => {
+                while lagged.front().is_some_and(|(due, _)| *due <= i) {
+                    if let Some((_, job)) = lagged.pop_front() {
+                        rx.complete(job.run());
+                    }
+                }
+            }
+            Runner::Random(_) => {
+                while !held.is_empty() && coin.below(2) == 0 {
+                    let i = coin.below(held.len() as u64) as usize;
+                    if let Some(job) = held.remove(i) {
+                        rx.complete(job.run());
+                    }
+                }
+            }
         }
         while let Some(ev) = rx.poll_event() {
             record(ev, &mut log);
         }
     }
     while let Some(job) = held.pop_back() {
+        rx.complete(job.run());
+    }
+    while let Some((_, job)) = lagged.pop_front() {
         rx.complete(job.run());
     }
     while rx.jobs_pending() > 0 {
@@ -187,7 +218,11 @@ fn same_events(seed: u64) {
         .filter(|e| e.starts_with("ObjectComplete"))
         .count();
     assert!(complete >= 6, "objects delivered without jobs: {complete}");
-    for runner in [Runner::Threads, Runner::Reversed] {
+    let runners = [Runner::Threads, Runner::Reversed]
+        .into_iter()
+        .chain((0..4).map(|k| Runner::Random(seed * 1000 + k)))
+        .chain((0..8).map(|k| Runner::Lagged(seed * 1000 + k)));
+    for runner in runners {
         let (got, jobs) = run_with_jobs(&packets, runner);
         assert!(jobs >= 10, "{runner:?}: {jobs} decode jobs");
         let first = got.iter().zip(&expected).position(|(a, b)| a != b);
