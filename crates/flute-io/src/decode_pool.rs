@@ -61,6 +61,12 @@ impl PooledReceiver {
         }
         loop {
             if self.out >= self.limit {
+                // Run a queued job here rather than wait idle for the workers.
+                if let Some(done) = self.pool.help() {
+                    self.out -= 1;
+                    self.receiver.complete(done);
+                    continue;
+                }
                 match self.pool.wait_done() {
                     Some(done) => {
                         self.out -= 1;
@@ -88,6 +94,11 @@ impl PooledReceiver {
             self.exchange();
             if self.out == 0 {
                 return;
+            }
+            if let Some(done) = self.pool.help() {
+                self.out -= 1;
+                self.receiver.complete(done);
+                continue;
             }
             match self.pool.wait_done() {
                 Some(done) => {

@@ -69,7 +69,12 @@ impl SenderCore for PooledSender {
             if !self.sender.is_waiting_for_work() || self.sender.jobs_in_flight() == 0 {
                 return None;
             }
-            // The next packet's block is being coded: wait for a job, then try again.
+            // The next packet's block is being coded: code a queued block here if every
+            // worker is busy, else wait for a job; then try again.
+            if let Some(done) = self.pool.help() {
+                self.sender.complete(done);
+                continue;
+            }
             match self.pool.wait_done() {
                 Some(done) => self.sender.complete(done),
                 None => return None,

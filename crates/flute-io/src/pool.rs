@@ -8,6 +8,9 @@ use std::thread::JoinHandle;
 /// Worker threads that turn jobs `J` into results `D` with `run`.
 pub(crate) struct Pool<J, D> {
     jobs: Option<Sender<J>>,
+    /// The queue the workers take jobs from; the caller takes from it too in [`Pool::help`].
+    queue: Arc<Mutex<Receiver<J>>>,
+    run: fn(J) -> D,
     done: Receiver<D>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -41,6 +44,8 @@ impl<J: Send + 'static, D: Send + 'static> Pool<J, D> {
         }
         Ok(Self {
             jobs: Some(jobs),
+            queue: job_rx,
+            run,
             done,
             workers,
         })
@@ -56,6 +61,16 @@ impl<J: Send + 'static, D: Send + 'static> Pool<J, D> {
         self.done.try_recv().ok()
     }
 
+    /// Runs, on the calling thread, one job that no worker has taken yet, and returns its
+    /// result; `None` if there is none. A worker that waits for work holds the queue's lock,
+    /// so this finds the lock free only while every worker is busy running a job: the
+    /// caller then uses its own core instead of waiting idle for `wait_done`. The result
+    /// does not go through the done channel; the cores take results in any order.
+    pub(crate) fn help(&self) -> Option<D> {
+        let job = self.queue.try_lock().ok()?.try_recv().ok()?;
+        Some((self.run)(job))
+    }
+
     /// Waits for a finished job; `None` if the workers are gone.
     pub(crate) fn wait_done(&self) -> Option<D> {
         self.done.recv().ok()
@@ -69,5 +84,55 @@ impl<J, D> Drop for Pool<J, D> {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{Receiver as Rx, Sender as Tx};
+
+    /// A job that says when it starts and, if gated, waits to be let go.
+    struct Job {
+        id: u32,
+        started: Option<Tx<()>>,
+        gate: Option<Rx<()>>,
+    }
+
+    fn run(job: Job) -> u32 {
+        if let Some(s) = job.started {
+            let _ = s.send(());
+        }
+        if let Some(g) = job.gate {
+            let _ = g.recv();
+        }
+        job.id
+    }
+
+    #[test]
+    fn help_runs_a_queued_job_on_the_caller_while_every_worker_is_busy() {
+        let pool = Pool::new(1, "test-pool", run).expect("thread");
+        let (started_tx, started) = channel();
+        let (open, gate) = channel();
+        assert!(pool.submit(Job {
+            id: 1,
+            started: Some(started_tx),
+            gate: Some(gate),
+        }));
+        started.recv().expect("job 1 started on the worker");
+        // Nothing queued: nothing to help with.
+        assert!(pool.help().is_none());
+        assert!(pool.submit(Job {
+            id: 2,
+            started: None,
+            gate: None,
+        }));
+        // The only worker is stuck in job 1, so job 2 runs here, and its result comes
+        // back from `help`, not through the done channel.
+        assert_eq!(pool.help(), Some(2));
+        assert!(pool.try_done().is_none());
+        open.send(()).expect("job 1 waits");
+        assert_eq!(pool.wait_done(), Some(1));
+        assert!(pool.try_done().is_none());
     }
 }
