@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p flute-benches --bin e2e -- [--size 64M[,1G]] \
-//!     [--schemes nocode,rs,raptorq] [--loss 0,2,5] [--sink mem[,fs]] [--impl ours,mt,peer,sender]
+//!     [--schemes nocode,rs,raptorq] [--loss 0,2,5] [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor]
 //! ```
 //!
 //! Every case runs in a child process of this binary (`current_exe()`), so the peak
@@ -28,6 +28,11 @@
 //!   afterwards; the content is verified by reading the file back (outside the timing).
 //! - `--impl sender` runs `flute-sender` alone (its packets discarded): the difference to
 //!   `ours` is the receiver's share of the time.
+//! - `--impl floor` (No-Code, `mem` only) does no protocol work at all: it copies the object
+//!   in `E`-byte pieces into a packet buffer (the sender's one copy) and appends each piece
+//!   to a `Vec` that starts at 1 MiB and grows as `MemorySink`'s does (the receiver's one
+//!   unavoidable copy, into fresh memory), then freezes it into `Bytes`. It is the floor of
+//!   any sender -> receiver that delivers a contiguous object in memory.
 //! - The `flute` crate runs with the `mem` sink only (its buffer writer), and by default
 //!   only for sizes up to 256 MiB (`--impl peer` forces it).
 #![allow(
@@ -370,6 +375,31 @@ fn verify_file(p: &PathBuf, size: u64) -> io::Result<bool> {
     Ok(true)
 }
 
+/// `--impl floor`: the two copies every in-memory sender -> receiver makes, and nothing else.
+fn run_floor(c: &Case) -> Outcome {
+    let data = Bytes::from(generate(c.size));
+    let t0 = Instant::now();
+    let mut buf = vec![0u8; 1500];
+    // As `MemorySink`: 1 MiB up front (the announced length is not trusted), then doubling.
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut packets = 0u64;
+    for piece in data.chunks(usize::from(E)) {
+        buf[..piece.len()].copy_from_slice(piece);
+        let pkt = std::hint::black_box(&buf[..piece.len()]);
+        out.extend_from_slice(pkt);
+        packets += 1;
+    }
+    let got = Bytes::from(out);
+    let secs = t0.elapsed().as_secs_f64();
+    Outcome {
+        secs,
+        ok: got == data,
+        packets,
+        dropped: 0,
+        note: "copy floor".to_owned(),
+    }
+}
+
 fn run_peer(c: &Case) -> Outcome {
     use flute_peer::receiver::MultiReceiver;
     use flute_peer::receiver::writer::ObjectWriterBufferBuilder;
@@ -447,6 +477,8 @@ fn child(arg: &str) {
     };
     let o = if c.imp == "peer" {
         run_peer(&c)
+    } else if c.imp == "floor" {
+        run_floor(&c)
     } else {
         run_ours(&c)
     };
@@ -526,7 +558,7 @@ fn human(n: u64) -> String {
 fn usage() -> ! {
     eprintln!(
         "usage: e2e [--size 64M[,1G]] [--schemes nocode,rs,raptorq] [--loss 0,2,5] \
-         [--sink mem[,fs]] [--impl ours,mt,peer,sender]"
+         [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor]"
     );
     std::process::exit(2)
 }
@@ -593,6 +625,9 @@ fn main() {
                         {
                             continue;
                         }
+                        if imp == "floor" && (sink != "mem" || scheme != Scheme::NoCode) {
+                            continue;
+                        }
                         cases.push(Case {
                             imp: imp.clone(),
                             scheme,
@@ -649,6 +684,7 @@ fn main() {
                 "peer" => "flute 1.11.7",
                 "sender" => "flute-sender alone",
                 "mt" => "flute-sender -> flute-receiver, jobs on 2 cores",
+                "floor" => "copy floor (no protocol)",
                 _ => "flute-sender -> flute-receiver",
             },
             r.secs,
@@ -670,7 +706,7 @@ fn main() {
     let _ = writeln!(s, "|---|---|---|---:|---:|---:|---|");
     for r in rows
         .iter()
-        .filter(|r| (r.case.imp == "ours" || r.case.imp == "mt") && r.case.sink == "mem")
+        .filter(|r| matches!(r.case.imp.as_str(), "ours" | "mt" | "floor") && r.case.sink == "mem")
     {
         let Some(p) = rows.iter().find(|p| {
             p.case.imp == "peer"
@@ -691,7 +727,11 @@ fn main() {
             "| {} | {}{} | {} % | {:.1} | {:.1} | {:.2}x | >= {target}x {} |",
             human(r.case.size),
             r.case.scheme.label(),
-            if r.case.imp == "mt" { ", 2 cores" } else { "" },
+            match r.case.imp.as_str() {
+                "mt" => ", 2 cores",
+                "floor" => ", copy floor",
+                _ => "",
+            },
             r.case.loss,
             r.case.size as f64 / MIB / r.secs,
             p.case.size as f64 / MIB / p.secs,

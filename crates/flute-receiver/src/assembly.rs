@@ -3,7 +3,7 @@
 //! Decoded blocks wait in `ready` until every block before them is out, so content leaves
 //! in order; everything held is charged to a shared [`Budget`].
 
-use std::collections::hash_map::Entry;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -64,7 +64,9 @@ pub(crate) struct Assembly {
     pub(crate) oti: Oti,
     pub(crate) scheme: Arc<dyn FecScheme>,
     pub(crate) blocking: Blocking,
-    decoders: HashMap<u32, (Box<dyn BlockDecoder>, u64)>,
+    /// Open decoders by SBN: a few at a time (one in order without loss), looked up on
+    /// every symbol, so an ordered map (a couple of comparisons, no hashing).
+    decoders: BTreeMap<u32, (Box<dyn BlockDecoder>, u64)>,
     next_out: u64,
     pub(crate) ready: BTreeMap<u32, Bytes>,
     decoded_blocks: u64,
@@ -89,7 +91,7 @@ impl Assembly {
             oti,
             scheme,
             blocking,
-            decoders: HashMap::new(),
+            decoders: BTreeMap::new(),
             next_out: 0,
             ready: BTreeMap::new(),
             decoded_blocks: 0,
@@ -337,7 +339,7 @@ impl Assembly {
     /// Releases the decoders of blocks not decoded yet (their symbols will have to be
     /// received again); decoded blocks are kept.
     pub(crate) fn release_undecoded(&mut self, budget: &mut Budget) {
-        for (_, (_, charge)) in self.decoders.drain() {
+        for (_, (_, charge)) in std::mem::take(&mut self.decoders) {
             budget.release(charge);
         }
         for (_, d) in self.deferred.drain() {
@@ -358,7 +360,7 @@ impl Assembly {
 
     /// Releases everything this assembly holds.
     pub(crate) fn release(&mut self, budget: &mut Budget) {
-        for (_, (_, charge)) in self.decoders.drain() {
+        for (_, (_, charge)) in std::mem::take(&mut self.decoders) {
             budget.release(charge);
         }
         for (_, d) in self.deferred.drain() {

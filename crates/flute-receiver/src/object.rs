@@ -297,10 +297,9 @@ pub(crate) fn process_data(
     raw: &[u8],
 ) {
     let toi = view.toi;
-    if s.objects.contains_key(&toi) {
-        // The common case first. A TOI in `objects` is never in `finished`: finishing
-        // removes the object, and a finished TOI is never started again.
-        push_data(cfg, ctx, s, now, view);
+    // The common case first, with one lookup. A TOI in `objects` is never in `finished`:
+    // finishing removes the object, and a finished TOI is never started again.
+    if push_data(cfg, ctx, s, now, view) {
         return;
     }
     if s.finished.contains(&toi) {
@@ -360,7 +359,7 @@ pub(crate) fn process_data(
         transfer_length,
         content_location: s.files.get(&toi).map(|f| f.content_location.clone()),
     });
-    push_data(cfg, ctx, s, now, view);
+    let _ = push_data(cfg, ctx, s, now, view);
     replay(ctx, cfg, s, now, PendingKey::Object(toi));
     if let Some(file) = s.files.get(&toi).cloned() {
         if s.objects.get(&toi).is_some_and(|o| o.file.is_none()) {
@@ -369,18 +368,19 @@ pub(crate) fn process_data(
     }
 }
 
+/// Pushes the packet's symbols into object `view.toi`; false (and nothing done) if that
+/// object is not in progress.
 pub(crate) fn push_data(
     cfg: &ReceiverConfig,
     ctx: &mut Ctx,
     s: &mut Session,
     now: Instant,
     view: &LctView<'_>,
-) {
+) -> bool {
     let toi = view.toi;
     let id = s.id;
     let Some(o) = s.objects.get_mut(&toi) else {
-        s.stats.drop(DropReason::Done);
-        return;
+        return false;
     };
     if let Some(fti) = view.fti {
         if o.fti_seen.as_deref() != Some(fti) {
@@ -393,7 +393,7 @@ pub(crate) fn push_data(
                 _ => {
                     // Conflicting OTI for the same TOI (item 40).
                     s.stats.drop(DropReason::BadFti);
-                    return;
+                    return true;
                 }
             }
         }
@@ -428,13 +428,13 @@ pub(crate) fn push_data(
                 };
                 ctx.work.push(job, ctx.events.len());
             }
-            return;
+            return true;
         }
         Ok(Pushed::Held(_)) => {
             let seq = ctx.work.next_seq();
             o.asm.hold(seq);
             ctx.work.push_symbol(seq, id, toi, ctx.events.len());
-            return;
+            return true;
         }
         Ok(Pushed::Decoded(_)) => {
             o.live.progress(now);
@@ -446,11 +446,12 @@ pub(crate) fn push_data(
                 blocks_total: o.asm.blocks(),
             });
             advance(cfg, ctx, s, toi);
-            return;
+            return true;
         }
     }
     if o.asm.is_complete() {
         // Zero-block object (transfer length 0) started from EXT_FTI.
         advance(cfg, ctx, s, toi);
     }
+    true
 }

@@ -109,18 +109,20 @@ impl Receiver {
             self.ctx.unattributed.drop(DropReason::ClosedSession);
             return;
         }
-        if !self.sessions.contains_key(&id)
-            && self.sessions.len() >= self.cfg.max_sessions
-            && !self.evict_a_session(now)
-        {
-            self.ctx.unattributed.datagrams += 1;
-            self.ctx.unattributed.bytes += datagram.len() as u64;
-            self.ctx.unattributed.drop(DropReason::SessionLimit);
-            return;
-        }
+        // One lookup for a known session (the common case); a new one may need room first.
         let s = match self.sessions.entry(id) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(v) => v.insert(Session::new(id, now)),
+            Entry::Vacant(_) => {
+                if self.sessions.len() >= self.cfg.max_sessions && !self.evict_a_session(now) {
+                    self.ctx.unattributed.datagrams += 1;
+                    self.ctx.unattributed.bytes += datagram.len() as u64;
+                    self.ctx.unattributed.drop(DropReason::SessionLimit);
+                    return;
+                }
+                self.sessions
+                    .entry(id)
+                    .or_insert_with(|| Session::new(id, now))
+            }
         };
         s.stats.datagrams += 1;
         s.stats.bytes += datagram.len() as u64;
