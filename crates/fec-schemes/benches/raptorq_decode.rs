@@ -125,7 +125,11 @@ fn bench(c: &mut Criterion) {
     // symbols), to place the crossovers: generator rows vs re-encode, and the fast path vs
     // `raptorq`'s ~constant decode time.
     for (tier, gen_max, rs) in [
-        ("generator_forced", u32::MAX, &[10u32, 32, 40, 51, 64, 96, 128][..]),
+        (
+            "generator_forced",
+            u32::MAX,
+            &[10u32, 32, 40, 51, 64, 96, 128][..],
+        ),
         ("reencode_forced", 0, &[10u32, 32, 40, 64, 96, 128][..]),
     ] {
         for &r in rs {

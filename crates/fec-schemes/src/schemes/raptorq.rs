@@ -54,7 +54,7 @@
 //! With every source symbol received (N = 1) the block is their concatenation. With
 //! 1 ≤ r ≤ K/16 source symbols missing (and K ≤ 8192), the missing ones are solved for
 //! directly (`raptorq/fast.rs`): the contribution of the known source symbols to each
-//! received repair symbol comes from cached generator rows (r ≤ 40, K ≤ 2048,
+//! received repair symbol comes from cached generator rows (r ≤ 96, K ≤ 2048,
 //! `raptorq/generator.rs`) or from one encode with the cached plan, and an r x r system over
 //! GF(256) gives the rest, so the cost follows the loss. Otherwise, or when that system is
 //! singular (RaptorQ is not MDS), `raptorq`'s `SourceBlockDecoder` decodes from every
@@ -1048,7 +1048,7 @@ mod tests {
         let oti = RaptorQ::oti(160 * 32, 32, 1, 1, 1);
         assert_eq!(fast::default_r_max(160), 10);
         assert_decodes(&oti, &|k, _| all_but(k, &spread(k, 10), 1));
-        // And the default tiers: r = 10 ≤ 40 uses generator rows, r = 10 with the generator
+        // And the default tiers: r = 10 ≤ 96 uses generator rows, r = 10 with the generator
         // tier off re-encodes; r = 11 > 10 is the full decode.
         let blk = RaptorQ.blocking(&oti).unwrap().block(0).unwrap();
         let src = block_data(&oti, &blk);

@@ -148,9 +148,12 @@ pub(super) fn decode(inp: &Input<'_>) -> Option<Vec<u8>> {
 /// Largest r for which the generator-row variant ([`decode_with_generator`]) is used
 /// instead of the re-encode: its cost is (r + extra)·K·T multiply-adds against about ten
 /// passes over the block for the plan encode. Measured at K = 1024, T = 1400
-/// (docs/benchmarks.md): generator rows ahead at r = 40 (1.83 vs 2.05 ms), even at r = 51;
-/// about K-independent since both costs scale with K·T.
-pub(super) const DEFAULT_GENERATOR_R_MAX: u32 = 40;
+/// (docs/benchmarks.md) with the AVX-512 GFNI product: generator rows ahead at every
+/// r measured up to 128 (r = 51: 1.21 vs 2.12 ms; r = 96: 2.14 vs 2.48 ms; r = 128: 2.89
+/// vs 3.25 ms); 96 keeps a margin for CPUs with the 32-byte kernels only, where the
+/// crossover was r ≈ 48. About K-independent since both costs scale with K·T. Above
+/// `default_r_max` (K/16) neither tier runs.
+pub(super) const DEFAULT_GENERATOR_R_MAX: u32 = 96;
 
 /// The same result as [`decode`], from the generator rows of the repair ESIs: the residual
 /// of repair j is received_j + Σ_{known i} G\[j\]\[i\]·s_i (one GF(256) product over the
