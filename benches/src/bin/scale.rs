@@ -14,6 +14,19 @@
 //!   sessions within 1.5x of one.
 //! - (b) One session with N objects, N from `--sweep`: time per object and per datagram.
 //!   Target: flat.
+//! - (c) The sender side of (b): the time `flute-sender` takes to build that session
+//!   (insert the N objects, close, take every datagram with `poll_transmit`), once per N
+//!   (best of `--reps`, small N repeated until 0.3 s was measured).
+//! - (d) The floor under (b): what the per-object state a receiver keeps costs by itself at
+//!   N objects. A session must remember every file its FDT announced (for
+//!   `Receiver::announced_files`) and every object it finished (so that a carousel
+//!   repetition is not delivered twice); (d) does only that, with the same std `HashMap` /
+//!   `HashSet` on TOIs, in the order of (b)'s datagrams (every FDT Instance first, then
+//!   every object's data): per object one FDT entry (a `String` Content-Location behind an
+//!   `Arc`) inserted; then per object the finished set and the entry looked up (the
+//!   Content-Location copied, as the receiver's events do), the TOI marked finished.
+//!   Its growth from small to large N is the growth of a hash table outgrowing the CPU
+//!   caches, which no receiver keeping that state avoids.
 //!
 //! Objects are `--size` bytes (default 1 KiB), Compact No-Code, E = 1400 (one data datagram
 //! each), Content-MD5 off. FDT: `per-object` (default; `FdtMode::PerObject`, one FDT Instance
@@ -197,6 +210,37 @@ fn check_content(
     ok && !files.is_empty()
 }
 
+/// (d): the per-object tables alone, best of `reps` (repeated until 0.3 s for small N).
+/// Returns seconds for `n` objects.
+fn table_floor(n: usize, reps: usize) -> f64 {
+    use std::collections::{HashMap, HashSet};
+    use std::hint::black_box;
+    let (mut best, mut total, mut i) = (f64::INFINITY, 0.0, 0);
+    while i < reps || total < 0.3 {
+        let t0 = Instant::now();
+        let mut files: HashMap<u128, Arc<(String, u64)>> = HashMap::new();
+        let mut finished: HashSet<u128> = HashSet::new();
+        for toi in 1..=n as u128 {
+            // FDT entry of the object.
+            files.insert(toi, Arc::new((format!("file:///s1/o{toi}.bin"), 1024)));
+        }
+        for toi in 1..=n as u128 {
+            // Its data packet: not finished yet, its entry looked up.
+            black_box(finished.contains(black_box(&toi)));
+            black_box(files.get(black_box(&toi)).map(|f| f.0.clone()));
+            // Delivered.
+            finished.insert(toi);
+        }
+        black_box((&files, &finished));
+        drop((files, finished));
+        let secs = t0.elapsed().as_secs_f64();
+        best = best.min(secs);
+        total += secs;
+        i += 1;
+    }
+    best
+}
+
 struct Measured {
     best: f64,
     objects: usize,
@@ -343,31 +387,50 @@ fn main() {
     if !sweep.is_empty() {
         println!("\n(b) one session, N objects\n");
         println!(
-            "| N | datagrams | receiver time (ms) | µs / object | ns / datagram | runs | content ok |"
+            "| N | datagrams | receiver time (ms) | µs / object | ns / datagram | runs | content ok | (c) sender build µs / object | (d) table floor ns / object |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---|");
+        println!("|---:|---:|---:|---:|---:|---:|---|---:|---:|");
         let mut per_obj = Vec::new();
+        let mut sender_per_obj = Vec::new();
+        let mut floor_per_obj = Vec::new();
         for &n in &sweep {
-            let d: Vec<(usize, Vec<u8>)> = session(&reg, 1, n, size, full, now)
-                .into_iter()
-                .map(|d| (0, d))
-                .collect();
+            let (mut build, mut total, mut i) = (f64::INFINITY, 0.0, 0);
+            let mut built = Vec::new();
+            while i < reps || total < 0.3 {
+                let tb = Instant::now();
+                built = session(&reg, 1, n, size, full, now);
+                let secs = tb.elapsed().as_secs_f64();
+                build = build.min(secs);
+                total += secs;
+                i += 1;
+            }
+            sender_per_obj.push(build * 1e6 / n.max(1) as f64);
+            let floor = table_floor(n, reps);
+            floor_per_obj.push(floor * 1e9 / n.max(1) as f64);
+            let d: Vec<(usize, Vec<u8>)> = built.into_iter().map(|d| (0, d)).collect();
             let ok = check_content(&reg, &d, size, 1);
             let t0 = Instant::now();
             let Some(r) = measure(&reg, &d, size, 1, n, reps, 0.3) else {
                 failed = true;
-                println!("| {n} | {} | – | – | – | – | NOT delivered |", d.len());
+                println!(
+                    "| {n} | {} | – | – | – | – | NOT delivered | {:.2} | {:.0} |",
+                    d.len(),
+                    build * 1e6 / n.max(1) as f64,
+                    floor * 1e9 / n.max(1) as f64
+                );
                 continue;
             };
             let runs = ((t0.elapsed().as_secs_f64() / r.best).round() as u64).max(1);
             per_obj.push((n, r.best * 1e6 / n as f64));
             println!(
-                "| {n} | {} | {:.3} | {:.2} | {:.0} | ~{runs} | {} |",
+                "| {n} | {} | {:.3} | {:.2} | {:.0} | ~{runs} | {} | {:.2} | {:.0} |",
                 r.datagrams,
                 r.best * 1e3,
                 r.best * 1e6 / n as f64,
                 r.best * 1e9 / r.datagrams as f64,
-                if ok { "yes" } else { "NO" }
+                if ok { "yes" } else { "NO" },
+                build * 1e6 / n.max(1) as f64,
+                floor * 1e9 / n.max(1) as f64
             );
             failed |= !ok;
         }
@@ -377,6 +440,24 @@ fn main() {
         ) {
             println!(
                 "\ntime per object, largest / smallest over the sweep: {:.2}x",
+                hi / lo
+            );
+        }
+        if let (Some(lo), Some(hi)) = (
+            sender_per_obj.iter().copied().reduce(f64::min),
+            sender_per_obj.iter().copied().reduce(f64::max),
+        ) {
+            println!(
+                "(c) sender build time per object, largest / smallest over the sweep: {:.2}x",
+                hi / lo
+            );
+        }
+        if let (Some(lo), Some(hi)) = (
+            floor_per_obj.iter().copied().reduce(f64::min),
+            floor_per_obj.iter().copied().reduce(f64::max),
+        ) {
+            println!(
+                "(d) table floor per object, largest / smallest over the sweep: {:.2}x",
                 hi / lo
             );
         }
