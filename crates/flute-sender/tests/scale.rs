@@ -8,8 +8,8 @@
 //!   same packets and events as the implementation before the change: the digests below
 //!   were recorded with it (commit 9270189) and are compared on every run;
 //! - 3 000 objects inserted at once, `FdtMode::PerObject`: the straightforward order, one
-//!   FDT Instance per object in insertion order (IDs 0, 1, 2, ...; RFC 6726 §3.4.1: the
-//!   data of an object never precedes an FDT Instance describing it), then the objects'
+//!   FDT Instance per object in insertion order (IDs 0, 1, 2, ...: RFC 6726 §3.4.1; the
+//!   data of an object never precedes an FDT Instance describing it: §3.4.2), then the objects'
 //!   data in insertion order, the close-session flag on the last packet (RFC 5651 §5.1).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -174,8 +174,8 @@ const PER_OBJECT: (u64, usize, usize) = (12_630_989_543_315_499_815, 9931, 3115)
 const FULL: (u64, usize, usize) = (17_767_032_213_808_504_687, 19_753, 1771);
 
 /// 3 000 objects of 1 to 3 packets inserted at once, `FdtMode::PerObject`: every FDT
-/// Instance first, in insertion order with consecutive IDs (RFC 6726 §3.4.1: an object's
-/// data never precedes an instance describing it), then every object's data in insertion
+/// Instance first, in insertion order with consecutive IDs (RFC 6726 §3.4.1; §3.4.2: an
+/// object's data never precedes an instance describing it), then every object's data in insertion
 /// order, the last packet with the close-session flag A (RFC 5651 §5.1).
 #[test]
 fn many_objects_per_object_fdt_in_reference_order() {
