@@ -31,6 +31,11 @@ use crate::wire;
 use crate::{ContentEncoding, SendError, Toi};
 use alc::AlcRepr;
 
+/// The earliest time of a timer list.
+fn earliest(list: &[(Instant, u128)]) -> Option<Instant> {
+    list.iter().map(|(t, _)| *t).min()
+}
+
 /// Largest TOI: 112 bits (RFC 5651 §5.1, O=3 and H=1).
 const TOI_MAX: u128 = (1 << 112) - 1;
 /// FDT Instance IDs are 20 bits and wrap (RFC 6726 §3.4.1).
@@ -193,8 +198,8 @@ struct ObjEntry {
     waiting: u32,
     /// It has an entry in `Sender::deadlines`.
     has_deadline: bool,
-    /// It has an entry in `Sender::timers`.
-    timer: bool,
+    /// Its entries in `Sender::timers`.
+    timers: u32,
 }
 
 /// The bytes of an object of unknown length so far, and how far its early symbols got.
@@ -283,8 +288,12 @@ pub struct Sender {
     /// Entries of `fdt_queue` whose instance is still there (`FdtInstance::queued`).
     fdt_queued: usize,
     timers: Vec<(Instant, u128)>,
+    /// The earliest of `timers`, so that a packet costs no scan of them.
+    next_timer: Option<Instant>,
     /// Objects with a deadline ([`Object::deadline`]).
     deadlines: Vec<(Instant, u128)>,
+    /// The earliest of `deadlines`.
+    next_deadline: Option<Instant>,
     fdt_scheme: Arc<dyn FecScheme>,
     fdt_next_id: u32,
     /// The live FDT Instances in the order they were built, by `fdt_seq`.
@@ -378,7 +387,9 @@ impl Sender {
             fdt_seq: 0,
             fdt_queued: 0,
             timers: Vec::new(),
+            next_timer: None,
             deadlines: Vec::new(),
+            next_deadline: None,
             fdt_scheme,
             fdt_next_id: first_id,
             fdt_instances: BTreeMap::new(),
@@ -558,7 +569,7 @@ impl Sender {
                 pending: false,
                 waiting: 0,
                 has_deadline: deadline.is_some(),
-                timer: false,
+                timers: 0,
             },
         );
         self.generation += 1;
@@ -572,6 +583,7 @@ impl Sender {
         }
         if let Some(d) = deadline {
             self.deadlines.push((d, toi));
+            self.next_deadline = Some(self.next_deadline.map_or(d, |n| n.min(d)));
         }
         Ok(Toi(toi))
     }
@@ -754,8 +766,8 @@ impl Sender {
             min(self.pacer.as_ref().and_then(TokenBucket::next_ready));
         }
         min(self.fdt_next_carousel);
-        min(self.timers.iter().map(|(t, _)| *t).min());
-        min(self.deadlines.iter().map(|(t, _)| *t).min());
+        min(self.next_timer);
+        min(self.next_deadline);
         t
     }
 
@@ -763,19 +775,20 @@ impl Sender {
     /// carousel passes.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.expire(now);
-        if self.timers.iter().any(|(t, _)| *t <= now) {
+        if self.next_timer.is_some_and(|t| t <= now) {
             let mut i = 0;
             while i < self.timers.len() {
                 if self.timers[i].0 <= now {
                     let (_, toi) = self.timers.swap_remove(i);
                     if let Some(o) = self.objects.get_mut(&toi) {
-                        o.timer = self.timers.iter().any(|(_, t)| *t == toi);
+                        o.timers = o.timers.saturating_sub(1);
                     }
                     self.enqueue(toi);
                 } else {
                     i += 1;
                 }
             }
+            self.next_timer = earliest(&self.timers);
         }
         if self.fdt_next_carousel.is_some_and(|t| t <= now) {
             self.fdt_next_carousel = None;
@@ -943,24 +956,27 @@ impl Sender {
             }
             q.active.retain(|t| *t != toi);
         }
-        if o.is_none_or(|o| o.timer) {
+        if o.is_none_or(|o| o.timers > 0) {
             self.timers.retain(|(_, t)| *t != toi);
+            self.next_timer = earliest(&self.timers);
         }
         if o.is_none_or(|o| o.has_deadline) {
             self.deadlines.retain(|(_, t)| *t != toi);
+            self.next_deadline = earliest(&self.deadlines);
         }
         self.fdt_stale = true;
     }
 
     /// Drops the objects whose deadline is `now` or earlier (issue 17 §2).
     fn expire(&mut self, now: Instant) {
-        if !self.deadlines.iter().any(|(t, _)| *t <= now) {
+        if self.next_deadline.is_none_or(|t| t > now) {
             return;
         }
         let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deadlines)
             .into_iter()
             .partition(|(t, _)| *t <= now);
         self.deadlines = keep;
+        self.next_deadline = earliest(&self.deadlines);
         for (_, toi) in due {
             let Some(o) = self.take_object(toi) else {
                 continue;

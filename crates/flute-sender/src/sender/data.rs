@@ -310,8 +310,9 @@ impl Sender {
         } else {
             match next_start {
                 Some(t) if t > now => {
-                    o.timer = true;
+                    o.timers += 1;
                     self.timers.push((t, toi));
+                    self.next_timer = Some(self.next_timer.map_or(t, |n| n.min(t)));
                 }
                 _ => {
                     o.waiting += 1;
