@@ -338,10 +338,16 @@ impl Sender {
     /// The close-session packet when nothing else is left: packet 0 of the last FDT
     /// Instance sent, with A set.
     pub(super) fn close_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let inst = self
-            .last_fdt
-            .take()
-            .or_else(|| self.fdt_instances.pop_last().map(|(_, i)| i))?;
+        let inst = match self.last_fdt.take() {
+            Some(i) => i,
+            None => {
+                let (_, i) = self.fdt_instances.pop_last()?;
+                if i.queued {
+                    self.fdt_queued -= 1;
+                }
+                i
+            }
+        };
         let spec = inst.blocking.block(0).ok()?;
         let r = spec.offset as usize..(spec.offset + spec.len) as usize;
         let mut enc = self
