@@ -28,12 +28,22 @@ fn scale_delivers_every_object() {
         "scale failed: {text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Two rows in (a), two in (b), each with the content check passed.
+    // Two rows in (a), two in (b), each with the content check passed; (b)'s rows also
+    // carry (c) the sender's build time and (d) the table floor.
     let rows: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("| ") && l.ends_with("| yes |"))
+        .filter(|l| l.starts_with("| ") && l.contains("| yes |"))
         .collect();
     assert_eq!(rows.len(), 4, "{text}");
+    assert_eq!(
+        rows.iter()
+            .filter(|l| l.split('|').filter(|c| !c.trim().is_empty()).count() == 9)
+            .count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("(c) sender build time per object"), "{text}");
+    assert!(text.contains("(d) table floor per object"), "{text}");
     assert!(
         text.contains("| many sessions | 20 | 200 | 400 |"),
         "{text}"

@@ -14,6 +14,22 @@
 //!   sessions within 1.5x of one.
 //! - (b) One session with N objects, N from `--sweep`: time per object and per datagram.
 //!   Target: flat.
+//! - (c) The sender side of (b): the time `flute-sender` takes to build that session
+//!   (`Sender::new`, insert the N objects, close, take every datagram with
+//!   `poll_transmit` into one buffer), best of `--reps`, small N repeated until 0.3 s was
+//!   measured. The objects' contents are made before the clock starts and the datagrams
+//!   are not kept, so only the sender is timed.
+//! - (d) The floor under (b): what the per-object state a receiver keeps costs by itself at
+//!   N objects. A session must remember every file its FDT announced (for
+//!   `Receiver::announced_files`) and every object it finished (so that a carousel
+//!   repetition is not delivered twice); (d) does only that, with the same std `HashMap` /
+//!   `HashSet` on TOIs, in the order of (b)'s datagrams (every FDT Instance first, then
+//!   every object's data): per object one FDT entry (an `fdt::File` behind an `Arc`, with
+//!   the fields the sender writes, as the receiver keeps it) inserted; then per object the
+//!   finished set and the entry looked up (the Content-Location copied, as the receiver's
+//!   events do), the TOI marked finished (set and completion order, as the receiver's).
+//!   Its growth from small to large N is the growth of a hash table outgrowing the CPU
+//!   caches, which no receiver keeping that state avoids.
 //!
 //! Objects are `--size` bytes (default 1 KiB), Compact No-Code, E = 1400 (one data datagram
 //! each), Content-MD5 off. FDT: `per-object` (default; `FdtMode::PerObject`, one FDT Instance
@@ -72,6 +88,53 @@ fn content(tsi: u64, i: usize, size: usize) -> Bytes {
     )
 }
 
+/// The objects of session `tsi`.
+fn objects(tsi: u64, n: usize, size: usize) -> Vec<Object> {
+    (0..n)
+        .map(|i| {
+            Object::from_bytes(format!("file:///s{tsi}/o{i}.bin"), content(tsi, i, size))
+                .fec(CompactNoCode::oti(size as u64, E, 64))
+                .repair(Repair::None)
+                .content_md5(false)
+        })
+        .collect()
+}
+
+/// (c): seconds `flute-sender` takes to send session 1 of `n` objects, best of `reps`
+/// (repeated until 0.3 s for small N).
+fn sender_build(reg: &Arc<FecRegistry>, n: usize, size: usize, full: bool, reps: usize) -> f64 {
+    let (mut best, mut total, mut i) = (f64::INFINITY, 0.0, 0);
+    let mut buf = vec![0u8; 1500];
+    while i < reps || total < 0.3 {
+        let objs = objects(1, n, size);
+        let t0 = Instant::now();
+        let now = t0;
+        let mut cfg = SenderConfig::new(Tsi(1), Arc::new(AnchoredClock::new(now, wall())));
+        cfg.registry = reg.clone();
+        cfg.fdt_mode = if full {
+            FdtMode::Full
+        } else {
+            FdtMode::PerObject
+        };
+        let mut tx = Sender::new(cfg).expect("sender");
+        for obj in objs {
+            tx.insert_object(obj, now).expect("insert");
+        }
+        tx.close();
+        let mut bytes = 0usize;
+        while let Some(t) = tx.poll_transmit(now, &mut buf) {
+            bytes += t.len;
+        }
+        std::hint::black_box(bytes);
+        let secs = t0.elapsed().as_secs_f64();
+        drop(tx);
+        best = best.min(secs);
+        total += secs;
+        i += 1;
+    }
+    best
+}
+
 /// The datagrams of one session of `n` objects.
 fn session(
     reg: &Arc<FecRegistry>,
@@ -89,11 +152,7 @@ fn session(
         FdtMode::PerObject
     };
     let mut tx = Sender::new(cfg).expect("sender");
-    for i in 0..n {
-        let obj = Object::from_bytes(format!("file:///s{tsi}/o{i}.bin"), content(tsi, i, size))
-            .fec(CompactNoCode::oti(size as u64, E, 64))
-            .repair(Repair::None)
-            .content_md5(false);
+    for obj in objects(tsi, n, size) {
         tx.insert_object(obj, now).expect("insert");
     }
     tx.close();
@@ -195,6 +254,54 @@ fn check_content(
         }
     }
     ok && !files.is_empty()
+}
+
+/// (d): the per-object tables alone, best of `reps` (repeated until 0.3 s for small N).
+/// Returns seconds for `n` objects.
+fn table_floor(n: usize, reps: usize) -> f64 {
+    use std::collections::{HashMap, HashSet};
+    use std::hint::black_box;
+    let (mut best, mut total, mut i) = (f64::INFINITY, 0.0, 0);
+    while i < reps || total < 0.3 {
+        let t0 = Instant::now();
+        let mut files: HashMap<u128, Arc<fdt::File>> = HashMap::new();
+        let mut finished: HashSet<u128> = HashSet::new();
+        let mut finished_order = std::collections::VecDeque::new();
+        for toi in 1..=n as u128 {
+            // FDT entry of the object.
+            let mut f = fdt::File {
+                content_location: format!("file:///s1/o{toi}.bin"),
+                toi,
+                content_length: Some(1024),
+                transfer_length: Some(1024),
+                ..fdt::File::default()
+            };
+            f.fec_oti.encoding_id = Some(0);
+            f.fec_oti.max_source_block_length = Some(64);
+            f.fec_oti.encoding_symbol_length = Some(u64::from(E));
+            files.insert(toi, Arc::new(black_box(f)));
+        }
+        for toi in 1..=n as u128 {
+            // Its data packet: not finished yet, its entry looked up.
+            black_box(finished.contains(black_box(&toi)));
+            black_box(
+                files
+                    .get(black_box(&toi))
+                    .map(|f| f.content_location.clone()),
+            );
+            // Delivered.
+            if finished.insert(toi) {
+                finished_order.push_back(toi);
+            }
+        }
+        black_box((&files, &finished, &finished_order));
+        drop((files, finished, finished_order));
+        let secs = t0.elapsed().as_secs_f64();
+        best = best.min(secs);
+        total += secs;
+        i += 1;
+    }
+    best
 }
 
 struct Measured {
@@ -343,31 +450,42 @@ fn main() {
     if !sweep.is_empty() {
         println!("\n(b) one session, N objects\n");
         println!(
-            "| N | datagrams | receiver time (ms) | µs / object | ns / datagram | runs | content ok |"
+            "| N | datagrams | receiver time (ms) | µs / object | ns / datagram | runs | content ok | (c) sender build µs / object | (d) table floor ns / object |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---|");
+        println!("|---:|---:|---:|---:|---:|---:|---|---:|---:|");
         let mut per_obj = Vec::new();
+        let mut sender_per_obj = Vec::new();
+        let mut floor_per_obj = Vec::new();
         for &n in &sweep {
-            let d: Vec<(usize, Vec<u8>)> = session(&reg, 1, n, size, full, now)
-                .into_iter()
-                .map(|d| (0, d))
-                .collect();
+            let build = sender_build(&reg, n, size, full, reps);
+            let built = session(&reg, 1, n, size, full, now);
+            sender_per_obj.push(build * 1e6 / n.max(1) as f64);
+            let floor = table_floor(n, reps);
+            floor_per_obj.push(floor * 1e9 / n.max(1) as f64);
+            let d: Vec<(usize, Vec<u8>)> = built.into_iter().map(|d| (0, d)).collect();
             let ok = check_content(&reg, &d, size, 1);
             let t0 = Instant::now();
             let Some(r) = measure(&reg, &d, size, 1, n, reps, 0.3) else {
                 failed = true;
-                println!("| {n} | {} | – | – | – | – | NOT delivered |", d.len());
+                println!(
+                    "| {n} | {} | – | – | – | – | NOT delivered | {:.2} | {:.0} |",
+                    d.len(),
+                    build * 1e6 / n.max(1) as f64,
+                    floor * 1e9 / n.max(1) as f64
+                );
                 continue;
             };
             let runs = ((t0.elapsed().as_secs_f64() / r.best).round() as u64).max(1);
             per_obj.push((n, r.best * 1e6 / n as f64));
             println!(
-                "| {n} | {} | {:.3} | {:.2} | {:.0} | ~{runs} | {} |",
+                "| {n} | {} | {:.3} | {:.2} | {:.0} | ~{runs} | {} | {:.2} | {:.0} |",
                 r.datagrams,
                 r.best * 1e3,
                 r.best * 1e6 / n as f64,
                 r.best * 1e9 / r.datagrams as f64,
-                if ok { "yes" } else { "NO" }
+                if ok { "yes" } else { "NO" },
+                build * 1e6 / n.max(1) as f64,
+                floor * 1e9 / n.max(1) as f64
             );
             failed |= !ok;
         }
@@ -377,6 +495,24 @@ fn main() {
         ) {
             println!(
                 "\ntime per object, largest / smallest over the sweep: {:.2}x",
+                hi / lo
+            );
+        }
+        if let (Some(lo), Some(hi)) = (
+            sender_per_obj.iter().copied().reduce(f64::min),
+            sender_per_obj.iter().copied().reduce(f64::max),
+        ) {
+            println!(
+                "(c) sender build time per object, largest / smallest over the sweep: {:.2}x",
+                hi / lo
+            );
+        }
+        if let (Some(lo), Some(hi)) = (
+            floor_per_obj.iter().copied().reduce(f64::min),
+            floor_per_obj.iter().copied().reduce(f64::max),
+        ) {
+            println!(
+                "(d) table floor per object, largest / smallest over the sweep: {:.2}x",
                 hi / lo
             );
         }

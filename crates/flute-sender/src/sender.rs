@@ -31,6 +31,11 @@ use crate::wire;
 use crate::{ContentEncoding, SendError, Toi};
 use alc::AlcRepr;
 
+/// The earliest time of a timer list.
+fn earliest(list: &[(Instant, u128)]) -> Option<Instant> {
+    list.iter().map(|(t, _)| *t).min()
+}
+
 /// Largest TOI: 112 bits (RFC 5651 §5.1, O=3 and H=1).
 const TOI_MAX: u128 = (1 << 112) - 1;
 /// FDT Instance IDs are 20 bits and wrap (RFC 6726 §3.4.1).
@@ -184,6 +189,17 @@ struct ObjEntry {
     prepared: HashMap<u32, Option<Box<dyn BlockEncoder>>>,
     /// No more jobs for this object (no repair symbols, or a block that failed to load).
     prepare_off: bool,
+    /// Waiting for its FDT Instance to be sent (in `Sender::pending_announce` under its
+    /// generation).
+    pending: bool,
+    /// Entries of this object in its priority queue's waiting line, so that forgetting
+    /// an object that is in none (the usual case: it just finished its last pass) scans
+    /// no queue. Never less than the true count.
+    waiting: u32,
+    /// It has an entry in `Sender::deadlines`.
+    has_deadline: bool,
+    /// Its entries in `Sender::timers`.
+    timers: u32,
 }
 
 /// The bytes of an object of unknown length so far, and how far its early symbols got.
@@ -207,6 +223,8 @@ struct Queue {
 
 struct FdtInstance {
     id: u32,
+    /// In `Sender::fdt_queue`.
+    queued: bool,
     data: Bytes,
     oti: Oti,
     blocking: Blocking,
@@ -216,6 +234,8 @@ struct FdtInstance {
 }
 
 struct FdtTx {
+    /// The instance's key in `Sender::fdt_instances`.
+    seq: u64,
     id: u32,
     sbn: u32,
     esi: u32,
@@ -250,19 +270,41 @@ pub struct Sender {
     cfg: SenderConfig,
     objects: HashMap<u128, ObjEntry>,
     queues: BTreeMap<u8, Queue>,
-    pending_announce: Vec<u128>,
+    /// Objects waiting for their FDT Instance to be sent, by generation (insertion order).
+    pending_announce: BTreeMap<u64, u128>,
+    /// Pending objects that have no FDT Instance yet (`FdtMode::PerObject`): new ones, and
+    /// those whose instance could not be built (tried again at the next refresh).
+    /// (generation, TOI): an entry of an object since replaced by another with the same
+    /// TOI is stale and skipped.
+    fdt_unbuilt: Vec<(u64, u128)>,
+    /// Objects taken out of the session since the last refresh (`FdtMode::PerObject`):
+    /// their instances go at the next refresh, without a scan of every instance.
+    fdt_dead: Vec<u128>,
+    /// The instance of each object (`FdtMode::PerObject`: one object per instance).
+    fdt_by_toi: HashMap<u128, u64>,
+    /// Key of the next FDT Instance in `fdt_instances` (never reused, unlike the 20-bit
+    /// FDT Instance ID).
+    fdt_seq: u64,
+    /// Entries of `fdt_queue` whose instance is still there (`FdtInstance::queued`).
+    fdt_queued: usize,
     timers: Vec<(Instant, u128)>,
+    /// The earliest of `timers`, so that a packet costs no scan of them.
+    next_timer: Option<Instant>,
     /// Objects with a deadline ([`Object::deadline`]).
     deadlines: Vec<(Instant, u128)>,
+    /// The earliest of `deadlines`.
+    next_deadline: Option<Instant>,
     fdt_scheme: Arc<dyn FecScheme>,
     fdt_next_id: u32,
-    fdt_instances: Vec<FdtInstance>,
+    /// The live FDT Instances in the order they were built, by `fdt_seq`.
+    fdt_instances: BTreeMap<u64, FdtInstance>,
     fdt_dirty: bool,
     /// Objects left the session since the FDT was built: the FDT drops them at the next
     /// carousel repetition rather than at once (a new instance per finished object made FDT
     /// traffic grow with the square of the number of files; issue 13 §3).
     fdt_stale: bool,
-    fdt_queue: VecDeque<u32>,
+    /// Instances to send, by key; an entry whose instance is gone is skipped.
+    fdt_queue: VecDeque<u64>,
     fdt_tx: Option<FdtTx>,
     fdt_next_carousel: Option<Instant>,
     last_fdt: Option<FdtInstance>,
@@ -338,12 +380,19 @@ impl Sender {
             cfg: config,
             objects: HashMap::new(),
             queues: BTreeMap::new(),
-            pending_announce: Vec::new(),
+            pending_announce: BTreeMap::new(),
+            fdt_unbuilt: Vec::new(),
+            fdt_dead: Vec::new(),
+            fdt_by_toi: HashMap::new(),
+            fdt_seq: 0,
+            fdt_queued: 0,
             timers: Vec::new(),
+            next_timer: None,
             deadlines: Vec::new(),
+            next_deadline: None,
             fdt_scheme,
             fdt_next_id: first_id,
-            fdt_instances: Vec::new(),
+            fdt_instances: BTreeMap::new(),
             fdt_dirty: false,
             fdt_stale: false,
             fdt_queue: VecDeque::new(),
@@ -517,6 +566,10 @@ impl Sender {
                 generation: self.generation,
                 prepared: HashMap::new(),
                 prepare_off: false,
+                pending: false,
+                waiting: 0,
+                has_deadline: deadline.is_some(),
+                timers: 0,
             },
         );
         self.generation += 1;
@@ -526,11 +579,11 @@ impl Sender {
             // symbols are queued at once.
             self.enqueue(toi);
         } else {
-            self.pending_announce.push(toi);
-            self.fdt_dirty = true;
+            self.announce(toi);
         }
         if let Some(d) = deadline {
             self.deadlines.push((d, toi));
+            self.next_deadline = Some(self.next_deadline.map_or(d, |n| n.min(d)));
         }
         Ok(Toi(toi))
     }
@@ -538,10 +591,10 @@ impl Sender {
     /// Removes an object at once: it leaves the FDT and no more of its packets are sent
     /// (so it gets no close-object flag).
     pub fn remove_object(&mut self, toi: Toi) -> Result<(), SendError> {
-        if self.take_object(toi.0).is_none() {
+        let Some(o) = self.take_object(toi.0) else {
             return Err(SendError::UnknownToi(toi));
-        }
-        self.forget(toi.0);
+        };
+        self.forget(toi.0, Some(&o));
         self.events.push_back(SenderEvent::ObjectRemoved { toi });
         Ok(())
     }
@@ -580,8 +633,8 @@ impl Sender {
         match Self::complete_stream(o, st) {
             Ok(()) => {}
             Err(error) => {
-                self.take_object(toi.0);
-                self.forget(toi.0);
+                let o = self.take_object(toi.0);
+                self.forget(toi.0, o.as_ref());
                 self.stats.objects_failed += 1;
                 self.events.push_back(SenderEvent::ObjectFailed {
                     toi,
@@ -598,10 +651,10 @@ impl Sender {
             q.waiting.retain(|t| *t != toi.0);
             q.active.retain(|t| *t != toi.0);
         }
-        if !self.pending_announce.contains(&toi.0) {
-            self.pending_announce.push(toi.0);
+        if let Some(o) = self.objects.get_mut(&toi.0) {
+            o.waiting = 0;
         }
-        self.fdt_dirty = true;
+        self.announce(toi.0);
         Ok(())
     }
 
@@ -663,6 +716,9 @@ impl Sender {
         } else if was_waiting {
             nq.waiting.push_back(toi.0);
         }
+        if let Some(o) = self.objects.get_mut(&toi.0) {
+            o.waiting = u32::from(was_active || was_waiting);
+        }
         Ok(())
     }
 
@@ -710,8 +766,8 @@ impl Sender {
             min(self.pacer.as_ref().and_then(TokenBucket::next_ready));
         }
         min(self.fdt_next_carousel);
-        min(self.timers.iter().map(|(t, _)| *t).min());
-        min(self.deadlines.iter().map(|(t, _)| *t).min());
+        min(self.next_timer);
+        min(self.next_deadline);
         t
     }
 
@@ -719,16 +775,20 @@ impl Sender {
     /// carousel passes.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.expire(now);
-        if self.timers.iter().any(|(t, _)| *t <= now) {
+        if self.next_timer.is_some_and(|t| t <= now) {
             let mut i = 0;
             while i < self.timers.len() {
                 if self.timers[i].0 <= now {
                     let (_, toi) = self.timers.swap_remove(i);
+                    if let Some(o) = self.objects.get_mut(&toi) {
+                        o.timers = o.timers.saturating_sub(1);
+                    }
                     self.enqueue(toi);
                 } else {
                     i += 1;
                 }
             }
+            self.next_timer = earliest(&self.timers);
         }
         if self.fdt_next_carousel.is_some_and(|t| t <= now) {
             self.fdt_next_carousel = None;
@@ -737,14 +797,19 @@ impl Sender {
             }
             let wall = self.cfg.clock.wall_time(now);
             let half = self.cfg.fdt_carousel.expires_after / 2;
-            let stale = self.fdt_instances.iter().any(|i| i.created + half <= wall);
+            let stale = self
+                .fdt_instances
+                .values()
+                .any(|i| i.created + half <= wall);
             if stale {
                 self.rebuild_all_fdt(now);
             }
-            for i in &self.fdt_instances {
-                let busy = self.fdt_tx.as_ref().is_some_and(|t| t.id == i.id);
-                if !busy && !self.fdt_queue.contains(&i.id) {
-                    self.fdt_queue.push_back(i.id);
+            let busy = self.fdt_tx.as_ref().map(|t| t.seq);
+            for (seq, i) in &mut self.fdt_instances {
+                if busy != Some(*seq) && !i.queued {
+                    i.queued = true;
+                    self.fdt_queued += 1;
+                    self.fdt_queue.push_back(*seq);
                 }
             }
             if let Some(iv) = self.cfg.fdt_carousel.interval {
@@ -781,7 +846,7 @@ impl Sender {
                 return None;
             }
         }
-        let mut t = if self.fdt_tx.is_some() || !self.fdt_queue.is_empty() {
+        let mut t = if self.fdt_tx.is_some() || self.fdt_queued > 0 {
             self.next_fdt_packet(now, buf)
         } else {
             match self.next_data_packet(now, buf) {
@@ -819,7 +884,7 @@ impl Sender {
 
     fn has_ready_work(&self) -> bool {
         self.fdt_tx.is_some()
-            || !self.fdt_queue.is_empty()
+            || self.fdt_queued > 0
             || self
                 .queues
                 .values()
@@ -828,7 +893,7 @@ impl Sender {
 
     /// Nothing is left to send: every object finished and no FDT is pending.
     fn is_idle(&self) -> bool {
-        self.objects.is_empty() && self.fdt_tx.is_none() && self.fdt_queue.is_empty()
+        self.objects.is_empty() && self.fdt_tx.is_none() && self.fdt_queued == 0
     }
 
     fn allocate_toi(&mut self) -> Result<u128, SendError> {
@@ -844,7 +909,8 @@ impl Sender {
 
     /// Puts object `toi` at the end of its priority queue's waiting line (if it exists).
     fn enqueue(&mut self, toi: u128) {
-        if let Some(o) = self.objects.get(&toi) {
+        if let Some(o) = self.objects.get_mut(&toi) {
+            o.waiting += 1;
             self.queues
                 .entry(o.priority)
                 .or_default()
@@ -853,39 +919,69 @@ impl Sender {
         }
     }
 
+    /// Object `toi` (inserted, or its length now known) waits for an FDT Instance
+    /// describing it; its data follows once that instance has been sent (`fdt_sent`).
+    fn announce(&mut self, toi: u128) {
+        if let Some(o) = self.objects.get_mut(&toi) {
+            if !o.pending {
+                o.pending = true;
+                self.pending_announce.insert(o.generation, toi);
+                self.fdt_unbuilt.push((o.generation, toi));
+            }
+        }
+        self.fdt_dirty = true;
+    }
+
     /// Removes an object, and the blocks it had coded ahead.
     fn take_object(&mut self, toi: u128) -> Option<ObjEntry> {
         let o = self.objects.remove(&toi)?;
         self.ready_blocks -= o.prepared.values().filter(|e| e.is_some()).count();
+        if o.pending {
+            self.pending_announce.remove(&o.generation);
+        }
+        if self.cfg.fdt_mode == FdtMode::PerObject {
+            self.fdt_dead.push(toi);
+        }
         Some(o)
     }
 
-    /// Drops every trace of `toi` from the queues, timers and FDT.
-    fn forget(&mut self, toi: u128) {
+    /// Drops every trace of `toi` from the queues, timers and FDT. `o`: the object as
+    /// `take_object` returned it (`None`: look everywhere). Costs no scan of a queue,
+    /// timer list or FDT Instance list the object is not in.
+    fn forget(&mut self, toi: u128, o: Option<&ObjEntry>) {
+        let waiting = o.is_none_or(|o| o.waiting > 0);
         for q in self.queues.values_mut() {
-            q.waiting.retain(|t| *t != toi);
+            if waiting {
+                q.waiting.retain(|t| *t != toi);
+            }
             q.active.retain(|t| *t != toi);
         }
-        self.timers.retain(|(_, t)| *t != toi);
-        self.deadlines.retain(|(_, t)| *t != toi);
-        self.pending_announce.retain(|t| *t != toi);
+        if o.is_none_or(|o| o.timers > 0) {
+            self.timers.retain(|(_, t)| *t != toi);
+            self.next_timer = earliest(&self.timers);
+        }
+        if o.is_none_or(|o| o.has_deadline) {
+            self.deadlines.retain(|(_, t)| *t != toi);
+            self.next_deadline = earliest(&self.deadlines);
+        }
         self.fdt_stale = true;
     }
 
     /// Drops the objects whose deadline is `now` or earlier (issue 17 §2).
     fn expire(&mut self, now: Instant) {
-        if !self.deadlines.iter().any(|(t, _)| *t <= now) {
+        if self.next_deadline.is_none_or(|t| t > now) {
             return;
         }
         let (due, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deadlines)
             .into_iter()
             .partition(|(t, _)| *t <= now);
         self.deadlines = keep;
+        self.next_deadline = earliest(&self.deadlines);
         for (_, toi) in due {
-            if self.take_object(toi).is_none() {
+            let Some(o) = self.take_object(toi) else {
                 continue;
-            }
-            self.forget(toi);
+            };
+            self.forget(toi, Some(&o));
             self.stats.objects_expired += 1;
             self.events
                 .push_back(SenderEvent::ObjectExpired { toi: Toi(toi) });
@@ -907,7 +1003,7 @@ impl Sender {
         };
         let bytes: u64 = self
             .fdt_instances
-            .iter()
+            .values()
             .map(|i| i.data.len() as u64 + i.blocking.blocks.max(1) * 64)
             .sum();
         let share = p.bits_per_second as f64 * FDT_SHARE / 8.0;

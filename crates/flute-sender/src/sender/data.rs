@@ -76,10 +76,16 @@ impl Sender {
         let per_queue = self.cfg.objects_per_queue.max(1);
         loop {
             // The highest-priority queue with an object ready.
+            let objects = &mut self.objects;
             let prio = self.queues.iter_mut().rev().find_map(|(p, q)| {
                 while q.active.len() < per_queue {
                     match q.waiting.pop_front() {
-                        Some(t) => q.active.push(t),
+                        Some(t) => {
+                            if let Some(o) = objects.get_mut(&t) {
+                                o.waiting = o.waiting.saturating_sub(1);
+                            }
+                            q.active.push(t);
+                        }
                         None => break,
                     }
                 }
@@ -98,8 +104,8 @@ impl Sender {
                 Ok(None) if self.stalled => return Produced::Nothing,
                 Ok(None) => {}
                 Err(error) => {
-                    self.take_object(toi);
-                    self.forget(toi);
+                    let o = self.take_object(toi);
+                    self.forget(toi, o.as_ref());
                     self.stats.objects_failed += 1;
                     self.events.push_back(SenderEvent::ObjectFailed {
                         toi: Toi(toi),
@@ -231,6 +237,8 @@ impl Sender {
                 q.active.retain(|t| *t != toi);
                 q.waiting.retain(|t| *t != toi);
             }
+            // Every entry of an object is in its priority's queue.
+            o.waiting = 0;
             return Ok(None);
         }
         let esi = u32::try_from(st.sent).map_err(|_| SendError::InvalidConfig("ESI"))?;
@@ -288,8 +296,8 @@ impl Sender {
             q.active.retain(|t| *t != toi);
         }
         if last {
-            self.take_object(toi);
-            self.forget(toi);
+            let o = self.take_object(toi);
+            self.forget(toi, o.as_ref());
             self.stats.objects_sent += 1;
             self.events
                 .push_back(SenderEvent::ObjectSent { toi: Toi(toi) });
@@ -301,8 +309,15 @@ impl Sender {
             }
         } else {
             match next_start {
-                Some(t) if t > now => self.timers.push((t, toi)),
-                _ => self.queues.entry(prio).or_default().waiting.push_back(toi),
+                Some(t) if t > now => {
+                    o.timers += 1;
+                    self.timers.push((t, toi));
+                    self.next_timer = Some(self.next_timer.map_or(t, |n| n.min(t)));
+                }
+                _ => {
+                    o.waiting += 1;
+                    self.queues.entry(prio).or_default().waiting.push_back(toi);
+                }
             }
         }
     }

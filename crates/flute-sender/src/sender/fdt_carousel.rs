@@ -48,6 +48,7 @@ impl Sender {
         self.stats.fdt_instances += 1;
         Some(FdtInstance {
             id,
+            queued: false,
             data: Bytes::from(data),
             oti,
             blocking,
@@ -76,8 +77,11 @@ impl Sender {
                     .map(|(t, _)| *t)
                     .collect();
                 tois.sort_unstable();
-                let same =
-                    self.fdt_instances.first().is_some_and(|i| i.tois == tois) && !self.closing;
+                let same = self
+                    .fdt_instances
+                    .first_key_value()
+                    .is_some_and(|(_, i)| i.tois == tois)
+                    && !self.closing;
                 if same {
                     return;
                 }
@@ -85,41 +89,83 @@ impl Sender {
                 self.replace_instances(inst.into_iter().collect(), now);
             }
             FdtMode::PerObject => {
-                // Drop instances of objects that are gone; add one per new object.
-                let objects = &self.objects;
-                self.fdt_instances
-                    .retain(|i| i.tois.iter().any(|t| objects.contains_key(t)));
-                let live: Vec<u32> = self.fdt_instances.iter().map(|i| i.id).collect();
-                self.fdt_queue.retain(|id| live.contains(id));
-                if self.fdt_tx.as_ref().is_some_and(|t| !live.contains(&t.id)) {
-                    self.fdt_tx = None;
+                // Drop the instances of objects that are gone; add one per new object.
+                // Only the objects that left or came since the last refresh are looked
+                // at, so a refresh costs what changed, not the number of live objects.
+                for toi in std::mem::take(&mut self.fdt_dead) {
+                    if self.objects.contains_key(&toi) {
+                        continue; // a new object with the same TOI: keeps the instance
+                    }
+                    if let Some(seq) = self.fdt_by_toi.remove(&toi) {
+                        self.remove_instance(seq);
+                    }
                 }
-                let pending = self.pending_announce.clone();
-                for toi in pending {
-                    let has = self.fdt_instances.iter().any(|i| i.tois.contains(&toi));
-                    if !has {
-                        if let Some(inst) = self.build_instance(now, vec![toi]) {
-                            self.fdt_queue.push_back(inst.id);
-                            self.fdt_instances.push(inst);
-                        }
+                for (generation, toi) in std::mem::take(&mut self.fdt_unbuilt) {
+                    let current = self
+                        .objects
+                        .get(&toi)
+                        .is_some_and(|o| o.pending && o.generation == generation);
+                    if !current {
+                        continue;
+                    }
+                    let has = self
+                        .fdt_by_toi
+                        .get(&toi)
+                        .is_some_and(|s| self.fdt_instances.contains_key(s));
+                    if has {
+                        continue;
+                    }
+                    match self.build_instance(now, vec![toi]) {
+                        Some(inst) => self.push_instance(inst),
+                        // Tried again at the next refresh.
+                        None => self.fdt_unbuilt.push((generation, toi)),
                     }
                 }
             }
         }
     }
 
+    /// Adds a new instance (`FdtMode::PerObject`) at the end of the carousel and of the
+    /// send queue.
+    fn push_instance(&mut self, mut inst: FdtInstance) {
+        let seq = self.fdt_seq;
+        self.fdt_seq += 1;
+        if let [toi] = inst.tois[..] {
+            self.fdt_by_toi.insert(toi, seq);
+        }
+        inst.queued = true;
+        self.fdt_queued += 1;
+        self.fdt_queue.push_back(seq);
+        self.fdt_instances.insert(seq, inst);
+    }
+
+    /// Removes an instance; its entry in the send queue is skipped when it comes up.
+    fn remove_instance(&mut self, seq: u64) {
+        let Some(inst) = self.fdt_instances.remove(&seq) else {
+            return;
+        };
+        if inst.queued {
+            self.fdt_queued -= 1;
+        }
+        if self.fdt_tx.as_ref().is_some_and(|t| t.seq == seq) {
+            self.fdt_tx = None;
+        }
+    }
+
     pub(super) fn replace_instances(&mut self, new: Vec<FdtInstance>, _now: Instant) {
-        if let Some(old) = self.fdt_instances.pop() {
+        if let Some((_, old)) = self.fdt_instances.pop_last() {
             self.last_fdt = Some(old);
         }
-        self.fdt_instances = new;
+        self.fdt_instances.clear();
+        self.fdt_by_toi.clear();
+        self.fdt_queue.clear();
+        self.fdt_queued = 0;
+        self.fdt_tx = None;
+        for inst in new {
+            self.push_instance(inst);
+        }
         if self.fdt_instances.is_empty() {
             self.fdt_next_carousel = None;
-        }
-        self.fdt_queue.clear();
-        self.fdt_tx = None;
-        for i in &self.fdt_instances {
-            self.fdt_queue.push_back(i.id);
         }
     }
 
@@ -129,8 +175,8 @@ impl Sender {
             FdtMode::Full => {
                 let tois = self
                     .fdt_instances
-                    .first()
-                    .map(|i| i.tois.clone())
+                    .first_key_value()
+                    .map(|(_, i)| i.tois.clone())
                     .unwrap_or_default();
                 let inst = self.build_instance(now, tois);
                 self.replace_instances(inst.into_iter().collect(), now);
@@ -138,9 +184,18 @@ impl Sender {
             FdtMode::PerObject => {
                 let old = std::mem::take(&mut self.fdt_instances);
                 let mut new = Vec::with_capacity(old.len());
-                for i in old {
-                    if let Some(n) = self.build_instance(now, i.tois.clone()) {
-                        new.push(n);
+                for i in old.into_values() {
+                    match self.build_instance(now, i.tois.clone()) {
+                        Some(n) => new.push(n),
+                        None => {
+                            // Its objects still waiting for an announcement get another try
+                            // at the next refresh.
+                            for t in &i.tois {
+                                if let Some(o) = self.objects.get(t).filter(|o| o.pending) {
+                                    self.fdt_unbuilt.push((o.generation, *t));
+                                }
+                            }
+                        }
                     }
                     self.last_fdt = Some(i);
                 }
@@ -184,20 +239,25 @@ impl Sender {
     pub(super) fn next_fdt_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         loop {
             if self.fdt_tx.is_none() {
-                let id = self.fdt_queue.pop_front()?;
+                let seq = self.fdt_queue.pop_front()?;
+                let Some(inst) = self.fdt_instances.get_mut(&seq) else {
+                    continue; // removed since it was queued
+                };
+                inst.queued = false;
+                self.fdt_queued -= 1;
                 self.fdt_tx = Some(FdtTx {
-                    id,
+                    seq,
+                    id: inst.id,
                     sbn: 0,
                     esi: 0,
                     enc: None,
                 });
             }
-            let id = self.fdt_tx.as_ref()?.id;
-            let Some(idx) = self.fdt_instances.iter().position(|i| i.id == id) else {
+            let (seq, id) = self.fdt_tx.as_ref().map(|t| (t.seq, t.id))?;
+            let Some(inst) = self.fdt_instances.get(&seq) else {
                 self.fdt_tx = None;
                 continue;
             };
-            let inst = &self.fdt_instances[idx];
             let Ok(spec) = inst.blocking.block(self.fdt_tx.as_ref()?.sbn) else {
                 self.fdt_tx = None;
                 continue;
@@ -231,9 +291,9 @@ impl Sender {
                 tx.sbn += 1;
                 tx.enc = None;
             }
-            if u64::from(tx.sbn) >= self.fdt_instances[idx].blocking.blocks {
+            if u64::from(tx.sbn) >= inst.blocking.blocks {
                 self.fdt_tx = None;
-                self.fdt_sent(idx, now);
+                self.fdt_sent(seq, now);
             }
             self.stats.fdt_packets += 1;
             self.last_payload = len.1;
@@ -249,8 +309,10 @@ impl Sender {
         }
     }
 
-    pub(super) fn fdt_sent(&mut self, idx: usize, now: Instant) {
-        let inst = &mut self.fdt_instances[idx];
+    pub(super) fn fdt_sent(&mut self, seq: u64, now: Instant) {
+        let Some(inst) = self.fdt_instances.get_mut(&seq) else {
+            return;
+        };
         if !inst.published {
             inst.published = true;
             self.events.push_back(SenderEvent::FdtPublished {
@@ -260,8 +322,9 @@ impl Sender {
         }
         let tois = inst.tois.clone();
         for toi in tois {
-            if let Some(p) = self.pending_announce.iter().position(|t| *t == toi) {
-                self.pending_announce.swap_remove(p);
+            if let Some(o) = self.objects.get_mut(&toi).filter(|o| o.pending) {
+                o.pending = false;
+                self.pending_announce.remove(&o.generation);
                 self.enqueue(toi);
             }
         }
@@ -275,7 +338,16 @@ impl Sender {
     /// The close-session packet when nothing else is left: packet 0 of the last FDT
     /// Instance sent, with A set.
     pub(super) fn close_packet(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        let inst = self.last_fdt.take().or_else(|| self.fdt_instances.pop())?;
+        let inst = match self.last_fdt.take() {
+            Some(i) => i,
+            None => {
+                let (_, i) = self.fdt_instances.pop_last()?;
+                if i.queued {
+                    self.fdt_queued -= 1;
+                }
+                i
+            }
+        };
         let spec = inst.blocking.block(0).ok()?;
         let r = spec.offset as usize..(spec.offset + spec.len) as usize;
         let mut enc = self

@@ -96,7 +96,7 @@ impl Sender {
                 candidates.push(*t);
             }
         }
-        for t in &self.pending_announce {
+        for t in self.pending_announce.values() {
             if candidates.len() >= LOOKAHEAD_OBJECTS {
                 break;
             }
