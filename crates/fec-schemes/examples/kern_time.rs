@@ -5,7 +5,12 @@
 // Run: cargo run --release -p fec-schemes --example kern_time
 fn main() {
     let name = fec_schemes::schemes::rs::gf8_simd::kernel_name();
-    for &(k, rows, t) in &[(1024usize, 53usize, 1400usize), (200, 20, 1400), (200, 20, 1436), (200, 20, 1376)] {
+    for &(k, rows, t) in &[
+        (1024usize, 53usize, 1400usize),
+        (200, 20, 1400),
+        (200, 20, 1436),
+        (200, 20, 1376),
+    ] {
         let flat: Vec<u8> = (0..k * t).map(|i| (i * 31 + i / 7) as u8).collect();
         let inputs: Vec<&[u8]> = flat.chunks_exact(t).collect();
         let coefs: Vec<u8> = (0..rows * k).map(|i| (i * 13 + 5) as u8).collect();
@@ -18,6 +23,10 @@ fn main() {
             best = best.min(t0.elapsed().as_secs_f64());
         }
         let bytes = (k * rows * t) as f64;
-        println!("{name}\tk={k}\trows={rows}\tT={t}\t{:.3} ms\t{:.1} G mul-add/s", best * 1e3, bytes / best / 1e9);
+        println!(
+            "{name}\tk={k}\trows={rows}\tT={t}\t{:.3} ms\t{:.1} G mul-add/s",
+            best * 1e3,
+            bytes / best / 1e9
+        );
     }
 }

@@ -277,8 +277,9 @@ pub struct Sender {
     /// (generation, TOI): an entry of an object since replaced by another with the same
     /// TOI is stale and skipped.
     fdt_unbuilt: Vec<(u64, u128)>,
-    /// Objects taken out of the session since the last refresh (`FdtMode::PerObject`):
-    /// their instances go at the next refresh, without a scan of every instance.
+    /// Objects taken out of the session since the last refresh. `FdtMode::PerObject`: their
+    /// instances go at the next refresh, without a scan of every instance. `FdtMode::Full`:
+    /// if a new object uses one of their TOIs again, the next refresh builds a new instance.
     fdt_dead: Vec<u128>,
     /// The instance of each object (`FdtMode::PerObject`: one object per instance).
     fdt_by_toi: HashMap<u128, u64>,
@@ -939,9 +940,9 @@ impl Sender {
         if o.pending {
             self.pending_announce.remove(&o.generation);
         }
-        if self.cfg.fdt_mode == FdtMode::PerObject {
-            self.fdt_dead.push(toi);
-        }
+        // `FdtMode::PerObject`: its instance goes at the next refresh; `FdtMode::Full`: the
+        // next refresh builds a new instance even if the set of TOIs is the same again.
+        self.fdt_dead.push(toi);
         Some(o)
     }
 

@@ -865,3 +865,55 @@ fn fdt_packet_too_large_is_refused_at_construction() {
     c.fdt_ext_time = true;
     assert!(Sender::new(c).is_ok(), "1400 + FDT headers fits 1472");
 }
+
+/// A TOI used again by a new object after the old one was removed, before the FDT was
+/// refreshed: the FDT Instances that follow describe the new object (RFC 6726 §3.4.2: the
+/// FDT entry of a TOI carries that object's location, length and FEC parameters), in both
+/// FDT modes, and its data decodes to the new content. Before the fix the old object's
+/// instance was kept (`FdtMode::PerObject`) or not rebuilt (`FdtMode::Full`, same TOI set).
+#[test]
+fn toi_used_again_gets_the_new_objects_fdt_entry() {
+    let reg = FecRegistry::with_builtin();
+    for mode in [FdtMode::PerObject, FdtMode::Full] {
+        let t0 = t0();
+        let mut cfg = config(t0);
+        cfg.fdt_mode = mode;
+        let mut s = Sender::new(cfg).unwrap();
+        s.insert_object(Object::from_bytes("keep.bin", data(500, 1)), t0)
+            .unwrap();
+        let toi = s
+            .insert_object(Object::from_bytes("old.bin", data(3000, 2)), t0)
+            .unwrap();
+        // The first packets go out (the FDT describing old.bin among them).
+        let (first, now) = drive(&mut s, t0, 3);
+        let old = fdt_instances(&reg, &first);
+        assert!(
+            old.values()
+                .filter_map(|i| i.file(toi.0))
+                .all(|f| f.content_location == "old.bin"),
+            "{mode:?}"
+        );
+        s.remove_object(toi).unwrap();
+        let body = data(7000, 3);
+        s.insert_object(Object::from_bytes("new.bin", body.clone()).toi(toi), now)
+            .unwrap();
+        // Not closed yet: closing rebuilds the FDT anyway, which would hide the bug.
+        let (mut sent, now) = drive(&mut s, now, 40);
+        s.close();
+        sent.extend(drive(&mut s, now, 100_000).0);
+        assert!(s.is_closed(), "{mode:?}");
+        let fdts = fdt_instances(&reg, &sent);
+        let entries: Vec<&fdt::File> = fdts.values().filter_map(|i| i.file(toi.0)).collect();
+        assert!(!entries.is_empty(), "{mode:?}: the new object is announced");
+        for f in &entries {
+            assert_eq!(f.content_location, "new.bin", "{mode:?}");
+            assert_eq!(f.transfer_length, Some(7000), "{mode:?}");
+        }
+        let oti = fec_schemes::schemes::no_code::CompactNoCode::oti(7000, 1000, 16);
+        assert_eq!(
+            decode_object(&reg, &sent, toi.0, &oti).unwrap(),
+            body.to_vec(),
+            "{mode:?}"
+        );
+    }
+}

@@ -77,11 +77,16 @@ impl Sender {
                     .map(|(t, _)| *t)
                     .collect();
                 tois.sort_unstable();
+                // The same TOIs are not the same instance if an object left since: a new
+                // object may use its TOI again, and the instance describes the old one.
+                let dead = std::mem::take(&mut self.fdt_dead);
+                let replaced = dead.iter().any(|t| self.objects.contains_key(t));
                 let same = self
                     .fdt_instances
                     .first_key_value()
                     .is_some_and(|(_, i)| i.tois == tois)
-                    && !self.closing;
+                    && !self.closing
+                    && !replaced;
                 if same {
                     return;
                 }
@@ -92,10 +97,10 @@ impl Sender {
                 // Drop the instances of objects that are gone; add one per new object.
                 // Only the objects that left or came since the last refresh are looked
                 // at, so a refresh costs what changed, not the number of live objects.
+                // An instance of a removed object goes even when a new object already uses
+                // its TOI again: it describes the old one (location, length, OTI). The new
+                // object gets its own instance below, from `fdt_unbuilt`.
                 for toi in std::mem::take(&mut self.fdt_dead) {
-                    if self.objects.contains_key(&toi) {
-                        continue; // a new object with the same TOI: keeps the instance
-                    }
                     if let Some(seq) = self.fdt_by_toi.remove(&toi) {
                         self.remove_instance(seq);
                     }
