@@ -21,7 +21,7 @@ use crate::packet::{self};
 use crate::session::*;
 use crate::sink::{MemorySink, ObjectSink};
 use crate::stats::{DropReason, SessionStats};
-use crate::work::{DecodeDone, DecodeJob, Ready};
+use crate::work::{Applying, DecodeDone, DecodeJob, Outcome, Ready};
 
 /// The FLUTE receiver. See the crate documentation.
 pub struct Receiver {
@@ -292,12 +292,22 @@ impl Receiver {
     /// handed out: a job that finished early waits for the older ones.
     pub fn complete(&mut self, done: DecodeDone) {
         self.ctx.work.done.insert(done.seq, done);
-        while let Some((ready, at)) = self.ctx.work.next_ready() {
+        while let Some((ready, at, index)) = self.ctx.work.next_ready() {
             let before = self.ctx.events.len();
-            match ready {
-                Ready::Job(done) => self.apply(done),
-                Ready::Symbol { seq, session, toi } => self.apply_held(seq, session, toi),
-            }
+            self.ctx.work.applying = Some(Applying {
+                at,
+                before,
+                index,
+                inserted: 0,
+            });
+            let failed = match ready {
+                Ready::Job(done) => self.apply(*done),
+                Ready::Symbol { seq, session, toi } => {
+                    self.apply_held(seq, session, toi);
+                    None
+                }
+            };
+            let inserted = self.ctx.work.applying.take().map_or(0, |a| a.inserted);
             // The events this job caused go where it was handed out.
             let caused: Vec<ReceiverEvent> = self.ctx.events.drain(before..).collect();
             let n = caused.len();
@@ -307,7 +317,10 @@ impl Receiver {
             for (i, e) in caused.into_iter().enumerate() {
                 self.ctx.events.insert(pos + i, e);
             }
-            self.ctx.work.shift(n);
+            self.ctx.work.shift(n, index + inserted);
+            if let Some((session, toi)) = failed {
+                self.retract_progress(pos + n, session, toi);
+            }
         }
     }
 
@@ -348,16 +361,36 @@ impl Receiver {
         }
     }
 
-    fn apply(&mut self, done: DecodeDone) {
-        let Some(s) = self.sessions.get_mut(&done.session) else {
-            return;
+    /// The object's content failed at this piece: without jobs it would have left the
+    /// table here, so the progress it made after (queued from index `from`) never was.
+    fn retract_progress(&mut self, from: usize, session: SessionId, toi: u128) {
+        let mut i = from;
+        while i < self.ctx.events.len() {
+            let ours = matches!(
+                &self.ctx.events[i],
+                ReceiverEvent::Progress { session: s, toi: t, .. } if *s == session && t.0 == toi
+            );
+            if ours {
+                self.ctx.events.remove(i);
+                self.ctx.work.unshift(self.ctx.work.events_taken + i as u64);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Applies a finished job; for a content piece that failed, returns its object.
+    fn apply(&mut self, done: DecodeDone) -> Option<(SessionId, u128)> {
+        let (sbn, result) = match done.result {
+            Outcome::Block { sbn, result } => (sbn, result),
+            Outcome::Content { pipeline, result } => {
+                return self.apply_content(done.seq, done.session, done.toi, pipeline, result);
+            }
+            Outcome::Skipped => return None,
         };
-        let Some(o) = s.objects.get_mut(&done.toi) else {
-            return;
-        };
-        let decoded = o
-            .asm
-            .job_done(done.sbn, done.seq, done.result, &mut self.ctx.budget);
+        let s = self.sessions.get_mut(&done.session)?;
+        let o = s.objects.get_mut(&done.toi)?;
+        let decoded = o.asm.job_done(sbn, done.seq, result, &mut self.ctx.budget);
         if decoded {
             s.stats.blocks_decoded += 1;
             self.ctx.events.push_back(ReceiverEvent::Progress {
@@ -368,6 +401,102 @@ impl Receiver {
             });
             advance(&self.cfg, &mut self.ctx, s, done.toi);
         }
+        None
+    }
+
+    /// A content piece is back: the pipeline goes on with the object's next piece (or back
+    /// to the object); the object's last piece reports it delivered or failed, and so does
+    /// a piece that failed (the pieces after it are skipped).
+    fn apply_content(
+        &mut self,
+        seq: u64,
+        session: SessionId,
+        toi: u128,
+        pipeline: Option<Box<crate::pipeline::Pipeline>>,
+        result: Result<Option<(crate::ObjectLocation, u64)>, FailReason>,
+    ) -> Option<(SessionId, u128)> {
+        let key = (session, toi);
+        // No lane, or another job's: the object went (and maybe started again).
+        let ours = self.ctx.work.lanes.get(&key).is_some_and(|l| l.out == seq);
+        let lane = if ours {
+            self.ctx.work.lanes.remove(&key)
+        } else {
+            None
+        };
+        let Some(mut lane) = lane else {
+            if let Some(p) = pipeline {
+                (*p).abort();
+            }
+            return None;
+        };
+        let failed = result.is_err();
+        let delivered = match result {
+            Ok(None) => {
+                let p = pipeline?;
+                match lane.pending.pop_front() {
+                    Some(next) => {
+                        lane.out = next.seq;
+                        self.ctx.work.queue.push_back(DecodeJob {
+                            seq: next.seq,
+                            session,
+                            toi,
+                            kind: crate::work::JobKind::Content {
+                                pipeline: p,
+                                blocks: next.blocks,
+                                finish: next.finish,
+                            },
+                        });
+                        self.ctx.work.lanes.insert(key, lane);
+                    }
+                    None => match self
+                        .sessions
+                        .get_mut(&session)
+                        .and_then(|s| s.objects.get_mut(&toi))
+                    {
+                        Some(o) => o.pipeline = Some(*p),
+                        None => (*p).abort(),
+                    },
+                }
+                return None;
+            }
+            Ok(Some(done)) => Ok(done),
+            Err(e) => Err(e),
+        };
+        for p in lane.pending.drain(..) {
+            self.ctx.work.skip(p.seq, session, toi);
+        }
+        match self.sessions.get_mut(&session) {
+            Some(s) if s.objects.contains_key(&toi) => {
+                finish_object(&self.cfg, &mut self.ctx, s, toi, Some(delivered));
+            }
+            Some(s) => report(&self.cfg, &mut self.ctx, s, toi, &lane.file, delivered),
+            None => {
+                // The session ended after the object's last piece went out: it is reported
+                // here, before the session's end, as it would have been inline.
+                let event = match delivered {
+                    Ok((location, len)) => {
+                        self.ctx.retired.objects_completed += 1;
+                        ReceiverEvent::ObjectComplete {
+                            session,
+                            toi: Toi(toi),
+                            content_location: lane.file.content_location.clone(),
+                            location,
+                            content_length: len,
+                        }
+                    }
+                    Err(reason) => {
+                        self.ctx.retired.objects_failed += 1;
+                        ReceiverEvent::ObjectFailed {
+                            session,
+                            toi: Toi(toi),
+                            reason,
+                        }
+                    }
+                };
+                self.ctx.events.push_back(event);
+            }
+        }
+        failed.then_some(key)
     }
 
     /// The counters.
