@@ -283,7 +283,9 @@ impl Receiver {
         Some(e)
     }
 
-    /// The next block to decode on another thread (with [`ReceiverConfig::decode_jobs`]).
+    /// The next job to run on another thread (with [`ReceiverConfig::decode_jobs`]): a block
+    /// to decode, or an object's next bytes to hash, decode and write. Also poll after
+    /// [`Self::complete`]: a content piece's return can release the object's next piece.
     pub fn poll_work(&mut self) -> Option<DecodeJob> {
         self.ctx.work.queue.pop_front()
     }
@@ -324,7 +326,8 @@ impl Receiver {
         }
     }
 
-    /// Decode jobs handed out or waiting to be, not yet applied.
+    /// Jobs handed out or waiting to be (including content pieces waiting for their
+    /// object's earlier piece), not yet applied.
     pub fn jobs_pending(&self) -> usize {
         self.ctx.work.jobs()
     }

@@ -1,8 +1,10 @@
-//! Decoding on other threads (issue 19 §1), the sans-IO way. With
+//! Decoding and content on other threads (issue 19 §1), the sans-IO way. With
 //! `ReceiverConfig::decode_jobs`, a block that needs a real decode is handed out as a
-//! [`DecodeJob`] ([`crate::Receiver::poll_work`]); the caller runs it anywhere
-//! ([`DecodeJob::run`] is pure and `Send`) and gives it back
-//! ([`crate::Receiver::complete`]), while the receiver goes on with the next datagrams.
+//! [`DecodeJob`] ([`crate::Receiver::poll_work`]), and so are an object's decoded blocks,
+//! in order, on their way out (Content-MD5, content decoding, the sink's writer: a
+//! *content piece*); the caller runs it anywhere ([`DecodeJob::run`] is pure and `Send`)
+//! and gives it back ([`crate::Receiver::complete`]), while the receiver goes on with the
+//! next datagrams.
 //!
 //! Order is kept in two ways. Results are applied in the order the jobs were handed out,
 //! whatever order they finish in. And every job is a barrier in the event queue: events
@@ -10,6 +12,20 @@
 //! (progress, the object's completion) are put at the barrier, where they would have been
 //! without jobs. So objects are delivered, and events come out, in the same order as with
 //! decoding inside `handle_datagram`.
+//!
+//! Content pieces: an object's output pipeline (its MD5 state, its inflate or zstd state,
+//! its writer) travels in the piece and comes back with the result, so the object's bytes
+//! go through in order and never on two threads at once; pieces made while it is out wait
+//! in the object's [`Lane`], each with its barrier already in place, and the next one is
+//! handed out when the pipeline returns. Memory stays what it was: a piece holds the
+//! blocks the pipeline would have consumed at that moment. The object's last piece checks
+//! Content-MD5 and Content-Length and commits; the object leaves the receiver's table when
+//! that piece is handed out (as it would on finishing inline) and is reported when it
+//! comes back. A piece changes no state that later barriers read, so an unfinished piece
+//! does not hold them back ([`Work::next_ready`]); its own events still go to its place.
+//! A piece that fails (corrupt content, wrong digest) skips the object's later pieces and
+//! takes back the object's progress events queued after it: without jobs the object would
+//! have failed there.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -214,6 +230,8 @@ pub(crate) struct Work {
     /// Objects whose pipeline is out in a content job.
     pub(crate) lanes: HashMap<(SessionId, u128), Lane>,
     pub(crate) applying: Option<Applying>,
+    /// Job and content barriers in `barriers`.
+    jobs: usize,
 }
 
 impl Work {
@@ -233,6 +251,9 @@ impl Work {
     /// A barrier after the `events_len` events queued so far; while a barrier is being
     /// applied, at its place instead (after the events it has caused so far).
     fn barrier(&mut self, w: Waiting, events_len: usize) {
+        if matches!(w, Waiting::Job(_) | Waiting::Content(_)) {
+            self.jobs += 1;
+        }
         match &mut self.applying {
             Some(a) => {
                 let at = a.at + events_len.saturating_sub(a.before) as u64;
@@ -334,10 +355,7 @@ impl Work {
 
     /// Jobs handed out (or to be) and not applied.
     pub(crate) fn jobs(&self) -> usize {
-        self.barriers
-            .iter()
-            .filter(|(w, _)| matches!(w, Waiting::Job(_) | Waiting::Content(_)))
-            .count()
+        self.jobs
     }
 
     /// Whether the next event (absolute index `events_taken`) may be handed out.
@@ -365,13 +383,16 @@ impl Work {
             }
         }
         let i = index?;
-        let (w, at) = self.barriers.remove(i)?;
+        let (w, at) = *self.barriers.get(i)?;
         let ready = match w {
             Waiting::Job(seq) | Waiting::Content(seq) => {
-                Ready::Job(Box::new(self.done.remove(&seq)?))
+                let done = self.done.remove(&seq)?;
+                self.jobs -= 1;
+                Ready::Job(Box::new(done))
             }
             Waiting::Symbol { seq, session, toi } => Ready::Symbol { seq, session, toi },
         };
+        self.barriers.remove(i);
         Some((ready, at, i))
     }
 
