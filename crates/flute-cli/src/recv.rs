@@ -71,8 +71,8 @@ pub(crate) struct RecvArgs {
     /// No progress bars or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
-    /// Threads: with 2 or more, writing files and checking Content-MD5 run on their own
-    /// thread, and source blocks that need decoding are decoded on max(1, N − 2) more,
+    /// Threads: with 2 or more, source blocks that need decoding are decoded, and each
+    /// file is checked (Content-MD5), content-decoded and written, on N − 1 worker threads
     /// beside the receive loop; objects and events come out in the same order. Default: 2
     /// when this machine has a second core, else 1.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]

@@ -293,7 +293,22 @@ impl Receiver {
     /// Takes back a finished decode job. Results are applied in the order the jobs were
     /// handed out: a job that finished early waits for the older ones.
     pub fn complete(&mut self, done: DecodeDone) {
-        self.ctx.work.done.insert(done.seq, done);
+        match done.result {
+            Outcome::Pieces(pieces) => {
+                for (seq, result) in pieces {
+                    let piece = DecodeDone {
+                        seq,
+                        session: done.session,
+                        toi: done.toi,
+                        result,
+                    };
+                    self.ctx.work.done.insert(seq, piece);
+                }
+            }
+            _ => {
+                self.ctx.work.done.insert(done.seq, done);
+            }
+        }
         while let Some((ready, at, index)) = self.ctx.work.next_ready() {
             let before = self.ctx.events.len();
             self.ctx.work.applying = Some(Applying {
@@ -389,7 +404,7 @@ impl Receiver {
             Outcome::Content { pipeline, result } => {
                 return self.apply_content(done.seq, done.session, done.toi, pipeline, result);
             }
-            Outcome::Skipped => return None,
+            Outcome::Skipped | Outcome::Pieces(_) => return None,
         };
         let s = self.sessions.get_mut(&done.session)?;
         let o = s.objects.get_mut(&done.toi)?;
@@ -420,38 +435,46 @@ impl Receiver {
     ) -> Option<(SessionId, u128)> {
         let key = (session, toi);
         // No lane, or another job's: the object went (and maybe started again).
-        let ours = self.ctx.work.lanes.get(&key).is_some_and(|l| l.out == seq);
-        let lane = if ours {
-            self.ctx.work.lanes.remove(&key)
-        } else {
-            None
+        let (ours, last) = match self.ctx.work.lanes.get(&key) {
+            Some(l) => ((l.out.0..=l.out.1).contains(&seq), l.out.1 == seq),
+            None => (false, false),
         };
-        let Some(mut lane) = lane else {
+        if !ours {
             if let Some(p) = pipeline {
                 (*p).abort();
             }
             return None;
-        };
+        }
+        if matches!(result, Ok(None)) && !last {
+            // Written, with more pieces of the same job after it.
+            return None;
+        }
+        let mut lane = self.ctx.work.lanes.remove(&key)?;
         let failed = result.is_err();
         let delivered = match result {
             Ok(None) => {
-                let p = pipeline?;
-                match lane.pending.pop_front() {
-                    Some(next) => {
-                        lane.out = next.seq;
+                let Some(p) = pipeline else {
+                    self.ctx.work.lanes.insert(key, lane);
+                    return None;
+                };
+                let first = lane.pending.front().map(|p| p.seq);
+                let last = lane.pending.back().map(|p| p.seq);
+                match (first, last) {
+                    (Some(first), Some(last)) => {
+                        lane.out = (first, last);
+                        let pieces: Vec<crate::work::Piece> = lane.pending.drain(..).collect();
                         self.ctx.work.queue.push_back(DecodeJob {
-                            seq: next.seq,
+                            seq: first,
                             session,
                             toi,
                             kind: crate::work::JobKind::Content {
                                 pipeline: p,
-                                blocks: next.blocks,
-                                finish: next.finish,
+                                pieces,
                             },
                         });
                         self.ctx.work.lanes.insert(key, lane);
                     }
-                    None => match self
+                    _ => match self
                         .sessions
                         .get_mut(&session)
                         .and_then(|s| s.objects.get_mut(&toi))

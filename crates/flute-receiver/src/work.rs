@@ -54,14 +54,13 @@ pub(crate) enum JobKind {
         sbn: u32,
         dec: Box<dyn BlockDecoder>,
     },
-    /// Decoded blocks of one object, in order, with the object's pipeline (its MD5 and
-    /// decoder state): one object has at most one such job out, so its bytes go through
-    /// in order and never on two threads at once.
+    /// Pieces of one object (its decoded blocks, in order), with the object's pipeline
+    /// (its MD5 and decoder state): one object has at most one such job out, so its bytes
+    /// go through in order and never on two threads at once. The pieces that waited for
+    /// the pipeline go out together, in one job.
     Content {
         pipeline: Box<Pipeline>,
-        blocks: Vec<Bytes>,
-        /// The object's last bytes: check and commit after writing.
-        finish: bool,
+        pieces: Vec<Piece>,
     },
 }
 
@@ -71,9 +70,7 @@ impl core::fmt::Debug for DecodeJob {
         d.field("seq", &self.seq).field("toi", &self.toi);
         match &self.kind {
             JobKind::Block { sbn, .. } => d.field("sbn", sbn),
-            JobKind::Content { blocks, finish, .. } => d
-                .field("content_blocks", &blocks.len())
-                .field("finish", finish),
+            JobKind::Content { pieces, .. } => d.field("content_pieces", &pieces.len()),
         };
         d.finish_non_exhaustive()
     }
@@ -92,30 +89,7 @@ impl DecodeJob {
                 };
                 Outcome::Block { sbn, result }
             }
-            JobKind::Content {
-                mut pipeline,
-                blocks,
-                finish,
-            } => {
-                let written = blocks.iter().try_for_each(|b| pipeline.write(b));
-                match written {
-                    Err(e) => {
-                        (*pipeline).abort();
-                        Outcome::Content {
-                            pipeline: None,
-                            result: Err(e),
-                        }
-                    }
-                    Ok(()) if finish => Outcome::Content {
-                        pipeline: None,
-                        result: (*pipeline).finish().map(Some),
-                    },
-                    Ok(()) => Outcome::Content {
-                        pipeline: Some(pipeline),
-                        result: Ok(None),
-                    },
-                }
-            }
+            JobKind::Content { pipeline, pieces } => Outcome::Pieces(run_pieces(pipeline, pieces)),
         };
         DecodeDone {
             seq: self.seq,
@@ -124,6 +98,43 @@ impl DecodeJob {
             result,
         }
     }
+}
+
+/// Writes the pieces in order; each gets its outcome, and the last one the pipeline back
+/// (unless the object finished or failed: then the pieces after are skipped).
+fn run_pieces(pipeline: Box<Pipeline>, pieces: Vec<Piece>) -> Vec<(u64, Outcome)> {
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut pipeline = Some(pipeline);
+    for piece in pieces {
+        let Some(mut p) = pipeline.take() else {
+            out.push((piece.seq, Outcome::Skipped));
+            continue;
+        };
+        let result = match piece.blocks.iter().try_for_each(|b| p.write(b)) {
+            Err(e) => {
+                (*p).abort();
+                Err(e)
+            }
+            Ok(()) if piece.finish => (*p).finish().map(Some),
+            Ok(()) => {
+                pipeline = Some(p);
+                Ok(None)
+            }
+        };
+        out.push((
+            piece.seq,
+            Outcome::Content {
+                pipeline: None,
+                result,
+            },
+        ));
+    }
+    if let (Some(p), Some((_, Outcome::Content { pipeline: slot, .. }))) =
+        (pipeline, out.last_mut())
+    {
+        *slot = Some(p);
+    }
+    out
 }
 
 /// A finished [`DecodeJob`], for [`crate::Receiver::complete`].
@@ -147,6 +158,8 @@ pub(crate) enum Outcome {
     },
     /// A content piece not run: an earlier piece of its object failed, or the object went.
     Skipped,
+    /// A content job's pieces, each with its own sequence number (split by `complete`).
+    Pieces(Vec<(u64, Self)>),
 }
 
 impl core::fmt::Debug for DecodeDone {
@@ -157,6 +170,7 @@ impl core::fmt::Debug for DecodeDone {
             Outcome::Block { sbn, result } => d.field("sbn", sbn).field("decoded", &result.is_ok()),
             Outcome::Content { result, .. } => d.field("content_ok", &result.is_ok()),
             Outcome::Skipped => d.field("skipped", &true),
+            Outcome::Pieces(p) => d.field("content_pieces", &p.len()),
         };
         d.finish_non_exhaustive()
     }
@@ -164,8 +178,8 @@ impl core::fmt::Debug for DecodeDone {
 
 /// The content pieces of one object while its pipeline is out in a job.
 pub(crate) struct Lane {
-    /// The job that has the pipeline.
-    pub(crate) out: u64,
+    /// The pieces of the job that has the pipeline: sequence numbers `out.0..=out.1`.
+    pub(crate) out: (u64, u64),
     /// Pieces made since, each with its barrier already in place, in order.
     pub(crate) pending: VecDeque<Piece>,
     pub(crate) file: Arc<FdtFile>,
@@ -287,7 +301,7 @@ impl Work {
                 self.lanes.insert(
                     (session, toi),
                     Lane {
-                        out: seq,
+                        out: (seq, seq),
                         pending: VecDeque::new(),
                         file: Arc::clone(file),
                     },
@@ -298,8 +312,11 @@ impl Work {
                     toi,
                     kind: JobKind::Content {
                         pipeline: Box::new(pipeline),
-                        blocks,
-                        finish,
+                        pieces: vec![Piece {
+                            seq,
+                            blocks,
+                            finish,
+                        }],
                     },
                 });
             }
