@@ -289,7 +289,18 @@ fn advance_in_jobs(
     let out = ctx.work.content_out(id, toi);
     if o.pipeline.is_none() && !out {
         match open_pipeline(cfg, ctx.sink.as_mut(), id, toi, &file) {
-            Ok(p) => o.pipeline = Some(p),
+            Ok(mut p) => {
+                // Without content encoding, the digest is all a piece needs: the hash runs
+                // in the jobs and the writes stay here, beside it.
+                if let Some(h) = p.split_md5() {
+                    let split = crate::work::Split {
+                        idle: Some(h),
+                        commit: None,
+                    };
+                    ctx.work.split.insert((id, toi), split);
+                }
+                o.pipeline = Some(p);
+            }
             Err(e) => {
                 finish_object(cfg, ctx, s, toi, Some(Err(e)));
                 return;
@@ -301,7 +312,22 @@ fn advance_in_jobs(
     if blocks.is_empty() && !finish {
         return;
     }
-    let pipeline = o.pipeline.take();
+    let split = ctx.work.split.contains_key(&(id, toi));
+    let pipeline = if split {
+        // The writes, as inline: a failed write fails the object here.
+        if let Some(p) = &mut o.pipeline {
+            if let Err(e) = blocks.iter().try_for_each(|b| p.write(b)) {
+                finish_object(cfg, ctx, s, toi, Some(Err(e)));
+                return;
+            }
+        }
+        let writer = if finish { o.pipeline.take() } else { None };
+        let sp = ctx.work.split.entry((id, toi)).or_default();
+        sp.commit = writer;
+        sp.idle.take()
+    } else {
+        o.pipeline.take()
+    };
     if finish {
         if let Some(mut o) = s.objects.remove(&toi) {
             ctx.objects = ctx.objects.saturating_sub(1);
@@ -328,6 +354,7 @@ pub(crate) fn finish_object(
         return;
     };
     ctx.objects = ctx.objects.saturating_sub(1);
+    ctx.work.drop_lane(s.id, toi);
     o.asm.release(&mut ctx.budget);
     if let Some(p) = o.pipeline.take() {
         p.abort();

@@ -450,6 +450,24 @@ impl Receiver {
             return None;
         }
         let mut lane = self.ctx.work.lanes.remove(&key)?;
+        // The digest of a split object came back: its writing pipeline commits or aborts.
+        let result = match self.ctx.work.split.remove(&key) {
+            Some(sp) if !matches!(result, Ok(None)) => match (result, sp.commit) {
+                (Ok(Some(_)), Some(w)) => w.finish().map(Some),
+                (Ok(Some(_)), None) => Err(FailReason::ContentDecoding("internal".into())),
+                (r, w) => {
+                    if let Some(w) = w {
+                        w.abort();
+                    }
+                    r
+                }
+            },
+            Some(sp) => {
+                self.ctx.work.split.insert(key, sp);
+                result
+            }
+            None => result,
+        };
         let failed = result.is_err();
         let delivered = match result {
             Ok(None) => {
@@ -474,13 +492,17 @@ impl Receiver {
                         });
                         self.ctx.work.lanes.insert(key, lane);
                     }
-                    _ => match self
-                        .sessions
-                        .get_mut(&session)
-                        .and_then(|s| s.objects.get_mut(&toi))
-                    {
-                        Some(o) => o.pipeline = Some(*p),
-                        None => (*p).abort(),
+                    _ => match self.ctx.work.split.get_mut(&key) {
+                        // A hash-only pipeline waits in its object's split.
+                        Some(sp) => sp.idle = Some(*p),
+                        None => match self
+                            .sessions
+                            .get_mut(&session)
+                            .and_then(|s| s.objects.get_mut(&toi))
+                        {
+                            Some(o) => o.pipeline = Some(*p),
+                            None => (*p).abort(),
+                        },
                     },
                 }
                 return None;

@@ -191,6 +191,16 @@ pub(crate) struct Piece {
     pub(crate) finish: bool,
 }
 
+/// The hash side of an object whose Content-MD5 runs apart from its writes.
+#[derive(Default)]
+pub(crate) struct Split {
+    /// The hash-only pipeline while no piece has it.
+    pub(crate) idle: Option<Pipeline>,
+    /// The object's writing pipeline once its last piece went out: committed, or aborted,
+    /// when that piece's digest comes back.
+    pub(crate) commit: Option<Pipeline>,
+}
+
 /// A barrier being applied (`Receiver::complete`): barriers made meanwhile go where it
 /// was, after the events it has caused so far.
 #[derive(Debug, Clone, Copy)]
@@ -243,6 +253,10 @@ pub(crate) struct Work {
     pub(crate) events_taken: u64,
     /// Objects whose pipeline is out in a content job.
     pub(crate) lanes: HashMap<(SessionId, u128), Lane>,
+    /// Objects without content encoding whose Content-MD5 is computed apart
+    /// (`Pipeline::split_md5`): the content pieces carry the hash only, the writes stay
+    /// on the loop.
+    pub(crate) split: HashMap<(SessionId, u128), Split>,
     pub(crate) applying: Option<Applying>,
     /// Job and content barriers in `barriers`.
     jobs: usize,
@@ -339,6 +353,7 @@ impl Work {
     /// The object left the table while its pipeline was out: its waiting pieces are
     /// skipped, and the pipeline is aborted when its job comes back.
     pub(crate) fn drop_lane(&mut self, session: SessionId, toi: u128) {
+        self.split.remove(&(session, toi));
         if let Some(lane) = self.lanes.remove(&(session, toi)) {
             for p in lane.pending {
                 self.skip(p.seq, session, toi);
