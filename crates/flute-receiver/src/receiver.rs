@@ -475,12 +475,15 @@ impl Receiver {
                     self.ctx.work.lanes.insert(key, lane);
                     return None;
                 };
+                // At most `MAX_BATCH` pieces a job: the loop, when it waits for the workers,
+                // waits for a few blocks' work, not for all that piled up.
+                let n = lane.pending.len().min(crate::work::MAX_BATCH);
                 let first = lane.pending.front().map(|p| p.seq);
-                let last = lane.pending.back().map(|p| p.seq);
+                let last = lane.pending.get(n.saturating_sub(1)).map(|p| p.seq);
                 match (first, last) {
                     (Some(first), Some(last)) => {
                         lane.out = (first, last);
-                        let pieces: Vec<crate::work::Piece> = lane.pending.drain(..).collect();
+                        let pieces: Vec<crate::work::Piece> = lane.pending.drain(..n).collect();
                         self.ctx.work.queue.push_back(DecodeJob {
                             seq: first,
                             session,

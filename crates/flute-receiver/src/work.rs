@@ -176,6 +176,9 @@ impl core::fmt::Debug for DecodeDone {
     }
 }
 
+/// Content pieces one job takes at most (those that waited for the object's pipeline).
+pub(crate) const MAX_BATCH: usize = 8;
+
 /// The content pieces of one object while its pipeline is out in a job.
 pub(crate) struct Lane {
     /// The pieces of the job that has the pipeline: sequence numbers `out.0..=out.1`.
