@@ -122,6 +122,12 @@ pub(crate) fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: Fai
     // Its pipeline out in a content job: the job's result will be dropped, and the object
     // cannot be parked for repair (part of its bytes are in that job).
     let content_out = ctx.work.content_out(s.id, toi);
+    // A hash kept apart (`Pipeline::split_md5`) comes back into the pipeline, so that an
+    // object kept for repair is still checked.
+    let hash = ctx.work.split.remove(&(s.id, toi)).and_then(|sp| sp.idle);
+    if let (Some(h), Some(p)) = (hash, o.pipeline.as_mut()) {
+        p.merge_md5(h);
+    }
     ctx.work.drop_lane(s.id, toi);
     // File repair: an incomplete object with an FDT entry may be kept instead (`repair.rs`).
     if let Some(file) = o.file.clone().filter(|_| !content_out) {

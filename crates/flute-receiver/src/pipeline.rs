@@ -174,6 +174,14 @@ impl Pipeline {
         })
     }
 
+    /// Undoes [`Self::split_md5`]: the hash state of `hash` comes back into this pipeline
+    /// (an object kept for file repair goes on inline).
+    pub(crate) fn merge_md5(&mut self, hash: Self) {
+        if self.md5.is_none() {
+            self.md5 = hash.md5;
+        }
+    }
+
     fn out_error(&self) -> Option<SinkError> {
         let out = match &self.content {
             Content::Identity(o) | Content::Sniff(o, _) => o,
