@@ -13,7 +13,7 @@ use fec_schemes::FecRegistry;
 use flute_io::{
     DatagramSource, Lossy, PcapSource, UdpOptions, UdpReceiver, UdpSource, run_receiver,
 };
-use flute_io::{FsSink, OffloadSink, PooledReceiver};
+use flute_io::{FsSink, PooledReceiver};
 use flute_receiver::{
     ObjectSink, Receiver, ReceiverConfig, ReceiverEvent, ReceiverStats, Toi, Tsi,
 };
@@ -71,8 +71,8 @@ pub(crate) struct RecvArgs {
     /// No progress bars or per-object lines.
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
-    /// Threads: with 2 or more, writing files and checking Content-MD5 run on their own
-    /// thread, and source blocks that need decoding are decoded on max(1, N − 2) more,
+    /// Threads: with 2 or more, source blocks that need decoding are decoded, and each
+    /// file is checked (Content-MD5), content-decoded and written, on N − 1 worker threads
     /// beside the receive loop; objects and events come out in the same order. Default: 2
     /// when this machine has a second core, else 1.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -418,18 +418,13 @@ pub(crate) fn run(
         // Replaying a capture: a session ends with the capture.
         cfg.session_idle_timeout = Duration::from_secs(3600);
     }
-    // With a second core, blocks that need decoding are decoded beside the receive loop.
+    // With a second core, blocks that need decoding are decoded, and every object is
+    // hashed (Content-MD5), content-decoded and written, beside the receive loop: on
+    // `threads - 1` workers, the loop being the last thread.
     cfg.decode_jobs = args.threads() > 1;
-    let decode_workers = usize::from(args.threads()).saturating_sub(2).max(1);
+    let decode_workers = usize::from(args.threads()).saturating_sub(1).max(1);
     let mut streamed = None;
     let sink: Box<dyn ObjectSink> = match &args.out {
-        Some(out) if args.threads() > 1 => {
-            // Up to 64 writes (decoded blocks) may wait for the writer thread.
-            Box::new(
-                OffloadSink::new(FsSink::new(out.clone()), 64)
-                    .map_err(|e| format!("cannot start the writer thread: {e}; try --threads 1"))?,
-            )
-        }
         Some(out) => Box::new(FsSink::new(out.clone())),
         None => {
             let s = crate::stdout::StdoutSink::new(std::io::stdout());

@@ -1,11 +1,12 @@
-//! [`PooledReceiver`]: the sans-IO receiver with its block decoding on worker threads
-//! (issue 19 §1).
+//! [`PooledReceiver`]: the sans-IO receiver with its block decoding, Content-MD5, content
+//! decoding and object writes on worker threads (issue 19 §1).
 //!
-//! The receiver hands out decode jobs (`ReceiverConfig::decode_jobs`,
-//! [`Receiver::poll_work`]); this adapter runs them on a small pool and gives the results
-//! back ([`Receiver::complete`]) as they finish, while the loop goes on receiving. The
-//! receiver applies them in order and holds later events behind them, so objects and
-//! events come out as with decoding inline (`flute-receiver`'s `tests/decode_jobs.rs`).
+//! The receiver hands out jobs (`ReceiverConfig::decode_jobs`, [`Receiver::poll_work`]):
+//! blocks to decode, and each object's decoded blocks, in order, to hash, decode and write
+//! to the sink's writer. This adapter runs them on a small pool and gives the results back
+//! ([`Receiver::complete`]) as they finish, while the loop goes on receiving. The receiver
+//! applies them in order and holds later events behind them, so objects and events come
+//! out as with everything inline (`flute-receiver`'s `tests/decode_jobs.rs`).
 
 use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
@@ -27,6 +28,9 @@ pub struct PooledReceiver {
     out: usize,
     /// Jobs out at most: two per worker.
     limit: usize,
+    /// Jobs not applied at most, out or waiting in the receiver (content pieces wait there
+    /// for their object's earlier piece): past it the loop waits for the workers.
+    backlog: usize,
     last_now: Option<Instant>,
 }
 
@@ -40,27 +44,29 @@ impl std::fmt::Debug for PooledReceiver {
 }
 
 impl PooledReceiver {
-    /// Starts `threads` decoding workers (at least one).
+    /// Starts `threads` workers (at least one).
     pub fn new(receiver: Receiver, threads: usize) -> std::io::Result<Self> {
         Ok(Self {
             receiver,
             pool: Pool::new(threads, "flute-decode", DecodeJob::run)?,
             out: 0,
             limit: 2 * threads.max(1),
+            backlog: 32 * threads.max(1),
             last_now: None,
         })
     }
 
-    /// Gives back finished jobs and hands out new ones. With `limit` jobs out, waits for
-    /// one to finish before handing out the next: the loop slows down to the decoders'
-    /// pace instead of piling up blocks to decode (memory stays bounded).
+    /// Gives back finished jobs and hands out new ones. With `limit` jobs out, or `backlog`
+    /// jobs not applied, waits for one to finish before going on: the loop slows down to
+    /// the workers' pace instead of piling up blocks (memory stays bounded).
     fn exchange(&mut self) {
         while let Some(done) = self.pool.try_done() {
             self.out -= 1;
             self.receiver.complete(done);
         }
         loop {
-            if self.out >= self.limit {
+            let behind = self.out > 0 && self.receiver.jobs_pending() > self.backlog;
+            if self.out >= self.limit || behind {
                 // Run a queued job here rather than wait idle for the workers.
                 if let Some(done) = self.pool.help() {
                     self.out -= 1;

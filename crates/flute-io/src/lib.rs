@@ -13,13 +13,15 @@
 //! - [`endpoints`]: the sinks and sources those loops move datagrams through, including a
 //!   seeded lossy filter for demos and tests.
 //! - `FsSink`: objects received as files (temp file + rename, confined to a root);
-//!   `OffloadSink`: any sink's writes and Content-MD5 on a worker thread.
+//!   `OffloadSink`: any sink's Content-MD5 on a worker thread (for a receiver without
+//!   decode jobs; with them the receiver's own content jobs hash).
 //!
 //! # Features
 //! - `sender` (default): [`run_sender`] drives `flute_sender::Sender`; `PooledSender` codes
 //!   its blocks on worker threads.
 //! - `receiver` (default): [`run_receiver`] drives `flute_receiver::Receiver`; `FsSink`;
-//!   `PooledReceiver` decodes its blocks on worker threads.
+//!   `PooledReceiver` decodes its blocks, and hashes, content-decodes and writes its objects,
+//!   on worker threads.
 //!
 //! Without either, the crate is UDP, pcap and the generic loops only (for other cores).
 //!

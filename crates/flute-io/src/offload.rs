@@ -1,6 +1,10 @@
 //! [`OffloadSink`]: a sink that checks Content-MD5 on a worker thread, so that hashing
 //! overlaps with receiving and writing (issue 19 §1).
 //!
+//! For a receiver without decode jobs. With `ReceiverConfig::decode_jobs` the receiver
+//! hands Content-MD5 out itself, in its content jobs ([`crate::PooledReceiver`] runs them),
+//! which is what `flute recv` does.
+//!
 //! The receiver stays sans-IO and single-threaded; it only learns that this sink verifies
 //! Content-MD5 itself ([`ObjectSink::verifies_md5`]) and stops hashing the objects it can
 //! hand over. Writes go to the inner sink on the calling thread, as before; a copy of each

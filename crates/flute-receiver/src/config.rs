@@ -106,8 +106,11 @@ pub struct ReceiverConfig {
     /// Decode source blocks in jobs run elsewhere (issue 19 §1): a block that needs a real
     /// decode (source symbols missing) is handed out by [`crate::Receiver::poll_work`] and
     /// comes back through [`crate::Receiver::complete`], while the receiver goes on with
-    /// the next datagrams. Objects are delivered, and events come out, in the order they
-    /// would without jobs. Default false: blocks are decoded inside `handle_datagram`.
+    /// the next datagrams. Each object's decoded blocks go out the same way, in order
+    /// (Content-MD5, content decoding and the sink's writes run in the job, see
+    /// `crate::work`). Objects are delivered, and events come out, in the order they
+    /// would without jobs. Default false: blocks are decoded, hashed and written inside
+    /// `handle_datagram`.
     pub decode_jobs: bool,
 }
 

@@ -10,7 +10,7 @@ use crate::assembly::{Assembly, Pushed};
 use crate::config::ReceiverConfig;
 use crate::fdt_model::fdt_file_oti;
 use crate::liveness::{Liveness, Standing, pick_victim};
-use crate::work::DecodeJob;
+use crate::work::{DecodeJob, JobKind};
 use fdt::File as FdtFile;
 use lct_header::{ContentEncoding, Toi};
 
@@ -119,8 +119,18 @@ pub(crate) fn fail_object(ctx: &mut Ctx, s: &mut Session, toi: u128, reason: Fai
         return;
     };
     ctx.objects = ctx.objects.saturating_sub(1);
+    // Its pipeline out in a content job: the job's result will be dropped, and the object
+    // cannot be parked for repair (part of its bytes are in that job).
+    let content_out = ctx.work.content_out(s.id, toi);
+    // A hash kept apart (`Pipeline::split_md5`) comes back into the pipeline, so that an
+    // object kept for repair is still checked.
+    let hash = ctx.work.split.remove(&(s.id, toi)).and_then(|sp| sp.idle);
+    if let (Some(h), Some(p)) = (hash, o.pipeline.as_mut()) {
+        p.merge_md5(h);
+    }
+    ctx.work.drop_lane(s.id, toi);
     // File repair: an incomplete object with an FDT entry may be kept instead (`repair.rs`).
-    if let Some(file) = o.file.clone() {
+    if let Some(file) = o.file.clone().filter(|_| !content_out) {
         if ctx.repair.accepts(s.id, toi, &reason, o.asm.held()) {
             let (asm, pipeline) = (o.asm, o.pipeline);
             let service = s.post_file_repair.clone();
@@ -237,6 +247,10 @@ pub(crate) fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi:
     let Some(file) = o.file.clone() else {
         return;
     };
+    if cfg.decode_jobs {
+        advance_in_jobs(cfg, ctx, s, toi, file);
+        return;
+    }
     let result = (|| {
         if o.pipeline.is_none() {
             o.pipeline = Some(open_pipeline(cfg, ctx.sink.as_mut(), id, toi, &file)?);
@@ -263,6 +277,75 @@ pub(crate) fn advance(cfg: &ReceiverConfig, ctx: &mut Ctx, s: &mut Session, toi:
     }
 }
 
+/// [`advance`] with decode jobs: the ready blocks leave as a content job
+/// ([`crate::work::Work::content`]) with a barrier here, where the pipeline would have
+/// taken them. A complete object leaves the table now, as it would inline; its event comes
+/// when the job is applied (`Receiver::complete`).
+fn advance_in_jobs(
+    cfg: &ReceiverConfig,
+    ctx: &mut Ctx,
+    s: &mut Session,
+    toi: u128,
+    file: Arc<FdtFile>,
+) {
+    let id = s.id;
+    let Some(o) = s.objects.get_mut(&toi) else {
+        return;
+    };
+    let out = ctx.work.content_out(id, toi);
+    if o.pipeline.is_none() && !out {
+        match open_pipeline(cfg, ctx.sink.as_mut(), id, toi, &file) {
+            Ok(mut p) => {
+                // Without content encoding, the digest is all a piece needs: the hash runs
+                // in the jobs and the writes stay here, beside it.
+                if let Some(h) = p.split_md5() {
+                    let split = crate::work::Split {
+                        idle: Some(h),
+                        commit: None,
+                    };
+                    ctx.work.split.insert((id, toi), split);
+                }
+                o.pipeline = Some(p);
+            }
+            Err(e) => {
+                finish_object(cfg, ctx, s, toi, Some(Err(e)));
+                return;
+            }
+        }
+    }
+    let blocks = o.asm.take_in_order(&mut ctx.budget);
+    let finish = o.asm.is_complete();
+    if blocks.is_empty() && !finish {
+        return;
+    }
+    let split = ctx.work.split.contains_key(&(id, toi));
+    let pipeline = if split {
+        // The writes, as inline: a failed write fails the object here.
+        if let Some(p) = &mut o.pipeline {
+            if let Err(e) = blocks.iter().try_for_each(|b| p.write(b)) {
+                finish_object(cfg, ctx, s, toi, Some(Err(e)));
+                return;
+            }
+        }
+        let writer = if finish { o.pipeline.take() } else { None };
+        let sp = ctx.work.split.entry((id, toi)).or_default();
+        sp.commit = writer;
+        sp.idle.take()
+    } else {
+        o.pipeline.take()
+    };
+    if finish {
+        if let Some(mut o) = s.objects.remove(&toi) {
+            ctx.objects = ctx.objects.saturating_sub(1);
+            o.asm.release(&mut ctx.budget);
+        }
+        s.mark_finished(toi, cfg.max_finished_memory);
+    }
+    let n = ctx.events.len();
+    ctx.work
+        .content(id, toi, &file, pipeline, blocks, finish, n);
+}
+
 pub(crate) fn finish_object(
     cfg: &ReceiverConfig,
     ctx: &mut Ctx,
@@ -277,6 +360,7 @@ pub(crate) fn finish_object(
         return;
     };
     ctx.objects = ctx.objects.saturating_sub(1);
+    ctx.work.drop_lane(s.id, toi);
     o.asm.release(&mut ctx.budget);
     if let Some(p) = o.pipeline.take() {
         p.abort();
@@ -423,8 +507,7 @@ pub(crate) fn push_data(
                     seq,
                     session: id,
                     toi,
-                    sbn,
-                    dec,
+                    kind: JobKind::Block { sbn, dec },
                 };
                 ctx.work.push(job, ctx.events.len());
             }

@@ -151,6 +151,37 @@ impl Pipeline {
         })
     }
 
+    /// For an object without content encoding: takes Content-MD5 out of this pipeline
+    /// (which then only writes) and returns a pipeline that only hashes, to run apart
+    /// ([`crate::work`]: the hash in a job, the writes on the loop). Its `finish` checks the
+    /// digest; `None` if there is no digest to check or the content is encoded.
+    pub(crate) fn split_md5(&mut self) -> Option<Self> {
+        if !matches!(self.content, Content::Identity(_)) {
+            return None;
+        }
+        let md5 = self.md5.take()?;
+        Some(Self {
+            content: Content::Identity(Out {
+                writer: Box::new(Discard),
+                written: 0,
+                cap: u64::MAX,
+                sink_error: None,
+                content_md5: None,
+            }),
+            md5: Some(md5),
+            content_length: None,
+            transport_len: 0,
+        })
+    }
+
+    /// Undoes [`Self::split_md5`]: the hash state of `hash` comes back into this pipeline
+    /// (an object kept for file repair goes on inline).
+    pub(crate) fn merge_md5(&mut self, hash: Self) {
+        if self.md5.is_none() {
+            self.md5 = hash.md5;
+        }
+    }
+
     fn out_error(&self) -> Option<SinkError> {
         let out = match &self.content {
             Content::Identity(o) | Content::Sniff(o, _) => o,
@@ -289,6 +320,19 @@ impl Pipeline {
             Content::Gone => {}
         }
     }
+}
+
+/// The writer of a hash-only pipeline ([`Pipeline::split_md5`]).
+struct Discard;
+
+impl ObjectWriter for Discard {
+    fn write(&mut self, _: &[u8]) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn commit(self: Box<Self>) -> Result<ObjectLocation, SinkError> {
+        Ok(ObjectLocation::Other(String::new()))
+    }
+    fn abort(self: Box<Self>) {}
 }
 
 fn abort_inner(r: io::Result<Out>) {

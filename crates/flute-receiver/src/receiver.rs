@@ -21,7 +21,7 @@ use crate::packet::{self};
 use crate::session::*;
 use crate::sink::{MemorySink, ObjectSink};
 use crate::stats::{DropReason, SessionStats};
-use crate::work::{DecodeDone, DecodeJob, Ready};
+use crate::work::{Applying, DecodeDone, DecodeJob, Outcome, Ready};
 
 /// The FLUTE receiver. See the crate documentation.
 pub struct Receiver {
@@ -285,7 +285,9 @@ impl Receiver {
         Some(e)
     }
 
-    /// The next block to decode on another thread (with [`ReceiverConfig::decode_jobs`]).
+    /// The next job to run on another thread (with [`ReceiverConfig::decode_jobs`]): a block
+    /// to decode, or an object's next bytes to hash, decode and write. Also poll after
+    /// [`Self::complete`]: a content piece's return can release the object's next piece.
     pub fn poll_work(&mut self) -> Option<DecodeJob> {
         self.ctx.work.queue.pop_front()
     }
@@ -293,13 +295,38 @@ impl Receiver {
     /// Takes back a finished decode job. Results are applied in the order the jobs were
     /// handed out: a job that finished early waits for the older ones.
     pub fn complete(&mut self, done: DecodeDone) {
-        self.ctx.work.done.insert(done.seq, done);
-        while let Some((ready, at)) = self.ctx.work.next_ready() {
-            let before = self.ctx.events.len();
-            match ready {
-                Ready::Job(done) => self.apply(done),
-                Ready::Symbol { seq, session, toi } => self.apply_held(seq, session, toi),
+        match done.result {
+            Outcome::Pieces(pieces) => {
+                for (seq, result) in pieces {
+                    let piece = DecodeDone {
+                        seq,
+                        session: done.session,
+                        toi: done.toi,
+                        result,
+                    };
+                    self.ctx.work.done.insert(seq, piece);
+                }
             }
+            _ => {
+                self.ctx.work.done.insert(done.seq, done);
+            }
+        }
+        while let Some((ready, at, index)) = self.ctx.work.next_ready() {
+            let before = self.ctx.events.len();
+            self.ctx.work.applying = Some(Applying {
+                at,
+                before,
+                index,
+                inserted: 0,
+            });
+            let failed = match ready {
+                Ready::Job(done) => self.apply(*done),
+                Ready::Symbol { seq, session, toi } => {
+                    self.apply_held(seq, session, toi);
+                    None
+                }
+            };
+            let inserted = self.ctx.work.applying.take().map_or(0, |a| a.inserted);
             // The events this job caused go where it was handed out.
             let caused: Vec<ReceiverEvent> = self.ctx.events.drain(before..).collect();
             let n = caused.len();
@@ -309,11 +336,15 @@ impl Receiver {
             for (i, e) in caused.into_iter().enumerate() {
                 self.ctx.events.insert(pos + i, e);
             }
-            self.ctx.work.shift(n);
+            self.ctx.work.shift(n, index + inserted);
+            if let Some((session, toi)) = failed {
+                self.retract_progress(pos + n, session, toi);
+            }
         }
     }
 
-    /// Decode jobs handed out or waiting to be, not yet applied.
+    /// Jobs handed out or waiting to be (including content pieces waiting for their
+    /// object's earlier piece), not yet applied.
     pub fn jobs_pending(&self) -> usize {
         self.ctx.work.jobs()
     }
@@ -350,16 +381,36 @@ impl Receiver {
         }
     }
 
-    fn apply(&mut self, done: DecodeDone) {
-        let Some(s) = self.sessions.get_mut(&done.session) else {
-            return;
+    /// The object's content failed at this piece: without jobs it would have left the
+    /// table here, so the progress it made after (queued from index `from`) never was.
+    fn retract_progress(&mut self, from: usize, session: SessionId, toi: u128) {
+        let mut i = from;
+        while i < self.ctx.events.len() {
+            let ours = matches!(
+                &self.ctx.events[i],
+                ReceiverEvent::Progress { session: s, toi: t, .. } if *s == session && t.0 == toi
+            );
+            if ours {
+                self.ctx.events.remove(i);
+                self.ctx.work.unshift(self.ctx.work.events_taken + i as u64);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Applies a finished job; for a content piece that failed, returns its object.
+    fn apply(&mut self, done: DecodeDone) -> Option<(SessionId, u128)> {
+        let (sbn, result) = match done.result {
+            Outcome::Block { sbn, result } => (sbn, result),
+            Outcome::Content { pipeline, result } => {
+                return self.apply_content(done.seq, done.session, done.toi, pipeline, result);
+            }
+            Outcome::Skipped | Outcome::Pieces(_) => return None,
         };
-        let Some(o) = s.objects.get_mut(&done.toi) else {
-            return;
-        };
-        let decoded = o
-            .asm
-            .job_done(done.sbn, done.seq, done.result, &mut self.ctx.budget);
+        let s = self.sessions.get_mut(&done.session)?;
+        let o = s.objects.get_mut(&done.toi)?;
+        let decoded = o.asm.job_done(sbn, done.seq, result, &mut self.ctx.budget);
         if decoded {
             s.stats.blocks_decoded += 1;
             self.ctx.events.push_back(ReceiverEvent::Progress {
@@ -370,6 +421,135 @@ impl Receiver {
             });
             advance(&self.cfg, &mut self.ctx, s, done.toi);
         }
+        None
+    }
+
+    /// A content piece is back: the pipeline goes on with the object's next piece (or back
+    /// to the object); the object's last piece reports it delivered or failed, and so does
+    /// a piece that failed (the pieces after it are skipped).
+    fn apply_content(
+        &mut self,
+        seq: u64,
+        session: SessionId,
+        toi: u128,
+        pipeline: Option<Box<crate::pipeline::Pipeline>>,
+        result: Result<Option<(crate::ObjectLocation, u64)>, FailReason>,
+    ) -> Option<(SessionId, u128)> {
+        let key = (session, toi);
+        // No lane, or another job's: the object went (and maybe started again).
+        let (ours, last) = match self.ctx.work.lanes.get(&key) {
+            Some(l) => ((l.out.0..=l.out.1).contains(&seq), l.out.1 == seq),
+            None => (false, false),
+        };
+        if !ours {
+            if let Some(p) = pipeline {
+                (*p).abort();
+            }
+            return None;
+        }
+        if matches!(result, Ok(None)) && !last {
+            // Written, with more pieces of the same job after it.
+            return None;
+        }
+        let mut lane = self.ctx.work.lanes.remove(&key)?;
+        // The digest of a split object came back: its writing pipeline commits or aborts.
+        let result = match self.ctx.work.split.remove(&key) {
+            Some(sp) if !matches!(result, Ok(None)) => match (result, sp.commit) {
+                (Ok(Some(_)), Some(w)) => w.finish().map(Some),
+                (Ok(Some(_)), None) => Err(FailReason::ContentDecoding("internal".into())),
+                (r, w) => {
+                    if let Some(w) = w {
+                        w.abort();
+                    }
+                    r
+                }
+            },
+            Some(sp) => {
+                self.ctx.work.split.insert(key, sp);
+                result
+            }
+            None => result,
+        };
+        let failed = result.is_err();
+        let delivered = match result {
+            Ok(None) => {
+                let Some(p) = pipeline else {
+                    self.ctx.work.lanes.insert(key, lane);
+                    return None;
+                };
+                // At most `MAX_BATCH` pieces a job: the loop, when it waits for the workers,
+                // waits for a few blocks' work, not for all that piled up.
+                let n = lane.pending.len().min(crate::work::MAX_BATCH);
+                let first = lane.pending.front().map(|p| p.seq);
+                let last = lane.pending.get(n.saturating_sub(1)).map(|p| p.seq);
+                match (first, last) {
+                    (Some(first), Some(last)) => {
+                        lane.out = (first, last);
+                        let pieces: Vec<crate::work::Piece> = lane.pending.drain(..n).collect();
+                        self.ctx.work.queue.push_back(DecodeJob {
+                            seq: first,
+                            session,
+                            toi,
+                            kind: crate::work::JobKind::Content {
+                                pipeline: p,
+                                pieces,
+                            },
+                        });
+                        self.ctx.work.lanes.insert(key, lane);
+                    }
+                    _ => match self.ctx.work.split.get_mut(&key) {
+                        // A hash-only pipeline waits in its object's split.
+                        Some(sp) => sp.idle = Some(*p),
+                        None => match self
+                            .sessions
+                            .get_mut(&session)
+                            .and_then(|s| s.objects.get_mut(&toi))
+                        {
+                            Some(o) => o.pipeline = Some(*p),
+                            None => (*p).abort(),
+                        },
+                    },
+                }
+                return None;
+            }
+            Ok(Some(done)) => Ok(done),
+            Err(e) => Err(e),
+        };
+        for p in lane.pending.drain(..) {
+            self.ctx.work.skip(p.seq, session, toi);
+        }
+        match self.sessions.get_mut(&session) {
+            Some(s) if s.objects.contains_key(&toi) => {
+                finish_object(&self.cfg, &mut self.ctx, s, toi, Some(delivered));
+            }
+            Some(s) => report(&self.cfg, &mut self.ctx, s, toi, &lane.file, delivered),
+            None => {
+                // The session ended after the object's last piece went out: it is reported
+                // here, before the session's end, as it would have been inline.
+                let event = match delivered {
+                    Ok((location, len)) => {
+                        self.ctx.retired.objects_completed += 1;
+                        ReceiverEvent::ObjectComplete {
+                            session,
+                            toi: Toi(toi),
+                            content_location: lane.file.content_location.clone(),
+                            location,
+                            content_length: len,
+                        }
+                    }
+                    Err(reason) => {
+                        self.ctx.retired.objects_failed += 1;
+                        ReceiverEvent::ObjectFailed {
+                            session,
+                            toi: Toi(toi),
+                            reason,
+                        }
+                    }
+                };
+                self.ctx.events.push_back(event);
+            }
+        }
+        failed.then_some(key)
     }
 
     /// The counters.

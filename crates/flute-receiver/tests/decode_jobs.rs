@@ -1,6 +1,9 @@
 //! Decoding on other threads (issue 19 §1): with `ReceiverConfig::decode_jobs`, jobs run on
 //! worker threads or completed in reverse order give the same events, in the same order,
-//! and the same objects as decoding inside `handle_datagram`.
+//! and the same objects as decoding inside `handle_datagram`. The jobs are block decodes
+//! and content pieces (Content-MD5 and content decoding, RFC 6726 §3.4.2 and the FDT's
+//! Content-Encoding): objects with both, and objects whose content is corrupt, are in the
+//! session.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,11 +16,21 @@ use fec_schemes::FecRegistry;
 use flute_receiver::{
     DecodeDone, DecodeJob, Endpoint, FixedWallClock, Receiver, ReceiverConfig, ReceiverEvent,
 };
-use flute_sender::{AnchoredClock, Object, Repair, Sender, SenderConfig, Tsi};
+use flute_sender::{
+    AnchoredClock, ContentEncoding, Object, Repair, Sender, SenderConfig, Toi, Tsi,
+};
 use flute_testkit::{Rng, VirtualClock, make_oti};
 
-/// Datagrams of a session with one object per built-in scheme (several blocks each), 8 %
-/// of them dropped by a seeded coin, plus a No-Code object sent whole.
+/// The first TOI of the content objects (`session`), sent whole.
+const CONTENT_TOI: u128 = 200;
+/// Of these, the ones with one byte of one packet flipped: a corrupt gzip stream (with
+/// Content-MD5), and a wrong Content-MD5.
+const CORRUPT: [u128; 2] = [203, 204];
+
+/// Datagrams of a session with one object per built-in scheme (several blocks each, with
+/// Content-MD5, every other one gzip-encoded), 8 % of them dropped by a seeded coin, plus a
+/// No-Code object sent whole, and No-Code objects of several blocks sent whole with
+/// Content-MD5 and gzip, deflate or no content encoding, two of them corrupt (`CORRUPT`).
 fn session(drop_seed: u64) -> Vec<Vec<u8>> {
     let mut clock = VirtualClock::new();
     let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
@@ -30,10 +43,49 @@ fn session(drop_seed: u64) -> Vec<Vec<u8>> {
         let Some(oti) = make_oti(scheme.as_ref(), len, 256, 32, 0.5) else {
             continue;
         };
+        let enc = if i % 2 == 0 {
+            ContentEncoding::Gzip
+        } else {
+            ContentEncoding::Null
+        };
         let obj = Object::from_bytes(format!("o{i}.bin"), Bytes::from(rng.bytes(len as usize)))
             .fec(oti)
             .repair(Repair::Percent(50))
-            .interleave(2);
+            .interleave(2)
+            .content_encoding(enc)
+            .content_md5(true);
+        tx.insert_object(obj, clock.now()).unwrap();
+    }
+    let nocode = reg.iter().find(|s| s.key().encoding_id.0 == 0).unwrap();
+    let encodings = [
+        ContentEncoding::Gzip,
+        ContentEncoding::Null,
+        ContentEncoding::Deflate,
+        ContentEncoding::Gzip,
+        ContentEncoding::Null,
+    ];
+    for (j, enc) in encodings.into_iter().enumerate() {
+        // Compressible content, so that the encoded objects still have several blocks.
+        let len = 60_000 + 1_003 * j;
+        let data: Vec<u8> = (0..len)
+            .map(|k| {
+                if k % 7 == 0 {
+                    rng.bytes(1)[0]
+                } else {
+                    (k % 13) as u8
+                }
+            })
+            .collect();
+        let oti = make_oti(nocode.as_ref(), len as u64, 256, 8, 0.0).unwrap();
+        let obj = Object::from_bytes(format!("c{j}.bin"), Bytes::from(data))
+            .toi(Toi(CONTENT_TOI + j as u128))
+            .fec_with(move |l| {
+                let mut o = oti.clone();
+                o.transfer_length = l;
+                o
+            })
+            .content_encoding(enc)
+            .content_md5(true);
         tx.insert_object(obj, clock.now()).unwrap();
     }
     tx.insert_object(
@@ -45,10 +97,18 @@ fn session(drop_seed: u64) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 2048];
     let mut drop = Rng::new(drop_seed);
+    let mut sent = std::collections::HashMap::<u128, usize>::new();
     for _ in 0..1_000_000 {
         while let Some(t) = tx.poll_transmit(clock.now(), &mut buf) {
-            if t.toi.0 == 0 || drop.below(100) >= 8 {
-                out.push(buf[..t.len].to_vec());
+            let n = sent.entry(t.toi.0).or_default();
+            *n += 1;
+            let mut p = buf[..t.len].to_vec();
+            if CORRUPT.contains(&t.toi.0) && *n == 4 {
+                // The fourth packet of the object: its last byte is content.
+                *p.last_mut().unwrap() ^= 0x5A;
+            }
+            if t.toi.0 == 0 || t.toi.0 >= CONTENT_TOI || drop.below(100) >= 8 {
+                out.push(p);
             }
         }
         match tx.poll_timeout() {
@@ -120,6 +180,8 @@ fn run_with_jobs(packets: &[Vec<u8>], runner: Runner) -> (Vec<String>, usize) {
     for (i, p) in packets.iter().enumerate() {
         clock.advance(Duration::from_micros(100));
         rx.handle_datagram(clock.now(), Endpoint::default(), p);
+        // Jobs come from datagrams and from results given back (an object's next content
+        // piece waits for the one before).
         while let Some(job) = rx.poll_work() {
             jobs += 1;
             match runner {
@@ -161,14 +223,31 @@ fn run_with_jobs(packets: &[Vec<u8>], runner: Runner) -> (Vec<String>, usize) {
             record(ev, &mut log);
         }
     }
-    while let Some(job) = held.pop_back() {
-        rx.complete(job.run());
-    }
-    while let Some((_, job)) = lagged.pop_front() {
-        rx.complete(job.run());
-    }
-    while rx.jobs_pending() > 0 {
-        rx.complete(drx.recv().unwrap());
+    // The rest, in the runner's order where it has one; jobs that results release run as
+    // they come.
+    loop {
+        let job = held
+            .pop_back()
+            .or_else(|| lagged.pop_front().map(|(_, j)| j));
+        match job {
+            Some(job) => rx.complete(job.run()),
+            None if matches!(runner, Runner::Threads) && rx.jobs_pending() > 0 => {
+                rx.complete(drx.recv().unwrap());
+            }
+            None => {}
+        }
+        let mut any = false;
+        while let Some(job) = rx.poll_work() {
+            jobs += 1;
+            any = true;
+            match runner {
+                Runner::Threads => jtx.send(job).unwrap(),
+                _ => held.push_back(job),
+            }
+        }
+        if !any && held.is_empty() && lagged.is_empty() && rx.jobs_pending() == 0 {
+            break;
+        }
     }
     drop(jtx);
     for w in workers {
@@ -218,6 +297,26 @@ fn same_events(seed: u64) {
         .filter(|e| e.starts_with("ObjectComplete"))
         .count();
     assert!(complete >= 6, "objects delivered without jobs: {complete}");
+    // The content objects: three delivered, the corrupt ones failed with the typed reason
+    // of their fault (corrupt gzip: a decoding error or, past the decoder, Content-MD5).
+    for j in 0..5u128 {
+        let toi = format!("toi: Toi({}),", CONTENT_TOI + j);
+        let line = expected
+            .iter()
+            .find(|e| {
+                (e.starts_with("ObjectComplete") || e.starts_with("ObjectFailed"))
+                    && e.contains(&toi)
+            })
+            .unwrap_or_else(|| panic!("no outcome for TOI {}", CONTENT_TOI + j));
+        match CONTENT_TOI + j {
+            203 => assert!(
+                line.contains("ContentDecoding") || line.contains("Md5Mismatch"),
+                "{line}"
+            ),
+            204 => assert!(line.contains("Md5Mismatch"), "{line}"),
+            _ => assert!(line.starts_with("ObjectComplete"), "{line}"),
+        }
+    }
     let runners = [Runner::Threads, Runner::Reversed]
         .into_iter()
         .chain((0..4).map(|k| Runner::Random(seed * 1000 + k)))
@@ -226,6 +325,14 @@ fn same_events(seed: u64) {
         let (got, jobs) = run_with_jobs(&packets, runner);
         assert!(jobs >= 10, "{runner:?}: {jobs} decode jobs");
         let first = got.iter().zip(&expected).position(|(a, b)| a != b);
+        if let Some(i) = first {
+            for k in i.saturating_sub(6)..(i + 4).min(got.len()) {
+                eprintln!("GOT {k}: {}", &got[k][..got[k].len().min(200)]);
+            }
+            for k in i.saturating_sub(6)..(i + 4).min(expected.len()) {
+                eprintln!("EXP {k}: {}", &expected[k][..expected[k].len().min(200)]);
+            }
+        }
         assert_eq!(
             first.map(|i| (&got[i], &expected[i])),
             None,

@@ -37,6 +37,10 @@ struct Run {
 }
 
 fn drain(rx: &mut Receiver, events: &mut Vec<ReceiverEvent>) {
+    // With `decode_jobs`, the jobs run here, in place.
+    while let Some(job) = rx.poll_work() {
+        rx.complete(job.run());
+    }
     while let Some(ev) = rx.poll_event() {
         events.push(ev);
     }
@@ -278,9 +282,36 @@ fn ts26346_9_3_objects_that_time_out_are_repaired() {
 /// the object fails, nothing corrupt is delivered.
 #[test]
 fn lying_repair_server_is_caught_by_content_md5() {
+    lying_repair_server(repair_cfg());
+}
+
+/// The same with decode jobs (issue 19 §1): the object's Content-MD5 ran in content jobs
+/// apart from its writes until it was kept for repair; the hash comes back with it, and
+/// still catches the wrong bytes (RFC 6726 §3.4.2).
+#[test]
+fn lying_repair_server_is_caught_by_content_md5_with_jobs() {
+    let mut cfg = repair_cfg();
+    cfg.decode_jobs = true;
+    lying_repair_server(cfg);
+}
+
+/// TS 26.346 §9.3 with decode jobs: an object kept for repair is completed, its
+/// Content-MD5 (hashed in content jobs before it was kept) checked.
+#[test]
+fn ts26346_9_3_repair_with_decode_jobs() {
+    let d = data(300_000, 1);
+    let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
+    let mut cfg = repair_cfg();
+    cfg.decode_jobs = true;
+    let mut run = send(vec![(d, oti, 0)], cfg, burst30, true);
+    assert_eq!(incomplete(&run.events).len(), 1);
+    assert_eq!(repair_all(&mut run), 1);
+}
+
+fn lying_repair_server(cfg: ReceiverConfig) {
     let d = data(60_000, 3);
     let oti = CompactNoCode::oti(d.len() as u64, 1000, 64);
-    let mut run = send(vec![(d, oti, 0)], repair_cfg(), burst30, true);
+    let mut run = send(vec![(d, oti, 0)], cfg, burst30, true);
     let (session, toi, _) = incomplete(&run.events)[0].clone();
     let q = run.rx.repair_request(flute_receiver::Toi(toi)).unwrap();
     let s = &run.sent[0];
