@@ -111,6 +111,12 @@ pub struct ReceiverConfig {
     /// `crate::work`). Objects are delivered, and events come out, in the order they
     /// would without jobs. Default false: blocks are decoded, hashed and written inside
     /// `handle_datagram`.
+    ///
+    /// What differs from jobs off: statistics follow the results as they are applied, so
+    /// completion counters lag while jobs are out; after a content failure found in a job,
+    /// the object's packets that arrived before the result came back count as accepted,
+    /// not as dropped for a finished object; and an object evicted or timed out while one
+    /// of its content pieces is out fails with that reason and is not kept for file repair.
     pub decode_jobs: bool,
 }
 
