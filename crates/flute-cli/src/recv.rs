@@ -458,6 +458,20 @@ pub(crate) fn run(
                 .map_err(|e| crate::opts::socket_error("listen on", listen, &e))?;
             if !args.quiet {
                 eprintln!("listening on {} ({:?} I/O)", sock.local_addr(), sock.mode());
+                // Linux reports twice the size it set; less than asked means rmem_max
+                // capped it and this process may not go beyond (no CAP_NET_ADMIN).
+                let granted = sock.recv_buffer_bytes();
+                if cfg!(target_os = "linux") && granted < opts.recv_buffer_bytes {
+                    eprintln!(
+                        "note: the UDP receive buffer is {} KiB, not the {} KiB asked for \
+                         (net.core.rmem_max caps it): at high rates datagrams may be lost \
+                         while the receiver is busy. Raise the cap with `sysctl -w \
+                         net.core.rmem_max={}`, or run with CAP_NET_ADMIN.",
+                        granted / 2 / 1024,
+                        opts.recv_buffer_bytes / 1024,
+                        opts.recv_buffer_bytes
+                    );
+                }
             }
             udp_source = Some(UdpSource { socket: sock });
         }

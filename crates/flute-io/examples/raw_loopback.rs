@@ -20,6 +20,7 @@ fn main() -> std::io::Result<()> {
     let opts = UdpOptions {
         batched: mode != "plain",
         buffer_bytes: 32 << 20,
+        recv_buffer_bytes: 32 << 20,
         ..UdpOptions::default()
     };
     let mut rx = UdpReceiver::bind("127.0.0.1:0".parse().expect("literal"), None, &opts)?;

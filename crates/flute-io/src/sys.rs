@@ -62,6 +62,13 @@ fn setsockopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, val: &T) -> i
 /// Forbids fragmentation of what this socket sends: `IP_MTU_DISCOVER = IP_PMTUDISC_DO`
 /// (the DF bit, and `EMSGSIZE` instead of local fragmentation), or for IPv6
 /// `IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DO` and `IPV6_DONTFRAG`.
+/// SO_RCVBUFFORCE: a receive buffer of `bytes` beyond `net.core.rmem_max`; needs
+/// `CAP_NET_ADMIN` (fails with `EPERM` otherwise, which leaves the capped size in place).
+pub(crate) fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    setsockopt(sock.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &v)
+}
+
 pub(crate) fn set_dont_fragment(sock: &Socket, ipv6: bool) -> io::Result<()> {
     let fd = sock.as_raw_fd();
     if ipv6 {

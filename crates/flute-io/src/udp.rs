@@ -22,8 +22,15 @@ pub struct UdpOptions {
     pub ttl: u32,
     /// Whether this host's own multicast datagrams are looped back to local receivers.
     pub multicast_loop: bool,
-    /// Requested SO_SNDBUF / SO_RCVBUF in bytes (the kernel may cap it at `*mem_max`).
+    /// Requested SO_SNDBUF of a sender in bytes (the kernel may cap it at `wmem_max`).
     pub buffer_bytes: usize,
+    /// Requested SO_RCVBUF of a receiver in bytes. The kernel caps it at
+    /// `net.core.rmem_max`; on Linux, a process allowed to (root, `CAP_NET_ADMIN`) then
+    /// gets it anyway (`SO_RCVBUFFORCE`). [`UdpReceiver::recv_buffer_bytes`] says what was
+    /// granted. Default 32 MiB: at several Gbit/s a receive loop that loses the CPU for a
+    /// few milliseconds would otherwise overflow the buffer and lose datagrams (measured on
+    /// loopback, docs/benchmarks.md).
+    pub recv_buffer_bytes: usize,
     /// Use `sendmmsg`/`recvmmsg` and UDP GSO/GRO where the kernel offers them.
     pub batched: bool,
     /// Forbid IP fragmentation of sent datagrams (DF / `IPV6_DONTFRAG`, Linux): a datagram
@@ -39,6 +46,7 @@ impl Default for UdpOptions {
             ttl: 1,
             multicast_loop: true,
             buffer_bytes: 8 << 20,
+            recv_buffer_bytes: 32 << 20,
             batched: true,
             dont_fragment: true,
         }
@@ -429,7 +437,13 @@ impl UdpReceiver {
     pub fn bind(listen: SocketAddr, source: Option<IpAddr>, opts: &UdpOptions) -> io::Result<Self> {
         let sock = Socket::new(domain(&listen), Type::DGRAM, Some(Protocol::UDP))
             .map_err(|e| with_context(e, "cannot create UDP socket"))?;
-        let _ = sock.set_recv_buffer_size(opts.buffer_bytes);
+        let _ = sock.set_recv_buffer_size(opts.recv_buffer_bytes);
+        // Linux reports twice the size set (the kernel's bookkeeping share); below the
+        // request, `net.core.rmem_max` capped it: a privileged process may go beyond.
+        #[cfg(target_os = "linux")]
+        if sock.recv_buffer_size().unwrap_or(0) < opts.recv_buffer_bytes {
+            let _ = sys::force_recv_buffer(&sock, opts.recv_buffer_bytes);
+        }
         let ifindex = interface_index(opts)?;
         let multicast = listen.ip().is_multicast();
         if multicast {
@@ -499,6 +513,13 @@ impl UdpReceiver {
     /// The batching mode in use.
     pub fn mode(&self) -> BatchMode {
         self.mode
+    }
+
+    /// The receive buffer the kernel granted, in bytes as the kernel counts them (on Linux
+    /// twice the size set, half of it for bookkeeping). Compare with
+    /// [`UdpOptions::recv_buffer_bytes`]: smaller means `net.core.rmem_max` capped it.
+    pub fn recv_buffer_bytes(&self) -> usize {
+        self.sock.recv_buffer_size().unwrap_or(0)
     }
 
     /// Waits up to `timeout` (forever when `None`) for datagrams and hands each one to `f`

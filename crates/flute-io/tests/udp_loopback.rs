@@ -306,3 +306,37 @@ fn udp_sink_paces_on_the_real_clock_and_stops_on_shutdown() {
     assert!(s.interrupted);
     assert_eq!(s.datagrams, 0);
 }
+
+/// The receive buffer: the default asks for 32 MiB. Linux caps SO_RCVBUF at
+/// `net.core.rmem_max` and reports twice the size set; a process with CAP_NET_ADMIN (CI
+/// runs as root) gets the full size through SO_RCVBUFFORCE, any other at least the cap.
+#[cfg(target_os = "linux")]
+#[test]
+fn receive_buffer_is_the_asked_size_when_privileged_else_the_cap() {
+    let opts = UdpOptions::default();
+    assert_eq!(opts.recv_buffer_bytes, 32 << 20);
+    let rx = UdpReceiver::bind("127.0.0.1:0".parse().unwrap(), None, &opts).unwrap();
+    let granted = rx.recv_buffer_bytes();
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Effective UID 0 (the third field of "Uid:"): root, which has CAP_NET_ADMIN here.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if root {
+        assert!(
+            granted >= opts.recv_buffer_bytes,
+            "root: {granted} bytes granted for {} asked (rmem_max {rmem_max})",
+            opts.recv_buffer_bytes
+        );
+    } else {
+        assert!(
+            granted >= 2 * rmem_max.min(opts.recv_buffer_bytes),
+            "{granted} bytes granted, rmem_max {rmem_max}"
+        );
+    }
+}
