@@ -67,18 +67,8 @@ impl PooledReceiver {
         loop {
             let behind = self.out > 0 && self.receiver.jobs_pending() > self.backlog;
             if self.out >= self.limit || behind {
-                // Run a queued job here rather than wait idle for the workers.
-                if let Some(done) = self.pool.help() {
-                    self.out -= 1;
-                    self.receiver.complete(done);
-                    continue;
-                }
-                match self.pool.wait_done() {
-                    Some(done) => {
-                        self.out -= 1;
-                        self.receiver.complete(done);
-                    }
-                    None => return,
+                if !self.settle_one() {
+                    return;
                 }
                 continue;
             }
@@ -98,22 +88,21 @@ impl PooledReceiver {
     pub fn finish_jobs(&mut self) {
         loop {
             self.exchange();
-            if self.out == 0 {
+            if self.out == 0 || !self.settle_one() {
                 return;
             }
-            if let Some(done) = self.pool.help() {
-                self.out -= 1;
-                self.receiver.complete(done);
-                continue;
-            }
-            match self.pool.wait_done() {
-                Some(done) => {
-                    self.out -= 1;
-                    self.receiver.complete(done);
-                }
-                None => return,
-            }
         }
+    }
+
+    /// Applies one job: one no worker has taken yet, run here rather than wait idle, or
+    /// else the next one a worker finishes. False if the workers are gone.
+    fn settle_one(&mut self) -> bool {
+        let Some(done) = self.pool.help().or_else(|| self.pool.wait_done()) else {
+            return false;
+        };
+        self.out -= 1;
+        self.receiver.complete(done);
+        true
     }
 }
 
