@@ -489,35 +489,31 @@ fn main() {
             );
             failed |= !ok;
         }
-        if let (Some(lo), Some(hi)) = (
-            per_obj.iter().map(|p| p.1).reduce(f64::min),
-            per_obj.iter().map(|p| p.1).reduce(f64::max),
-        ) {
-            println!(
-                "\ntime per object, largest / smallest over the sweep: {:.2}x",
-                hi / lo
-            );
-        }
-        if let (Some(lo), Some(hi)) = (
-            sender_per_obj.iter().copied().reduce(f64::min),
-            sender_per_obj.iter().copied().reduce(f64::max),
-        ) {
-            println!(
-                "(c) sender build time per object, largest / smallest over the sweep: {:.2}x",
-                hi / lo
-            );
-        }
-        if let (Some(lo), Some(hi)) = (
-            floor_per_obj.iter().copied().reduce(f64::min),
-            floor_per_obj.iter().copied().reduce(f64::max),
-        ) {
-            println!(
-                "(d) table floor per object, largest / smallest over the sweep: {:.2}x",
-                hi / lo
-            );
+        let spreads = [
+            ("\ntime per object", spread(per_obj.iter().map(|p| p.1))),
+            (
+                "(c) sender build time per object",
+                spread(sender_per_obj.iter().copied()),
+            ),
+            (
+                "(d) table floor per object",
+                spread(floor_per_obj.iter().copied()),
+            ),
+        ];
+        for (what, ratio) in spreads {
+            if let Some(r) = ratio {
+                println!("{what}, largest / smallest over the sweep: {r:.2}x");
+            }
         }
     }
     if failed {
         std::process::exit(1);
     }
+}
+
+/// Largest / smallest of `values`; `None` when there are none.
+fn spread(values: impl Iterator<Item = f64> + Clone) -> Option<f64> {
+    let lo = values.clone().reduce(f64::min)?;
+    let hi = values.reduce(f64::max)?;
+    Some(hi / lo)
 }
