@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::process::Stdio;
 
 use common::{capture, flute, free_port, run};
@@ -86,12 +86,24 @@ fn stdout_is_progressive_over_loopback() {
     std::fs::write(&file, &data).unwrap();
     let port = free_port();
     let mut recv = flute()
-        .args(["recv", "--stdout", "-q", "--timeout", "20", "--listen"])
+        .args(["recv", "--stdout", "--timeout", "20", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The sender starts only once the receiver listens (its first stderr line), or the
+    // first packets could go to a port nobody has bound yet on a loaded machine. The rest
+    // of stderr is drained on a thread, kept for the failure message.
+    let mut err = std::io::BufReader::new(recv.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let err = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = err.read_to_string(&mut rest);
+        rest
+    });
     let mut send = flute()
         .arg("send")
         .arg(&file)
@@ -103,13 +115,20 @@ fn stdout_is_progressive_over_loopback() {
         .unwrap();
     let mut out = recv.stdout.take().unwrap();
     let mut first = [0u8; 1];
-    out.read_exact(&mut first).unwrap();
+    if let Err(e) = out.read_exact(&mut first) {
+        let _ = recv.wait();
+        panic!(
+            "no byte on stdout ({e}); recv said: {}",
+            err.join().unwrap()
+        );
+    }
     let sender_running = send.try_wait().unwrap().is_none();
     let mut rest = Vec::new();
     out.read_to_end(&mut rest).unwrap();
     assert!(send.wait().unwrap().success());
     let status = recv.wait().unwrap();
-    assert!(status.success());
+    let err = err.join().unwrap();
+    assert!(status.success(), "{err}");
     assert_eq!(first[0], data[0]);
     assert!(rest == data[1..], "stdout is not the object");
     assert!(
