@@ -60,7 +60,12 @@ impl PooledReceiver {
     /// jobs not applied, waits for one to finish before going on: the loop slows down to
     /// the workers' pace instead of piling up blocks (memory stays bounded).
     fn exchange(&mut self) {
-        while let Some(done) = self.pool.try_done() {
+        // Nothing out (every datagram of an object with nothing to decode): no channel to
+        // look at.
+        while self.out > 0 {
+            let Some(done) = self.pool.try_done() else {
+                break;
+            };
             self.out -= 1;
             self.receiver.complete(done);
         }

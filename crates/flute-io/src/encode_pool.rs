@@ -46,7 +46,11 @@ impl PooledSender {
 
     /// Gives back finished jobs and hands out new ones.
     fn exchange(&mut self) {
-        while let Some(done) = self.pool.try_done() {
+        // No job out (No-Code, or every block coded): no channel to look at per packet.
+        while self.sender.jobs_in_flight() > 0 {
+            let Some(done) = self.pool.try_done() else {
+                break;
+            };
             self.sender.complete(done);
         }
         while let Some(job) = self.sender.poll_work() {

@@ -148,10 +148,6 @@ impl Sender {
                 return Ok(None);
             }
         }
-        let o = self
-            .objects
-            .get_mut(&toi)
-            .ok_or(SendError::UnknownToi(Toi(toi)))?;
         let oti = &o.oti;
         let scheme = &*o.scheme;
         if o.group.is_empty() {
