@@ -29,13 +29,44 @@ impl Default for Endpoint {
 }
 
 /// A FLUTE session: an endpoint and a Transport Session Identifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SessionId {
     /// The endpoint.
     pub endpoint: Endpoint,
     /// Transport Session Identifier.
     pub tsi: Tsi,
+}
+
+/// The receiver looks its session up by this key for every datagram: the fields go to the
+/// hasher as one 43-byte write rather than the derive's eight small ones (about three
+/// times fewer instructions under SipHash). Only fields that `Eq` compares are hashed,
+/// so equal keys hash alike.
+impl std::hash::Hash for SessionId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        fn put(ip: IpAddr, out: &mut [u8]) -> u8 {
+            match ip {
+                IpAddr::V4(a) => {
+                    out[..4].copy_from_slice(&a.octets());
+                    1
+                }
+                IpAddr::V6(a) => {
+                    out.copy_from_slice(&a.octets());
+                    2
+                }
+            }
+        }
+        let mut key = [0u8; 43];
+        let src = self
+            .endpoint
+            .source
+            .map_or(0, |ip| put(ip, &mut key[1..17]));
+        let dst = put(self.endpoint.destination.ip(), &mut key[17..33]);
+        key[0] = src | (dst << 2);
+        key[33..35].copy_from_slice(&self.endpoint.destination.port().to_be_bytes());
+        key[35..43].copy_from_slice(&self.tsi.0.to_be_bytes());
+        state.write(&key);
+    }
 }
 
 /// Why an object was not delivered.
@@ -221,4 +252,52 @@ pub struct ReceiverStats {
     pub active_objects: usize,
     /// Sessions evicted from the full session table ([`CloseReason::Evicted`]).
     pub sessions_evicted: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, RandomState};
+    use std::net::Ipv6Addr;
+
+    fn id(source: Option<IpAddr>, dst: &str, tsi: u64) -> SessionId {
+        SessionId {
+            endpoint: Endpoint {
+                source,
+                destination: dst.parse().unwrap(),
+            },
+            tsi: Tsi(tsi),
+        }
+    }
+
+    /// The hand-written `Hash` agrees with `Eq` (equal keys, equal hashes) and keeps apart
+    /// keys that differ in one field only, the address family included.
+    #[test]
+    fn session_id_hash_follows_eq_and_separates_every_field() {
+        let v4: IpAddr = Ipv4Addr::new(10, 0, 0, 1).into();
+        let mapped: IpAddr = Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped().into();
+        let v6: IpAddr = Ipv6Addr::LOCALHOST.into();
+        let ids = [
+            id(None, "127.0.0.1:3400", 1),
+            id(None, "127.0.0.1:3400", 2),
+            id(None, "127.0.0.1:3401", 1),
+            id(None, "127.0.0.2:3400", 1),
+            id(None, "[::1]:3400", 1),
+            id(None, "[::ffff:127.0.0.1]:3400", 1),
+            id(Some(v4), "127.0.0.1:3400", 1),
+            id(Some(mapped), "127.0.0.1:3400", 1),
+            id(Some(v6), "127.0.0.1:3400", 1),
+            id(Some(Ipv4Addr::UNSPECIFIED.into()), "127.0.0.1:3400", 1),
+        ];
+        let state = RandomState::new();
+        let hashes: HashSet<u64> = ids.iter().map(|i| state.hash_one(i)).collect();
+        assert_eq!(hashes.len(), ids.len(), "every key hashes apart");
+        for i in ids {
+            let copy = i;
+            assert_eq!(state.hash_one(i), state.hash_one(copy));
+        }
+        let set: HashSet<SessionId> = ids.iter().chain(ids.iter()).copied().collect();
+        assert_eq!(set.len(), ids.len());
+    }
 }
