@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p flute-benches --bin e2e -- [--size 64M[,1G]] \
-//!     [--schemes nocode,rs,raptorq] [--loss 0,2,5] [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor]
+//!     [--schemes nocode,rs,raptorq] [--loss 0,2,5] [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor,floor3]
 //! ```
 //!
 //! Every case runs in a child process of this binary (`current_exe()`), so the peak
@@ -33,6 +33,9 @@
 //!   to a `Vec` that starts at 1 MiB and grows as `MemorySink`'s does (the receiver's one
 //!   unavoidable copy, into fresh memory), then freezes it into `Bytes`. It is the floor of
 //!   any sender -> receiver that delivers a contiguous object in memory.
+//! - `--impl floor3` is `floor` plus the copy our receiver makes besides: each symbol into
+//!   its source block's buffer (a fresh zeroed `k * E` buffer per block, B = 64), the block
+//!   then appended to the object. The floor of this receiver's design.
 //! - The `flute` crate runs with the `mem` sink only (its buffer writer), and by default
 //!   only for sizes up to 256 MiB (`--impl peer` forces it).
 #![allow(
@@ -400,6 +403,36 @@ fn run_floor(c: &Case) -> Outcome {
     }
 }
 
+/// `--impl floor3`: `floor` plus the copy through a per-block buffer that
+/// `flute-receiver` makes (its No-Code decoder collects a block, then hands it out whole).
+fn run_floor3(c: &Case) -> Outcome {
+    let data = Bytes::from(generate(c.size));
+    let t0 = Instant::now();
+    let mut buf = vec![0u8; 1500];
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut packets = 0u64;
+    for block in data.chunks(usize::from(E) * 64) {
+        let mut blk = vec![0u8; block.len()];
+        for (i, piece) in block.chunks(usize::from(E)).enumerate() {
+            buf[..piece.len()].copy_from_slice(piece);
+            let pkt = std::hint::black_box(&buf[..piece.len()]);
+            blk[i * usize::from(E)..i * usize::from(E) + piece.len()].copy_from_slice(pkt);
+            packets += 1;
+        }
+        let b = Bytes::from(std::hint::black_box(blk));
+        out.extend_from_slice(&b);
+    }
+    let got = Bytes::from(out);
+    let secs = t0.elapsed().as_secs_f64();
+    Outcome {
+        secs,
+        ok: got == data,
+        packets,
+        dropped: 0,
+        note: "copy floor 3".to_owned(),
+    }
+}
+
 fn run_peer(c: &Case) -> Outcome {
     use flute_peer::receiver::MultiReceiver;
     use flute_peer::receiver::writer::ObjectWriterBufferBuilder;
@@ -477,6 +510,8 @@ fn child(arg: &str) {
     };
     let o = if c.imp == "peer" {
         run_peer(&c)
+    } else if c.imp == "floor3" {
+        run_floor3(&c)
     } else if c.imp == "floor" {
         run_floor(&c)
     } else {
@@ -558,7 +593,7 @@ fn human(n: u64) -> String {
 fn usage() -> ! {
     eprintln!(
         "usage: e2e [--size 64M[,1G]] [--schemes nocode,rs,raptorq] [--loss 0,2,5] \
-         [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor]"
+         [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor,floor3]"
     );
     std::process::exit(2)
 }
@@ -625,7 +660,7 @@ fn main() {
                         {
                             continue;
                         }
-                        if imp == "floor" && (sink != "mem" || scheme != Scheme::NoCode) {
+                        if imp.starts_with("floor") && (sink != "mem" || scheme != Scheme::NoCode) {
                             continue;
                         }
                         cases.push(Case {
@@ -685,6 +720,7 @@ fn main() {
                 "sender" => "flute-sender alone",
                 "mt" => "flute-sender -> flute-receiver, jobs on 2 cores",
                 "floor" => "copy floor (no protocol)",
+                "floor3" => "copy floor, 3 copies",
                 _ => "flute-sender -> flute-receiver",
             },
             r.secs,
