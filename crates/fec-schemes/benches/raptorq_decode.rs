@@ -1,6 +1,8 @@
 //! RaptorQ block decoding, K = 1024, T = 1400, at 1 %, 5 % and 20 % source-symbol loss:
 //! `fec-schemes` (push + decode through the `BlockDecoder` trait) against the raw
-//! `raptorq` crate (`SourceBlockDecoder::decode` with the same packets), same data.
+//! `raptorq` crate (`SourceBlockDecoder::decode` with the same packets), same data;
+//! `raptorq_from_slices/*` also times making those packets from the received bytes (the
+//! copy any receiver makes, and `ours` makes in `push`).
 //! `ours` takes the fast path (re-encode with the cached plan, solve for the r missing
 //! source symbols; generator rows up to r = 40) up to its crossover r_max = K/16 = 64 and
 //! `raptorq`'s full decode above;
@@ -119,6 +121,21 @@ fn bench(c: &mut Criterion) {
                 },
                 BatchSize::LargeInput,
             )
+        });
+        // The same, with the packets made from the received bytes inside the timing: a
+        // receiver gets each symbol as a borrowed datagram slice and must copy it into an
+        // `EncodingPacket` before `raptorq` can use it, as `ours` copies it in `push`.
+        g.bench_function(format!("raptorq_from_slices/{pct}pct"), |b| {
+            b.iter(|| {
+                let pkts: Vec<EncodingPacket> = syms
+                    .iter()
+                    .map(|(esi, s)| {
+                        EncodingPacket::new(PayloadId::new(0, *esi), s.as_slice().to_vec())
+                    })
+                    .collect();
+                let mut raw = SourceBlockDecoder::new(0, &rq_oti, u64::from(K) * u64::from(T));
+                black_box(raw.decode(pkts).unwrap())
+            })
         });
     }
     // Each tier of the fast path forced at r missing source symbols (r + 2 repair
