@@ -29,7 +29,7 @@ use crate::object::{Carousel, FecChoice, Object, ObjectSource, Repair};
 use crate::pacing::TokenBucket;
 use crate::wire;
 use crate::{ContentEncoding, SendError, Toi};
-use alc::AlcRepr;
+use alc::{AlcRepr, EncodedFti};
 
 /// The earliest time of a timer list.
 fn earliest(list: &[(Instant, u128)]) -> Option<Instant> {
@@ -165,6 +165,10 @@ struct ActiveBlock {
 struct ObjEntry {
     file: fdt::File,
     oti: Oti,
+    /// EXT_FTI encoded once for `oti` (made at the first data packet, made again if `oti`
+    /// changed, e.g. when a stream's length becomes known), copied into every packet that
+    /// carries it instead of encoding the OTI per packet.
+    fti: Option<EncodedFti>,
     scheme: Arc<dyn FecScheme>,
     blocking: Blocking,
     source: Box<dyn ObjectSource>,
@@ -548,6 +552,7 @@ impl Sender {
             ObjEntry {
                 file,
                 oti,
+                fti: None,
                 scheme,
                 blocking,
                 source,

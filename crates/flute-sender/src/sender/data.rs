@@ -148,7 +148,13 @@ impl Sender {
                 return Ok(None);
             }
         }
-        let oti = &o.oti;
+        if o.fti.as_ref().is_none_or(|f| *f.oti() != o.oti) {
+            o.fti = EncodedFti::new(&*o.scheme, &o.oti).ok();
+        }
+        // The encoded EXT_FTI's own OTI (equal to `o.oti`): `emit_header_with` then uses the
+        // cached bytes without even comparing the OTI.
+        let fti = o.fti.as_ref();
+        let oti = fti.map_or(&o.oti, EncodedFti::oti);
         let scheme = &*o.scheme;
         if o.group.is_empty() {
             // Zero-length object: nothing to send (ALC carries no empty symbols, RFC 5775
@@ -187,7 +193,7 @@ impl Sender {
         // B on the real last packet: after every symbol of every block of the last pass.
         header.lct.close_object = pass_done && o.is_last_pass(closing);
         let enc = &mut o.group[i].enc;
-        let (len, payload) = write_packet(&header, scheme, Some(enc), buf)?;
+        let (len, payload) = write_packet(&header, scheme, fti, Some(enc), buf)?;
         let last = header.lct.close_object;
         if esi < k {
             self.stats.source_symbols += 1;
@@ -325,6 +331,7 @@ impl Sender {
 pub(super) fn write_packet(
     header: &AlcRepr<'_>,
     scheme: &dyn FecScheme,
+    fti: Option<&EncodedFti>,
     enc: Option<&mut Box<dyn BlockEncoder>>,
     buf: &mut [u8],
 ) -> Result<(usize, usize), SendError> {
@@ -339,7 +346,7 @@ pub(super) fn write_packet(
         }
         None => 0,
     };
-    header.emit_header(scheme, buf)?;
+    header.emit_header_with(scheme, fti, buf)?;
     Ok((hlen + n, n))
 }
 

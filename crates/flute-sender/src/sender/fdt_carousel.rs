@@ -284,7 +284,7 @@ impl Sender {
                 self.fdt_tx = None;
                 continue;
             };
-            let Ok(len) = write_packet(&header, &*self.fdt_scheme, Some(enc), buf) else {
+            let Ok(len) = write_packet(&header, &*self.fdt_scheme, None, Some(enc), buf) else {
                 self.fdt_tx = None;
                 continue;
             };
@@ -361,7 +361,8 @@ impl Sender {
             .ok()?;
         let mut header = self.fdt_header(inst.id, &inst.oti, 0, 0, now).ok()?;
         header.lct.close_session = true;
-        let (len, payload) = write_packet(&header, &*self.fdt_scheme, Some(&mut enc), buf).ok()?;
+        let (len, payload) =
+            write_packet(&header, &*self.fdt_scheme, None, Some(&mut enc), buf).ok()?;
         self.stats.fdt_packets += 1;
         self.last_payload = payload;
         Some(Transmit {
