@@ -4,7 +4,7 @@
 //! `raptorq_from_slices/*` also times making those packets from the received bytes (the
 //! copy any receiver makes, and `ours` makes in `push`).
 //! `ours` takes the fast path (re-encode with the cached plan, solve for the r missing
-//! source symbols; generator rows up to r = 40) up to its crossover r_max = K/16 = 64 and
+//! source symbols; generator rows up to `DEFAULT_GENERATOR_R_MAX` = 96) up to its crossover r_max = K/16 = 64 and
 //! `raptorq`'s full decode above;
 //! `generator_forced/rN` and `reencode_forced/rN` force one tier of the fast path at r = N
 //! (to place the crossovers) and
