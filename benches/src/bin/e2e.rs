@@ -379,48 +379,40 @@ fn verify_file(p: &PathBuf, size: u64) -> io::Result<bool> {
 }
 
 /// `--impl floor`: the two copies every in-memory sender -> receiver makes, and nothing else.
-fn run_floor(c: &Case) -> Outcome {
+/// `--impl floor3` (`block_copy`): plus the copy through a per-block buffer that
+/// `flute-receiver` makes (its No-Code decoder collects a block, then hands it out whole).
+fn run_floor(c: &Case, block_copy: bool) -> Outcome {
     let data = Bytes::from(generate(c.size));
+    let e = usize::from(E);
     let t0 = Instant::now();
     let mut buf = vec![0u8; 1500];
     // As `MemorySink`: 1 MiB up front (the announced length is not trusted), then doubling.
     let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut packets = 0u64;
-    for piece in data.chunks(usize::from(E)) {
-        buf[..piece.len()].copy_from_slice(piece);
-        let pkt = std::hint::black_box(&buf[..piece.len()]);
-        out.extend_from_slice(pkt);
-        packets += 1;
-    }
-    let got = Bytes::from(out);
-    let secs = t0.elapsed().as_secs_f64();
-    Outcome {
-        secs,
-        ok: got == data,
-        packets,
-        dropped: 0,
-        note: "copy floor".to_owned(),
-    }
-}
-
-/// `--impl floor3`: `floor` plus the copy through a per-block buffer that
-/// `flute-receiver` makes (its No-Code decoder collects a block, then hands it out whole).
-fn run_floor3(c: &Case) -> Outcome {
-    let data = Bytes::from(generate(c.size));
-    let t0 = Instant::now();
-    let mut buf = vec![0u8; 1500];
-    let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
-    let mut packets = 0u64;
-    for block in data.chunks(usize::from(E) * 64) {
-        let mut blk = vec![0u8; block.len()];
-        for (i, piece) in block.chunks(usize::from(E)).enumerate() {
+    let block_len = if block_copy {
+        e * 64
+    } else {
+        data.len().max(1)
+    };
+    for block in data.chunks(block_len) {
+        let mut blk = if block_copy {
+            vec![0u8; block.len()]
+        } else {
+            Vec::new()
+        };
+        for (i, piece) in block.chunks(e).enumerate() {
             buf[..piece.len()].copy_from_slice(piece);
             let pkt = std::hint::black_box(&buf[..piece.len()]);
-            blk[i * usize::from(E)..i * usize::from(E) + piece.len()].copy_from_slice(pkt);
+            if block_copy {
+                blk[i * e..i * e + piece.len()].copy_from_slice(pkt);
+            } else {
+                out.extend_from_slice(pkt);
+            }
             packets += 1;
         }
-        let b = Bytes::from(std::hint::black_box(blk));
-        out.extend_from_slice(&b);
+        if block_copy {
+            out.extend_from_slice(std::hint::black_box(&blk));
+        }
     }
     let got = Bytes::from(out);
     let secs = t0.elapsed().as_secs_f64();
@@ -429,7 +421,12 @@ fn run_floor3(c: &Case) -> Outcome {
         ok: got == data,
         packets,
         dropped: 0,
-        note: "copy floor 3".to_owned(),
+        note: if block_copy {
+            "copy floor 3"
+        } else {
+            "copy floor"
+        }
+        .to_owned(),
     }
 }
 
@@ -511,9 +508,9 @@ fn child(arg: &str) {
     let o = if c.imp == "peer" {
         run_peer(&c)
     } else if c.imp == "floor3" {
-        run_floor3(&c)
+        run_floor(&c, true)
     } else if c.imp == "floor" {
-        run_floor(&c)
+        run_floor(&c, false)
     } else {
         run_ours(&c)
     };
