@@ -5,7 +5,11 @@
 //! ```text
 //! cargo run --release -p flute-benches --bin e2e -- [--size 64M[,1G]] \
 //!     [--schemes nocode,rs,raptorq] [--loss 0,2,5] [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor,floor3]
+//!     [--reps N]
 //! ```
+//!
+//! `--reps N` runs every case N times, the cases taking turns, and reports each by its
+//! median run (on a shared machine one run of a case can be slowed by the others' load).
 //!
 //! Every case runs in a child process of this binary (`current_exe()`), so the peak
 //! resident set (`VmHWM` of `/proc/self/status`) is the case's own. A case is one object of
@@ -527,6 +531,7 @@ fn child(arg: &str) {
     );
 }
 
+#[derive(Clone)]
 struct Row {
     case: Case,
     secs: f64,
@@ -590,9 +595,20 @@ fn human(n: u64) -> String {
 fn usage() -> ! {
     eprintln!(
         "usage: e2e [--size 64M[,1G]] [--schemes nocode,rs,raptorq] [--loss 0,2,5] \
-         [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor,floor3]"
+         [--sink mem[,fs]] [--impl ours,mt,peer,sender,floor,floor3] [--reps 1]"
     );
     std::process::exit(2)
+}
+
+/// The run with the median time (for an even count the faster of the two middle ones),
+/// `ok` only if every run was.
+fn median_run(mut v: Vec<Row>) -> Option<Row> {
+    let all_ok = v.iter().all(|r| r.ok);
+    v.sort_by(|a, b| a.secs.total_cmp(&b.secs));
+    let mid = v.len().checked_sub(1)? / 2;
+    let mut m = v.swap_remove(mid);
+    m.ok = all_ok;
+    Some(m)
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -614,6 +630,7 @@ fn main() {
     let mut losses = vec![0u32, 2, 5];
     let mut sinks = vec!["mem".to_owned()];
     let mut imps: Option<Vec<String>> = None;
+    let mut reps = 1usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let Some(v) = it.next() else { usage() };
@@ -638,6 +655,13 @@ fn main() {
             }
             "--sink" => sinks = list(v),
             "--impl" => imps = Some(list(v)),
+            "--reps" => {
+                reps = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .unwrap_or_else(|| usage())
+            }
             _ => usage(),
         }
     }
@@ -680,22 +704,33 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         uptime.trim()
     );
-    let mut rows = Vec::new();
-    for c in &cases {
-        eprint!("{} ... ", c.to_arg());
-        match spawn(c) {
-            Some(r) => {
-                eprintln!(
-                    "{:.1} MiB/s, peak {} MiB, ok={} {}",
-                    r.case.size as f64 / MIB / r.secs,
-                    r.hwm_kib / 1024,
-                    r.ok,
-                    r.note
-                );
-                rows.push(r);
+    // With --reps N every case runs N times, the cases taking turns (so that the load of
+    // the moment falls on all of them alike); each is reported by its median run.
+    let mut runs: Vec<Vec<Row>> = vec![Vec::new(); cases.len()];
+    for rep in 0..reps {
+        for (c, out) in cases.iter().zip(runs.iter_mut()) {
+            eprint!("{} (run {}/{reps}) ... ", c.to_arg(), rep + 1);
+            match spawn(c) {
+                Some(r) => {
+                    eprintln!(
+                        "{:.1} MiB/s, peak {} MiB, ok={} {}",
+                        r.case.size as f64 / MIB / r.secs,
+                        r.hwm_kib / 1024,
+                        r.ok,
+                        r.note
+                    );
+                    out.push(r);
+                }
+                None => eprintln!("no result"),
             }
-            None => eprintln!("no result"),
         }
+    }
+    let rows: Vec<Row> = runs.into_iter().filter_map(median_run).collect();
+    if reps > 1 {
+        println!(
+            "each figure: the median of {reps} runs (for an even count the faster of the two middle ones); \
+             \"ok\" only if every run delivered"
+        );
     }
 
     let mut t = String::new();
