@@ -205,6 +205,8 @@ pub struct Object {
     pub(crate) repair: Repair,
     pub(crate) encoding: ContentEncoding,
     pub(crate) md5: bool,
+    /// The Content-MD5 digest given by the caller ([`Object::content_md5_value`]).
+    pub(crate) md5_value: Option<[u8; 16]>,
     pub(crate) cache_control: Option<CacheControl>,
     pub(crate) etag: Option<String>,
     pub(crate) groups: Vec<String>,
@@ -245,6 +247,7 @@ impl Object {
             repair: Repair::None,
             encoding: ContentEncoding::Null,
             md5: false,
+            md5_value: None,
             cache_control: None,
             etag: None,
             groups: Vec::new(),
@@ -334,6 +337,22 @@ impl Object {
     /// content encoding). Reads the source once at insert time.
     pub fn content_md5(mut self, on: bool) -> Self {
         self.md5 = on;
+        if !on {
+            self.md5_value = None;
+        }
+        self
+    }
+
+    /// Publishes `Content-MD5` (RFC 6726 §3.4.2) with a digest the caller already has: the
+    /// MD5 of the content, before content encoding, exactly what [`Self::content_md5`]
+    /// would compute (the caller answers for it: receivers discard an object whose digest
+    /// does not match). The sender then does not read the source to hash it, so a caller
+    /// can hash while it reads the file, or keep the digest from an earlier transfer.
+    /// Ignored for an object of unknown length ([`Self::stream`]), whose digest the sender
+    /// computes once the content is complete.
+    pub fn content_md5_value(mut self, digest: [u8; 16]) -> Self {
+        self.md5 = true;
+        self.md5_value = Some(digest);
         self
     }
 
