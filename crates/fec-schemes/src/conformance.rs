@@ -44,7 +44,7 @@
 //! | `zero_length_object` | F = 0: no blocks, no panic | 36 |
 //! | `one_byte_object` | F = 1: round trip, or a typed error if the scheme cannot code it | 36 |
 //! | `blocks_tile_object` | blocks are contiguous, cover F, SBN ≥ N rejected | 29 |
-//! | `prepare_changes_nothing` | `BlockEncoder::prepare` (coding ahead, on a worker thread) gives the same symbols as coding on demand | – |
+//! | `prepare_changes_nothing` | `BlockEncoder::prepare` and `prepare_symbols` (coding ahead, on a worker thread) give the same symbols as coding on demand, inside and outside the prepared range | – |
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -1125,7 +1125,8 @@ pub fn blocks_tile_object(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
 }
 
 /// `prepare_changes_nothing`: an encoder that was prepared (as a sender's worker thread
-/// does) writes the same symbols, source and repair, as one that codes on demand.
+/// does), whole or for a range of repair ESIs, writes the same symbols, source and repair,
+/// as one that codes on demand.
 pub fn prepare_changes_nothing(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckResult {
     for (i, oti) in otis.iter().enumerate() {
         let data = object(oti, 0x5eed)?;
@@ -1140,11 +1141,20 @@ pub fn prepare_changes_nothing(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckRes
                 .encoder(oti, &blk, src)
                 .map_err(|e| err("encoder", e))?;
             ready.prepare().map_err(|e| err("prepare", e))?;
+            let k = blk.source_symbols;
+            let limit = plain.esi_limit().min(k.saturating_add(40));
+            // Prepared for the repair ESIs k+3..k+20 only: those and every other ESI (below,
+            // above, source) must still be the symbols of an unprepared encoder.
+            let ranged = limit.min(k.saturating_add(3))..limit.min(k.saturating_add(20));
+            let mut part = scheme
+                .encoder(oti, &blk, block_data(&data, &blk))
+                .map_err(|e| err("encoder", e))?;
+            part.prepare_symbols(ranged.clone())
+                .map_err(|e| err("prepare_symbols", e))?;
             let e = usize::from(blk.symbol_length);
-            let limit = plain.esi_limit().min(blk.source_symbols.saturating_add(40));
-            let (mut a, mut b) = (vec![0u8; e], vec![0u8; e]);
+            let (mut a, mut b, mut c) = (vec![0u8; e], vec![0u8; e], vec![0u8; e]);
             // Repair symbols first, then source: prepare must not depend on the order either.
-            for esi in (blk.source_symbols..limit).chain(0..blk.source_symbols) {
+            for esi in (k..limit).chain(0..k) {
                 let na = plain
                     .write_symbol(esi, &mut a)
                     .map_err(|e| err("write", e))?;
@@ -1154,6 +1164,15 @@ pub fn prepare_changes_nothing(scheme: &dyn FecScheme, otis: &[Oti]) -> CheckRes
                 if a[..na] != b[..nb] {
                     return Err(format!(
                         "OTI #{i}: block {} ESI {esi} differs after prepare",
+                        blk.sbn
+                    ));
+                }
+                let nc = part
+                    .write_symbol(esi, &mut c)
+                    .map_err(|e| err("write", e))?;
+                if a[..na] != c[..nc] {
+                    return Err(format!(
+                        "OTI #{i}: block {} ESI {esi} differs after prepare_symbols({ranged:?})",
                         blk.sbn
                     ));
                 }

@@ -7,6 +7,7 @@
 //! any concrete scheme.
 
 use core::fmt;
+use core::ops::Range;
 
 use bytes::Bytes;
 
@@ -214,6 +215,17 @@ pub trait BlockEncoder: Send {
     /// sending; the symbols are the same either way. Default: nothing to do.
     fn prepare(&mut self) -> Result<(), FecError> {
         Ok(())
+    }
+
+    /// [`Self::prepare`] for a sender that knows which repair symbols it will ask for: the
+    /// ESIs in `repair` (at or above k). An encoder may write those symbols now, so that
+    /// `write_symbol` of them only copies (RaptorQ does: each of its repair symbols is a
+    /// combination of the intermediate symbols). Any ESI, in `repair` or not, may still be
+    /// asked for afterwards and gives the same symbol as without this call. Default:
+    /// [`Self::prepare`].
+    fn prepare_symbols(&mut self, repair: Range<u32>) -> Result<(), FecError> {
+        let _ = repair;
+        self.prepare()
     }
 }
 

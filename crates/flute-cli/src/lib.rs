@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod demo;
+mod file_md5;
 mod inspect;
 mod opts;
 mod progress;

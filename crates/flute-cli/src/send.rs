@@ -128,7 +128,8 @@ pub(crate) struct SendArgs {
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
     /// Threads: with N ≥ 2, N − 1 worker threads code source blocks ahead (the repair
-    /// symbols of RS, RaptorQ, Raptor and LDPC-Staircase) beside the sending loop. The
+    /// symbols of RS, RaptorQ, Raptor and LDPC-Staircase) beside the sending loop, and a
+    /// file's Content-MD5 is computed with reading and hashing on two threads. The
     /// packets and their order are the same for every N. Default: every core this process
     /// may use.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -375,13 +376,21 @@ pub(crate) fn object_for(
             interval: Duration::ZERO,
         },
     };
+    // Content-MD5 only without content encoding: the workspace's sender digests the
+    // content before encoding and its receiver the transport bytes after it.
+    let md5 = args.cenc == CencArg::None && !args.no_md5;
     let mut obj = Object::from_source(location.to_owned(), Box::new(src))
         .fec_with(move |len| fec.oti(len, e, b, repair))
         .carousel(carousel)
-        // Content-MD5 only without content encoding: the workspace's sender digests the
-        // content before encoding and its receiver the transport bytes after it.
-        .content_md5(args.cenc == CencArg::None && !args.no_md5)
+        .content_md5(md5)
         .content_encoding(args.cenc.to_sender());
+    if md5 && args.threads() >= 2 {
+        // With a second core, the file is read on one thread and hashed on this one; the
+        // sender publishes the digest as given instead of reading the file to hash it.
+        let digest = crate::file_md5::file_md5(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        obj = obj.content_md5_value(digest);
+    }
     if repair > 0.0 && has_repair {
         obj = obj.repair(Repair::Percent(repair.ceil() as u32));
     }

@@ -33,7 +33,7 @@ use std::time::Duration;
 use byteorder_slice::{BigEndian, ByteOrder, LittleEndian};
 use etherparse::{
     EtherType, Ethernet2Slice, IpHeaders, IpNumber, IpSlice, Ipv4Header, Ipv6ExtensionSlice,
-    PacketBuilder, SingleVlanSlice, UdpSlice,
+    PacketBuilder, PacketBuilderStep, SingleVlanSlice, UdpHeader, UdpSlice,
 };
 use pcap_file::pcap::{PcapHeader, PcapParser, RawPcapPacket};
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
@@ -138,8 +138,25 @@ pub fn build_udp_frame(
     ip_id: u16,
     ttl: u8,
 ) -> io::Result<Vec<u8>> {
+    let builder = udp_frame_builder(src, dst, payload.len(), ip_id, ttl)?;
+    let mut f = Vec::with_capacity(builder.size(payload.len()));
+    builder
+        .write(&mut f, payload)
+        .map_err(|e| invalid_input(e.to_string()))?;
+    Ok(f)
+}
+
+/// The Ethernet + IP + UDP headers of [`build_udp_frame`] for a payload of `payload_len`
+/// bytes; every length is checked here, so writing it can only fail in the writer.
+fn udp_frame_builder(
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload_len: usize,
+    ip_id: u16,
+    ttl: u8,
+) -> io::Result<PacketBuilderStep<UdpHeader>> {
     let eth = PacketBuilder::ethernet2(mac_for(src.ip(), 1), mac_for(dst.ip(), 2));
-    let udp_len = payload.len() + 8;
+    let udp_len = payload_len + 8;
     let builder = match (src.ip(), dst.ip()) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
             if udp_len + Ipv4Header::MIN_LEN > usize::from(u16::MAX) {
@@ -162,13 +179,8 @@ pub fn build_udp_frame(
                 "source and destination of different IP families",
             ));
         }
-    }
-    .udp(src.port(), dst.port());
-    let mut f = Vec::with_capacity(builder.size(payload.len()));
-    builder
-        .write(&mut f, payload)
-        .map_err(|e| invalid_input(e.to_string()))?;
-    Ok(f)
+    };
+    Ok(builder.udp(src.port(), dst.port()))
 }
 
 fn pcap_io(e: PcapError) -> io::Error {
@@ -188,6 +200,8 @@ pub struct PcapWriter<W: Write> {
     w: W,
     ip_id: u16,
     packets: u64,
+    /// The frame being written, kept from packet to packet.
+    frame: Vec<u8>,
 }
 
 impl PcapWriter<BufWriter<File>> {
@@ -219,6 +233,7 @@ impl<W: Write> PcapWriter<W> {
             w,
             ip_id: 1,
             packets: 0,
+            frame: Vec::new(),
         })
     }
 
@@ -230,9 +245,19 @@ impl<W: Write> PcapWriter<W> {
         dst: SocketAddr,
         payload: &[u8],
     ) -> io::Result<()> {
-        let frame = build_udp_frame(src, dst, payload, self.ip_id, 64)?;
+        // The frame is built in a buffer kept from packet to packet: no allocation per
+        // packet (the same bytes as `write_frame(ts, &build_udp_frame(..))`).
+        let builder = udp_frame_builder(src, dst, payload.len(), self.ip_id, 64)?;
+        let mut frame = std::mem::take(&mut self.frame);
+        frame.clear();
+        let built = builder
+            .write(&mut frame, payload)
+            .map_err(|e| invalid_input(e.to_string()));
+        let written = built.and_then(|()| self.write_frame(ts, &frame));
+        self.frame = frame;
+        written?;
         self.ip_id = self.ip_id.wrapping_add(1);
-        self.write_frame(ts, &frame)
+        Ok(())
     }
 
     /// Appends one raw Ethernet frame (for tests that need malformed frames). A time past
@@ -1256,6 +1281,47 @@ mod tests {
         assert!(build_udp_frame(v4, v4, &vec![0; 65_508], 1, 1).is_err());
         assert!(build_udp_frame(v4, v4, &vec![0; 65_507], 1, 1).is_ok());
         assert!(build_udp_frame(v6, v6, &vec![0; 65_528], 1, 1).is_err());
+    }
+
+    /// `write_udp` builds the frame straight into its writer: the same records as
+    /// `write_frame` of `build_udp_frame`, for both families, multicast and unicast, empty,
+    /// odd and full-size payloads and a wrapping IP id; an oversized datagram is refused
+    /// before anything is written.
+    #[test]
+    fn write_udp_writes_what_write_frame_of_build_udp_frame_writes() {
+        let pairs = [
+            ("10.0.0.1:1234", "239.255.1.1:3400"),
+            ("127.0.0.1:40000", "127.0.0.1:3400"),
+            ("[2001:db8::1]:1234", "[ff05::1]:3400"),
+            ("[::1]:5", "[::1]:6"),
+        ];
+        let payloads: Vec<Vec<u8>> = [0usize, 1, 2, 1435, 1436, 9000]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i * 31 + n) as u8).collect())
+            .collect();
+        let mut fast = PcapWriter::new(Vec::new()).unwrap();
+        let mut slow = PcapWriter::new(Vec::new()).unwrap();
+        fast.ip_id = 65_534;
+        let mut id = 65_534u16;
+        for (n, (s, d)) in pairs.iter().enumerate() {
+            let (s, d): (SocketAddr, SocketAddr) = (s.parse().unwrap(), d.parse().unwrap());
+            for p in &payloads {
+                let ts = Duration::new(1_700_000_000 + n as u64, 999_999_999);
+                fast.write_udp(ts, s, d, p).unwrap();
+                slow.write_frame(ts, &build_udp_frame(s, d, p, id, 64).unwrap())
+                    .unwrap();
+                id = id.wrapping_add(1);
+            }
+        }
+        let v4: SocketAddr = "10.0.0.1:1".parse().unwrap();
+        let v6: SocketAddr = "[::1]:1".parse().unwrap();
+        assert!(
+            fast.write_udp(Duration::ZERO, v4, v4, &vec![0; 65_508])
+                .is_err()
+        );
+        assert!(fast.write_udp(Duration::ZERO, v4, v6, b"").is_err());
+        assert_eq!(fast.packets(), slow.packets());
+        assert_eq!(fast.finish().unwrap(), slow.finish().unwrap());
     }
 
     /// RFC 768: a UDP checksum that computes to zero is sent as all ones.

@@ -85,6 +85,22 @@ impl<R: Read + Seek + Send> ObjectSource for ReadSeekSource<R> {
         self.inner.seek(SeekFrom::Start(offset))?;
         self.inner.read_exact(buf)
     }
+
+    /// Reads into a new buffer that is not zeroed first (`read_to_end` into its spare
+    /// capacity), one pass over the bytes fewer than the default.
+    fn read_block(&mut self, offset: u64, len: usize) -> io::Result<Bytes> {
+        let want = u64::try_from(len).map_err(|_| io::ErrorKind::UnexpectedEof)?;
+        if offset.checked_add(want).is_none_or(|end| end > self.len) {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.inner.seek(SeekFrom::Start(offset))?;
+        let mut v = Vec::with_capacity(len);
+        (&mut self.inner).take(want).read_to_end(&mut v)?;
+        if v.len() != len {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(Bytes::from(v))
+    }
 }
 
 /// How many repair symbols to send per source block, on top of the source symbols.
@@ -189,6 +205,8 @@ pub struct Object {
     pub(crate) repair: Repair,
     pub(crate) encoding: ContentEncoding,
     pub(crate) md5: bool,
+    /// The Content-MD5 digest given by the caller ([`Object::content_md5_value`]).
+    pub(crate) md5_value: Option<[u8; 16]>,
     pub(crate) cache_control: Option<CacheControl>,
     pub(crate) etag: Option<String>,
     pub(crate) groups: Vec<String>,
@@ -229,6 +247,7 @@ impl Object {
             repair: Repair::None,
             encoding: ContentEncoding::Null,
             md5: false,
+            md5_value: None,
             cache_control: None,
             etag: None,
             groups: Vec::new(),
@@ -318,6 +337,22 @@ impl Object {
     /// content encoding). Reads the source once at insert time.
     pub fn content_md5(mut self, on: bool) -> Self {
         self.md5 = on;
+        if !on {
+            self.md5_value = None;
+        }
+        self
+    }
+
+    /// Publishes `Content-MD5` (RFC 6726 §3.4.2) with a digest the caller already has: the
+    /// MD5 of the content, before content encoding, exactly what [`Self::content_md5`]
+    /// would compute (the caller answers for it: receivers discard an object whose digest
+    /// does not match). The sender then does not read the source to hash it, so a caller
+    /// can hash while it reads the file, or keep the digest from an earlier transfer.
+    /// Ignored for an object of unknown length ([`Self::stream`]), whose digest the sender
+    /// computes once the content is complete.
+    pub fn content_md5_value(mut self, digest: [u8; 16]) -> Self {
+        self.md5 = true;
+        self.md5_value = Some(digest);
         self
     }
 
@@ -370,5 +405,35 @@ impl Object {
     pub fn interleave(mut self, factor: u32) -> Self {
         self.interleave = factor.max(1);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ReadSeekSource::read_block` (no zeroed buffer) gives the bytes `read_at` gives, and
+    /// a block past the end is an `UnexpectedEof` error, never a short block or a panic.
+    #[test]
+    fn read_seek_source_read_block_matches_read_at_and_refuses_past_the_end() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        let mut src = ReadSeekSource::new(io::Cursor::new(data.clone())).unwrap();
+        for (off, len) in [
+            (0u64, 0usize),
+            (0, 10_000),
+            (1, 1436),
+            (8_564, 1436),
+            (9_999, 1),
+        ] {
+            let got = src.read_block(off, len).unwrap();
+            let mut want = vec![0; len];
+            src.read_at(off, &mut want).unwrap();
+            assert_eq!(&got[..], &want[..], "{off}+{len}");
+            assert_eq!(&got[..], &data[off as usize..off as usize + len]);
+        }
+        for (off, len) in [(8_565u64, 1436usize), (10_000, 1), (u64::MAX, 2)] {
+            let err = src.read_block(off, len).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{off}+{len}");
+        }
     }
 }

@@ -14,6 +14,7 @@ use fdt_carousel::fdt_oti_template;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -457,6 +458,7 @@ impl Sender {
             repair,
             encoding,
             md5,
+            md5_value,
             cache_control,
             etag,
             groups,
@@ -474,12 +476,16 @@ impl Sender {
         }
         let stream_md5 = stream && md5;
         let md5 = md5 && !stream;
+        // A digest the caller gave is used as it is: the source is not hashed.
+        let given = md5_value.filter(|_| md5);
+        let hash = md5 && given.is_none();
         let content_length = source.len();
-        let (encoded, md5) = if encoding != ContentEncoding::Null || md5 {
-            crate::encode::scan(source.as_mut(), encoding, md5)?
+        let (encoded, md5) = if encoding != ContentEncoding::Null || hash {
+            crate::encode::scan(source.as_mut(), encoding, hash)?
         } else {
             (None, None)
         };
+        let md5 = given.or(md5);
         if let Some(e) = encoded {
             source = Box::new(Bytes::from(e));
         }

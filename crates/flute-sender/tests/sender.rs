@@ -123,6 +123,76 @@ fn fdt_contents() {
     ));
 }
 
+/// An `ObjectSource` that counts the bytes read from it.
+struct CountingSource {
+    data: Bytes,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ObjectSource for CountingSource {
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.read
+            .fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        ObjectSource::read_at(&mut self.data, offset, buf)
+    }
+}
+
+/// RFC 6726 §3.4.2 / RFC 1864: a Content-MD5 the caller computed
+/// (`Object::content_md5_value`) gives the same packets as the sender computing it
+/// (`content_md5(true)`), and the source is then not read at insert time (only when its
+/// blocks are sent). `content_md5(false)` afterwards turns it off again.
+#[test]
+fn content_md5_value_is_published_as_given_without_hashing_the_source() {
+    let t0 = t0();
+    let reg = FecRegistry::with_builtin();
+    let body = data(50_000, 3);
+    let digest: [u8; 16] = {
+        use md5::Digest;
+        md5::Md5::digest(&body).into()
+    };
+    let run = |obj: Object| {
+        let mut s = Sender::new(config(t0)).unwrap();
+        s.insert_object(obj.toi(Toi(9)), t0).unwrap();
+        s.close();
+        drain_now(&mut s, t0)
+    };
+    let computed = run(Object::from_bytes("a.bin", body.clone()).content_md5(true));
+    let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let src = CountingSource {
+        data: body.clone(),
+        read: read.clone(),
+    };
+    let mut s = Sender::new(config(t0)).unwrap();
+    s.insert_object(
+        Object::from_source("a.bin", Box::new(src))
+            .content_md5_value(digest)
+            .toi(Toi(9)),
+        t0,
+    )
+    .unwrap();
+    assert_eq!(
+        read.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "the source is not hashed at insert time"
+    );
+    s.close();
+    let given = drain_now(&mut s, t0);
+    assert_eq!(given.len(), computed.len());
+    for (a, b) in given.iter().zip(&computed) {
+        assert_eq!(a.bytes, b.bytes);
+    }
+    let f = fdt_instances(&reg, &given)[&0].file(9).unwrap().clone();
+    assert_eq!(f.content_md5, Some(fdt::content_md5(&body)));
+    let off = run(Object::from_bytes("a.bin", body.clone())
+        .content_md5_value(digest)
+        .content_md5(false));
+    let f = fdt_instances(&reg, &off)[&0].file(9).unwrap().clone();
+    assert_eq!(f.content_md5, None);
+}
+
 /// RFC 6726 §3.4.1: EXT_FDT carries V=2; RFC 3926 used V=1.
 #[test]
 fn ext_fdt_version_per_profile() {

@@ -74,6 +74,8 @@ mod fast;
 mod generator;
 mod plan;
 
+use core::ops::Range;
+
 use bytes::Bytes;
 use raptorq::{
     EncodingPacket, ObjectTransmissionInformation, SourceBlockDecoder, SourceBlockEncoder,
@@ -359,6 +361,7 @@ impl FecScheme for RaptorQ {
             p: params,
             data,
             inner: None,
+            ahead: None,
         }))
     }
 
@@ -413,6 +416,8 @@ struct RqEncoder {
     p: BlockParams,
     data: Bytes,
     inner: Option<SourceBlockEncoder>,
+    /// Repair symbols written ahead by `prepare_symbols`: ESI `.0` and up.
+    ahead: Option<(u32, Vec<EncodingPacket>)>,
 }
 
 impl RqEncoder {
@@ -446,6 +451,25 @@ impl BlockEncoder for RqEncoder {
         Ok(())
     }
 
+    /// Writes the repair symbols of `repair` now, all in one `repair_packets` call, so that
+    /// the thread that sends them only copies; then drops the intermediate symbols (here,
+    /// on the preparing thread), which an ESI outside the range rebuilds on demand. At most
+    /// k symbols are written ahead (no more memory than the block itself); a longer range
+    /// is only prepared.
+    fn prepare_symbols(&mut self, repair: Range<u32>) -> Result<(), FecError> {
+        let k = self.p.k();
+        let start = repair.start.max(k);
+        let end = repair.end.min(ESI_LIMIT);
+        let count = end.saturating_sub(start);
+        if count == 0 || count > k {
+            return self.prepare();
+        }
+        let packets = self.inner().repair_packets(start - k, count);
+        self.ahead = Some((start, packets));
+        self.inner = None;
+        Ok(())
+    }
+
     fn block(&self) -> &BlockSpec {
         &self.p.block
     }
@@ -470,6 +494,16 @@ impl BlockEncoder for RqEncoder {
                 out,
             );
             return Ok(t);
+        }
+        if let Some((first, ahead)) = &self.ahead {
+            let at = esi.checked_sub(*first).and_then(|i| ahead.get(i as usize));
+            if let Some(sym) = at {
+                let sym = Some(sym.data())
+                    .filter(|d| d.len() == t)
+                    .ok_or(FecError::DecodeFailed)?;
+                out.copy_from_slice(sym);
+                return Ok(t);
+            }
         }
         let packets = self.inner().repair_packets(esi - k, 1);
         let sym = packets
@@ -687,18 +721,40 @@ mod tests {
             padded.resize(k as usize * usize::from(t), 0);
             let cfg = ObjectTransmissionInformation::new(padded.len() as u64, t, 1, n, al);
             let reference = SourceBlockEncoder::new(blk.sbn as u8, &cfg, &padded);
-            let mut enc = RaptorQ.encoder(oti, &blk, bytes).unwrap();
+            let mut enc = RaptorQ.encoder(oti, &blk, bytes.clone()).unwrap();
             let mut buf = vec![0u8; usize::from(t)];
             for (esi, want) in reference.source_packets().iter().enumerate() {
                 enc.write_symbol(esi as u32, &mut buf).unwrap();
                 assert_eq!(buf, want.data(), "K={k} SBN={} source ESI {esi}", blk.sbn);
             }
-            for (i, want) in reference.repair_packets(0, repair).iter().enumerate() {
+            // The same repair symbols from an encoder that wrote them ahead
+            // (`prepare_symbols`, what a sender's encode job does), asked for after the
+            // source symbols, then once more (the symbols written ahead are kept).
+            let mut ahead = RaptorQ.encoder(oti, &blk, bytes.clone()).unwrap();
+            ahead.prepare_symbols(k..k + repair).unwrap();
+            let wants = reference.repair_packets(0, repair);
+            for (i, want) in wants.iter().enumerate() {
                 let esi = k + i as u32;
                 assert_eq!(want.payload_id().encoding_symbol_id(), esi);
                 enc.write_symbol(esi, &mut buf).unwrap();
                 assert_eq!(buf, want.data(), "K={k} SBN={} repair ESI {esi}", blk.sbn);
             }
+            for _ in 0..2 {
+                for (i, want) in wants.iter().enumerate() {
+                    let esi = k + i as u32;
+                    ahead.write_symbol(esi, &mut buf).unwrap();
+                    assert_eq!(buf, want.data(), "K={k} SBN={} ahead ESI {esi}", blk.sbn);
+                }
+            }
+            // Past the range written ahead: rebuilt on demand, still the same symbol.
+            let beyond = reference.repair_packets(repair, 1);
+            ahead.write_symbol(k + repair, &mut buf).unwrap();
+            assert_eq!(
+                buf,
+                beyond[0].data(),
+                "K={k} SBN={} past the range",
+                blk.sbn
+            );
         }
     }
 

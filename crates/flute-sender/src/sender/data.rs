@@ -55,8 +55,7 @@ impl ObjEntry {
                 }
             };
             let k = spec.source_symbols;
-            let limit = enc.esi_limit().max(k);
-            let end = k.saturating_add(self.repair.symbols(k)).min(limit);
+            let end = repair_esis(enc.as_ref(), k, self.repair).end;
             self.group_left += u64::from(end);
             self.group.push(ActiveBlock {
                 enc,
@@ -69,6 +68,13 @@ impl ObjEntry {
         }
         Ok(true)
     }
+}
+
+/// The repair ESIs a block of `k` source symbols is sent with: `k..k + repair`, capped by
+/// what the encoder can produce. One function for the encode job and the sending.
+pub(super) fn repair_esis(enc: &dyn BlockEncoder, k: u32, repair: Repair) -> Range<u32> {
+    let limit = enc.esi_limit().max(k);
+    k..k.saturating_add(repair.symbols(k)).min(limit)
 }
 
 impl Sender {

@@ -17,6 +17,8 @@ pub struct EncodeJob {
     generation: u64,
     sbn: u32,
     enc: Box<dyn BlockEncoder>,
+    /// The repair ESIs the block will be sent with.
+    repair: Range<u32>,
 }
 
 impl fmt::Debug for EncodeJob {
@@ -29,10 +31,11 @@ impl fmt::Debug for EncodeJob {
 }
 
 impl EncodeJob {
-    /// Codes the block ([`BlockEncoder::prepare`]: the repair symbols, or what they are
-    /// made from). Pure: no clock, no I/O, no shared state.
+    /// Codes the block ([`BlockEncoder::prepare_symbols`] with the repair ESIs it will be
+    /// sent with: the repair symbols, or what they are made from). Pure: no clock, no I/O,
+    /// no shared state.
     pub fn run(mut self) -> EncodeDone {
-        let ok = self.enc.prepare().is_ok();
+        let ok = self.enc.prepare_symbols(self.repair.clone()).is_ok();
         EncodeDone {
             toi: self.toi,
             generation: self.generation,
@@ -134,11 +137,13 @@ impl Sender {
                 };
                 o.prepared.insert(sbn, None);
                 self.jobs_in_flight += 1;
+                let repair = data::repair_esis(enc.as_ref(), enc.block().source_symbols, o.repair);
                 return Some(EncodeJob {
                     toi: Toi(toi),
                     generation: o.generation,
                     sbn,
                     enc,
+                    repair,
                 });
             }
         }
