@@ -90,22 +90,23 @@ impl Sender {
         if self.jobs_in_flight + self.ready_blocks >= ahead {
             return None;
         }
-        let mut candidates: Vec<u128> = Vec::with_capacity(LOOKAHEAD_OBJECTS);
-        'queues: for q in self.queues.values().rev() {
-            for t in q.active.iter().chain(q.waiting.iter()) {
-                if candidates.len() >= LOOKAHEAD_OBJECTS {
-                    break 'queues;
-                }
-                candidates.push(*t);
-            }
-        }
-        for t in self.pending_announce.values() {
-            if candidates.len() >= LOOKAHEAD_OBJECTS {
+        // On the stack: this runs before every packet a pooled sender sends, most often
+        // to find nothing to do (an object without repair symbols).
+        let mut candidates = [0u128; LOOKAHEAD_OBJECTS];
+        let mut n = 0;
+        let queued = self
+            .queues
+            .values()
+            .rev()
+            .flat_map(|q| q.active.iter().chain(q.waiting.iter()));
+        for t in queued.chain(self.pending_announce.values()) {
+            if n == LOOKAHEAD_OBJECTS {
                 break;
             }
-            candidates.push(*t);
+            candidates[n] = *t;
+            n += 1;
         }
-        for toi in candidates {
+        for &toi in &candidates[..n] {
             let Some(o) = self.objects.get_mut(&toi) else {
                 continue;
             };
