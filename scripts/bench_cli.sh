@@ -16,7 +16,10 @@
 # code as FEC Encoding ID 129, which it allows (ours stays on ID 5, its default).
 # Each step is timed (wall clock, and peak RSS, with /usr/bin/time); the output is compared
 # with the input (cmp). Targets (issue 19 §3): total time of the peer / ours >= 3x for
-# No-Code, >= 2x for RS and RaptorQ.
+# No-Code, >= 2x for RS and RaptorQ. With Content-MD5 on, a last table gives the floor of a
+# streaming sender and an MD5-checking receiver, measured in the same run (one MD5 chain per
+# side, with python3's hashlib, plus the `--no-md5` send's CPU time over all cores), and both
+# totals against it.
 # Usage: scripts/bench_cli.sh [MiB]   (default 256; files and captures under /dev/shm)
 # NO_MD5=1 adds --no-md5 on both sides (ours: flute send --no-md5; peer_cli send/recv
 # --no-md5), to see what Content-MD5 costs; the defaults compute and check it on both.
@@ -63,10 +66,27 @@ for s in nocode rs raptorq; do
   echo "ok_$s $ours_ok $peer_ok $ours_cap $peer_cap" >> "$work/times"
   [ "$ours_ok" = yes ] && [ "$peer_ok" = yes ] || status=1
 done
+if [ -z "${NO_MD5:-}" ]; then
+  # The floor of a sender that streams its file (bounded memory) and a receiver that checks
+  # Content-MD5 (docs/benchmarks.md, "Issue 19: last measurements and the floors"): one MD5
+  # chain per side (OpenSSL's, over the file already in memory) plus the CPU time of the
+  # `--no-md5` send spread over all cores.
+  md5s=$(python3 -c 'import hashlib, sys, time
+b = open(sys.argv[1], "rb").read()
+t = time.perf_counter(); hashlib.md5(b).digest(); print(f"{time.perf_counter() - t:.3f}")' "$in")
+  for s in nocode rs raptorq; do
+    /usr/bin/time -f "%e %U %S" -o "$work/t" "$flute" send "$in" --dest 127.0.0.1:3400 \
+      --pcap "$work/floor.pcap" --no-send --fec "$s" -q --no-md5 > "$work/log" 2>&1 \
+      || { echo "floor send $s failed:"; cat "$work/log"; exit 1; }
+    rm -f "$work/floor.pcap"
+    echo "floor_$s $md5s $(cat "$work/t") $(nproc)" >> "$work/times"
+  done
+fi
 sed "s/^/raw: /" "$work/times"
 
 awk -v mib="$mib" '
   $1 ~ /^(ours|peer)_(send|recv)_/ { split($1, p, "_"); t[p[1], p[2], p[3]] = $2; m[p[1], p[2], p[3]] = $3 }
+  $1 ~ /^floor_/ { s = substr($1, 7); fmd5[s] = $2; fcpu[s] = $4 + $5; fcores[s] = $6; fl[s] = 2 * $2 + ($4 + $5) / $6 }
   $1 ~ /^ok_/ { s = substr($1, 4); ok[s] = $2 "/" $3; cap[s] = sprintf("%.0f / %.0f", $4 / 1048576, $5 / 1048576) }
   END {
     name["nocode"] = "No-Code"; name["rs"] = "RS GF(2^8)"; name["raptorq"] = "RaptorQ"
@@ -81,6 +101,14 @@ awk -v mib="$mib" '
       }
       to = t["ours", "send", s] + t["ours", "recv", s]; tp = t["peer", "send", s] + t["peer", "recv", s]
       printf "| %s | **total** | %.2f | %.2f | **%.2fx** (target >= %dx: %s) | | |\n", name[s], to, tp, tp / to, target[s], (tp / to >= target[s]) ? "met" : "NOT met"
+    }
+    if (length(fl) > 0) {
+      printf "\n| scheme | floor: 2 MD5 chains + `--no-md5` send CPU / cores (s) | ours / floor | flute 1.11.7 / floor |\n|---|---:|---:|---:|\n"
+      for (i = 1; i <= n; i++) {
+        s = S[i]; if (!(s in fl)) continue
+        to = t["ours", "send", s] + t["ours", "recv", s]; tp = t["peer", "send", s] + t["peer", "recv", s]
+        printf "| %s | %.2f (MD5 %.2f x 2, send %.2f CPU-s / %d) | %.2fx | %.2fx |\n", name[s], fl[s], fmd5[s], fcpu[s], fcores[s], to / fl[s], tp / fl[s]
+      }
     }
     printf "\n| scheme | output identical (ours/peer) | capture MiB (ours / peer) |\n|---|---|---|\n"
     for (i = 1; i <= n; i++) { s = S[i]; printf "| %s | %s | %s |\n", name[s], ok[s], cap[s] }
