@@ -279,6 +279,31 @@ mod tests {
         assert_eq!(parse(&h).unwrap_err(), DropReason::DuplicateExtension);
     }
 
+    /// Catalogue item 20: an FDT packet whose EXT_CENC carries a value outside 0..=3 is
+    /// dropped as `BadCenc` (lct-header refuses the value); the same packet with gzip (3)
+    /// is accepted, so the drop is for the value alone.
+    #[test]
+    fn bad_input_20_unknown_ext_cenc_is_bad_cenc() {
+        let with_cenc = |code: u8| {
+            let mut h = header(
+                false,
+                0,
+                &[EXT_FDT, 0x20, 0, 1, lct_header::EXT_CENC, code, 0, 0],
+            );
+            h.extend_from_slice(b"payload");
+            h
+        };
+        let gzip = with_cenc(3);
+        assert_eq!(parse(&gzip).unwrap().cenc, Some(ContentEncoding::Gzip));
+        for code in [4, 0x80, 0xFF] {
+            assert_eq!(
+                parse(&with_cenc(code)).unwrap_err(),
+                DropReason::BadCenc,
+                "CENC {code}"
+            );
+        }
+    }
+
     #[test]
     fn never_panics_on_prefixes_and_mutations() {
         let base = header(
