@@ -740,12 +740,13 @@ fn bad_input_40_conflicting_ext_fti_for_the_same_toi() {
     assert_eq!(&h.out.delivered[&1][..], &tx.objects[0].data[..]);
 }
 
-/// Catalogue items 28-30 at the receiver: against the OTI (here from EXT_FTI), a symbol
-/// longer than E is dropped as `BadSymbol`, an SBN beyond the object's blocks or an ESI
-/// beyond the block as `BadPayloadId`; none of them disturbs the object, which is then
-/// delivered from the genuine packets.
+/// Catalogue items 26 and 28-30 at the receiver: a FEC Payload ID cut short is dropped as
+/// `BadPayloadId`; against the OTI (here from EXT_FTI), a symbol longer than E as
+/// `BadSymbol`, an SBN beyond the object's blocks or an ESI beyond the block as
+/// `BadPayloadId`; none of them disturbs the object, which is then delivered from the
+/// genuine packets.
 #[test]
-fn bad_input_28_29_30_symbol_sbn_esi_outside_the_oti_are_dropped() {
+fn bad_input_26_28_29_30_payload_id_and_symbol_outside_the_oti_are_dropped() {
     let mut tx = MiniSender::new(1, no_code());
     // 300 bytes, E = 64: one block of k = 5 source symbols (No-Code: n = k).
     tx.add(ObjectSpec::new(1, "a", data(2, 300)));
@@ -783,6 +784,12 @@ fn bad_input_28_29_30_symbol_sbn_esi_outside_the_oti_are_dropped() {
         h.rx.stats().total.dropped(DropReason::BadPayloadId),
         3,
         "item 30"
+    );
+    h.feed([&pk[0][..pid + 2].to_vec()]);
+    assert_eq!(
+        h.rx.stats().total.dropped(DropReason::BadPayloadId),
+        4,
+        "item 26"
     );
     assert!(h.out.delivered.is_empty() && h.out.failed.is_empty());
     h.feed(&pk);
