@@ -679,6 +679,21 @@ fn matcher_needs_a_whole_name_or_a_module_aligned_suffix() {
 }
 
 #[test]
+fn cited_paths_match_whole_components() {
+    let files = vec![
+        "crates/x/tests/slow.rs".to_string(),
+        "scripts/bench.sh".to_string(),
+    ];
+    assert!(path_exists("tests/slow.rs", &files));
+    assert!(path_exists("crates/x/tests/slow.rs", &files));
+    assert!(path_exists("crates/x/tests/", &files));
+    assert!(path_exists("scripts/bench.sh", &files));
+    assert!(!path_exists("low.rs", &files));
+    assert!(!path_exists("tests/fast.rs", &files));
+    assert!(!path_exists("crates/y/", &files));
+}
+
+#[test]
 fn scanner_finds_tests_in_modules_proptest_and_the_conformance_macro() {
     let src = r####"
         // #[test] fn commented_out() {}
