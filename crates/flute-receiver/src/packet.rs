@@ -279,6 +279,62 @@ mod tests {
         assert_eq!(parse(&h).unwrap_err(), DropReason::DuplicateExtension);
     }
 
+    /// RFC 5651 §5.2 / catalogue item 16: header extensions of unknown types, one with a
+    /// HEL (HET < 128) and one of fixed size (HET >= 128), are skipped by length; the
+    /// EXT_FDT after them is still found and the payload starts after the header.
+    #[test]
+    fn rfc5651_5_2_unknown_het_skipped() {
+        let mut h = header(
+            false,
+            0,
+            &[100, 2, 1, 2, 3, 4, 5, 6, 200, 9, 9, 9, EXT_FDT, 0x20, 0, 5],
+        );
+        h.extend_from_slice(b"payload");
+        let v = parse(&h).unwrap();
+        assert_eq!(v.fdt, Some((2, 5)));
+        assert_eq!(v.payload, b"payload");
+    }
+
+    /// RFC 5651 §5.1 / catalogue item 6: the two reserved bits are ignored on receipt.
+    #[test]
+    fn bad_input_06_reserved_bits_ignored() {
+        let mut h = header(false, 0, &[EXT_FDT, 0x20, 0, 5]);
+        h.extend_from_slice(b"payload");
+        for res in [0b0100, 0b1000, 0b1100] {
+            let mut m = h.clone();
+            m[1] |= res;
+            let v = parse(&m).unwrap();
+            assert_eq!((v.tsi, v.toi, v.fdt), (7, 0, Some((2, 5))), "Res {res:#b}");
+            assert!(!v.close_session && !v.close_object, "Res {res:#b}");
+            assert_eq!(v.payload, b"payload");
+        }
+    }
+
+    /// Catalogue item 20: an FDT packet whose EXT_CENC carries a value outside 0..=3 is
+    /// dropped as `BadCenc` (lct-header refuses the value); the same packet with gzip (3)
+    /// is accepted, so the drop is for the value alone.
+    #[test]
+    fn bad_input_20_unknown_ext_cenc_is_bad_cenc() {
+        let with_cenc = |code: u8| {
+            let mut h = header(
+                false,
+                0,
+                &[EXT_FDT, 0x20, 0, 1, lct_header::EXT_CENC, code, 0, 0],
+            );
+            h.extend_from_slice(b"payload");
+            h
+        };
+        let gzip = with_cenc(3);
+        assert_eq!(parse(&gzip).unwrap().cenc, Some(ContentEncoding::Gzip));
+        for code in [4, 0x80, 0xFF] {
+            assert_eq!(
+                parse(&with_cenc(code)).unwrap_err(),
+                DropReason::BadCenc,
+                "CENC {code}"
+            );
+        }
+    }
+
     #[test]
     fn never_panics_on_prefixes_and_mutations() {
         let base = header(

@@ -740,6 +740,62 @@ fn bad_input_40_conflicting_ext_fti_for_the_same_toi() {
     assert_eq!(&h.out.delivered[&1][..], &tx.objects[0].data[..]);
 }
 
+/// Catalogue items 26 and 28-30 at the receiver: a FEC Payload ID cut short is dropped as
+/// `BadPayloadId`; against the OTI (here from EXT_FTI), a symbol longer than E as
+/// `BadSymbol`, an SBN beyond the object's blocks or an ESI beyond the block as
+/// `BadPayloadId`; none of them disturbs the object, which is then delivered from the
+/// genuine packets.
+#[test]
+fn bad_input_26_28_29_30_payload_id_and_symbol_outside_the_oti_are_dropped() {
+    let mut tx = MiniSender::new(1, no_code());
+    // 300 bytes, E = 64: one block of k = 5 source symbols (No-Code: n = k).
+    tx.add(ObjectSpec::new(1, "a", data(2, 300)));
+    let pk = tx.object_packets(1);
+    // The first packet carries a full 64-byte symbol after its 4-byte SBN | ESI.
+    let pid = pk[0].len() - 64 - 4;
+    let with_pid = |sbn: u16, esi: u16| {
+        let mut p = pk[0].clone();
+        p[pid..pid + 2].copy_from_slice(&sbn.to_be_bytes());
+        p[pid + 2..pid + 4].copy_from_slice(&esi.to_be_bytes());
+        p
+    };
+    // The offsets are the Payload ID: packet 0 is (SBN 0, ESI 0), packet 1 (SBN 0, ESI 1).
+    assert_eq!(with_pid(0, 0), pk[0]);
+    assert_eq!(pk[1].len(), pk[0].len());
+    assert_eq!(pk[1][pid..pid + 4], [0, 0, 0, 1]);
+    let mut h = Harness::new(ReceiverConfig::default());
+    h.feed(&tx.fdt_packets());
+    let mut long = pk[0].clone();
+    long.push(0xAA);
+    h.feed([&long]);
+    assert_eq!(
+        h.rx.stats().total.dropped(DropReason::BadSymbol),
+        1,
+        "item 28"
+    );
+    h.feed([&with_pid(1, 0)]);
+    assert_eq!(
+        h.rx.stats().total.dropped(DropReason::BadPayloadId),
+        1,
+        "item 29"
+    );
+    h.feed([&with_pid(0, 5), &with_pid(0, 0xFFFF)]);
+    assert_eq!(
+        h.rx.stats().total.dropped(DropReason::BadPayloadId),
+        3,
+        "item 30"
+    );
+    h.feed([&pk[0][..pid + 2].to_vec()]);
+    assert_eq!(
+        h.rx.stats().total.dropped(DropReason::BadPayloadId),
+        4,
+        "item 26"
+    );
+    assert!(h.out.delivered.is_empty() && h.out.failed.is_empty());
+    h.feed(&pk);
+    assert_eq!(&h.out.delivered[&1][..], &tx.objects[0].data[..]);
+}
+
 #[test]
 fn bad_input_25_unknown_codepoint_and_27_empty_symbol() {
     let mut tx = MiniSender::new(1, no_code());

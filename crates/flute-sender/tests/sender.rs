@@ -748,6 +748,29 @@ fn toi_112_bits() {
     assert!(inst.file(toi.0).is_some());
 }
 
+/// RFC 5651 §5.1: the TSI field is at most 48 bits (S = 1, H = 1). The largest TSI is
+/// carried in full on FDT and data packets; one more is refused by `Sender::new`.
+#[test]
+fn rfc5651_5_1_tsi_up_to_48_bits() {
+    let t0 = t0();
+    let reg = FecRegistry::with_builtin();
+    let max = flute_sender::Tsi((1 << 48) - 1);
+    let mut c = config(t0);
+    c.tsi = max;
+    let mut s = Sender::new(c).unwrap();
+    s.insert_object(Object::from_bytes("a", data(10, 0)), t0)
+        .unwrap();
+    let sent = drain_now(&mut s, t0);
+    assert!(sent.len() >= 2, "an FDT packet and a data packet");
+    let parser = AlcParser::new(&reg).flute(true);
+    for p in &sent {
+        assert_eq!(parse(&parser, &p.bytes).tsi(), Some(max));
+    }
+    let mut c = config(t0);
+    c.tsi = flute_sender::Tsi(1 << 48);
+    assert!(matches!(Sender::new(c), Err(SendError::InvalidConfig(_))));
+}
+
 /// `close()` on an idle sender ends the session; on a session that sent an FDT, the last
 /// FDT packet is repeated with A.
 #[test]
