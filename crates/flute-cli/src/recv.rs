@@ -1,5 +1,6 @@
 //! `flute recv`.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
@@ -94,7 +95,10 @@ impl RecvArgs {
 /// What a receive run saw, for the summary and the exit status.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
-    pub(crate) completed: Vec<(String, u64, Option<PathBuf>)>,
+    /// Objects delivered, and their bytes (after content decoding). Counts, not a list: a
+    /// receiver that runs for days must not keep a line per object (`scripts/soak.sh`).
+    pub(crate) completed: u64,
+    pub(crate) completed_bytes: u64,
     pub(crate) failed: Vec<(Toi, String, String)>,
     pub(crate) incomplete: Vec<(Toi, String)>,
     /// Announced in an FDT, but not one packet of them arrived (TOI, Content-Location).
@@ -102,7 +106,8 @@ pub(crate) struct Outcome {
     /// Objects no FDT ever announced that failed or stayed incomplete (a flood of junk, or a
     /// stream joined without its FDT): counted, not listed, and not held against the run.
     pub(crate) unannounced: u64,
-    pub(crate) announced: usize,
+    /// Distinct objects the FDT announced.
+    pub(crate) announced: u64,
     pub(crate) stats: ReceiverStats,
     pub(crate) datagrams: u64,
     pub(crate) bytes: u64,
@@ -122,21 +127,16 @@ impl Outcome {
     pub(crate) fn record_complete(
         &mut self,
         bars: &Bars,
-        content_location: String,
+        content_location: &str,
         content_length: u64,
-        location: flute_receiver::ObjectLocation,
         note: &str,
     ) {
-        let path = match location {
-            flute_receiver::ObjectLocation::File(p) => Some(p),
-            _ => None,
-        };
         bars.println(&format!(
             "received {content_location} ({}){note}",
             human_bytes(content_length)
         ));
-        self.completed
-            .push((content_location, content_length, path));
+        self.completed += 1;
+        self.completed_bytes += content_length;
     }
 }
 
@@ -145,10 +145,10 @@ impl Outcome {
         self.failed.is_empty()
             && self.incomplete.is_empty()
             && self.missing.is_empty()
-            && self.completed.len() >= self.announced
+            && self.completed >= self.announced
             // Objects without an FDT entry are not held against a run that delivered what
             // was announced (a flood of junk), but a run that delivered nothing fails.
-            && !(self.completed.is_empty() && self.unannounced > 0)
+            && !(self.completed == 0 && self.unannounced > 0)
     }
 }
 
@@ -190,9 +190,12 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
         .map_err(|e| format!("cannot start the decoding threads: {e}; try --threads 1"))?;
     let mut out = Outcome::default();
     let mut pbs: HashMap<Toi, indicatif::ProgressBar> = HashMap::new();
-    let mut names: HashMap<Toi, String> = HashMap::new();
-    // Every file an FDT announced, by (TSI, TOI).
+    // The files an FDT announced that have not finished yet, by (TSI, TOI). A finished one
+    // leaves this map and `started` (which holds the objects in progress), so neither grows
+    // with the objects of a receiver that runs for days.
     let mut announced: BTreeMap<(Tsi, Toi), String> = BTreeMap::new();
+    // Announced objects that finished (delivered, or failed with a name).
+    let mut announced_done = 0u64;
     let start = Instant::now();
     let mut last_count = 0u64;
     let mut last_packet = Instant::now();
@@ -210,7 +213,12 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
             match ev {
                 ReceiverEvent::FdtReceived { session, .. } => {
                     for (toi, location) in r.announced_files(&session) {
-                        announced.insert((session.tsi, toi), location);
+                        if r.is_finished(&session, toi) {
+                            continue;
+                        }
+                        if let Entry::Vacant(v) = announced.entry((session.tsi, toi)) {
+                            v.insert(location);
+                        }
                     }
                 }
                 ReceiverEvent::ObjectStarted {
@@ -221,7 +229,6 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                 } => {
                     let name = content_location.unwrap_or_else(|| format!("TOI {toi}"));
                     pbs.insert(toi, bars.bytes(transfer_length, &name));
-                    names.insert(toi, name);
                     started.insert(toi, false);
                 }
                 ReceiverEvent::Progress {
@@ -236,17 +243,21 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                     }
                 }
                 ReceiverEvent::ObjectComplete {
+                    session,
                     toi,
                     content_location,
-                    location,
                     content_length,
                     ..
                 } => {
                     if let Some(pb) = pbs.remove(&toi) {
                         pb.finish_and_clear();
                     }
-                    started.insert(toi, true);
-                    out.record_complete(bars, content_location, content_length, location, "");
+                    started.remove(&toi);
+                    // Delivered objects are the FDT's (their Content-Location is its), also
+                    // those that finished before this loop saw their FDT instance.
+                    announced.remove(&(session.tsi, toi));
+                    announced_done += 1;
+                    out.record_complete(bars, &content_location, content_length, "");
                 }
                 ReceiverEvent::ObjectFailed {
                     session,
@@ -256,11 +267,19 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                     if let Some(pb) = pbs.remove(&toi) {
                         pb.abandon();
                     }
-                    started.insert(toi, true);
-                    let Some(name) = announced.get(&(session.tsi, toi)).cloned() else {
+                    started.remove(&toi);
+                    // An object that failed before this loop saw its FDT instance is looked
+                    // up in the receiver's FDT memory (failures are rare: this is no hot path).
+                    let name = announced.remove(&(session.tsi, toi)).or_else(|| {
+                        r.announced_files(&session)
+                            .into_iter()
+                            .find_map(|(t, l)| (t == toi).then_some(l))
+                    });
+                    let Some(name) = name else {
                         out.unannounced += 1;
                         continue;
                     };
+                    announced_done += 1;
                     bars.println(&format!("FAILED {name}: {reason}"));
                     out.failed.push((toi, name, reason.to_string()));
                 }
@@ -274,7 +293,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                 _ => {}
             }
         }
-        out.announced = announced.len();
+        out.announced = announced_done + announced.len() as u64;
         if interrupt.requested()
             || idle_timeout.is_some_and(|t| last_packet.elapsed() >= t)
             || stop_when_done.is_some_and(|f| f(&out))
@@ -331,7 +350,7 @@ pub(crate) fn print_summary(out: &Outcome) {
         t.blocks_decoded,
         t.fdt_instances
     );
-    let content: u64 = out.completed.iter().map(|c| c.1).sum();
+    let content = out.completed_bytes;
     let active = out.active.as_secs_f64();
     if active > 0.0 {
         println!(
@@ -368,7 +387,7 @@ pub(crate) fn print_summary(out: &Outcome) {
     }
     println!(
         "objects: {} complete, {} failed, {} incomplete, {} missing (FDT announced {})",
-        out.completed.len(),
+        out.completed,
         out.failed.len(),
         out.incomplete.len(),
         out.missing.len(),
