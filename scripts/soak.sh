@@ -14,8 +14,9 @@
 #    size, which varies with the sizes of the KEEP newest files);
 #  - open fds and threads stay flat: the last quarter's maximum is at most the first quarter's
 #    maximum + FD_SLACK / THREAD_SLACK (an fd per file being read or written, a hashing thread);
-#  - both processes are alive at the end, stop on SIGINT within 20 s with status 0 or 130
-#    (the receiver may say 1 for an object in flight), and wrote no panic to stderr.
+#  - both processes are alive at the end, stop on SIGINT within 20 s (the sender first: it
+#    closes the session and exits 0; the receiver prints its summary and exits 130, or 1 if
+#    an object failed), and wrote no panic to stderr.
 # It exits 1 naming what failed, and prints files, bytes, rate, RSS min/max and quarter means,
 # fd and thread ranges. Samples (RSS, fds, threads every SAMPLE_EVERY s) go to samples.csv in
 # the work dir, which is removed at the end unless KEEP_WORK=1 or the soak failed.
