@@ -761,8 +761,13 @@ fn run_watch(
     }
     let mut observe = |c: &mut WatchCore<'_>| {
         if interrupt.requested() && !c.closing {
-            c.closing = true;
-            c.sender.close();
+            let (gone, left) = c.close();
+            if !args.quiet {
+                eprintln!(
+                    "closing the session: {gone} file(s) sent whole left the carousel; \
+                     {left} file(s) still in their first pass finish it first"
+                );
+            }
         }
         for n in c.notes.drain(..) {
             if !args.quiet || !n.starts_with("added ") {
