@@ -208,6 +208,7 @@ def main():
     port = env("PORT", str(20000 + random.randrange(20000)), int)
     group = env("GROUP", "239.255.77.77")
     clean_input = env("CLEAN_INPUT", "1") != "0"
+    stop_timeout = env("STOP_TIMEOUT", "30", float)
 
     in_dir = os.path.join(work, "in")
     out_dir = os.path.join(work, "out")
@@ -371,10 +372,10 @@ def main():
                 t_int = time.monotonic()
                 p.send_signal(signal.SIGINT)
                 try:
-                    p.wait(timeout=20)
+                    p.wait(timeout=stop_timeout)
                     log(f"flute {n} stopped on SIGINT in {time.monotonic() - t_int:.1f} s, status {p.returncode}")
                 except subprocess.TimeoutExpired:
-                    failures.append(f"flute {n} did not stop within 20 s of SIGINT")
+                    failures.append(f"flute {n} did not stop within {stop_timeout:g} s of SIGINT")
                     p.kill()
                     p.wait()
                     continue

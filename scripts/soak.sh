@@ -14,9 +14,10 @@
 #    size, which varies with the sizes of the KEEP newest files);
 #  - open fds and threads stay flat: the last quarter's maximum is at most the first quarter's
 #    maximum + FD_SLACK / THREAD_SLACK (an fd per file being read or written, a hashing thread);
-#  - both processes are alive at the end, stop on SIGINT within 20 s (the sender first: it
-#    closes the session and exits 0; the receiver prints its summary and exits 130, or 1 if
-#    an object failed), and wrote no panic to stderr.
+#  - both processes are alive at the end, stop on SIGINT within STOP_TIMEOUT s (the sender
+#    first: files sent whole leave the carousel, a file still in its first pass finishes it,
+#    it closes the session and exits 0; the receiver prints its summary and exits 130, or 1
+#    if an object failed), and wrote no panic to stderr.
 # It exits 1 naming what failed, and prints files, bytes, rate, RSS min/max and quarter means,
 # fd and thread ranges. Samples (RSS, fds, threads every SAMPLE_EVERY s) go to samples.csv in
 # the work dir, which is removed at the end unless KEEP_WORK=1 or the soak failed.
@@ -36,6 +37,8 @@
 #  EXCLUDE_LAST   seconds (10)                     SEED    generator seed (time)
 #  RSS_RATIO, RSS_SLACK_MIB, FD_SLACK, THREAD_SLACK   growth limits (1.25, 4, 4, 2)
 #  CLEAN_INPUT    1: delete each input file once received intact (keeps disk use bounded)
+#  STOP_TIMEOUT   seconds each process may take to stop after SIGINT (30; at a slow RATE the
+#                 sender finishes the first pass of the newest file first)
 #  KEEP_WORK      1: keep the work dir          TMPDIR  where the work dir goes (/tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
