@@ -196,6 +196,11 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
     let mut announced: BTreeMap<(Tsi, Toi), String> = BTreeMap::new();
     // Announced objects that finished (delivered, or failed with a name).
     let mut announced_done = 0u64;
+    // Announced objects that failed (as many as `out.failed` lists): the receiver does not
+    // remember them as finished, since a carousel repetition may start them again, so the
+    // next FDT repetition must not put them back into `announced` (they would be listed as
+    // missing as well as failed).
+    let mut failed: std::collections::HashSet<(Tsi, Toi)> = std::collections::HashSet::new();
     let start = Instant::now();
     let mut last_count = 0u64;
     let mut last_packet = Instant::now();
@@ -213,7 +218,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
             match ev {
                 ReceiverEvent::FdtReceived { session, .. } => {
                     for (toi, location) in r.announced_files(&session) {
-                        if r.is_finished(&session, toi) {
+                        if r.is_finished(&session, toi) || failed.contains(&(session.tsi, toi)) {
                             continue;
                         }
                         if let Entry::Vacant(v) = announced.entry((session.tsi, toi)) {
@@ -280,6 +285,7 @@ pub(crate) fn receive<S: DatagramSource + ?Sized>(
                         continue;
                     };
                     announced_done += 1;
+                    failed.insert((session.tsi, toi));
                     bars.println(&format!("FAILED {name}: {reason}"));
                     out.failed.push((toi, name, reason.to_string()));
                 }
@@ -671,5 +677,89 @@ mod tests {
         assert!(out.missing.is_empty(), "{:?}", out.missing);
         assert!(out.incomplete.is_empty(), "{:?}", out.incomplete);
         assert!(out.ok());
+    }
+
+    /// An object that fails (its sender took it out before it was whole, and the receiver
+    /// timed it out) is listed as failed, and not also as missing when later FDT instances
+    /// of the session arrive (seen in scripts/soak.sh with a --keep too small for the rate).
+    #[test]
+    fn a_failed_object_is_not_also_missing() {
+        let t0 = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut scfg = SenderConfig::new(STsi(4), Arc::new(AnchoredClock::new(t0, wall)));
+        scfg.pacing = Some(Pacing::wire(2_000_000));
+        scfg.fdt_carousel = FdtCarousel {
+            interval: Some(Duration::from_millis(500)),
+            ..FdtCarousel::default()
+        };
+        let mut tx = Sender::new(scfg).unwrap();
+        let forever = Carousel::UntilRemoved {
+            interval: Duration::ZERO,
+        };
+        let a = tx
+            .insert_object(
+                Object::from_bytes("live/a", Bytes::from(vec![7u8; 50_000])).carousel(forever),
+                t0,
+            )
+            .unwrap();
+        let mut datagrams = VecDeque::new();
+        let mut buf = vec![0u8; 2048];
+        let mut now = t0;
+        let mut a_packets = 0;
+        let mut b_added = false;
+        let mut c_added = false;
+        let end = t0 + Duration::from_secs(45);
+        while now < end {
+            if !b_added && now >= t0 + Duration::from_secs(1) {
+                // a leaves (as --keep 1 would take it out), b comes.
+                tx.remove_object(a).unwrap();
+                let b =
+                    Object::from_bytes("live/b", Bytes::from(vec![9u8; 3_000])).carousel(forever);
+                tx.insert_object(b, now).unwrap();
+                b_added = true;
+            }
+            if !c_added && now >= t0 + Duration::from_secs(40) {
+                // After a timed out (30 s without a packet of it), a new FDT instance.
+                let c =
+                    Object::from_bytes("live/c", Bytes::from(vec![5u8; 3_000])).carousel(forever);
+                tx.insert_object(c, now).unwrap();
+                c_added = true;
+            }
+            tx.handle_timeout(now);
+            while let Some(t) = tx.poll_transmit(now, &mut buf) {
+                let d = &buf[..t.len];
+                // While a is on the air, only the first 5 packets (the FDT and a few of a's
+                // symbols) get through: a cannot complete.
+                if !b_added {
+                    a_packets += 1;
+                    if a_packets > 5 {
+                        continue;
+                    }
+                }
+                datagrams.push_back((now, d.to_vec()));
+            }
+            while tx.poll_event().is_some() {}
+            let next = tx.poll_timeout().unwrap_or(end).min(end);
+            now = next.max(now + Duration::from_micros(1));
+        }
+        let mut source = Replay { now: t0, datagrams };
+        let out = receive(
+            &mut source,
+            ReceiverConfig::default(),
+            Box::new(MemorySink),
+            false,
+            None,
+            None,
+            &Interrupt::install(),
+            &Bars::new(true),
+            &Default::default(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(out.completed, 2, "{out:?}");
+        assert_eq!(out.failed.len(), 1, "{out:?}");
+        assert_eq!(out.failed[0].1, "live/a");
+        assert!(out.missing.is_empty(), "{:?}", out.missing);
+        assert_eq!(out.announced, 3);
     }
 }
