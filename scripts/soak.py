@@ -423,6 +423,9 @@ def main():
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        # All reaped: the ids may be reused from now on, so soak.sh's trap must not use them.
+        if os.path.exists(pidfile):
+            os.remove(pidfile)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@
 #                 sender finishes the first pass of the newest file first)
 #  KEEP_WORK      1: keep the work dir          TMPDIR  where the work dir goes (/tmp)
 set -euo pipefail
+# The body is one compound command, read whole before it runs: editing this file while a soak
+# runs (hours) cannot change what the running one does.
+{
 cd "$(dirname "$0")/.."
 minutes="${1:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -65,3 +68,4 @@ cleanup() {
 trap cleanup EXIT
 python3 scripts/soak.py "$flute" "$work" "$minutes" || status=$?
 exit "$status"
+}
