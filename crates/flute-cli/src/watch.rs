@@ -419,14 +419,14 @@ impl<'a> WatchCore<'a> {
         if let Some(n) = self.keep.count {
             while self.live.len() > n {
                 if let Some(old) = self.live.pop_front() {
-                    self.remove(old.toi);
+                    self.retire(old, "--keep");
                 }
             }
         }
         if let Some(age) = self.keep.age {
             while self.live.front().is_some_and(|l| l.added + age <= now) {
                 if let Some(old) = self.live.pop_front() {
-                    self.remove(old.toi);
+                    self.retire(old, "--keep-for");
                 }
             }
         }
@@ -468,6 +468,22 @@ impl<'a> WatchCore<'a> {
         self.live = left;
         self.sender.close();
         (gone, self.live.len())
+    }
+
+    /// Takes `old` out by the keep policy `why`; says so when its first pass had not gone
+    /// out whole, since then no receiver can have it (files coming faster than `--rate`
+    /// sends them, for the carousel `--keep` allows; seen in scripts/soak.sh).
+    fn retire(&mut self, old: Live, why: &str) {
+        if !old.sent_once && self.sender.remove_object(old.toi).is_ok() {
+            self.removed += 1;
+            self.notes.push(format!(
+                "warning: {} left the carousel ({why}) before its first pass went out whole: \
+                 receivers cannot have it; raise --rate or {why}",
+                old.location
+            ));
+            return;
+        }
+        self.remove(old.toi);
     }
 
     fn remove(&mut self, toi: Toi) {
