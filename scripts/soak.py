@@ -171,6 +171,19 @@ class Verifier(threading.Thread):
             self.scan()
 
 
+def slope_mib_per_hour(rows, col, warm_until):
+    """Least-squares trend of column `col` (KiB) after the warm-up, in MiB per hour."""
+    pts = [(r[0], r[col]) for r in rows if r[0] >= warm_until]
+    if len(pts) < 2:
+        return 0.0
+    mt = sum(t for t, _ in pts) / len(pts)
+    mv = sum(v for _, v in pts) / len(pts)
+    den = sum((t - mt) ** 2 for t, _ in pts)
+    if den == 0:
+        return 0.0
+    return sum((t - mt) * (v - mv) for t, v in pts) / den * 3600 / 1024
+
+
 def quarter_means(rows, col, warm_until):
     vals = [r[col] for r in rows if r[0] >= warm_until]
     if len(vals) < 8:
@@ -354,7 +367,8 @@ def main():
             summary_rows.append(
                 f"{name}: RSS min {min(vals) / 1024:.1f} MiB, max {max(vals) / 1024:.1f} MiB, "
                 f"mean first quarter {first / 1024:.1f} MiB, last quarter {last / 1024:.1f} MiB "
-                f"(limit {limit / 1024:.1f} MiB); fds {min(fds)}..{max(fds)}; threads {min(thr)}..{max(thr)}")
+                f"(limit {limit / 1024:.1f} MiB), trend {slope_mib_per_hour(samples, base, warmup):+.1f} MiB/h; "
+                f"fds {min(fds)}..{max(fds)}; threads {min(thr)}..{max(thr)}")
             if last > limit:
                 failures.append(f"{name}: RSS grew: mean of the last quarter {last / 1024:.1f} MiB > "
                                 f"{ratio} x first quarter {first / 1024:.1f} MiB + {slack_kib / 1024:.0f} MiB")
