@@ -364,10 +364,15 @@ def main():
             fds = [r[base + 1] for r in samples if r[0] >= warmup]
             thr = [r[base + 2] for r in samples if r[0] >= warmup]
             q = len(fds) // 4
+            # A trend over a few minutes says nothing per hour (the carousel's mix of files
+            # moves RSS by MiB): it is given for 10 minutes or more of judged samples.
+            span = samples[-1][0] - warmup
+            trend = (f"trend {slope_mib_per_hour(samples, base, warmup):+.1f} MiB/h" if span >= 600
+                     else "trend: needs 10 min after the warm-up")
             summary_rows.append(
                 f"{name}: RSS min {min(vals) / 1024:.1f} MiB, max {max(vals) / 1024:.1f} MiB, "
                 f"mean first quarter {first / 1024:.1f} MiB, last quarter {last / 1024:.1f} MiB "
-                f"(limit {limit / 1024:.1f} MiB), trend {slope_mib_per_hour(samples, base, warmup):+.1f} MiB/h; "
+                f"(limit {limit / 1024:.1f} MiB), {trend}; "
                 f"fds {min(fds)}..{max(fds)}; threads {min(thr)}..{max(thr)}")
             if last > limit:
                 failures.append(f"{name}: RSS grew: mean of the last quarter {last / 1024:.1f} MiB > "
