@@ -183,7 +183,7 @@ fn run_in(
         let mut source = UdpSource { socket: rx_sock };
         let bars = Bars::new(true);
         let stop = |o: &Outcome| {
-            let finished = !o.completed.is_empty() || !o.failed.is_empty();
+            let finished = o.completed > 0 || !o.failed.is_empty();
             if finished {
                 done_rx.store(true, Ordering::SeqCst);
             }

@@ -369,18 +369,11 @@ fn take_events(
             ReceiverEvent::ObjectComplete {
                 toi,
                 content_location,
-                location,
                 content_length,
                 ..
             } => {
                 started.insert(toi, true);
-                out.record_complete(
-                    bars,
-                    content_location,
-                    content_length,
-                    location,
-                    " after repair",
-                );
+                out.record_complete(bars, &content_location, content_length, " after repair");
             }
             ReceiverEvent::ObjectFailed { toi, reason, .. } => {
                 started.insert(toi, true);

@@ -355,14 +355,29 @@ pub(crate) fn build_sender_with(
 }
 
 /// The Object for one file.
+/// `WHAT PATH: ERROR`, and for the open-file limit what to do about it: every object in the
+/// carousel keeps its file open until it leaves (found by scripts/soak.sh with `--keep`
+/// above `ulimit -n`, where every later file failed with a bare "Too many open files").
+fn file_error(what: &str, path: &Path, e: &std::io::Error) -> String {
+    // EMFILE is 24 on Linux, the BSDs and macOS.
+    let hint = if cfg!(unix) && e.raw_os_error() == Some(24) {
+        ": the process reached its open-file limit; each object in the carousel keeps its \
+         file open until it leaves, so lower --keep / --keep-for (or the number of files \
+         given) or raise the limit (`ulimit -n`)"
+    } else {
+        ""
+    };
+    format!("{what} {}: {e}{hint}", path.display())
+}
+
 pub(crate) fn object_for(
     args: &SendArgs,
     fec: &Fec,
     location: &str,
     path: &Path,
 ) -> Result<Object, String> {
-    let f = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let src = ReadSeekSource::new(f).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let f = File::open(path).map_err(|e| file_error("cannot open", path, &e))?;
+    let src = ReadSeekSource::new(f).map_err(|e| file_error("cannot read", path, &e))?;
     let (e, b) = (args.symbol_size(), args.block_size);
     let repair = args.repair.unwrap_or_else(|| fec.default_repair());
     let has_repair = fec.has_repair();
@@ -387,8 +402,8 @@ pub(crate) fn object_for(
     if md5 && args.threads() >= 2 {
         // With a second core, the file is read on one thread and hashed on this one; the
         // sender publishes the digest as given instead of reading the file to hash it.
-        let digest = crate::file_md5::file_md5(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let digest =
+            crate::file_md5::file_md5(path).map_err(|e| file_error("cannot read", path, &e))?;
         obj = obj.content_md5_value(digest);
     }
     if repair > 0.0 && has_repair {
@@ -746,8 +761,13 @@ fn run_watch(
     }
     let mut observe = |c: &mut WatchCore<'_>| {
         if interrupt.requested() && !c.closing {
-            c.closing = true;
-            c.sender.close();
+            let (gone, left) = c.close();
+            if !args.quiet {
+                eprintln!(
+                    "closing the session: {gone} file(s) sent whole left the carousel; \
+                     {left} file(s) still in their first pass finish it first"
+                );
+            }
         }
         for n in c.notes.drain(..) {
             if !args.quiet || !n.starts_with("added ") {
@@ -782,4 +802,21 @@ fn run_watch(
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn the_open_file_limit_is_explained() {
+        let e = std::io::Error::from_raw_os_error(24);
+        let m = file_error("cannot open", Path::new("in/f1"), &e);
+        assert!(m.starts_with("cannot open in/f1: "), "{m}");
+        assert!(m.contains("--keep") && m.contains("ulimit -n"), "{m}");
+        let e = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let m = file_error("cannot open", Path::new("in/f1"), &e);
+        assert!(!m.contains("ulimit"), "{m}");
+    }
 }

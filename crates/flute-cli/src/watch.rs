@@ -78,6 +78,8 @@ struct Live {
     toi: Toi,
     location: String,
     added: Instant,
+    /// Its first pass went out whole.
+    sent_once: bool,
 }
 
 /// A file that became complete: where it is and its Content-Location.
@@ -406,6 +408,7 @@ impl<'a> WatchCore<'a> {
                         toi,
                         location: r.location,
                         added: now,
+                        sent_once: false,
                     });
                 }
                 Err(e) => self
@@ -416,14 +419,14 @@ impl<'a> WatchCore<'a> {
         if let Some(n) = self.keep.count {
             while self.live.len() > n {
                 if let Some(old) = self.live.pop_front() {
-                    self.remove(old.toi);
+                    self.retire(old, "--keep");
                 }
             }
         }
         if let Some(age) = self.keep.age {
             while self.live.front().is_some_and(|l| l.added + age <= now) {
                 if let Some(old) = self.live.pop_front() {
-                    self.remove(old.toi);
+                    self.retire(old, "--keep-for");
                 }
             }
         }
@@ -432,8 +435,55 @@ impl<'a> WatchCore<'a> {
 
     /// An object finished its first pass: from now on it takes turns with the carousel.
     pub(crate) fn first_pass_done(&mut self, toi: Toi) {
+        if let Some(l) = self.live.iter_mut().find(|l| l.toi == toi) {
+            l.sent_once = true;
+        }
         // It may have finished for good and left the sender: nothing to lower then.
         let _ = self.sender.set_priority(toi, CAROUSEL);
+    }
+
+    /// Closes the session (the first Ctrl-C): no more files are taken, the files whose first
+    /// pass went out whole leave the carousel at once, and those still in their first pass
+    /// finish it before the close-session packet. Without this every file in the carousel
+    /// finished its current repetition first, which at a slow `--rate` kept the sender
+    /// running for a minute after Ctrl-C (found by scripts/soak.sh at 200 kbit/s). Returns
+    /// how many files left at once and how many are still in their first pass. (The
+    /// summary's "removed" counts only what `--keep`, `--keep-for` and replaced files took
+    /// out.)
+    pub(crate) fn close(&mut self) -> (usize, usize) {
+        if self.closing {
+            return (0, 0);
+        }
+        self.closing = true;
+        let (done, left): (VecDeque<Live>, VecDeque<Live>) = std::mem::take(&mut self.live)
+            .into_iter()
+            .partition(|l| l.sent_once);
+        let mut gone = 0;
+        for l in done {
+            // An object that already finished its passes may be gone from the sender.
+            if self.sender.remove_object(l.toi).is_ok() {
+                gone += 1;
+            }
+        }
+        self.live = left;
+        self.sender.close();
+        (gone, self.live.len())
+    }
+
+    /// Takes `old` out by the keep policy `why`; says so when its first pass had not gone
+    /// out whole, since then no receiver can have it (files coming faster than `--rate`
+    /// sends them, for the carousel `--keep` allows; seen in scripts/soak.sh).
+    fn retire(&mut self, old: Live, why: &str) {
+        if !old.sent_once && self.sender.remove_object(old.toi).is_ok() {
+            self.removed += 1;
+            self.notes.push(format!(
+                "warning: {} left the carousel ({why}) before its first pass went out whole: \
+                 receivers cannot have it; raise --rate or {why}",
+                old.location
+            ));
+            return;
+        }
+        self.remove(old.toi);
     }
 
     fn remove(&mut self, toi: Toi) {

@@ -140,3 +140,66 @@ fn watch_sends_complete_files_and_keeps_the_newest() {
         .unwrap_or_else(|| panic!("no FDT instance in {text}"));
     assert!(last.ends_with(": 2 file(s)"), "{last}");
 }
+
+/// The first Ctrl-C stops promptly (found by scripts/soak.sh at `--rate 200k`, where every
+/// file in the carousel finished its current repetition first, a minute of sending): a file
+/// whose first pass went out leaves at once, one still in its first pass finishes it, then
+/// the session closes. Both arrive whole.
+#[test]
+fn ctrl_c_ends_repetitions_but_finishes_first_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let live = tmp.path().join("live");
+    std::fs::create_dir(&live).unwrap();
+    let pcap = tmp.path().join("watch.pcap");
+    let mut child = flute()
+        .args(["send", "--watch", live.to_str().unwrap()])
+        .args(["--dest", "127.0.0.1:3400", "--no-send", "--pcap"])
+        .arg(&pcap)
+        .args(["--carousel", "forever", "--fdt-interval", "0.5"])
+        .args(["--settle", "0.05", "--rate", "200k"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = lines(&mut child);
+    let mut seen = Vec::new();
+    loop {
+        let l = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        if l.starts_with("watching") {
+            break;
+        }
+    }
+    // 10 kB: its first pass takes about half a second at 200 kbit/s.
+    let a: Vec<u8> = (0..10_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(live.join(".a.tmp"), &a).unwrap();
+    std::fs::rename(live.join(".a.tmp"), live.join("a.bin")).unwrap();
+    until_added(&rx, "live/a.bin", &mut seen);
+    std::thread::sleep(Duration::from_secs(3)); // a's first pass, with a wide margin
+    // 100 kB: its first pass takes about 5 s, so Ctrl-C comes in the middle of it.
+    let b: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 253) as u8).collect();
+    std::fs::write(live.join(".b.tmp"), &b).unwrap();
+    std::fs::rename(live.join(".b.tmp"), live.join("b.bin")).unwrap();
+    until_added(&rx, "live/b.bin", &mut seen);
+    interrupt(&child);
+    seen.extend(rx.iter());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{seen:#?}");
+    let summary = String::from_utf8_lossy(&out.stdout);
+    // a left at once; b finished its first pass. Neither counts as removed (--keep).
+    assert!(
+        summary.contains("2 object(s) added, 0 removed"),
+        "{summary}"
+    );
+    let want = "closing the session: 1 file(s) sent whole left the carousel; 1 file(s) still \
+                in their first pass finish it first";
+    assert!(seen.iter().any(|l| l == want), "{seen:#?}");
+    let recv = tmp.path().join("recv");
+    let o = run(flute().args(["recv", "--pcap"]).arg(&pcap).args([
+        "--out",
+        recv.to_str().unwrap(),
+        "-q",
+    ]));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(recv.join("live/a.bin")).unwrap(), a);
+    assert_eq!(std::fs::read(recv.join("live/b.bin")).unwrap(), b);
+}

@@ -179,6 +179,7 @@ pub(crate) fn finish_fdt(
         s.files.insert(file.toi, Arc::new(file));
     }
     if newer {
+        s.forget_finished_files();
         s.current_fdt = Some(id);
         if info.complete == Some(true) {
             s.fdt_complete = true;

@@ -585,7 +585,9 @@ impl Receiver {
 
     /// The files the FDT of a live session has announced so far: (TOI, Content-Location),
     /// in TOI order. Empty for an unknown session. With the delivery events this tells which
-    /// announced objects never started (no packet of them arrived).
+    /// announced objects never started (no packet of them arrived). A finished object
+    /// (complete or failed) that the newest FDT instance no longer lists is forgotten, so
+    /// this stays bounded in a session that runs for days.
     pub fn announced_files(&self, session: &SessionId) -> Vec<(Toi, String)> {
         let Some(s) = self.sessions.get(session) else {
             return Vec::new();
@@ -597,6 +599,15 @@ impl Receiver {
             .collect();
         v.sort_unstable();
         v
+    }
+
+    /// Whether object `toi` of `session` finished (delivered or failed) and is remembered
+    /// as such, so that its repetitions are not received again (the newest
+    /// `ReceiverConfig::max_finished_memory` objects of a session).
+    pub fn is_finished(&self, session: &SessionId, toi: Toi) -> bool {
+        self.sessions
+            .get(session)
+            .is_some_and(|s| s.finished.contains(&toi.0))
     }
 
     /// Like [`Self::missing`], for one session.

@@ -141,9 +141,26 @@ impl Session {
             while self.finished_order.len() > max.max(1) {
                 if let Some(old) = self.finished_order.pop_front() {
                     self.finished.remove(&old);
+                    if !self.listed.contains(&old) {
+                        self.files.remove(&old);
+                    }
                 }
             }
         }
+        if !self.listed.contains(&toi) {
+            self.files.remove(&toi);
+        }
+    }
+
+    /// Forgets the FDT entries of finished objects that the current FDT instance no longer
+    /// lists. Without this a long-lived session (a live sender that adds objects and takes
+    /// old ones out of its FDT) keeps one entry per object it ever announced. A repetition of
+    /// an older instance that lists such a file again adds the entry back; the finished set
+    /// keeps the object from being received twice.
+    pub(crate) fn forget_finished_files(&mut self) {
+        let (finished, listed) = (&self.finished, &self.listed);
+        self.files
+            .retain(|toi, _| listed.contains(toi) || !finished.contains(toi));
     }
 }
 
