@@ -36,6 +36,8 @@
 #                 KEEP_FOR) + 15 s; until then RSS and fds rise by design)
 #  EXCLUDE_LAST   seconds (10)                     SEED    generator seed (time)
 #  RSS_RATIO, RSS_SLACK_MIB, FD_SLACK, THREAD_SLACK   growth limits (1.25, 4, 4, 2)
+#  RSS_TREND_MIB_H  runs with RSS_TREND_AFTER_MIN (30) minutes or more after the warm-up also
+#                 fail if either RSS's least-squares trend exceeds this many MiB per hour (4)
 #  CLEAN_INPUT    1: delete each input file once received intact (keeps disk use bounded)
 #  STOP_TIMEOUT   seconds each process may take to stop after SIGINT (30; at a slow RATE the
 #                 sender finishes the first pass of the newest file first)
