@@ -341,7 +341,7 @@ pub(crate) enum CencArg {
     Deflate,
     /// GZIP (RFC 1952).
     Gzip,
-    /// Zstandard (outside RFC 6726's list; our receiver does not decode it).
+    /// Zstandard (outside RFC 6726's list and the 3GPP profile; `flute recv` decodes it, window capped at 8 MiB).
     Zstd,
 }
 
