@@ -610,6 +610,24 @@ mod tests {
         }
     }
 
+    /// Runs the receive loop over `datagrams` (defaults, objects kept in memory, one thread).
+    fn replay(t0: Instant, datagrams: VecDeque<(Instant, Vec<u8>)>) -> Outcome {
+        let mut source = Replay { now: t0, datagrams };
+        receive(
+            &mut source,
+            ReceiverConfig::default(),
+            Box::new(MemorySink),
+            false,
+            None,
+            None,
+            &Interrupt::install(),
+            &Bars::new(true),
+            &Default::default(),
+            1,
+        )
+        .unwrap()
+    }
+
     /// A live session like `flute send --watch --keep 5` (found by scripts/soak.sh): 300
     /// objects come and leave the FDT. The receive loop keeps counts, not a record per
     /// object, and still counts every object as announced and delivered, none missing.
@@ -657,20 +675,7 @@ mod tests {
                 .min(t0 + Duration::from_millis(100 * u64::from(k)));
             now = next.max(now + Duration::from_micros(1));
         }
-        let mut source = Replay { now: t0, datagrams };
-        let out = receive(
-            &mut source,
-            ReceiverConfig::default(),
-            Box::new(MemorySink),
-            false,
-            None,
-            None,
-            &Interrupt::install(),
-            &Bars::new(true),
-            &Default::default(),
-            1,
-        )
-        .unwrap();
+        let out = replay(t0, datagrams);
         assert_eq!(out.completed, 300);
         assert_eq!(out.announced, 300);
         assert!(out.failed.is_empty(), "{:?}", out.failed);
@@ -742,20 +747,7 @@ mod tests {
             let next = tx.poll_timeout().unwrap_or(end).min(end);
             now = next.max(now + Duration::from_micros(1));
         }
-        let mut source = Replay { now: t0, datagrams };
-        let out = receive(
-            &mut source,
-            ReceiverConfig::default(),
-            Box::new(MemorySink),
-            false,
-            None,
-            None,
-            &Interrupt::install(),
-            &Bars::new(true),
-            &Default::default(),
-            1,
-        )
-        .unwrap();
+        let out = replay(t0, datagrams);
         assert_eq!(out.completed, 2, "{out:?}");
         assert_eq!(out.failed.len(), 1, "{out:?}");
         assert_eq!(out.failed[0].1, "live/a");

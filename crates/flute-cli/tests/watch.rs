@@ -33,6 +33,16 @@ fn lines(child: &mut Child) -> mpsc::Receiver<String> {
 }
 
 /// Waits for the sender to say it added `location`; returns every line seen until then.
+/// Waits for the sender's "watching" line (it is ready for files).
+fn until_watching(rx: &mpsc::Receiver<String>) {
+    loop {
+        let l = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        if l.starts_with("watching") {
+            return;
+        }
+    }
+}
+
 fn until_added(rx: &mpsc::Receiver<String>, location: &str, seen: &mut Vec<String>) {
     let want = format!("added {location} as TOI");
     loop {
@@ -80,12 +90,7 @@ fn watch_sends_complete_files_and_keeps_the_newest() {
         .unwrap();
     let rx = lines(&mut child);
     let mut seen = Vec::new();
-    loop {
-        let l = rx.recv_timeout(Duration::from_secs(20)).unwrap();
-        if l.starts_with("watching") {
-            break;
-        }
-    }
+    until_watching(&rx);
     // 1. Written under a temporary name, renamed into place.
     let seg1: Vec<u8> = (0..30_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(live.join(".seg1.tmp"), &seg1).unwrap();
@@ -163,12 +168,7 @@ fn ctrl_c_ends_repetitions_but_finishes_first_passes() {
         .unwrap();
     let rx = lines(&mut child);
     let mut seen = Vec::new();
-    loop {
-        let l = rx.recv_timeout(Duration::from_secs(20)).unwrap();
-        if l.starts_with("watching") {
-            break;
-        }
-    }
+    until_watching(&rx);
     // 10 kB: its first pass takes about half a second at 200 kbit/s.
     let a: Vec<u8> = (0..10_000u32).map(|i| (i * 13 % 251) as u8).collect();
     std::fs::write(live.join(".a.tmp"), &a).unwrap();
