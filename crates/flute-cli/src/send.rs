@@ -354,7 +354,6 @@ pub(crate) fn build_sender_with(
     Sender::new(cfg).map_err(|e| format!("invalid sender configuration: {e}"))
 }
 
-/// The Object for one file.
 /// `WHAT PATH: ERROR`, and for the open-file limit what to do about it: every object in the
 /// carousel keeps its file open until it leaves (found by scripts/soak.sh with `--keep`
 /// above `ulimit -n`, where every later file failed with a bare "Too many open files").
@@ -370,6 +369,7 @@ fn file_error(what: &str, path: &Path, e: &std::io::Error) -> String {
     format!("{what} {}: {e}{hint}", path.display())
 }
 
+/// The Object for one file.
 pub(crate) fn object_for(
     args: &SendArgs,
     fec: &Fec,
